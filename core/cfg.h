@@ -1,0 +1,48 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* One configuration generation: the global settings, the proxies and what
+ * modules hang on it, built by the parser and immutable once validated. A
+ * reload builds a new generation beside the running one. */
+#ifndef LUAPROXY_CORE_CFG_H
+#define LUAPROXY_CORE_CFG_H
+
+#define CFG_MODULES_MAX 8
+
+struct proxy;
+struct module;
+
+struct global {
+    int nbproc;  /* workers; 0 = one per online CPU */
+    int maxconn; /* per worker */
+    int daemon;
+    char *pidfile;
+    char *chroot;
+    char *user, *group;       /* names or numeric ids, resolved by the worker */
+    unsigned hard_stop_after; /* ms, 0 = unlimited */
+    int mworker_max_reloads;  /* 0 = unlimited */
+    unsigned long long bufsize;
+    unsigned long long maxrewrite;
+    int maxhdr;
+    int quiet;
+};
+
+struct cfg {
+    struct global global;
+    struct proxy *proxies;  /* frontends, backends, listen; in order */
+    struct proxy *defaults; /* named and unnamed defaults sections */
+    struct proxy **px_tail;
+    void *mod_data[CFG_MODULES_MAX];
+    char **files; /* names of the files read; "file:line" points here */
+    int nfiles;
+    unsigned generation;
+};
+
+/* Creates an empty generation with HAProxy's defaults. */
+struct cfg *cfg_new(void);
+/* Frees <cfg>, its proxies and its modules' data (module cfg_free hooks). */
+void cfg_free(struct cfg *cfg);
+/* Keeps a copy of <path> for the generation's lifetime and returns it. */
+const char *cfg_intern_file(struct cfg *cfg, const char *path);
+/* Returns the slot where module <m> keeps its data for <cfg>. */
+void **cfg_module_data(struct cfg *cfg, const struct module *m);
+
+#endif

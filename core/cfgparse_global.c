@@ -1,0 +1,71 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Keywords of the "global" section that core owns: process model,
+ * privileges and buffer tuning. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+
+#include "core/cfg.h"
+#include "core/cfgparse.h"
+#include "core/core.h"
+#include "core/cfgval.h"
+#include "core/errors.h"
+#include "core/util.h"
+
+#define G(f) offsetof(struct global, f)
+
+/* "nbproc N|auto" and "nbthread N": workers are processes here. */
+static int parse_nbproc(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                        char **args, char **err)
+{
+    long long n;
+
+    if (strcmp(args[1], "auto") == 0) {
+        ctx->cfg->global.nbproc = 0;
+        return RC_OK;
+    }
+    if (cfgval_int(args[1], 1, 256, &n, err) != RC_OK)
+        return RC_ERR;
+    ctx->cfg->global.nbproc = (int)n;
+    return RC_OK;
+}
+
+/* "daemon" and "quiet": flags without argument. */
+static int parse_global_flag(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                             int argc, char **args, char **err)
+{
+    *(int *)((char *)&ctx->cfg->global + kw->offset) = 1;
+    return RC_OK;
+}
+
+const struct cfg_kw cfgparse_global_keywords[] = {
+    {"nbproc", CFG_SEC_GLOBAL, 1, 1, parse_nbproc, 0, 0, 0},
+    {"nbthread", CFG_SEC_GLOBAL, 1, 1, parse_nbproc, 0, 0, 0},
+    {"maxconn", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxconn), 1, 1000000},
+    {"daemon", CFG_SEC_GLOBAL, 0, 0, parse_global_flag, G(daemon), 0, 0},
+    {"quiet", CFG_SEC_GLOBAL, 0, 0, parse_global_flag, G(quiet), 0, 0},
+    {"pidfile", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(pidfile), 0, 0},
+    {"chroot", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(chroot), 0, 0},
+    {"user", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(user), 0, 0},
+    {"group", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(group), 0, 0},
+    {"uid", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(user), 0, 0},
+    {"gid", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(group), 0, 0},
+    {"hard-stop-after", CFG_SEC_GLOBAL, 1, 1, cfg_set_duration,
+     G(hard_stop_after), 0, 0},
+    {"mworker-max-reloads", CFG_SEC_GLOBAL, 1, 1, cfg_set_int,
+     G(mworker_max_reloads), 0, INT_MAX},
+    {"master-worker", CFG_SEC_GLOBAL, 0, 1, cfg_ignore, 0, 0, 0},
+    {"tune.bufsize", CFG_SEC_GLOBAL, 1, 1, cfg_set_size, G(bufsize), 1024,
+     1 << 28},
+    {"tune.maxrewrite", CFG_SEC_GLOBAL, 1, 1, cfg_set_size, G(maxrewrite), 0,
+     1 << 27},
+    {"tune.http.maxhdr", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxhdr), 1,
+     32767},
+    {NULL, 0, 0, 0, NULL, 0, 0, 0},
+};
+

@@ -1,0 +1,261 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Keywords of proxy sections that core owns: mode, bind, server, timeouts,
+ * options, ACLs and backend switching. HTTP and TCP rule keywords belong to
+ * http/ and tcp/. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <grp.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/acl.h"
+#include "core/action.h"
+#include "core/cfg.h"
+#include "core/cfgparse.h"
+#include "core/core.h"
+#include "core/cfgval.h"
+#include "core/errors.h"
+#include "core/listener.h"
+#include "core/proxy.h"
+#include "core/server.h"
+#include "core/util.h"
+
+#define P(f) offsetof(struct proxy, f)
+#define T(f)                                                                   \
+    (offsetof(struct proxy, timeouts) + offsetof(struct px_timeouts, f))
+
+/* "mode tcp|http". */
+static int parse_mode(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                      char **args, char **err)
+{
+    if (strcmp(args[1], "http") == 0)
+        ctx->px->mode = PX_MODE_HTTP;
+    else if (strcmp(args[1], "tcp") == 0)
+        ctx->px->mode = PX_MODE_TCP;
+    else if (strcmp(args[1], "health") == 0 || strcmp(args[1], "log") == 0)
+        return set_err(err, "mode '%s' is not supported yet", args[1]);
+    else
+        return set_err(err,
+                       "unknown proxy mode '%s' (expects 'tcp' or "
+                       "'http')",
+                       args[1]);
+    return RC_OK;
+}
+
+/* Parses the options after "bind ADDR". */
+static int parse_bind_opts(struct listener *l, int i, int argc, char **args,
+                           char **err)
+{
+    long long v;
+
+    for (; i < argc; i += 2) {
+        const char *o = args[i];
+
+        if (i + 1 >= argc && strcmp(o, "accept-proxy") != 0 &&
+            strcmp(o, "ssl") != 0 && strcmp(o, "v4v6") != 0 &&
+            strcmp(o, "v6only") != 0)
+            return set_err(err, "'bind' option '%s' expects an argument", o);
+        if (strcmp(o, "name") == 0) {
+            free(l->name);
+            l->name = xstrdup(args[i + 1]);
+        } else if (strcmp(o, "backlog") == 0 || strcmp(o, "maxconn") == 0) {
+            if (cfgval_int(args[i + 1], 1, 1000000, &v, err) != RC_OK)
+                return RC_ERR;
+            *(o[0] == 'b' ? &l->backlog : &l->maxconn) = (int)v;
+        } else if (strcmp(o, "mode") == 0) {
+            char *end;
+            unsigned long m = strtoul(args[i + 1], &end, 8);
+
+            if (*end != '\0' || m > 07777)
+                return set_err(err, "invalid 'mode' '%s' (octal expected)",
+                               args[i + 1]);
+            l->mode = (unsigned)m;
+        } else if (strcmp(o, "uid") == 0 || strcmp(o, "gid") == 0) {
+            if (cfgval_int(args[i + 1], 0, 0x7fffffff, &v, err) != RC_OK)
+                return RC_ERR;
+            *(o[0] == 'u' ? &l->uid : &l->gid) = (int)v;
+        } else if (strcmp(o, "user") == 0) {
+            struct passwd *pw = getpwnam(args[i + 1]);
+
+            if (pw == NULL)
+                return set_err(err, "unknown user '%s'", args[i + 1]);
+            l->uid = (int)pw->pw_uid;
+        } else if (strcmp(o, "group") == 0) {
+            struct group *gr = getgrnam(args[i + 1]);
+
+            if (gr == NULL)
+                return set_err(err, "unknown group '%s'", args[i + 1]);
+            l->gid = (int)gr->gr_gid;
+        } else if (strcmp(o, "v4v6") == 0 || strcmp(o, "v6only") == 0) {
+            i--; /* flags without argument: accepted, Linux default is v4v6 */
+        } else {
+            return set_err(err, "'bind' option '%s' is not supported yet", o);
+        }
+    }
+    return RC_OK;
+}
+
+/* "bind ADDR[,ADDR...] [options]". */
+static int parse_bind(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                      char **args, char **err)
+{
+    struct listener *l = xcalloc(1, sizeof(*l)), **pl;
+
+    l->fd = -1;
+    l->uid = l->gid = -1;
+    l->px = ctx->px;
+    l->file = ctx->file;
+    l->line = ctx->line;
+    if (strchr(args[1], ',') != NULL) {
+        free(l);
+        return set_err(err, "several addresses on one 'bind' line are not "
+                            "supported yet: use one 'bind' per address");
+    }
+    if (cfgval_addr(args[1], CFGVAL_ADDR_NEED_PORT, &l->addr, err) != RC_OK ||
+        parse_bind_opts(l, 2, argc, args, err) != RC_OK) {
+        free(l->name);
+        free(l);
+        return RC_ERR;
+    }
+    if (l->name == NULL)
+        l->name = xstrdup(args[1]);
+    l->inherited = l->addr.family == AF_UNSPEC;
+    if (l->inherited)
+        l->fd = l->addr.fd;
+    for (pl = &ctx->px->listeners; *pl != NULL; pl = &(*pl)->next)
+        ;
+    *pl = l;
+    return RC_OK;
+}
+
+/* "server NAME ADDR [options]". */
+static int parse_server(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                        char **args, char **err)
+{
+    return server_parse(ctx, ctx->px, argc, args, err);
+}
+
+/* "option NAME" that we do not support yet. */
+static int parse_option_unsupported(struct cfg_ctx *ctx,
+                                    const struct cfg_kw *kw, int argc,
+                                    char **args, char **err)
+{
+    return set_err(err, "'%s' is not supported yet", kw->name);
+}
+
+/* "option X" without a table row: name it. */
+static int parse_option_unknown(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                                int argc, char **args, char **err)
+{
+    int i = strcmp(args[0], "no") == 0 ? 2 : 1;
+
+    return set_err(err, "unknown option '%s'", i < argc ? args[i] : "");
+}
+
+/* "acl NAME FETCH [flags] PATTERN...". */
+static int parse_acl(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                     char **args, char **err)
+{
+    return acl_parse_line(&ctx->px->acls, argc - 1, args + 1, err);
+}
+
+/* "default_backend NAME". */
+static int parse_default_backend(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                                 int argc, char **args, char **err)
+{
+    free(ctx->px->default_backend_name);
+    ctx->px->default_backend_name = xstrdup(args[1]);
+    return RC_OK;
+}
+
+/* "use_backend NAME [if|unless COND]". */
+static int parse_use_backend(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                             int argc, char **args, char **err)
+{
+    struct switching_rule *sw, **psw;
+    struct acl_cond *cond;
+
+    if (strchr(args[1], '%') != NULL)
+        return set_err(err, "'use_backend' with a log-format name is not "
+                            "supported yet");
+    if (rule_cond_parse(ctx, 2, argc, args, &cond, err) != RC_OK)
+        return RC_ERR;
+    sw = xcalloc(1, sizeof(*sw));
+    sw->be_name = xstrdup(args[1]);
+    sw->cond = cond;
+    sw->file = xstrdup(ctx->file);
+    sw->line = ctx->line;
+    for (psw = &ctx->px->switching; *psw != NULL; psw = &(*psw)->next)
+        ;
+    *psw = sw;
+    return RC_OK;
+}
+
+/* "balance roundrobin": the only algorithm so far. */
+static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
+{
+    if (strcmp(args[1], "roundrobin") != 0)
+        return set_err(err, "balance algorithm '%s' is not supported yet",
+                       args[1]);
+    return RC_OK;
+}
+
+const struct cfg_kw cfgparse_proxy_keywords[] = {
+    {"mode", CFG_SEC_PROXY, 1, 1, parse_mode, 0, 0, 0},
+    {"bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_bind, 0, 0, 0},
+    {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},
+    {"maxconn", CFG_SEC_FE, 1, 1, cfg_set_int, P(maxconn), 0, 1000000},
+    {"retries", CFG_SEC_BE, 1, 1, cfg_set_int, P(retries), 0, 1000},
+    {"acl", CFG_SEC_NODEF, 2, -1, parse_acl, 0, 0, 0},
+    {"default_backend", CFG_SEC_FE, 1, 1, parse_default_backend, 0, 0, 0},
+    {"use_backend", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_use_backend,
+     0, 0, 0},
+    {"balance", CFG_SEC_BE, 1, -1, parse_balance, 0, 0, 0},
+    {"timeout client", CFG_SEC_FE, 1, 1, cfg_set_duration, T(client), 0, 0},
+    {"timeout clitimeout", CFG_SEC_FE, 1, 1, cfg_set_duration, T(client), 0, 0},
+    {"timeout server", CFG_SEC_BE, 1, 1, cfg_set_duration, T(server), 0, 0},
+    {"timeout connect", CFG_SEC_BE, 1, 1, cfg_set_duration, T(connect), 0, 0},
+    {"timeout http-request", CFG_SEC_PROXY, 1, 1, cfg_set_duration,
+     T(http_request), 0, 0},
+    {"timeout http-keep-alive", CFG_SEC_PROXY, 1, 1, cfg_set_duration,
+     T(http_keep_alive), 0, 0},
+    {"timeout queue", CFG_SEC_BE, 1, 1, cfg_set_duration, T(queue), 0, 0},
+    {"timeout tunnel", CFG_SEC_BE, 1, 1, cfg_set_duration, T(tunnel), 0, 0},
+    {"timeout client-fin", CFG_SEC_FE, 1, 1, cfg_set_duration, T(client_fin), 0,
+     0},
+    {"timeout server-fin", CFG_SEC_BE, 1, 1, cfg_set_duration, T(server_fin), 0,
+     0},
+    {"timeout check", CFG_SEC_BE, 1, 1, cfg_set_duration, T(check), 0, 0},
+    {"option", CFG_SEC_PROXY, 0, -1, parse_option_unknown, 0, 0, 0},
+    {"option httplog", CFG_SEC_PROXY, 0, 1, cfg_set_flag, P(options),
+     PX_OPT_HTTPLOG, 0},
+    {"option tcplog", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_TCPLOG, 0},
+    {"option dontlognull", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_DONTLOGNULL, 0},
+    {"option httpclose", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_HTTPCLOSE, 0},
+    {"option http-server-close", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_SRV_CLOSE, 0},
+    {"option http-keep-alive", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options), 0,
+     0},
+    {"option redispatch", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_REDISPATCH, 0},
+    {"option http-ignore-probes", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_IGNORE_PROBE, 0},
+    {"option forwardfor", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,
+     0},
+    {"option httpchk", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
+    {"option tcp-check", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
+    {"option originalto", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,
+     0},
+    {"option log-health-checks", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
+     0, 0},
+    {NULL, 0, 0, 0, NULL, 0, 0, 0},
+};
+

@@ -1,0 +1,36 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The core module's entry in main's module list: it registers the
+ * keywords, fetches, converters and actions that core owns. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stddef.h>
+
+#include "core/core.h"
+#include "core/errors.h"
+#include "core/sample.h"
+#include "core/service.h"
+
+/* Fills the registries with what core provides. */
+static int core_init(void)
+{
+    sample_fetch_register_builtin();
+    sample_conv_register_builtin();
+    stream_fetch_init();
+    vars_act_init();
+    service_init();
+    return RC_OK;
+}
+
+static const struct cfg_kw *const core_keywords[] = {
+    cfgparse_global_keywords,
+    cfgparse_proxy_keywords,
+    NULL,
+};
+
+const struct module core_module = {
+    .name = "core",
+    .keywords = core_keywords,
+    .init = core_init,
+};

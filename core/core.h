@@ -1,0 +1,21 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The core module: global and proxy keywords, core fetches and actions.
+ * Also declares the tables and init functions of core's own files that
+ * only the module definition gathers. */
+#ifndef LUAPROXY_CORE_CORE_H
+#define LUAPROXY_CORE_CORE_H
+
+#include "core/cfgparse.h"
+#include "core/module.h"
+
+extern const struct module core_module;
+
+/* core/cfgparse_global.c and core/cfgparse_proxy.c */
+extern const struct cfg_kw cfgparse_global_keywords[];
+extern const struct cfg_kw cfgparse_proxy_keywords[];
+/* core/stream_fetch.c: src, dst, fe_name... */
+void stream_fetch_init(void);
+/* core/vars_act.c: set-var and unset-var actions */
+void vars_act_init(void);
+
+#endif

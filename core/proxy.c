@@ -1,0 +1,162 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Proxies: creation from a defaults section, lookup, post-parse checks
+ * that resolve backend names, and freeing. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cfg.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "core/proxy.h"
+#include "core/server.h"
+#include "core/util.h"
+
+struct proxy *proxy_new(const char *name, unsigned cap,
+                        const struct proxy *defaults, const char *file,
+                        int line)
+{
+    struct proxy *px = xcalloc(1, sizeof(*px));
+    int i;
+
+    px->name = name ? xstrdup(name) : NULL;
+    px->cap = cap;
+    px->file = xstrdup(file);
+    px->line = line;
+    px->retries = 3;
+    acl_list_init(&px->acls);
+    for (i = 0; i < RULESET_COUNT; i++)
+        rule_list_init(&px->rules[i]);
+    if (defaults != NULL) {
+        px->mode = defaults->mode;
+        px->options = defaults->options;
+        px->timeouts = defaults->timeouts;
+        px->inspect_delay = defaults->inspect_delay;
+        px->maxconn = defaults->maxconn;
+        px->retries = defaults->retries;
+        if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
+            px->default_backend_name =
+                xstrdup(defaults->default_backend_name);
+    }
+    return px;
+}
+
+void proxy_free(struct proxy *px)
+{
+    struct switching_rule *sw, *nsw;
+    struct listener *l, *nl;
+    struct server *s, *ns;
+    int i;
+
+    for (l = px->listeners; l != NULL; l = nl) {
+        nl = l->next;
+        listener_close(l);
+        free(l->name);
+        free(l);
+    }
+    for (s = px->servers; s != NULL; s = ns) {
+        ns = s->next;
+        server_free(s);
+    }
+    for (sw = px->switching; sw != NULL; sw = nsw) {
+        nsw = sw->next;
+        acl_cond_free(sw->cond);
+        free(sw->be_name);
+        free(sw->file);
+        free(sw);
+    }
+    for (i = 0; i < RULESET_COUNT; i++)
+        rule_list_free(&px->rules[i]);
+    acl_list_free(&px->acls);
+    free(px->default_backend_name);
+    free(px->name);
+    free(px->file);
+    free(px);
+}
+
+struct proxy *proxy_find(const struct cfg *cfg, const char *name,
+                         unsigned cap)
+{
+    struct proxy *px;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        if (strcmp(px->name, name) == 0 && (px->cap & cap) == cap)
+            return px;
+    return NULL;
+}
+
+const char *proxy_cap_name(const struct proxy *px)
+{
+    if (px->cap & PX_CAP_DEF)
+        return "defaults";
+    if ((px->cap & (PX_CAP_FE | PX_CAP_BE)) == (PX_CAP_FE | PX_CAP_BE))
+        return "listen";
+    return (px->cap & PX_CAP_FE) ? "frontend" : "backend";
+}
+
+/* Resolves backend <name> used by <fe>; counts an error if it fails. */
+static struct proxy *resolve_backend(struct cfg *cfg, struct proxy *fe,
+                                     const char *name, const char *file,
+                                     int line, int *errors)
+{
+    struct proxy *be = proxy_find(cfg, name, PX_CAP_BE);
+
+    if (be == NULL) {
+        log_alert("%s:%d: %s '%s': unable to find required backend '%s'",
+                  file, line, proxy_cap_name(fe), fe->name, name);
+        (*errors)++;
+    } else if (be->mode != fe->mode) {
+        log_alert("%s:%d: %s '%s' (mode %s) cannot use backend '%s' "
+                  "(mode %s)",
+                  file, line, proxy_cap_name(fe), fe->name,
+                  fe->mode == PX_MODE_HTTP ? "http" : "tcp", be->name,
+                  be->mode == PX_MODE_HTTP ? "http" : "tcp");
+        (*errors)++;
+    }
+    return be;
+}
+
+/* Checks one frontend: listeners present, backends resolved. */
+static int check_frontend(struct cfg *cfg, struct proxy *px)
+{
+    struct switching_rule *sw;
+    int errors = 0;
+
+    if (px->listeners == NULL) {
+        log_alert("%s:%d: %s '%s' has no 'bind' directive", px->file,
+                  px->line, proxy_cap_name(px), px->name);
+        errors++;
+    }
+    if (px->default_backend_name != NULL)
+        px->default_backend =
+            resolve_backend(cfg, px, px->default_backend_name, px->file,
+                            px->line, &errors);
+    for (sw = px->switching; sw != NULL; sw = sw->next)
+        sw->be = resolve_backend(cfg, px, sw->be_name, sw->file, sw->line,
+                                 &errors);
+    if ((px->cap & PX_CAP_BE) && px->default_backend == NULL &&
+        px->servers != NULL)
+        px->default_backend = px;
+    return errors;
+}
+
+int proxies_check(struct cfg *cfg)
+{
+    struct proxy *px;
+    int errors = 0;
+
+    for (px = cfg->proxies; px != NULL; px = px->next) {
+        if (px->cap & PX_CAP_FE)
+            errors += check_frontend(cfg, px);
+        if (px->mode == PX_MODE_TCP &&
+            (px->rules[RULESET_HTTP_REQ].first != NULL ||
+             px->rules[RULESET_HTTP_RES].first != NULL))
+            log_warning("%s:%d: %s '%s' is in tcp mode: its http-request "
+                        "and http-response rules are ignored",
+                        px->file, px->line, proxy_cap_name(px), px->name);
+    }
+    return errors;
+}

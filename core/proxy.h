@@ -1,0 +1,89 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Proxies: frontends, backends, listen sections and defaults sections.
+ * A proxy is built at configuration time, belongs to one configuration
+ * generation and is immutable once the generation is validated. */
+#ifndef LUAPROXY_CORE_PROXY_H
+#define LUAPROXY_CORE_PROXY_H
+
+#include "core/acl.h"
+#include "core/action.h"
+
+struct listener;
+struct server;
+struct sample_expr;
+struct cfg;
+
+#define PX_CAP_FE 0x1
+#define PX_CAP_BE 0x2
+#define PX_CAP_DEF 0x4
+
+enum px_mode {
+    PX_MODE_TCP = 0,
+    PX_MODE_HTTP,
+};
+
+/* option flags */
+#define PX_OPT_HTTPLOG      0x0001
+#define PX_OPT_TCPLOG       0x0002
+#define PX_OPT_DONTLOGNULL  0x0004
+#define PX_OPT_FORWARDFOR   0x0008
+#define PX_OPT_HTTPCLOSE    0x0010
+#define PX_OPT_SRV_CLOSE    0x0020
+#define PX_OPT_REDISPATCH   0x0040
+#define PX_OPT_IGNORE_PROBE 0x0080
+
+/* Timeouts in ms; 0 means not set. */
+struct px_timeouts {
+    unsigned client, server, connect, http_request, http_keep_alive, queue,
+        tunnel, client_fin, server_fin, check;
+};
+
+/* "use_backend NAME [if COND]". */
+struct switching_rule {
+    struct switching_rule *next;
+    char *be_name;
+    struct proxy *be; /* resolved after parsing */
+    struct acl_cond *cond;
+    char *file;
+    int line;
+};
+
+struct proxy {
+    struct proxy *next; /* in the generation's list */
+    char *name;
+    unsigned cap;
+    enum px_mode mode;
+    unsigned options;
+    struct px_timeouts timeouts;
+    unsigned inspect_delay; /* tcp-request inspect-delay, ms */
+    int maxconn;
+    int retries;
+    struct listener *listeners;
+    struct server *servers;
+    struct acl_list acls;
+    struct rule_list rules[RULESET_COUNT];
+    struct switching_rule *switching;
+    char *default_backend_name;
+    struct proxy *default_backend;
+    char *file;
+    int line;
+    unsigned rr_next; /* round robin position, worker-local */
+};
+
+/* Creates a proxy named <name> with capabilities <cap>, inheriting the
+ * settings of <defaults> (may be NULL). */
+struct proxy *proxy_new(const char *name, unsigned cap,
+                        const struct proxy *defaults, const char *file,
+                        int line);
+/* Frees <px> and everything it owns. */
+void proxy_free(struct proxy *px);
+/* Finds a proxy of <cfg> named <name> with at least capability <cap>. */
+struct proxy *proxy_find(const struct cfg *cfg, const char *name,
+                         unsigned cap);
+/* Returns "frontend", "backend", "listen" or "defaults". */
+const char *proxy_cap_name(const struct proxy *px);
+/* Post-parse checks of every proxy (backends resolved, servers present);
+ * logs each problem with file:line and returns the number of errors. */
+int proxies_check(struct cfg *cfg);
+
+#endif

@@ -1,0 +1,116 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Backend servers: parsing of "server" lines and the choice of a server
+ * for a request (weighted round robin for now). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cfgparse.h"
+#include "core/cfgval.h"
+#include "core/errors.h"
+#include "core/proxy.h"
+#include "core/server.h"
+#include "core/util.h"
+
+/* Parses the options after "server NAME ADDR". */
+static int server_parse_opts(struct server *srv, int i, int argc, char **args,
+                             char **err)
+{
+    long long v;
+
+    for (; i < argc; i++) {
+        const char *o = args[i];
+
+        if (strcmp(o, "disabled") == 0) {
+            srv->disabled = 1;
+        } else if (strcmp(o, "backup") == 0) {
+            srv->backup = 1;
+        } else if (strcmp(o, "weight") == 0 || strcmp(o, "maxconn") == 0) {
+            if (i + 1 >= argc)
+                return set_err(err, "'server' option '%s' expects an integer",
+                               o);
+            if (cfgval_int(args[++i], 0, o[0] == 'w' ? 256 : 1000000, &v,
+                           err) != RC_OK)
+                return RC_ERR;
+            *(o[0] == 'w' ? &srv->weight : &srv->maxconn) = (int)v;
+        } else if (strcmp(o, "enabled") == 0) {
+            srv->disabled = 0;
+        } else {
+            return set_err(err, "'server' option '%s' is not supported yet",
+                           o);
+        }
+    }
+    return RC_OK;
+}
+
+int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
+                 char **err)
+{
+    struct server *srv, **ps;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (strcmp(srv->name, args[1]) == 0)
+            return set_err(err, "server '%s' already declared at %s:%d",
+                           args[1], srv->file, srv->line);
+    srv = xcalloc(1, sizeof(*srv));
+    srv->px = px;
+    srv->weight = 1;
+    srv->name = xstrdup(args[1]);
+    srv->file = ctx->file;
+    srv->line = ctx->line;
+    if (cfgval_addr(args[2], CFGVAL_ADDR_NEED_PORT | CFGVAL_ADDR_RESOLVE,
+                    &srv->addr, err) != RC_OK ||
+        server_parse_opts(srv, 3, argc, args, err) != RC_OK) {
+        server_free(srv);
+        return RC_ERR;
+    }
+    for (ps = &px->servers; *ps != NULL; ps = &(*ps)->next)
+        ;
+    *ps = srv;
+    return RC_OK;
+}
+
+void server_free(struct server *srv)
+{
+    free(srv->name);
+    free(srv);
+}
+
+/* Returns 1 if <srv> may take a new request. */
+static int server_usable(const struct server *srv, int backup)
+{
+    return !srv->disabled && srv->backup == backup && srv->weight > 0 &&
+           (srv->maxconn == 0 || srv->cur_conns < (unsigned)srv->maxconn);
+}
+
+/* Round robin over the usable servers of one class (active or backup). */
+static struct server *server_pick_class(struct proxy *px, int backup)
+{
+    struct server *srv;
+    unsigned n = 0, k;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (server_usable(srv, backup))
+            n += (unsigned)srv->weight;
+    if (n == 0)
+        return NULL;
+    k = px->rr_next++ % n;
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        if (!server_usable(srv, backup))
+            continue;
+        if (k < (unsigned)srv->weight)
+            return srv;
+        k -= (unsigned)srv->weight;
+    }
+    return NULL;
+}
+
+struct server *server_pick(struct proxy *px)
+{
+    struct server *srv = server_pick_class(px, 0);
+
+    return srv ? srv : server_pick_class(px, 1);
+}

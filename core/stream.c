@@ -1,0 +1,179 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Sessions and streams: creation on accept, the per-stream wake event
+ * that resumes a suspended state machine from the event loop, variables of
+ * each scope, and freeing. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/errors.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/proxy.h"
+#include "core/sample.h"
+#include "core/stream.h"
+#include "core/worker.h"
+
+#define SESSION_POOL_SIZE 1024
+#define STREAM_POOL_SIZE 4096
+#define MODES_MAX 4
+
+static session_start_cb mode_start[MODES_MAX];
+static int stream_nslots;
+static unsigned long long session_ids, stream_ids;
+
+void session_mode_register(int mode, session_start_cb fn)
+{
+    if (mode >= 0 && mode < MODES_MAX)
+        mode_start[mode] = fn;
+}
+
+int stream_slot_register(void)
+{
+    return stream_nslots < STREAM_SLOTS ? stream_nslots++ : -1;
+}
+
+struct session *session_new(struct listener *li, int fd,
+                            const struct sockaddr *src, socklen_t srclen)
+{
+    struct pool *pool = pool_new(SESSION_POOL_SIZE);
+    struct session *sess;
+
+    if (pool == NULL || (sess = pcalloc(pool, sizeof(*sess))) == NULL)
+        goto fail;
+    sess->pool = pool;
+    sess->li = li;
+    sess->fe = li->px;
+    sess->id = ++session_ids;
+    if (srclen > sizeof(sess->src))
+        srclen = sizeof(sess->src);
+    memcpy(&sess->src, src, srclen);
+    sess->srclen = srclen;
+    sess->dstlen = sizeof(sess->dst);
+    if (getsockname(fd, (struct sockaddr *)&sess->dst, &sess->dstlen) < 0)
+        sess->dstlen = 0;
+    vars_init(&sess->vars);
+    sess->bev = bufferevent_socket_new(worker_loop(), fd,
+                                       BEV_OPT_CLOSE_ON_FREE);
+    if (sess->bev == NULL)
+        goto fail;
+    worker_session_add();
+    return sess;
+fail:
+    log_err("out of memory accepting a connection on %s", li->name);
+    close(fd);
+    pool_free(pool);
+    return NULL;
+}
+
+void session_start(struct session *sess)
+{
+    session_start_cb fn = mode_start[sess->fe->mode];
+
+    if (fn == NULL) {
+        session_free(sess);
+        return;
+    }
+    fn(sess);
+}
+
+void session_free(struct session *sess)
+{
+    if (sess->bev != NULL)
+        bufferevent_free(sess->bev);
+    vars_prune(&sess->vars);
+    pool_free(sess->pool);
+    worker_session_remove();
+}
+
+/* The wake event's callback: resume the protocol layer. */
+static void stream_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream *s = arg;
+
+    s->ops->process(s);
+}
+
+struct stream *stream_new(struct session *sess, const struct stream_ops *ops)
+{
+    struct pool *pool = pool_new(STREAM_POOL_SIZE);
+    struct stream *s;
+
+    if (pool == NULL || (s = pcalloc(pool, sizeof(*s))) == NULL)
+        goto fail;
+    s->pool = pool;
+    s->sess = sess;
+    s->fe = sess->fe;
+    s->ops = ops;
+    s->id = ++stream_ids;
+    s->wake = event_new(worker_loop(), -1, 0, stream_wake_cb, s);
+    s->applet_in = evbuffer_new();
+    if (s->wake == NULL || s->applet_in == NULL)
+        goto fail_events;
+    vars_init(&s->vars_txn);
+    vars_init(&s->vars_req);
+    vars_init(&s->vars_res);
+    return s;
+fail_events:
+    if (s->wake != NULL)
+        event_free(s->wake);
+    if (s->applet_in != NULL)
+        evbuffer_free(s->applet_in);
+fail:
+    pool_free(pool);
+    return NULL;
+}
+
+void stream_free(struct stream *s)
+{
+    if (s->svc.ops != NULL && s->svc.ops->release != NULL)
+        s->svc.ops->release(s, s->svc.arg, s->applet_ctx);
+    event_free(s->wake);
+    evbuffer_free(s->applet_in);
+    vars_prune(&s->vars_txn);
+    vars_prune(&s->vars_req);
+    vars_prune(&s->vars_res);
+    pool_free(s->pool);
+}
+
+void stream_wake(struct stream *s)
+{
+    event_active(s->wake, 0, 0);
+}
+
+void stream_env(struct stream *s, struct smp_env *env)
+{
+    int res = s->cur_rs == RULESET_HTTP_RES || s->cur_rs == RULESET_TCP_RES;
+
+    env->strm = s;
+    env->pool = s->pool;
+    env->avail = SMP_AVAIL_CONN | SMP_AVAIL_REQ | (res ? SMP_AVAIL_RES : 0);
+    env->dir = res;
+    env->opt = SMP_OPT_FINAL;
+}
+
+struct vars *stream_vars(struct stream *strm, enum vars_scope scope)
+{
+    switch (scope) {
+    case VARS_SCOPE_PROC:
+        return vars_proc();
+    case VARS_SCOPE_SESS:
+        return strm ? &strm->sess->vars : NULL;
+    case VARS_SCOPE_TXN:
+        return strm ? &strm->vars_txn : NULL;
+    case VARS_SCOPE_REQ:
+        return strm ? &strm->vars_req : NULL;
+    case VARS_SCOPE_RES:
+        return strm ? &strm->vars_res : NULL;
+    }
+    return NULL;
+}

@@ -1,0 +1,97 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Sessions and streams. A session is one accepted client connection; a
+ * stream is one transaction on it (one HTTP request/response, or the whole
+ * TCP connection in TCP mode). The protocol layer that owns the frontend's
+ * mode (http/, tcp/) creates and drives streams through stream_ops; other
+ * layers reach a stream only through the functions here. Anything that must
+ * suspend a stream (a Lua action waiting on a socket) records its state in
+ * a stream slot and later calls stream_wake(), which resumes the protocol
+ * layer's state machine at the point where it stopped, from the event loop
+ * and never from inside the caller's stack. */
+#ifndef LUAPROXY_CORE_STREAM_H
+#define LUAPROXY_CORE_STREAM_H
+
+#include <sys/socket.h>
+
+#include "core/action.h"
+#include "core/service.h"
+#include "core/vars.h"
+
+struct pool;
+struct proxy;
+struct server;
+struct listener;
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct smp_env;
+
+#define STREAM_SLOTS 4
+
+struct session {
+    struct pool *pool; /* lives as long as the connection */
+    struct proxy *fe;
+    struct listener *li;
+    struct bufferevent *bev; /* the client connection, owns the fd */
+    struct sockaddr_storage src, dst;
+    socklen_t srclen, dstlen;
+    struct vars vars; /* sess.* */
+    unsigned long long id;
+};
+
+/* A protocol layer's entry points for streams of its mode. */
+struct stream_ops {
+    const char *name;
+    /* resumes the stream's state machine; may free the stream */
+    void (*process)(struct stream *s);
+    /* an applet's output: queues <len> bytes for the client; returns RC_OK,
+     * RC_AGAIN when the output is full (call again after a wake) or RC_ERR
+     * when the client is gone */
+    int (*applet_send)(struct stream *s, const char *data, size_t len);
+};
+
+struct stream {
+    struct pool *pool; /* freed with the stream, runs its cleanups */
+    struct session *sess;
+    struct proxy *fe, *be;
+    struct server *srv;
+    const struct stream_ops *ops;
+    void *proto;          /* the protocol layer's state */
+    struct event *wake;   /* activated by stream_wake() */
+    struct rule_cursor cursor;
+    enum ruleset cur_rs;  /* the ruleset being run (HTTP_REQ, HTTP_RES...) */
+    struct service_ref svc;  /* set by use-service */
+    void *applet_ctx;
+    struct evbuffer *applet_in; /* client bytes for the applet (TCP raw,
+                                 * HTTP body without framing) */
+    int applet_in_eof;          /* no more input will come */
+    struct vars vars_txn, vars_req, vars_res;
+    void *slots[STREAM_SLOTS];
+    unsigned long long id;
+};
+
+/* Starts serving a new session; the protocol layer of each proxy mode
+ * registers one. */
+typedef void (*session_start_cb)(struct session *sess);
+/* Registers <fn> for frontends of proxy mode <mode> (enum px_mode). */
+void session_mode_register(int mode, session_start_cb fn);
+/* Hands <sess> to the protocol layer of its frontend's mode. */
+void session_start(struct session *sess);
+
+/* Allocates a stream slot index for a module's per-stream state. */
+int stream_slot_register(void);
+/* Creates a stream on <sess> driven by <ops>; NULL if out of memory. */
+struct stream *stream_new(struct session *sess, const struct stream_ops *ops);
+/* Ends <s>: runs the applet's release and the pool's cleanups, frees it. */
+void stream_free(struct stream *s);
+/* Fills <env> to evaluate samples on <s> for the ruleset being run. */
+void stream_env(struct stream *s, struct smp_env *env);
+/* Schedules ops->process(s) from the event loop. */
+void stream_wake(struct stream *s);
+/* Creates the session for an accepted <fd>; NULL on failure (fd closed). */
+struct session *session_new(struct listener *li, int fd,
+                            const struct sockaddr *src, socklen_t srclen);
+/* Closes the client connection and frees <sess>. */
+void session_free(struct session *sess);
+
+#endif

@@ -1,0 +1,103 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Allocation helpers that abort on failure and error-string formatting.
+ * Only configuration and master code may use the x* allocators: a worker
+ * that runs out of memory on a request must fail that request, not die. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/util.h"
+
+/* Stops the process: memory is gone during configuration. */
+static void oom(void)
+{
+    fputs("luaproxy: out of memory\n", stderr);
+    abort();
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t len)
+{
+    char *p = xmalloc(len + 1);
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+/* Formats into a fresh buffer sized by a first measuring pass. */
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+    va_list cp;
+    int n;
+    char *p;
+
+    va_copy(cp, ap);
+    n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        n = 0;
+    p = xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p;
+
+    va_start(ap, fmt);
+    p = xvasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+int set_err(char **err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return RC_ERR;
+    free(*err);
+    va_start(ap, fmt);
+    *err = xvasprintf(fmt, ap);
+    va_end(ap);
+    return RC_ERR;
+}

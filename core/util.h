@@ -1,0 +1,29 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Small helpers used everywhere: allocation that aborts (for master and
+ * configuration code only, never on a worker's request path), string
+ * formatting into a fresh buffer (HAProxy's memprintf, for char **err). */
+#ifndef LUAPROXY_CORE_UTIL_H
+#define LUAPROXY_CORE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t len);
+/* Returns a malloc'ed formatted string, aborting if out of memory. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Replaces *<err> (freed if set) with a formatted message; returns RC_ERR so
+ * that parsers can write "return set_err(err, ...)". */
+int set_err(char **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Frees *<pp> and sets it to NULL. */
+#define xfree_null(pp)                                                         \
+    do {                                                                       \
+        free(*(pp));                                                           \
+        *(pp) = NULL;                                                          \
+    } while (0)
+
+#endif

@@ -1,0 +1,314 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Worker processes. After fork a worker raises its descriptor limit,
+ * chroots, drops privileges, then runs one event loop: it accepts on the
+ * listening sockets inherited from the master and hands each connection to
+ * the protocol layer of its frontend. On a drain order it stops accepting,
+ * lets its sessions finish (the protocol layers are told, to close idle
+ * keep-alive connections), and exits when the last one is gone or when
+ * hard-stop-after expires. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/cfg.h"
+#include "core/channel.h"
+#include "core/errors.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "core/proxy.h"
+#include "core/stream.h"
+#include "core/worker.h"
+
+#define ACCEPT_BATCH 64
+#define DRAIN_HOOKS_MAX 8
+
+static struct event_base *loop;
+static struct cfg *cur_cfg;
+static int my_id, draining, accepting;
+static unsigned long nsessions;
+static struct event *chan_ev, *hard_stop_ev;
+static void (*drain_hooks[DRAIN_HOOKS_MAX])(void);
+static int ndrain_hooks;
+
+struct event_base *worker_loop(void)
+{
+    if (loop == NULL)
+        loop = event_base_new();
+    return loop;
+}
+
+struct cfg *worker_cfg(void)
+{
+    return cur_cfg;
+}
+
+int worker_draining(void)
+{
+    return draining;
+}
+
+int worker_id(void)
+{
+    return my_id;
+}
+
+void worker_drain_register(void (*fn)(void))
+{
+    if (ndrain_hooks < DRAIN_HOOKS_MAX)
+        drain_hooks[ndrain_hooks++] = fn;
+}
+
+/* Turns accepting on or off on every listener. */
+static void worker_accept_set(int on)
+{
+    struct proxy *px;
+    struct listener *l;
+
+    if (on == accepting || (on && draining))
+        return;
+    accepting = on;
+    for (px = cur_cfg->proxies; px != NULL; px = px->next)
+        for (l = px->listeners; l != NULL; l = l->next)
+            if (l->ev != NULL)
+                on ? event_add(l->ev, NULL) : event_del(l->ev);
+}
+
+void worker_session_add(void)
+{
+    nsessions++;
+    if (cur_cfg != NULL && nsessions >= (unsigned long)cur_cfg->global.maxconn)
+        worker_accept_set(0);
+}
+
+void worker_session_remove(void)
+{
+    nsessions--;
+    if (draining && nsessions == 0)
+        event_base_loopexit(loop, NULL);
+    else if (cur_cfg != NULL &&
+             nsessions < (unsigned long)cur_cfg->global.maxconn)
+        worker_accept_set(1);
+}
+
+/* Accepts a batch of connections on a listener. */
+static void worker_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct listener *l = arg;
+    struct sockaddr_storage ss;
+    struct session *sess;
+    int i, cfd, one = 1;
+
+    for (i = 0; i < ACCEPT_BATCH && accepting; i++) {
+        socklen_t len = sizeof(ss);
+
+        cfd = accept4(fd, (struct sockaddr *)&ss, &len,
+                      SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                log_alert("accept on %s: %s", l->name, strerror(errno));
+            return;
+        }
+        if (ss.ss_family != AF_UNIX)
+            setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sess = session_new(l, cfd, (struct sockaddr *)&ss, len);
+        if (sess != NULL)
+            session_start(sess);
+    }
+}
+
+/* Stops the worker now. */
+static void worker_stop(void)
+{
+    event_base_loopbreak(loop);
+}
+
+/* Begins draining: no more accepts, protocol layers close idle work. */
+static void worker_drain(void)
+{
+    struct proxy *px;
+    struct listener *l;
+    int i;
+
+    if (draining)
+        return;
+    worker_accept_set(0);
+    draining = 1;
+    for (px = cur_cfg->proxies; px != NULL; px = px->next)
+        for (l = px->listeners; l != NULL; l = l->next)
+            listener_close(l); /* our copy: the master keeps its own */
+    if (cur_cfg->global.hard_stop_after > 0) {
+        struct timeval tv = {cur_cfg->global.hard_stop_after / 1000,
+                             (cur_cfg->global.hard_stop_after % 1000) * 1000};
+
+        hard_stop_ev = evtimer_new(loop, (event_callback_fn)worker_stop, NULL);
+        evtimer_add(hard_stop_ev, &tv);
+    }
+    for (i = 0; i < ndrain_hooks; i++)
+        drain_hooks[i]();
+    if (nsessions == 0)
+        event_base_loopexit(loop, NULL);
+}
+
+/* Reads the master's orders; a closed channel means the master is gone. */
+static void worker_chan_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct channel_msg msg;
+    int rc;
+
+    while ((rc = channel_recv(fd, &msg)) == RC_OK) {
+        if (msg.cmd == CHANNEL_DRAIN)
+            worker_drain();
+        else if (msg.cmd == CHANNEL_STOP)
+            worker_stop();
+    }
+    if (rc == RC_ERR)
+        worker_stop();
+}
+
+/* Signals sent to a worker directly (by an operator or by the master's
+ * escalation): TERM/INT stop, QUIT/USR1 drain. */
+static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    if (sig == SIGTERM || sig == SIGINT)
+        worker_stop();
+    else
+        worker_drain();
+}
+
+/* Raises RLIMIT_NOFILE to fit maxconn (two fds a session, plus margin). */
+static void worker_raise_nofile(const struct cfg *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->global.maxconn * 2 + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        log_warning("cannot raise the file descriptor limit to %lu",
+                    (unsigned long)want);
+}
+
+/* Resolves a user or group given as a name or a number. */
+static int resolve_id(const char *s, int is_group, uid_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+
+    if (*s != '\0' && *end == '\0') {
+        *out = (uid_t)v;
+        return RC_OK;
+    }
+    if (is_group) {
+        struct group *gr = getgrnam(s);
+
+        if (gr == NULL)
+            return RC_ERR;
+        *out = gr->gr_gid;
+    } else {
+        struct passwd *pw = getpwnam(s);
+
+        if (pw == NULL)
+            return RC_ERR;
+        *out = pw->pw_uid;
+    }
+    return RC_OK;
+}
+
+/* chroot, then group and user, as configured; exits fatally on failure
+ * so that the master does not respawn a worker that can never start. */
+static void worker_drop_privileges(const struct global *g)
+{
+    uid_t uid = 0, gid = 0;
+
+    if ((g->user && resolve_id(g->user, 0, &uid) != RC_OK) ||
+        (g->group && resolve_id(g->group, 1, &gid) != RC_OK)) {
+        log_alert("worker: unknown user '%s' or group '%s'",
+                  g->user ? g->user : "", g->group ? g->group : "");
+        exit(WORKER_EXIT_FATAL);
+    }
+    if (g->chroot && (chroot(g->chroot) < 0 || chdir("/") < 0)) {
+        log_alert("worker: cannot chroot to %s: %s", g->chroot,
+                  strerror(errno));
+        exit(WORKER_EXIT_FATAL);
+    }
+    if (g->group && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) {
+        log_alert("worker: cannot set group %s: %s", g->group,
+                  strerror(errno));
+        exit(WORKER_EXIT_FATAL);
+    }
+    if (g->user && (setgroups(0, NULL), setuid(uid) < 0)) {
+        log_alert("worker: cannot set user %s: %s", g->user, strerror(errno));
+        exit(WORKER_EXIT_FATAL);
+    }
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* Creates the accept events on every frontend listener. */
+static void worker_listen(struct cfg *cfg)
+{
+    struct proxy *px;
+    struct listener *l;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        for (l = px->listeners; l != NULL; l = l->next)
+            l->ev = event_new(loop, l->fd, EV_READ | EV_PERSIST,
+                              worker_accept_cb, l);
+    worker_accept_set(1);
+}
+
+/* Adds a persistent signal event. */
+static void worker_signal(int sig)
+{
+    struct event *ev = evsignal_new(loop, sig, worker_signal_cb, NULL);
+
+    event_add(ev, NULL);
+}
+
+void worker_run(struct cfg *cfg, int id, int chan)
+{
+    const struct module *const *m;
+
+    cur_cfg = cfg;
+    my_id = id;
+    worker_loop();
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    if (getppid() == 1)
+        exit(0); /* the master died before we could watch it */
+    worker_raise_nofile(cfg);
+    worker_drop_privileges(&cfg->global);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
+    worker_signal(SIGTERM);
+    worker_signal(SIGINT);
+    worker_signal(SIGQUIT);
+    worker_signal(SIGUSR1);
+    chan_ev = event_new(loop, chan, EV_READ | EV_PERSIST, worker_chan_cb, NULL);
+    event_add(chan_ev, NULL);
+    for (m = modules; *m != NULL; m++) {
+        if ((*m)->worker_init != NULL && (*m)->worker_init(cfg) != RC_OK) {
+            log_alert("worker %d: module %s failed to start", id, (*m)->name);
+            exit(WORKER_EXIT_FATAL);
+        }
+    }
+    worker_listen(cfg);
+    event_base_dispatch(loop);
+    exit(0);
+}

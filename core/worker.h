@@ -1,0 +1,30 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* A worker process: after fork it drops privileges, then runs one event
+ * loop that accepts on the inherited listeners and serves sessions. */
+#ifndef LUAPROXY_CORE_WORKER_H
+#define LUAPROXY_CORE_WORKER_H
+
+struct cfg;
+struct event_base;
+
+/* The worker's event loop (the master's before fork). */
+struct event_base *worker_loop(void);
+/* The configuration generation this worker serves. */
+struct cfg *worker_cfg(void);
+/* 1 once the worker drains: no new connection, close keep-alives. */
+int worker_draining(void);
+/* Registers <fn> to run when the worker starts draining. */
+void worker_drain_register(void (*fn)(void));
+/* Worker number, 1..N. */
+int worker_id(void);
+/* Counts a session in and out, so a draining worker knows when to exit. */
+void worker_session_add(void);
+void worker_session_remove(void);
+/* Runs the worker: never returns. <chan> is its end of the socketpair to
+ * the master. */
+void worker_run(struct cfg *cfg, int id, int chan) __attribute__((noreturn));
+
+/* Exit code that tells the master not to respawn (nginx's fatal code). */
+#define WORKER_EXIT_FATAL 2
+
+#endif

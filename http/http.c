@@ -1,0 +1,53 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The http module's entry in main's module list: the http-request,
+ * http-response and http-after-response keywords (their actions come from
+ * every module's action tables), and the HTTP registries' rows. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stddef.h>
+
+#include "core/action.h"
+#include "core/cfgparse.h"
+#include "core/errors.h"
+#include "core/proxy.h"
+#include "http/http.h"
+#include "http/http_ana.h"
+
+/* "http-request ACTION ...", "http-response ...", "http-after-response". */
+static int parse_http_rule(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                           int argc, char **args, char **err)
+{
+    enum ruleset rs = (enum ruleset)kw->lo;
+
+    return rule_parse(ctx, &ctx->px->rules[rs], rs, argc - 1, args + 1, err);
+}
+
+static const struct cfg_kw http_keywords[] = {
+    {"http-request", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
+     RULESET_HTTP_REQ, 0},
+    {"http-response", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
+     RULESET_HTTP_RES, 0},
+    {"http-after-response", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
+     RULESET_HTTP_AFTER, 0},
+    {NULL, 0, 0, 0, NULL, 0, 0, 0},
+};
+
+static const struct cfg_kw *const http_keyword_tables[] = {http_keywords,
+                                                           NULL};
+
+/* Fills the registries with what the HTTP layer provides. */
+static int http_init(void)
+{
+    http_act_init();
+    http_fetch_init();
+    http_ana_init();
+    return RC_OK;
+}
+
+const struct module http_module = {
+    .name = "http",
+    .keywords = http_keyword_tables,
+    .init = http_init,
+};

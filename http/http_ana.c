@@ -1,0 +1,1115 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The HTTP/1 transaction state machine. http_process() runs the current
+ * step until one must wait; each step returns RC_OK (moved on: run the next
+ * step), RC_AGAIN (wait for an event: bytes, a timer, a wake from a rule or
+ * an applet) or RC_DONE (the transaction is over and freed). Because a step
+ * only moves forward once it is complete, a stream woken later resumes
+ * exactly where it stopped. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/cfg.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/proxy.h"
+#include "core/sample.h"
+#include "core/server.h"
+#include "core/stream.h"
+#include "core/worker.h"
+#include "http/http_ana.h"
+#include "http/http_conn.h"
+
+/* Forwarding stops reading a side whose peer holds this much unsent. */
+#define FWD_HIGH_WATER (64 * 1024)
+
+static void http_process(struct stream *s);
+static int http_applet_send(struct stream *s, const char *data, size_t len);
+
+static const struct stream_ops http_stream_ops = {
+    .name = "http",
+    .process = http_process,
+    .applet_send = http_applet_send,
+};
+
+struct http_txn *http_txn_get(struct stream *s)
+{
+    return s->ops == &http_stream_ops ? s->proto : NULL;
+}
+
+/* The client's output buffer. */
+static struct evbuffer *cli_out(const struct http_txn *txn)
+{
+    return bufferevent_get_output(txn->hc->sess->bev);
+}
+
+/* The client's input buffer. */
+static struct evbuffer *cli_in(const struct http_txn *txn)
+{
+    return bufferevent_get_input(txn->hc->sess->bev);
+}
+
+/* Limits of the head parser, from the generation's tuning. */
+static void txn_limits(struct h1_limits *lim)
+{
+    const struct global *g = &worker_cfg()->global;
+
+    lim->max_head = (size_t)(g->bufsize - g->maxrewrite);
+    lim->max_hdrs = (unsigned)g->maxhdr;
+}
+
+int http_txn_new(struct http_conn *hc)
+{
+    struct stream *s = stream_new(hc->sess, &http_stream_ops);
+    struct http_txn *txn;
+    struct h1_limits lim;
+
+    if (s == NULL)
+        return RC_ERR;
+    txn = pcalloc(s->pool, sizeof(*txn));
+    if (txn == NULL ||
+        (txn->parser = palloc(s->pool, sizeof(*txn->parser))) == NULL) {
+        stream_free(s);
+        return RC_ERR;
+    }
+    txn_limits(&lim);
+    h1_msg_init(txn->parser, &lim);
+    txn->s = s;
+    txn->hc = hc;
+    txn->state = HTTP_ST_WAIT_REQ;
+    s->proto = txn;
+    s->cur_rs = RULESET_HTTP_REQ;
+    hc->cur = s;
+    return RC_OK;
+}
+
+void http_txn_free(struct stream *s)
+{
+    struct http_txn *txn = s->proto;
+
+    if (txn->srv != NULL) {
+        bufferevent_free(txn->srv);
+        txn->srv = NULL;
+    }
+    if (s->srv != NULL)
+        s->srv->cur_conns--;
+    stream_free(s);
+}
+
+/* Ends the transaction; returns RC_DONE. */
+static int txn_finish(struct http_txn *txn)
+{
+    struct http_conn *hc = txn->hc;
+    int close = (txn->flags & TXN_F_CLI_CLOSE) != 0 ||
+                !(txn->flags & TXN_F_REQ_DONE);
+
+    http_txn_free(txn->s);
+    http_conn_txn_done(hc, close);
+    return RC_DONE;
+}
+
+/* Ends the transaction and the connection at once; returns RC_DONE. */
+static int txn_abort(struct http_txn *txn)
+{
+    http_conn_abort(txn->hc);
+    return RC_DONE;
+}
+
+/* ---------------------------------------------------------------- */
+/* Editable messages                                                 */
+/* ---------------------------------------------------------------- */
+
+int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
+                 struct ist value)
+{
+    if (m->nhdrs == m->cap) {
+        unsigned cap = m->cap ? m->cap * 2 : 16;
+        struct http_hdr *v = palloc(s->pool, cap * sizeof(*v));
+
+        if (v == NULL)
+            return RC_ERR;
+        if (m->nhdrs > 0)
+            memcpy(v, m->hdrs, m->nhdrs * sizeof(*v));
+        m->hdrs = v;
+        m->cap = cap;
+    }
+    m->hdrs[m->nhdrs].name.ptr = pstrndup(s->pool, name.ptr, name.len);
+    m->hdrs[m->nhdrs].value.ptr = pstrndup(s->pool, value.ptr, value.len);
+    if (m->hdrs[m->nhdrs].name.ptr == NULL ||
+        m->hdrs[m->nhdrs].value.ptr == NULL)
+        return RC_ERR;
+    m->hdrs[m->nhdrs].name.len = name.len;
+    m->hdrs[m->nhdrs].value.len = value.len;
+    m->nhdrs++;
+    return RC_OK;
+}
+
+int http_hdr_del(struct http_msg *m, struct ist name)
+{
+    unsigned i, j = 0;
+    int n = 0;
+
+    for (i = 0; i < m->nhdrs; i++) {
+        if (ist_ieq(m->hdrs[i].name, name)) {
+            n++;
+            continue;
+        }
+        m->hdrs[j++] = m->hdrs[i];
+    }
+    m->nhdrs = j;
+    return n;
+}
+
+int http_hdr_find(const struct http_msg *m, struct ist name, unsigned start)
+{
+    unsigned i;
+
+    for (i = start; i < m->nhdrs; i++)
+        if (ist_ieq(m->hdrs[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+/* Skips "scheme://authority" of an absolute-form target. */
+static struct ist uri_origin_part(struct ist uri)
+{
+    const char *p = uri.ptr, *end = uri.ptr + uri.len;
+
+    if (uri.len == 0 || uri.ptr[0] == '/' || uri.ptr[0] == '*')
+        return uri;
+    p = memchr(uri.ptr, ':', uri.len);
+    if (p == NULL || end - p < 3 || p[1] != '/' || p[2] != '/')
+        return uri;
+    p += 3;
+    while (p < end && *p != '/' && *p != '?')
+        p++;
+    return (struct ist){p, (size_t)(end - p)};
+}
+
+struct ist http_msg_path(const struct http_msg *m)
+{
+    struct ist u = uri_origin_part(m->uri);
+    const char *q = memchr(u.ptr, '?', u.len);
+
+    if (q != NULL)
+        u.len = (size_t)(q - u.ptr);
+    return u;
+}
+
+struct ist http_msg_query(const struct http_msg *m)
+{
+    struct ist u = uri_origin_part(m->uri);
+    const char *q = memchr(u.ptr, '?', u.len);
+
+    if (q == NULL)
+        return (struct ist){u.ptr + u.len, 0};
+    q++;
+    return (struct ist){q, (size_t)(u.ptr + u.len - q)};
+}
+
+/* Fills the editable view <m> from the parser's result. */
+static int msg_from_parser(struct stream *s, struct http_msg *m,
+                           const struct h1_msg *p)
+{
+    unsigned i;
+
+    m->meth = p->method;
+    m->uri = p->uri;
+    m->ver = p->version;
+    m->status = p->status;
+    m->reason = p->reason;
+    m->h1flags = p->flags;
+    m->body_kind = h1_msg_body_kind(p);
+    m->body_len = p->body_len;
+    m->cap = p->nb_hdrs + 8;
+    m->nhdrs = p->nb_hdrs;
+    m->hdrs = palloc(s->pool, m->cap * sizeof(*m->hdrs));
+    if (m->hdrs == NULL)
+        return RC_ERR;
+    for (i = 0; i < p->nb_hdrs; i++) {
+        m->hdrs[i].name = p->hdrs[i].name;
+        m->hdrs[i].value = p->hdrs[i].value;
+    }
+    return RC_OK;
+}
+
+/* Returns 1 if header <name> is hop-by-hop for message <m>. */
+static int hdr_hop_by_hop(const struct http_msg *m, struct ist name)
+{
+    static const struct ist hop[] = {
+        IST("connection"), IST("keep-alive"), IST("proxy-connection"),
+        IST("te"),         IST("upgrade"),    IST("trailer"),
+        IST("transfer-encoding"),
+    };
+    size_t i;
+    int c;
+
+    for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        if (ist_ieq(name, hop[i]))
+            return 1;
+    for (c = http_hdr_find(m, IST("connection"), 0); c >= 0;
+         c = http_hdr_find(m, IST("connection"), (unsigned)c + 1))
+        if (h1_conn_has_token(m->hdrs[c].value, name))
+            return 1;
+    return 0;
+}
+
+/* Writes the end-to-end headers of <m> into <out>. */
+static void msg_write_headers(const struct http_msg *m, struct evbuffer *out)
+{
+    unsigned i;
+
+    for (i = 0; i < m->nhdrs; i++) {
+        if (hdr_hop_by_hop(m, m->hdrs[i].name))
+            continue;
+        evbuffer_add(out, m->hdrs[i].name.ptr, m->hdrs[i].name.len);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, m->hdrs[i].value.ptr, m->hdrs[i].value.len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* Replies                                                           */
+/* ---------------------------------------------------------------- */
+
+const char *http_status_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 421: return "Misdirected Request";
+    case 425: return "Too Early";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 200 ? "Informational" : status < 300 ? "OK"
+                    : status < 400 ? "Redirection" : status < 500
+                    ? "Client Error" : "Server Error";
+    }
+}
+
+/* HAProxy's built-in error page texts. */
+static const char *error_text(int status)
+{
+    switch (status) {
+    case 400: return "Your browser sent an invalid request.";
+    case 403: return "Request forbidden by administrative rules.";
+    case 405: return "Method Not Allowed";
+    case 408: return "Your browser didn't send a complete request in time.";
+    case 410: return "The resource is no longer available and will not be "
+                     "available again.";
+    case 413: return "The request is too large.";
+    case 414: return "The request URI is too long.";
+    case 425: return "Your browser sent a request that was too early.";
+    case 429: return "You have sent too many requests in a given amount of "
+                     "time.";
+    case 431: return "The request header fields are too large.";
+    case 500: return "An internal server error occurred.";
+    case 501: return "The server does not support the functionality "
+                     "required to fulfill the request.";
+    case 502: return "The server returned an invalid or incomplete "
+                     "response.";
+    case 503: return "No server is available to handle this request.";
+    case 504: return "The server didn't respond in time.";
+    case 505: return "The HTTP version of the request is not supported.";
+    default: return http_status_reason(status);
+    }
+}
+
+int http_reply_begin(struct stream *s, int status, struct ist reason)
+{
+    struct http_txn *txn = s->proto;
+
+    if (txn->flags & TXN_F_RES_STARTED)
+        return RC_ERR;
+    if (reason.len == 0)
+        reason = ist_from(http_status_reason(status));
+    txn->status = status;
+    txn->flags |= TXN_F_RES_STARTED;
+    txn->res.status = status;
+    txn->res.reason = reason;
+    txn->res.nhdrs = 0;
+    evbuffer_add_printf(cli_out(txn), "HTTP/1.1 %d %.*s\r\n", status,
+                        (int)reason.len, reason.ptr);
+    return RC_OK;
+}
+
+int http_reply_header(struct stream *s, struct ist name, struct ist value)
+{
+    struct http_txn *txn = s->proto;
+    struct evbuffer *out = cli_out(txn);
+
+    if (ist_ieq(name, IST("content-length")))
+        txn->res.h1flags |= H1_MF_CLEN;
+    if (hdr_hop_by_hop(&txn->res, name))
+        return RC_OK;
+    evbuffer_add(out, name.ptr, name.len);
+    evbuffer_add(out, ": ", 2);
+    evbuffer_add(out, value.ptr, value.len);
+    evbuffer_add(out, "\r\n", 2);
+    return RC_OK;
+}
+
+/* Decides keep-alive and framing of a locally produced response. */
+int http_reply_headers_end(struct stream *s)
+{
+    struct http_txn *txn = s->proto;
+    struct evbuffer *out = cli_out(txn);
+    int bodyless = txn->status < 200 || txn->status == 204 ||
+                   txn->status == 304;
+
+    if (worker_draining())
+        txn->flags |= TXN_F_CLI_CLOSE;
+    if (!(txn->res.h1flags & H1_MF_CLEN) && !bodyless) {
+        if (txn->req.h1flags & H1_MF_VER_11)
+            txn->flags |= TXN_F_RES_CHUNKED;
+        else
+            txn->flags |= TXN_F_CLI_CLOSE;
+    }
+    if (txn->flags & TXN_F_RES_CHUNKED)
+        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+    if (txn->flags & TXN_F_CLI_CLOSE)
+        evbuffer_add(out, "connection: close\r\n\r\n", 21);
+    else
+        evbuffer_add(out, "\r\n", 2);
+    return RC_OK;
+}
+
+int http_reply_body(struct stream *s, const char *data, size_t len)
+{
+    struct http_txn *txn = s->proto;
+    struct evbuffer *out = cli_out(txn);
+
+    if (txn->hc->cli_eof && evbuffer_get_length(out) > 0)
+        return RC_ERR;
+    if (evbuffer_get_length(out) > FWD_HIGH_WATER)
+        return RC_AGAIN;
+    if (len == 0 || (txn->flags & TXN_F_HEAD))
+        return RC_OK;
+    if (txn->flags & TXN_F_RES_CHUNKED)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    if (txn->flags & TXN_F_RES_CHUNKED)
+        evbuffer_add(out, "\r\n", 2);
+    return RC_OK;
+}
+
+int http_reply_end(struct stream *s)
+{
+    struct http_txn *txn = s->proto;
+
+    if ((txn->flags & TXN_F_RES_CHUNKED) && !(txn->flags & TXN_F_HEAD))
+        evbuffer_add(cli_out(txn), "0\r\n\r\n", 5);
+    txn->flags |= TXN_F_RES_DONE;
+    return RC_OK;
+}
+
+void http_reply_error(struct stream *s, int status)
+{
+    struct http_txn *txn = s->proto;
+    const char *reason = http_status_reason(status);
+    char body[512];
+    int n;
+
+    if (txn->flags & TXN_F_RES_STARTED) {
+        txn->flags |= TXN_F_CLI_CLOSE | TXN_F_RES_DONE;
+        return;
+    }
+    n = snprintf(body, sizeof(body),
+                 "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status,
+                 reason, error_text(status));
+    txn->status = status;
+    txn->flags |= TXN_F_RES_STARTED | TXN_F_RES_DONE;
+    if (status >= 500 || status == 400 || status == 408 || status == 414 ||
+        status == 431 || status == 505 || status == 501)
+        txn->flags |= TXN_F_CLI_CLOSE;
+    evbuffer_add_printf(cli_out(txn),
+                        "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
+                        "cache-control: no-cache\r\n"
+                        "content-type: text/html\r\n%s\r\n%s",
+                        status, reason, n,
+                        (txn->flags & TXN_F_CLI_CLOSE)
+                            ? "connection: close\r\n"
+                            : "",
+                        body);
+}
+
+/* The applet's output path (stream_ops.applet_send). */
+static int http_applet_send(struct stream *s, const char *data, size_t len)
+{
+    return http_reply_body(s, data, len);
+}
+
+/* ---------------------------------------------------------------- */
+/* Request body                                                      */
+/* ---------------------------------------------------------------- */
+
+/* Moves request body bytes from the client to <dst> (the server output, or
+ * the applet input with <dechunk>); sets TXN_F_REQ_DONE at the end.
+ * RC_OK, or RC_ERR on bad chunked framing. */
+static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
+                         int dechunk)
+{
+    struct evbuffer *in = cli_in(txn);
+    size_t avail;
+
+    if (txn->flags & TXN_F_REQ_DONE)
+        return RC_OK;
+    if (txn->req.body_kind == H1_BODY_CLEN) {
+        avail = evbuffer_get_length(in);
+        if (avail > txn->req_left)
+            avail = (size_t)txn->req_left;
+        evbuffer_remove_buffer(in, dst, avail);
+        txn->req_left -= avail;
+        if (txn->req_left == 0)
+            txn->flags |= TXN_F_REQ_DONE;
+        return RC_OK;
+    }
+    while ((avail = evbuffer_get_length(in)) > 0) {
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
+        size_t used, off, dlen;
+        int rc = h1_chunked_parse(&txn->req_chunk, p, avail, &used, &off,
+                                  &dlen);
+
+        if (rc == RC_ERR)
+            return RC_ERR;
+        if (dechunk) {
+            evbuffer_add(dst, p + off, dlen);
+            evbuffer_drain(in, used);
+        } else {
+            evbuffer_remove_buffer(in, dst, used);
+        }
+        if (rc == RC_OK) {
+            txn->flags |= TXN_F_REQ_DONE;
+            break;
+        }
+    }
+    return RC_OK;
+}
+
+/* Reads the rest of the request body into nowhere (after a local answer).
+ * RC_OK when done, RC_AGAIN, or RC_ERR. */
+static int req_body_discard(struct http_txn *txn)
+{
+    struct evbuffer *sink;
+    int rc;
+
+    if (txn->flags & TXN_F_REQ_DONE)
+        return RC_OK;
+    sink = evbuffer_new();
+    if (sink == NULL)
+        return RC_ERR;
+    rc = req_body_move(txn, sink, 1);
+    evbuffer_free(sink);
+    if (rc != RC_OK)
+        return RC_ERR;
+    return (txn->flags & TXN_F_REQ_DONE) ? RC_OK : RC_AGAIN;
+}
+
+/* ---------------------------------------------------------------- */
+/* Steps                                                             */
+/* ---------------------------------------------------------------- */
+
+/* Sets up the transaction once the request head is complete. */
+static int req_head_done(struct http_txn *txn, size_t head_len)
+{
+    struct stream *s = txn->s;
+    struct http_msg *m = &txn->req;
+
+    txn->req_head = palloc(s->pool, head_len);
+    if (txn->req_head == NULL)
+        return RC_ERR;
+    evbuffer_remove(cli_in(txn), txn->req_head, head_len);
+    /* refill the slices over our copy: the parser allows it after RC_OK */
+    h1_parse_request(txn->parser, txn->req_head, head_len);
+    if (msg_from_parser(s, m, txn->parser) != RC_OK)
+        return RC_ERR;
+    if (m->body_kind == H1_BODY_CLEN)
+        txn->req_left = m->body_len;
+    else if (m->body_kind == H1_BODY_CHUNKED)
+        h1_chunked_init(&txn->req_chunk);
+    if (m->body_kind == H1_BODY_NONE ||
+        (m->body_kind == H1_BODY_CLEN && m->body_len == 0))
+        txn->flags |= TXN_F_REQ_DONE;
+    if (ist_eq(m->meth, IST("HEAD")))
+        txn->flags |= TXN_F_HEAD;
+    if ((m->h1flags & H1_MF_CONN_CLOSE) ||
+        (!(m->h1flags & H1_MF_VER_11) &&
+         !(m->h1flags & H1_MF_CONN_KEEPALIVE)) ||
+        (s->fe->options & PX_OPT_HTTPCLOSE))
+        txn->flags |= TXN_F_CLI_CLOSE;
+    return RC_OK;
+}
+
+/* HTTP_ST_WAIT_REQ: parse the request head as it arrives. */
+static int step_wait_req(struct http_txn *txn)
+{
+    struct evbuffer *in = cli_in(txn);
+    size_t len = evbuffer_get_length(in), n;
+    const char *p;
+    int rc;
+
+    if (len == 0)
+        return RC_AGAIN;
+    n = len < txn->parser->max_head + 1 ? len : txn->parser->max_head + 1;
+    p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    rc = h1_parse_request(txn->parser, p, n);
+    if (rc == RC_AGAIN) {
+        if (txn->hc->cli_eof)
+            return txn_abort(txn);
+        return RC_AGAIN;
+    }
+    http_conn_disarm_timer(txn->hc);
+    if (rc == RC_ERR) {
+        txn->flags |= TXN_F_CLI_CLOSE;
+        http_reply_error(txn->s, txn->parser->err_status);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    if (req_head_done(txn, txn->parser->head_len) != RC_OK) {
+        http_reply_error(txn->s, 500);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    txn->state = HTTP_ST_REQ_RULES;
+    return RC_OK;
+}
+
+/* Turns a ruleset's final verdict into the next step. */
+static int rules_verdict(struct http_txn *txn, enum act_ret ret, int next)
+{
+    switch (ret) {
+    case ACT_RET_CONT:
+    case ACT_RET_STOP:
+        txn->state = next;
+        return RC_OK;
+    case ACT_RET_YIELD:
+        return RC_AGAIN;
+    case ACT_RET_DONE:
+        break;
+    case ACT_RET_DENY:
+        http_reply_error(txn->s, txn->deny_status ? txn->deny_status : 403);
+        break;
+    case ACT_RET_ERR:
+        http_reply_error(txn->s, 500);
+        break;
+    case ACT_RET_INV:
+        http_reply_error(txn->s, 400);
+        break;
+    case ACT_RET_ABRT:
+        return txn_abort(txn);
+    }
+    txn->state = HTTP_ST_DONE;
+    return RC_OK;
+}
+
+/* The sample environment of a transaction on the request side. */
+static void txn_env(struct http_txn *txn, struct smp_env *env, int dir)
+{
+    env->strm = txn->s;
+    env->pool = txn->s->pool;
+    env->avail = SMP_AVAIL_CONN | SMP_AVAIL_REQ | (dir ? SMP_AVAIL_RES : 0);
+    env->dir = dir;
+    env->opt = SMP_OPT_FINAL;
+}
+
+/* Chooses the backend: use_backend rules, then default_backend. */
+static struct proxy *choose_backend(struct http_txn *txn)
+{
+    struct proxy *fe = txn->s->fe;
+    struct switching_rule *sw;
+    struct smp_env env;
+
+    txn_env(txn, &env, 0);
+    for (sw = fe->switching; sw != NULL; sw = sw->next)
+        if (sw->cond == NULL || acl_cond_exec(sw->cond, &env) == ACL_PASS)
+            return sw->be;
+    return fe->default_backend;
+}
+
+/* After the request rules: a service, or a backend. */
+static int after_req_rules(struct http_txn *txn, int be_done)
+{
+    struct stream *s = txn->s;
+
+    if (s->svc.ops != NULL) {
+        txn->state = HTTP_ST_APPLET;
+        return RC_OK;
+    }
+    if (!be_done) {
+        s->be = choose_backend(txn);
+        if (s->be == NULL) {
+            http_reply_error(s, 503);
+            txn->state = HTTP_ST_DONE;
+            return RC_OK;
+        }
+        if (s->be != s->fe &&
+            s->be->rules[RULESET_HTTP_REQ].first != NULL) {
+            txn->state = HTTP_ST_BE_RULES;
+            return RC_OK;
+        }
+    }
+    txn->state = HTTP_ST_CONNECT;
+    return RC_OK;
+}
+
+/* HTTP_ST_REQ_RULES and HTTP_ST_BE_RULES. */
+static int step_req_rules(struct http_txn *txn, int backend)
+{
+    struct stream *s = txn->s;
+    struct proxy *px = backend ? s->be : s->fe;
+    struct smp_env env;
+    enum act_ret ret;
+    int rc;
+
+    txn_env(txn, &env, 0);
+    s->cur_rs = RULESET_HTTP_REQ;
+    ret = rules_exec(&px->rules[RULESET_HTTP_REQ], &s->cursor, s, &env, 0);
+    rc = rules_verdict(txn, ret, txn->state);
+    if (rc != RC_OK || txn->state == HTTP_ST_DONE)
+        return rc;
+    return after_req_rules(txn, backend);
+}
+
+/* HTTP_ST_APPLET: run the service until it finishes. */
+static int step_applet(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    int rc;
+
+    if (req_body_move(txn, s->applet_in, 1) != RC_OK) {
+        txn->flags |= TXN_F_CLI_CLOSE;
+        http_reply_error(s, 400);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    if (txn->flags & TXN_F_REQ_DONE)
+        s->applet_in_eof = 1;
+    rc = s->svc.ops->io(s, s->svc.arg, &s->applet_ctx);
+    if (rc == RC_AGAIN)
+        return RC_AGAIN;
+    if (rc == RC_DONE && (txn->flags & TXN_F_RES_STARTED))
+        http_reply_end(s);
+    else
+        http_reply_error(s, 500); /* closes if the response had started */
+    txn->state = HTTP_ST_DONE;
+    return RC_OK;
+}
+
+/* Server connection events. */
+static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct stream *s = arg;
+    struct http_txn *txn = s->proto;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        unsigned tmo = s->be->timeouts.server;
+        struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
+        bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
+        txn->state = HTTP_ST_WAIT_RES;
+    } else if (what & BEV_EVENT_TIMEOUT) {
+        txn->flags |= TXN_F_SRV_TMO;
+    } else if (what & BEV_EVENT_EOF) {
+        txn->flags |= TXN_F_SRV_EOF;
+    } else {
+        txn->flags |= TXN_F_SRV_ERR;
+    }
+    http_process(s);
+}
+
+/* Server bytes arrived or the server output drained. */
+static void srv_io_cb(struct bufferevent *bev, void *arg)
+{
+    http_process(arg);
+}
+
+/* Writes the request head for the server into its output. */
+static void req_head_send(struct http_txn *txn)
+{
+    struct evbuffer *out = bufferevent_get_output(txn->srv);
+    const struct http_msg *m = &txn->req;
+
+    evbuffer_add(out, m->meth.ptr, m->meth.len);
+    evbuffer_add(out, " ", 1);
+    evbuffer_add(out, m->uri.ptr, m->uri.len);
+    evbuffer_add(out, " ", 1);
+    evbuffer_add(out, m->ver.ptr, m->ver.len);
+    evbuffer_add(out, "\r\n", 2);
+    msg_write_headers(m, out);
+    if (m->body_kind == H1_BODY_CHUNKED)
+        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+    /* no server-side reuse yet: each request has its own connection */
+    evbuffer_add(out, "connection: close\r\n\r\n", 21);
+}
+
+/* Opens a connection to a server of the backend. */
+static int srv_connect(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    unsigned tmo = s->be->timeouts.connect;
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+    struct server *srv = server_pick(s->be);
+    struct h1_limits lim;
+
+    if (srv == NULL)
+        return RC_ERR;
+    txn->srv = bufferevent_socket_new(worker_loop(), -1,
+                                      BEV_OPT_CLOSE_ON_FREE);
+    if (txn->srv == NULL)
+        return RC_ERR;
+    bufferevent_setcb(txn->srv, srv_io_cb, srv_io_cb, srv_event_cb, s);
+    bufferevent_set_timeouts(txn->srv, NULL, tmo ? &tv : NULL);
+    bufferevent_setwatermark(txn->srv, EV_WRITE, 16384, 0);
+    if (bufferevent_socket_connect(txn->srv, (struct sockaddr *)&srv->addr.ss,
+                                   (int)srv->addr.len) < 0) {
+        bufferevent_free(txn->srv);
+        txn->srv = NULL;
+        return RC_ERR;
+    }
+    s->srv = srv;
+    srv->cur_conns++;
+    srv->served++;
+    txn_limits(&lim);
+    h1_msg_init(txn->parser, &lim); /* now for the response head */
+    req_head_send(txn);
+    bufferevent_enable(txn->srv, EV_READ | EV_WRITE);
+    return RC_OK;
+}
+
+/* HTTP_ST_CONNECT: start connecting once; then wait for the event. */
+static int step_connect(struct http_txn *txn)
+{
+    if (txn->srv != NULL) {
+        if (txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO)) {
+            http_reply_error(txn->s, 503);
+            txn->state = HTTP_ST_DONE;
+            return RC_OK;
+        }
+        return RC_AGAIN;
+    }
+    if (srv_connect(txn) != RC_OK) {
+        http_reply_error(txn->s, 503);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    return RC_AGAIN;
+}
+
+/* Forwards request body bytes to the server, with back-pressure. */
+static int req_body_forward(struct http_txn *txn)
+{
+    struct evbuffer *out = bufferevent_get_output(txn->srv);
+    struct bufferevent *cli = txn->hc->sess->bev;
+
+    if (txn->flags & TXN_F_REQ_DONE)
+        return RC_OK;
+    if (req_body_move(txn, out, 0) != RC_OK)
+        return RC_ERR;
+    if (txn->flags & TXN_F_REQ_DONE)
+        bufferevent_disable(cli, EV_READ);
+    else if (evbuffer_get_length(out) > FWD_HIGH_WATER)
+        bufferevent_disable(cli, EV_READ);
+    else if (!txn->hc->cli_eof)
+        bufferevent_enable(cli, EV_READ);
+    return RC_OK;
+}
+
+/* Reports a server failure before the response head to the client. */
+static int srv_failed(struct http_txn *txn)
+{
+    http_reply_error(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 502);
+    txn->flags |= TXN_F_CLI_CLOSE;
+    txn->state = HTTP_ST_DONE;
+    return RC_OK;
+}
+
+/* HTTP_ST_WAIT_RES: send the body, read the response head. */
+static int step_wait_res(struct http_txn *txn)
+{
+    struct evbuffer *in = bufferevent_get_input(txn->srv);
+    size_t len = evbuffer_get_length(in), n;
+    const char *p;
+    int rc;
+
+    if (req_body_forward(txn) != RC_OK) {
+        txn->flags |= TXN_F_CLI_CLOSE;
+        http_reply_error(txn->s, 400);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    if (len == 0)
+        return (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO))
+                   ? srv_failed(txn)
+                   : RC_AGAIN;
+    n = len < txn->parser->max_head + 1 ? len : txn->parser->max_head + 1;
+    p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    rc = h1_parse_response(txn->parser, p, n);
+    if (rc == RC_AGAIN)
+        return (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO))
+                   ? srv_failed(txn)
+                   : RC_AGAIN;
+    if (rc == RC_ERR) {
+        txn->flags &= ~TXN_F_SRV_TMO;
+        return srv_failed(txn);
+    }
+    if (txn->parser->status < 200) {
+        /* interim response: pass it on, then wait for the final one */
+        struct h1_limits lim;
+
+        evbuffer_remove_buffer(in, cli_out(txn), txn->parser->head_len);
+        txn_limits(&lim);
+        h1_msg_init(txn->parser, &lim);
+        return RC_OK;
+    }
+    txn->res_head = palloc(txn->s->pool, txn->parser->head_len);
+    if (txn->res_head == NULL)
+        return srv_failed(txn);
+    evbuffer_remove(in, txn->res_head, txn->parser->head_len);
+    h1_parse_response(txn->parser, txn->res_head, txn->parser->head_len);
+    if (msg_from_parser(txn->s, &txn->res, txn->parser) != RC_OK)
+        return srv_failed(txn);
+    txn->s->cursor.cur = NULL;
+    txn->state = HTTP_ST_RES_RULES;
+    return RC_OK;
+}
+
+/* Sends the response head to the client and prepares the body. */
+static void res_head_send(struct http_txn *txn)
+{
+    struct http_msg *m = &txn->res;
+    struct evbuffer *out = cli_out(txn);
+    int bodyless = (txn->flags & TXN_F_HEAD) || m->status == 204 ||
+                   m->status == 304;
+
+    if (worker_draining())
+        txn->flags |= TXN_F_CLI_CLOSE;
+    if (bodyless)
+        m->body_kind = H1_BODY_NONE;
+    if (m->body_kind == H1_BODY_CLOSE) {
+        txn->flags |= TXN_F_RES_CLOSE;
+        if (txn->req.h1flags & H1_MF_VER_11)
+            txn->flags |= TXN_F_RES_CHUNKED;
+        else
+            txn->flags |= TXN_F_CLI_CLOSE;
+    }
+    txn->status = m->status;
+    txn->flags |= TXN_F_RES_STARTED;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", m->status,
+                        (int)m->reason.len, m->reason.ptr);
+    msg_write_headers(m, out);
+    if (m->body_kind == H1_BODY_CHUNKED || (txn->flags & TXN_F_RES_CHUNKED))
+        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+    if (txn->flags & TXN_F_CLI_CLOSE)
+        evbuffer_add(out, "connection: close\r\n", 19);
+    evbuffer_add(out, "\r\n", 2);
+    if (m->body_kind == H1_BODY_CLEN)
+        txn->res_left = m->body_len;
+    else if (m->body_kind == H1_BODY_CHUNKED)
+        h1_chunked_init(&txn->res_chunk);
+    if (m->body_kind == H1_BODY_NONE ||
+        (m->body_kind == H1_BODY_CLEN && m->body_len == 0))
+        txn->flags |= TXN_F_RES_DONE;
+}
+
+/* HTTP_ST_RES_RULES: backend's then frontend's http-response rules. */
+static int step_res_rules(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    struct smp_env env;
+    enum act_ret ret = ACT_RET_CONT;
+
+    txn_env(txn, &env, 1);
+    s->cur_rs = RULESET_HTTP_RES;
+    if (s->be != s->fe)
+        ret = rules_exec(&s->be->rules[RULESET_HTTP_RES], &s->cursor, s,
+                         &env, 0);
+    if (ret == ACT_RET_CONT || ret == ACT_RET_STOP)
+        ret = rules_exec(&s->fe->rules[RULESET_HTTP_RES], &s->cursor, s,
+                         &env, 0);
+    if (ret == ACT_RET_YIELD)
+        return RC_AGAIN;
+    if (ret == ACT_RET_DENY || ret == ACT_RET_ERR || ret == ACT_RET_INV) {
+        http_reply_error(s, 502);
+        txn->flags |= TXN_F_CLI_CLOSE;
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    if (ret == ACT_RET_ABRT)
+        return txn_abort(txn);
+    res_head_send(txn);
+    txn->state = HTTP_ST_FWD_RES;
+    return RC_OK;
+}
+
+/* Moves response body bytes from the server to the client. RC_OK, or
+ * RC_ERR on bad chunked framing. */
+static int res_body_move(struct http_txn *txn)
+{
+    struct evbuffer *in = bufferevent_get_input(txn->srv);
+    struct evbuffer *out = cli_out(txn);
+    size_t avail = evbuffer_get_length(in);
+
+    if (txn->res.body_kind == H1_BODY_CLEN) {
+        if (avail > txn->res_left)
+            avail = (size_t)txn->res_left;
+        evbuffer_remove_buffer(in, out, avail);
+        txn->res_left -= avail;
+        if (txn->res_left == 0)
+            txn->flags |= TXN_F_RES_DONE;
+    } else if (txn->res.body_kind == H1_BODY_CHUNKED) {
+        while ((avail = evbuffer_get_length(in)) > 0) {
+            const char *p =
+                (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
+            size_t used, off, dlen;
+            int rc = h1_chunked_parse(&txn->res_chunk, p, avail, &used, &off,
+                                      &dlen);
+
+            if (rc == RC_ERR)
+                return RC_ERR;
+            evbuffer_remove_buffer(in, out, used);
+            if (rc == RC_OK) {
+                txn->flags |= TXN_F_RES_DONE;
+                break;
+            }
+        }
+    } else if (avail > 0) {
+        /* close-delimited: re-framed as chunks for an HTTP/1.1 client */
+        if (txn->flags & TXN_F_RES_CHUNKED)
+            evbuffer_add_printf(out, "%zx\r\n", avail);
+        evbuffer_remove_buffer(in, out, avail);
+        if (txn->flags & TXN_F_RES_CHUNKED)
+            evbuffer_add(out, "\r\n", 2);
+    }
+    return RC_OK;
+}
+
+/* HTTP_ST_FWD_RES: stream the response body to the client. */
+static int step_fwd_res(struct http_txn *txn)
+{
+    if (!(txn->flags & TXN_F_RES_DONE) && res_body_move(txn) != RC_OK) {
+        txn->flags |= TXN_F_CLI_CLOSE | TXN_F_RES_DONE;
+        return txn_abort(txn);
+    }
+    if (!(txn->flags & TXN_F_RES_DONE)) {
+        if (txn->flags & TXN_F_RES_CLOSE) {
+            if (txn->flags & (TXN_F_SRV_EOF)) {
+                http_reply_end(txn->s);
+                txn->state = HTTP_ST_DONE;
+                return RC_OK;
+            }
+        }
+        if (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) {
+            /* truncated: the client must see it, never a fake end */
+            return txn_abort(txn);
+        }
+        if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER)
+            bufferevent_disable(txn->srv, EV_READ);
+        else
+            bufferevent_enable(txn->srv, EV_READ);
+        return RC_AGAIN;
+    }
+    txn->state = HTTP_ST_DONE;
+    return RC_OK;
+}
+
+/* HTTP_ST_DONE: finish reading the request, then end the transaction. */
+static int step_done(struct http_txn *txn)
+{
+    int rc;
+
+    if (txn->srv != NULL) {
+        bufferevent_free(txn->srv);
+        txn->srv = NULL;
+    }
+    if (txn->flags & TXN_F_CLI_CLOSE)
+        return txn_finish(txn);
+    rc = req_body_discard(txn);
+    if (rc == RC_AGAIN && !txn->hc->cli_eof) {
+        bufferevent_enable(txn->hc->sess->bev, EV_READ);
+        return RC_AGAIN;
+    }
+    if (rc != RC_OK)
+        txn->flags |= TXN_F_CLI_CLOSE;
+    return txn_finish(txn);
+}
+
+/* Runs the steps of <s> until one waits or the transaction ends. */
+static void http_process(struct stream *s)
+{
+    struct http_txn *txn = s->proto;
+    int rc;
+
+    do {
+        switch (txn->state) {
+        case HTTP_ST_WAIT_REQ:
+            rc = step_wait_req(txn);
+            break;
+        case HTTP_ST_REQ_RULES:
+            rc = step_req_rules(txn, 0);
+            break;
+        case HTTP_ST_BE_RULES:
+            rc = step_req_rules(txn, 1);
+            break;
+        case HTTP_ST_APPLET:
+            rc = step_applet(txn);
+            break;
+        case HTTP_ST_CONNECT:
+            rc = step_connect(txn);
+            break;
+        case HTTP_ST_WAIT_RES:
+            rc = step_wait_res(txn);
+            break;
+        case HTTP_ST_RES_RULES:
+            rc = step_res_rules(txn);
+            break;
+        case HTTP_ST_FWD_RES:
+            rc = step_fwd_res(txn);
+            break;
+        default:
+            rc = step_done(txn);
+            break;
+        }
+    } while (rc == RC_OK);
+}
+
+void http_ana_init(void)
+{
+    session_mode_register(PX_MODE_HTTP, http_conn_start);
+    http_conn_init();
+}

@@ -1,0 +1,118 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The HTTP/1 stream: one transaction's state machine (head, rules,
+ * applet or server, response, body forwarding), and what other layers may
+ * do to a transaction: read and edit its messages, answer it. Every step
+ * can stop and resume: a rule or an applet that must wait returns, and the
+ * stream is resumed at the same step by stream_wake(). */
+#ifndef LUAPROXY_HTTP_HTTP_ANA_H
+#define LUAPROXY_HTTP_HTTP_ANA_H
+
+#include <stdint.h>
+
+#include "core/ist.h"
+#include "http/h1.h"
+
+struct stream;
+struct bufferevent;
+struct http_conn;
+
+/* A header in an editable message; name and value live in the stream's
+ * pool (or in the head copy, which lives there too). */
+struct http_hdr {
+    struct ist name;
+    struct ist value;
+};
+
+/* An editable view of a message head. */
+struct http_msg {
+    struct ist meth, uri, ver; /* request line */
+    int status;                /* response line */
+    struct ist reason;
+    struct http_hdr *hdrs;
+    unsigned nhdrs, cap;
+    unsigned h1flags;          /* H1_MF_* of the parsed head */
+    int body_kind;             /* enum h1_body_kind */
+    uint64_t body_len;
+};
+
+enum http_state {
+    HTTP_ST_WAIT_REQ,  /* reading the request head */
+    HTTP_ST_REQ_RULES, /* http-request rules of the frontend */
+    HTTP_ST_BE_RULES,  /* http-request rules of the backend */
+    HTTP_ST_APPLET,    /* a service answers */
+    HTTP_ST_CONNECT,   /* connecting to the server */
+    HTTP_ST_WAIT_RES,  /* request going out, waiting for the response head */
+    HTTP_ST_RES_RULES, /* http-response rules */
+    HTTP_ST_FWD_RES,   /* response body going out */
+    HTTP_ST_DONE,      /* answered: finish the request body, then next */
+};
+
+/* Transaction flags. */
+#define TXN_F_CLI_CLOSE   0x0001 /* close the client connection after this */
+#define TXN_F_RES_STARTED 0x0002 /* status line sent to the client */
+#define TXN_F_RES_CHUNKED 0x0004 /* response to client is chunk-framed */
+#define TXN_F_RES_DONE    0x0008 /* response complete on the client side */
+#define TXN_F_REQ_DONE    0x0010 /* request body completely read */
+#define TXN_F_HEAD        0x0020 /* request method is HEAD */
+#define TXN_F_SRV_EOF     0x0040 /* the server closed */
+#define TXN_F_SRV_ERR     0x0080 /* the server connection failed */
+#define TXN_F_SRV_TMO     0x0100 /* the server timed out */
+#define TXN_F_RES_CLOSE   0x0200 /* response body ends at server close */
+
+struct http_txn {
+    struct stream *s;
+    struct http_conn *hc;
+    enum http_state state;
+    struct h1_msg *parser;       /* head parser state, in the stream pool */
+    struct http_msg req, res;
+    char *req_head, *res_head;   /* copies of the raw heads */
+    unsigned flags;
+    int status;                  /* status sent to the client */
+    int deny_status;             /* status an ACT_RET_DENY answers with */
+    uint64_t req_left, res_left; /* Content-Length bytes still to move */
+    struct h1_chunked req_chunk, res_chunk;
+    struct bufferevent *srv;     /* server connection */
+};
+
+/* Returns the transaction of an HTTP stream, or NULL for other streams. */
+struct http_txn *http_txn_get(struct stream *s);
+
+/* Editing a message (the request: <m> = &txn->req; the response: &txn->res).
+ * Returns RC_OK, or RC_ERR when out of memory. */
+int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
+                 struct ist value);
+/* Removes every header named <name>; returns how many. */
+int http_hdr_del(struct http_msg *m, struct ist name);
+/* Index of the first header named <name> from <start>, or -1. */
+int http_hdr_find(const struct http_msg *m, struct ist name, unsigned start);
+/* The path of the request (no query string, no scheme and authority). */
+struct ist http_msg_path(const struct http_msg *m);
+/* The query string without '?', or an empty slice. */
+struct ist http_msg_query(const struct http_msg *m);
+
+/* Answering from a rule or an applet. The response goes to the client in
+ * order: http_reply_begin, http_reply_header..., http_reply_body...,
+ * http_reply_end. Without a content-length header an HTTP/1.1 response is
+ * chunk-framed, an HTTP/1.0 one is delimited by the connection's close. */
+int http_reply_begin(struct stream *s, int status, struct ist reason);
+int http_reply_header(struct stream *s, struct ist name, struct ist value);
+int http_reply_headers_end(struct stream *s);
+/* Queues body bytes; RC_OK, RC_AGAIN when the output is full (wait for a
+ * wake), RC_ERR when the client is gone. */
+int http_reply_body(struct stream *s, const char *data, size_t len);
+int http_reply_end(struct stream *s);
+/* Sends HAProxy's built-in page for <status> with "connection: close". */
+void http_reply_error(struct stream *s, int status);
+/* HAProxy's reason phrase for <status>. */
+const char *http_status_reason(int status);
+
+/* Starts a transaction on <hc> (a new stream waiting for its request
+ * head); RC_OK or RC_ERR when out of memory. */
+int http_txn_new(struct http_conn *hc);
+/* Frees the transaction <s> and its server connection. */
+void http_txn_free(struct stream *s);
+
+/* Registers the HTTP protocol layer (http module init). */
+void http_ana_init(void);
+
+#endif

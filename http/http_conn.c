@@ -1,0 +1,234 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* HTTP client connections: the callbacks of the client bufferevent, the
+ * succession of transactions on one connection, the head and keep-alive
+ * timers, and the close (flush, then shutdown and a short lingering read so
+ * that unread client bytes do not turn our last response into a reset). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/errors.h"
+#include "core/pool.h"
+#include "core/proxy.h"
+#include "core/stream.h"
+#include "core/worker.h"
+#include "http/http_ana.h"
+#include "http/http_conn.h"
+
+#define LINGER_MS 1000
+#define DRAIN_IDLE_GRACE_MS 500
+#define WRITE_LOWAT 16384
+
+static struct http_conn *all_conns;
+
+/* Arms <hc>'s timer for <ms> milliseconds. */
+static void hc_timer_add(struct http_conn *hc, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    evtimer_add(hc->timer, &tv);
+}
+
+/* Frees <hc> and its session; the transaction must be gone. */
+static void hc_free(struct http_conn *hc)
+{
+    if (hc->prev != NULL)
+        hc->prev->next = hc->next;
+    else
+        all_conns = hc->next;
+    if (hc->next != NULL)
+        hc->next->prev = hc->prev;
+    event_free(hc->timer);
+    session_free(hc->sess);
+}
+
+void http_conn_abort(struct http_conn *hc)
+{
+    if (hc->cur != NULL) {
+        struct stream *s = hc->cur;
+
+        hc->cur = NULL;
+        http_txn_free(s);
+    }
+    hc_free(hc);
+}
+
+/* Output flushed: stop sending, read and discard a little, then close. */
+static void hc_linger(struct http_conn *hc)
+{
+    struct bufferevent *bev = hc->sess->bev;
+
+    hc->lingering = 1;
+    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    evbuffer_drain(bufferevent_get_input(bev),
+                   evbuffer_get_length(bufferevent_get_input(bev)));
+    bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    bufferevent_enable(bev, EV_READ);
+    hc_timer_add(hc, LINGER_MS);
+}
+
+/* Closes <hc> once its output is sent. */
+static void hc_close(struct http_conn *hc)
+{
+    struct bufferevent *bev = hc->sess->bev;
+
+    hc->closing = 1;
+    bufferevent_disable(bev, EV_READ);
+    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        hc_linger(hc);
+}
+
+/* Client bytes arrived. */
+static void hc_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    if (hc->lingering) {
+        evbuffer_drain(bufferevent_get_input(bev),
+                       evbuffer_get_length(bufferevent_get_input(bev)));
+        return;
+    }
+    if (hc->cur == NULL && http_txn_new(hc) != RC_OK) {
+        http_conn_abort(hc);
+        return;
+    }
+    if (hc->cur != NULL)
+        hc->cur->ops->process(hc->cur);
+}
+
+/* Client output drained below the low watermark. */
+static void hc_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    if (hc->closing) {
+        if (!hc->lingering)
+            hc_linger(hc);
+        return;
+    }
+    if (hc->cur != NULL)
+        hc->cur->ops->process(hc->cur);
+}
+
+/* Client closed, failed or timed out. */
+static void hc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    if (hc->lingering || (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) ||
+        hc->cur == NULL) {
+        http_conn_abort(hc);
+        return;
+    }
+    /* EOF with a transaction running: let it finish what it can */
+    hc->cli_eof = 1;
+    bufferevent_disable(bev, EV_READ);
+    hc->cur->applet_in_eof = 1;
+    hc->cur->ops->process(hc->cur);
+}
+
+/* Head, keep-alive or lingering timer. */
+static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *hc = arg;
+    struct bufferevent *bev = hc->sess->bev;
+
+    if (hc->lingering || hc->closing) {
+        http_conn_abort(hc);
+        return;
+    }
+    /* nothing received: an idle keep-alive or a probe, close silently */
+    if (hc->cur == NULL ||
+        evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        http_conn_abort(hc);
+        return;
+    }
+    http_reply_error(hc->cur, 408);
+    http_txn_free(hc->cur);
+    hc->cur = NULL;
+    hc_close(hc);
+}
+
+void http_conn_arm_head_timer(struct http_conn *hc, int keepalive)
+{
+    const struct px_timeouts *t = &hc->sess->fe->timeouts;
+    unsigned ms = t->http_request ? t->http_request : t->client;
+
+    if (keepalive && t->http_keep_alive)
+        ms = t->http_keep_alive;
+    if (worker_draining() && keepalive)
+        ms = DRAIN_IDLE_GRACE_MS;
+    if (ms > 0)
+        hc_timer_add(hc, ms);
+}
+
+void http_conn_disarm_timer(struct http_conn *hc)
+{
+    evtimer_del(hc->timer);
+}
+
+void http_conn_start(struct session *sess)
+{
+    struct http_conn *hc = pcalloc(sess->pool, sizeof(*hc));
+    unsigned tmo = sess->fe->timeouts.client;
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
+    if (hc == NULL)
+        goto fail;
+    hc->sess = sess;
+    hc->timer = evtimer_new(worker_loop(), hc_timer_cb, hc);
+    if (hc->timer == NULL)
+        goto fail;
+    hc->next = all_conns;
+    if (all_conns != NULL)
+        all_conns->prev = hc;
+    all_conns = hc;
+    bufferevent_setcb(sess->bev, hc_read_cb, hc_write_cb, hc_event_cb, hc);
+    bufferevent_setwatermark(sess->bev, EV_WRITE, WRITE_LOWAT, 0);
+    bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
+    bufferevent_enable(sess->bev, EV_READ | EV_WRITE);
+    http_conn_arm_head_timer(hc, 0);
+    return;
+fail:
+    session_free(sess);
+}
+
+void http_conn_txn_done(struct http_conn *hc, int close)
+{
+    struct bufferevent *bev = hc->sess->bev;
+
+    hc->cur = NULL;
+    hc->nreq++;
+    if (close || hc->cli_eof) {
+        hc_close(hc);
+        return;
+    }
+    bufferevent_enable(bev, EV_READ);
+    http_conn_arm_head_timer(hc, 1);
+    /* a pipelined request may be waiting in the buffer already */
+    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+        hc_read_cb(bev, hc);
+}
+
+/* Drain hook: idle connections get a short grace, then close. */
+static void http_conn_drain(void)
+{
+    struct http_conn *hc;
+
+    for (hc = all_conns; hc != NULL; hc = hc->next)
+        if (hc->cur == NULL && !hc->closing)
+            hc_timer_add(hc, DRAIN_IDLE_GRACE_MS);
+}
+
+void http_conn_init(void)
+{
+    worker_drain_register(http_conn_drain);
+}

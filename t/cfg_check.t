@@ -1,0 +1,133 @@
+#!/usr/bin/perl
+# "luaproxy -c": a valid configuration is reported valid with exit 0; every
+# error is reported as "file:line: message" naming the offending word, all
+# errors of a file in one run, and the exit status is 1.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy;
+
+my $t = Test::Luaproxy->new;
+
+# Runs -c on <text>; returns (rc, output).
+sub check { return $t->check_config($_[0], $_[1] // 'check.cfg') }
+
+my $base = <<'EOF2';
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+EOF2
+
+my @errors = (
+    ["unknown global keyword", "global\n    foo bar\n",
+     qr/check\.cfg:2: unknown keyword 'foo' in 'global' section/],
+    ["unsupported keyword", "global\n    stats socket /tmp/x\n",
+     qr/check\.cfg:2: keyword 'stats' is not supported yet/],
+    ["keyword out of section", "    bind :80\n",
+     qr/check\.cfg:1: .*'bind'.* section/],
+    ["keyword in the wrong section",
+     "${base}backend b\n    bind 127.0.0.1:80\n",
+     qr/check\.cfg:7: 'bind' is not allowed in 'backend' section/],
+    ["bad duration", "${base}frontend f\n    bind 127.0.0.1:1\n    timeout client 5x\n",
+     qr/check\.cfg:8: .*5x/],
+    ["bad port", "${base}frontend f\n    bind 127.0.0.1:70000\n",
+     qr/check\.cfg:7: .*70000/],
+    ["missing port", "${base}frontend f\n    bind 127.0.0.1\n",
+     qr/check\.cfg:7: .*port/],
+    ["unknown ACL in a condition",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    http-request deny if nope\n",
+     qr/check\.cfg:8: .*'nope'/],
+    ["unknown action", "${base}frontend f\n    bind 127.0.0.1:1\n    http-request frobnicate\n",
+     qr/check\.cfg:8: unknown action 'frobnicate'/],
+    ["unknown fetch", "${base}frontend f\n    bind 127.0.0.1:1\n    acl a nosuchfetch foo\n",
+     qr/check\.cfg:8: .*'nosuchfetch'/],
+    ["bad regex", "${base}frontend f\n    bind 127.0.0.1:1\n    acl a path -m reg (\n",
+     qr/check\.cfg:8: .*/],
+    ["missing backend", "${base}frontend f\n    bind 127.0.0.1:1\n    default_backend nowhere\n",
+     qr/check\.cfg:\d+: .*unable to find required backend 'nowhere'/],
+    ["unterminated .if", ".if defined(HOME)\nglobal\n",
+     qr/check\.cfg:\d+: .*\.if/],
+    [".alert directive", ".alert \"stop here\"\n",
+     qr/check\.cfg:1: stop here/],
+    ["unmatched quote", "global\n    pidfile \"/tmp/x\n",
+     qr/check\.cfg:2: .*quote/i],
+    ["unsupported section", "userlist u\n    user a password x\n",
+     qr/check\.cfg:1: section 'userlist' is not supported yet/],
+    ["frontend without bind", "${base}frontend f\n    http-request deny\n",
+     qr/check\.cfg:6: frontend 'f' has no 'bind' directive/],
+    ["unknown service", "${base}frontend f\n    bind 127.0.0.1:1\n    http-request use-service nope.x\n",
+     qr/check\.cfg:8: unknown service 'nope\.x'/],
+    ["bad deny status", "${base}frontend f\n    bind 127.0.0.1:1\n    http-request deny deny_status 99\n",
+     qr/check\.cfg:8: .*99/],
+    ["unknown proxy mode", "${base}frontend f\n    mode ftp\n",
+     qr/check\.cfg:7: unknown proxy mode 'ftp'/],
+);
+
+$t->plan(2 * @errors + 16);
+
+for my $e (@errors) {
+    my ($name, $text, $re) = @$e;
+    $text =~ s/\$\{base\}/$base/g;
+    my ($rc, $out) = check($text);
+    is($rc, 1, "$name: exit status 1");
+    like($out, $re, "$name: message with file:line") or diag($out);
+}
+
+# Several errors in one file are all reported in one run.
+my ($rc, $out) = check("global\n    foo\n    bar\n${base}frontend f\n    bind 127.0.0.1:1\n    timeout client zz\n");
+is($rc, 1, 'several errors: exit 1');
+like($out, qr/check\.cfg:2: .*'foo'/, 'first error reported');
+like($out, qr/check\.cfg:3: .*'bar'/, 'second error reported');
+like($out, qr/check\.cfg:11: .*zz/, 'third error reported');
+
+# A valid file.
+($rc, $out) = check("global\n    nbproc 1\n${base}frontend f\n    bind 127.0.0.1:1\n    http-request return status 200\n");
+is($rc, 0, 'valid configuration: exit 0');
+like($out, qr/^Configuration file is valid$/m, 'valid configuration: message');
+
+# Environment expansion and conditional blocks change what is parsed.
+{
+    local $ENV{LP_TEST_PORT} = '4567';
+    ($rc, $out) = check(".if defined(LP_TEST_PORT)\n${base}frontend f\n    bind \"127.0.0.1:\${LP_TEST_PORT}\"\n    http-request return status 200\n.else\n    broken keyword\n.endif\n");
+    is($rc, 0, 'taken .if branch with an environment variable is valid')
+        or diag($out);
+    delete local $ENV{LP_TEST_PORT};
+    ($rc, $out) = check(".if defined(LP_TEST_PORT)\n    ignored\n.else\n    broken keyword\n.endif\n");
+    like($out, qr/check\.cfg:4: unknown keyword 'broken'/,
+        'the .else branch is parsed when the variable is undefined');
+}
+
+# -cc evaluates a condition.
+($rc) = $t->run_cmd('-cc', 'feature(LUA)');
+is($rc, 0, '-cc true condition exits 0');
+($rc) = $t->run_cmd('-cc', 'streq(a,b)');
+is($rc, 1, '-cc false condition exits 1');
+
+# A directory of *.cfg files is read in lexical order.
+mkdir($t->testdir . '/d') or die "mkdir: $!";
+$t->write_file('d/20-fe.cfg', "frontend f\n    bind 127.0.0.1:1\n    http-request return status 200\n");
+$t->write_file('d/10-defaults.cfg', $base);
+$t->write_file('d/30-ignored.txt', "garbage\n");
+($rc, $out) = $t->run_cmd('-c', '-f', 'd');
+is($rc, 0, 'directory: *.cfg read in lexical order, other files ignored')
+    or diag($out);
+
+# Command-line errors.
+($rc, $out) = $t->run_cmd('-Z');
+is($rc, 1, 'unknown option: exit 1');
+like($out, qr/unknown option '-Z'.*Usage/s, 'unknown option: usage printed');
+($rc, $out) = $t->run_cmd('-c', '-f', 'does-not-exist.cfg');
+is($rc, 1, 'missing file: exit 1');
+like($out, qr/does-not-exist\.cfg/, 'missing file: named');
+
+# The shipped configuration is valid.
+{
+    local $ENV{LUAPROXY_LUA_DIR} = "$FindBin::Bin/../conf";
+    ($rc, $out) = $t->run_cmd('-c', '-f', "$FindBin::Bin/../conf/luaproxy.cfg");
+    is($rc, 0, 'shipped conf/luaproxy.cfg is valid') or diag($out);
+}
+

@@ -1,0 +1,19 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The Check suites of the unit test binaries, one per source file. */
+#ifndef LUAPROXY_T_UNIT_UNIT_H
+#define LUAPROXY_T_UNIT_UNIT_H
+
+#include <check.h>
+
+Suite *suite_core_cfgtok(void);
+Suite *suite_core_cfgval(void);
+Suite *suite_core_cfgcond(void);
+Suite *suite_core_sample(void);
+Suite *suite_core_acl(void);
+Suite *suite_core_vars(void);
+Suite *suite_http_h1(void);
+
+/* Runs <suites> (NULL-terminated) with TAP output; returns the exit code. */
+int unit_run(Suite *(*const *suites)(void));
+
+#endif

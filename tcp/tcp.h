@@ -1,0 +1,11 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The tcp module: tcp-request/tcp-response keywords and actions, and the
+ * TCP protocol layer for "mode tcp" frontends. */
+#ifndef LUAPROXY_TCP_TCP_H
+#define LUAPROXY_TCP_TCP_H
+
+#include "core/module.h"
+
+extern const struct module tcp_module;
+
+#endif

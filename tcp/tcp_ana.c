@@ -1,0 +1,369 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The TCP stream state machine. Like the HTTP one, each step returns
+ * RC_OK (moved on), RC_AGAIN (wait for an event or a wake) or RC_DONE (the
+ * session is gone), so a content rule or an applet that waits resumes at
+ * the same step. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/acl.h"
+#include "core/errors.h"
+#include "core/pool.h"
+#include "core/proxy.h"
+#include "core/sample.h"
+#include "core/server.h"
+#include "core/stream.h"
+#include "core/worker.h"
+#include "tcp/tcp_ana.h"
+
+#define FWD_HIGH_WATER (64 * 1024)
+
+enum tcp_state {
+    TCP_ST_CONTENT, /* tcp-request content rules */
+    TCP_ST_APPLET,
+    TCP_ST_CONNECT,
+    TCP_ST_FORWARD,
+    TCP_ST_CLOSE, /* flushing the client output, then close */
+};
+
+struct tcp_txn {
+    struct stream *s;
+    enum tcp_state state;
+    struct event *timer;      /* inspect-delay */
+    struct bufferevent *srv;
+    int inspect_expired;
+    int cli_eof, srv_eof, srv_connected, srv_failed;
+    int cli_shut, srv_shut;   /* we shut our write side towards it */
+};
+
+static void tcp_process(struct stream *s);
+static int tcp_applet_send(struct stream *s, const char *data, size_t len);
+
+static const struct stream_ops tcp_stream_ops = {
+    .name = "tcp",
+    .process = tcp_process,
+    .applet_send = tcp_applet_send,
+};
+
+int tcp_stream_is(const struct stream *s)
+{
+    return s->ops == &tcp_stream_ops;
+}
+
+static struct bufferevent *cli_bev(const struct tcp_txn *tt)
+{
+    return tt->s->sess->bev;
+}
+
+/* Frees the stream and the session now. */
+static int tcp_end(struct tcp_txn *tt)
+{
+    struct session *sess = tt->s->sess;
+
+    if (tt->srv != NULL)
+        bufferevent_free(tt->srv);
+    if (tt->s->srv != NULL)
+        tt->s->srv->cur_conns--;
+    event_free(tt->timer);
+    stream_free(tt->s);
+    session_free(sess);
+    return RC_DONE;
+}
+
+/* Closes once the client output is sent. */
+static int tcp_close(struct tcp_txn *tt)
+{
+    tt->state = TCP_ST_CLOSE;
+    bufferevent_disable(cli_bev(tt), EV_READ);
+    bufferevent_setwatermark(cli_bev(tt), EV_WRITE, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_output(cli_bev(tt))) == 0)
+        return tcp_end(tt);
+    return RC_AGAIN;
+}
+
+static int tcp_applet_send(struct stream *s, const char *data, size_t len)
+{
+    struct tcp_txn *tt = s->proto;
+    struct evbuffer *out = bufferevent_get_output(cli_bev(tt));
+
+    if (tt->cli_eof && tt->state == TCP_ST_CLOSE)
+        return RC_ERR;
+    if (evbuffer_get_length(out) > FWD_HIGH_WATER)
+        return RC_AGAIN;
+    evbuffer_add(out, data, len);
+    return RC_OK;
+}
+
+/* The backend of the stream: use_backend rules, then default_backend. */
+static struct proxy *tcp_choose_backend(struct tcp_txn *tt)
+{
+    struct stream *s = tt->s;
+    struct switching_rule *sw;
+    struct smp_env env;
+
+    stream_env(s, &env);
+    for (sw = s->fe->switching; sw != NULL; sw = sw->next)
+        if (sw->cond == NULL || acl_cond_exec(sw->cond, &env) == ACL_PASS)
+            return sw->be;
+    return s->fe->default_backend;
+}
+
+/* TCP_ST_CONTENT. */
+static int step_content(struct tcp_txn *tt)
+{
+    struct stream *s = tt->s;
+    struct smp_env env;
+    unsigned flags = 0;
+    enum act_ret ret;
+
+    if (s->fe->inspect_delay == 0 || tt->inspect_expired || tt->cli_eof)
+        flags |= ACT_FLAG_FINAL;
+    stream_env(s, &env);
+    if (!(flags & ACT_FLAG_FINAL))
+        env.opt &= ~SMP_OPT_FINAL;
+    s->cur_rs = RULESET_TCP_CONT;
+    ret = rules_exec(&s->fe->rules[RULESET_TCP_CONT], &s->cursor, s, &env,
+                     flags);
+    if (ret == ACT_RET_YIELD)
+        return RC_AGAIN;
+    if (ret != ACT_RET_CONT && ret != ACT_RET_STOP && ret != ACT_RET_DONE)
+        return tcp_end(tt);
+    evtimer_del(tt->timer);
+    tt->state = s->svc.ops != NULL ? TCP_ST_APPLET : TCP_ST_CONNECT;
+    return RC_OK;
+}
+
+/* TCP_ST_APPLET. */
+static int step_applet(struct tcp_txn *tt)
+{
+    struct stream *s = tt->s;
+    struct evbuffer *in = bufferevent_get_input(cli_bev(tt));
+    int rc;
+
+    evbuffer_add_buffer(s->applet_in, in);
+    s->applet_in_eof = tt->cli_eof;
+    rc = s->svc.ops->io(s, s->svc.arg, &s->applet_ctx);
+    if (rc == RC_AGAIN)
+        return RC_AGAIN;
+    return tcp_close(tt);
+}
+
+/* Server connection events. */
+static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct stream *s = arg;
+    struct tcp_txn *tt = s->proto;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        unsigned tmo = s->be->timeouts.server;
+        struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
+        tt->srv_connected = 1;
+        bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
+    } else if ((what & BEV_EVENT_EOF) && tt->srv_connected) {
+        tt->srv_eof = 1;
+    } else {
+        tt->srv_failed = 1;
+    }
+    tcp_process(s);
+}
+
+static void srv_io_cb(struct bufferevent *bev, void *arg)
+{
+    tcp_process(arg);
+}
+
+/* TCP_ST_CONNECT. */
+static int step_connect(struct tcp_txn *tt)
+{
+    struct stream *s = tt->s;
+    struct server *srv;
+    unsigned tmo;
+    struct timeval tv;
+
+    if (tt->srv != NULL) {
+        if (tt->srv_failed)
+            return tcp_end(tt);
+        if (!tt->srv_connected)
+            return RC_AGAIN;
+        tt->state = TCP_ST_FORWARD;
+        return RC_OK;
+    }
+    s->be = tcp_choose_backend(tt);
+    srv = s->be ? server_pick(s->be) : NULL;
+    if (srv == NULL)
+        return tcp_end(tt);
+    tmo = s->be->timeouts.connect;
+    tv.tv_sec = tmo / 1000;
+    tv.tv_usec = (tmo % 1000) * 1000;
+    tt->srv = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
+    if (tt->srv == NULL)
+        return tcp_end(tt);
+    bufferevent_setcb(tt->srv, srv_io_cb, srv_io_cb, srv_event_cb, s);
+    bufferevent_set_timeouts(tt->srv, NULL, tmo ? &tv : NULL);
+    bufferevent_setwatermark(tt->srv, EV_WRITE, 16384, 0);
+    if (bufferevent_socket_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
+                                   (int)srv->addr.len) < 0)
+        return tcp_end(tt);
+    s->srv = srv;
+    srv->cur_conns++;
+    bufferevent_enable(tt->srv, EV_READ | EV_WRITE);
+    return RC_AGAIN;
+}
+
+/* Moves bytes one way with back-pressure; shuts the peer's write side once
+ * the source ended and everything was sent. */
+static void forward_one(struct bufferevent *from, struct bufferevent *to,
+                        int from_eof, int *to_shut)
+{
+    struct evbuffer *out = bufferevent_get_output(to);
+
+    evbuffer_add_buffer(out, bufferevent_get_input(from));
+    if (from_eof) {
+        if (evbuffer_get_length(out) == 0 && !*to_shut) {
+            shutdown(bufferevent_getfd(to), SHUT_WR);
+            *to_shut = 1;
+        }
+        return;
+    }
+    if (evbuffer_get_length(out) > FWD_HIGH_WATER)
+        bufferevent_disable(from, EV_READ);
+    else
+        bufferevent_enable(from, EV_READ);
+}
+
+/* TCP_ST_FORWARD. */
+static int step_forward(struct tcp_txn *tt)
+{
+    if (tt->srv_failed)
+        return tcp_end(tt);
+    forward_one(cli_bev(tt), tt->srv, tt->cli_eof, &tt->srv_shut);
+    forward_one(tt->srv, cli_bev(tt), tt->srv_eof, &tt->cli_shut);
+    if (tt->srv_shut && tt->cli_shut)
+        return tcp_end(tt);
+    return RC_AGAIN;
+}
+
+static void tcp_process(struct stream *s)
+{
+    struct tcp_txn *tt = s->proto;
+    int rc;
+
+    do {
+        switch (tt->state) {
+        case TCP_ST_CONTENT:
+            rc = step_content(tt);
+            break;
+        case TCP_ST_APPLET:
+            rc = step_applet(tt);
+            break;
+        case TCP_ST_CONNECT:
+            rc = step_connect(tt);
+            break;
+        case TCP_ST_FORWARD:
+            rc = step_forward(tt);
+            break;
+        default:
+            rc = evbuffer_get_length(bufferevent_get_output(cli_bev(tt)))
+                     ? RC_AGAIN
+                     : tcp_end(tt);
+            break;
+        }
+    } while (rc == RC_OK);
+}
+
+static void cli_read_cb(struct bufferevent *bev, void *arg)
+{
+    tcp_process(arg);
+}
+
+static void cli_write_cb(struct bufferevent *bev, void *arg)
+{
+    tcp_process(arg);
+}
+
+static void cli_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct stream *s = arg;
+    struct tcp_txn *tt = s->proto;
+
+    if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        tcp_end(tt);
+        return;
+    }
+    tt->cli_eof = 1;
+    bufferevent_disable(bev, EV_READ);
+    tcp_process(s);
+}
+
+/* The inspect-delay expired: content rules now run as final. */
+static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream *s = arg;
+    struct tcp_txn *tt = s->proto;
+
+    tt->inspect_expired = 1;
+    tcp_process(s);
+}
+
+/* Runs the connection rules; returns 1 if the connection may go on. */
+static int tcp_conn_rules(struct stream *s)
+{
+    struct smp_env env;
+    enum act_ret ret;
+
+    stream_env(s, &env);
+    env.avail = SMP_AVAIL_CONN;
+    s->cur_rs = RULESET_TCP_CONN;
+    ret = rules_exec(&s->fe->rules[RULESET_TCP_CONN], &s->cursor, s, &env,
+                     ACT_FLAG_FINAL);
+    s->cursor.cur = NULL;
+    return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
+}
+
+/* The session_start hook of TCP frontends. */
+static void tcp_session_start(struct session *sess)
+{
+    struct stream *s = stream_new(sess, &tcp_stream_ops);
+    struct tcp_txn *tt;
+    unsigned tmo = sess->fe->timeouts.client;
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
+    if (s == NULL || (tt = pcalloc(s->pool, sizeof(*tt))) == NULL ||
+        (tt->timer = evtimer_new(worker_loop(), inspect_timer_cb, s)) ==
+            NULL) {
+        if (s != NULL)
+            stream_free(s);
+        session_free(sess);
+        return;
+    }
+    tt->s = s;
+    s->proto = tt;
+    if (!tcp_conn_rules(s)) {
+        tcp_end(tt);
+        return;
+    }
+    bufferevent_setcb(sess->bev, cli_read_cb, cli_write_cb, cli_event_cb, s);
+    bufferevent_setwatermark(sess->bev, EV_WRITE, 16384, 0);
+    bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
+    bufferevent_enable(sess->bev, EV_READ | EV_WRITE);
+    if (sess->fe->inspect_delay > 0) {
+        tv.tv_sec = sess->fe->inspect_delay / 1000;
+        tv.tv_usec = (sess->fe->inspect_delay % 1000) * 1000;
+        evtimer_add(tt->timer, &tv);
+    }
+    tcp_process(s);
+}
+
+void tcp_ana_init(void)
+{
+    session_mode_register(PX_MODE_TCP, tcp_session_start);
+}
