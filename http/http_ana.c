@@ -1022,9 +1022,11 @@ static int res_body_move(struct http_txn *txn)
 /* HTTP_ST_FWD_RES: stream the response body to the client. */
 static int step_fwd_res(struct http_txn *txn)
 {
+    /* a bad or cut response: send what came, then close, so the client
+     * sees the truncation and never a fake end */
     if (!(txn->flags & TXN_F_RES_DONE) && res_body_move(txn) != RC_OK) {
-        txn->flags |= TXN_F_CLI_CLOSE | TXN_F_RES_DONE;
-        return txn_abort(txn);
+        txn->flags |= TXN_F_CLI_CLOSE;
+        return txn_finish(txn);
     }
     if (!(txn->flags & TXN_F_RES_DONE)) {
         if (txn->flags & TXN_F_RES_CLOSE) {
@@ -1035,8 +1037,8 @@ static int step_fwd_res(struct http_txn *txn)
             }
         }
         if (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) {
-            /* truncated: the client must see it, never a fake end */
-            return txn_abort(txn);
+            txn->flags |= TXN_F_CLI_CLOSE;
+            return txn_finish(txn);
         }
         if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER)
             bufferevent_disable(txn->srv, EV_READ);
