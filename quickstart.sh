@@ -3,7 +3,8 @@
 # the shipped configuration ("run") or runs the whole test suite ("test").
 #   ./quickstart.sh run    build, then start luaproxy in the foreground
 #   ./quickstart.sh test   build, then run the unit and integration tests,
-#                          also under AddressSanitizer and UBSan
+#                          check the release tarball (make distcheck), and
+#                          run the tests again under AddressSanitizer and UBSan
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -47,7 +48,7 @@ run)
 test)
     install_packages
     build build --enable-werror
-    (cd build && make -j"$jobs" check)
+    (cd build && make -j"$jobs" check && make -j"$jobs" distcheck >/dev/null)
     build build-san --enable-werror --enable-sanitizers
     (cd build-san && make -j"$jobs" check)
     # one closing line over both runs, from automake's test-suite logs
