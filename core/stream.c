@@ -115,6 +115,10 @@ struct stream *stream_new(struct session *sess, const struct stream_ops *ops)
     s->fe = sess->fe;
     s->ops = ops;
     s->id = ++stream_ids;
+    event_base_gettimeofday_cached(worker_loop(), &s->times.start);
+    s->times.req = s->times.queue = s->times.connect = s->times.resp =
+        s->times.total = -1;
+    s->term[0] = s->term[1] = '-';
     s->wake = event_new(worker_loop(), -1, 0, stream_wake_cb, s);
     s->applet_in = evbuffer_new();
     if (s->wake == NULL || s->applet_in == NULL)
@@ -143,6 +147,15 @@ void stream_free(struct stream *s)
     vars_prune(&s->vars_req);
     vars_prune(&s->vars_res);
     pool_free(s->pool);
+}
+
+int stream_elapsed_ms(const struct stream *s)
+{
+    struct timeval now;
+
+    event_base_gettimeofday_cached(worker_loop(), &now);
+    return (int)((now.tv_sec - s->times.start.tv_sec) * 1000 +
+                 (now.tv_usec - s->times.start.tv_usec) / 1000);
 }
 
 void stream_wake(struct stream *s)

@@ -50,6 +50,14 @@ struct stream_ops {
     int (*applet_send)(struct stream *s, const char *data, size_t len);
 };
 
+/* HAProxy's log timers of a stream, in ms since it began; -1 until the
+ * step is reached: TR request head, Tw queue, Tc connect, Tr response head,
+ * Ta total. */
+struct stream_times {
+    struct timeval start; /* wall clock at the start (%t) */
+    int req, queue, connect, resp, total;
+};
+
 struct stream {
     struct pool *pool; /* freed with the stream, runs its cleanups */
     struct session *sess;
@@ -68,6 +76,9 @@ struct stream {
     struct vars vars_txn, vars_req, vars_res;
     void *slots[STREAM_SLOTS];
     unsigned long long id;
+    struct stream_times times;
+    unsigned long long bytes_in, bytes_out; /* from / to the client */
+    char term[2]; /* termination cause and state ('-' when normal) */
 };
 
 /* Starts serving a new session; the protocol layer of each proxy mode
@@ -86,6 +97,8 @@ struct stream *stream_new(struct session *sess, const struct stream_ops *ops);
 void stream_free(struct stream *s);
 /* Fills <env> to evaluate samples on <s> for the ruleset being run. */
 void stream_env(struct stream *s, struct smp_env *env);
+/* Milliseconds since <s> began, from the loop's cached clock. */
+int stream_elapsed_ms(const struct stream *s);
 /* Schedules ops->process(s) from the event loop. */
 void stream_wake(struct stream *s);
 /* Creates the session for an accepted <fd>; NULL on failure (fd closed). */

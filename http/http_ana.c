@@ -96,6 +96,7 @@ void http_txn_free(struct stream *s)
 {
     struct http_txn *txn = s->proto;
 
+    s->times.total = stream_elapsed_ms(s);
     if (txn->srv != NULL) {
         bufferevent_free(txn->srv);
         txn->srv = NULL;
@@ -606,6 +607,7 @@ static int step_wait_req(struct http_txn *txn)
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }
+    txn->s->times.req = stream_elapsed_ms(txn->s);
     txn->state = HTTP_ST_REQ_RULES;
     return RC_OK;
 }
@@ -742,6 +744,7 @@ static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
         struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
         bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
+        s->times.connect = stream_elapsed_ms(s);
         txn->state = HTTP_ST_WAIT_RES;
     } else if (what & BEV_EVENT_TIMEOUT) {
         txn->flags |= TXN_F_SRV_TMO;
@@ -803,6 +806,7 @@ static int srv_connect(struct http_txn *txn)
         return RC_ERR;
     }
     s->srv = srv;
+    s->times.queue = stream_elapsed_ms(s);
     srv->cur_conns++;
     srv->served++;
     txn_limits(&lim);
@@ -905,6 +909,7 @@ static int step_wait_res(struct http_txn *txn)
     if (msg_from_parser(txn->s, &txn->res, txn->parser) != RC_OK)
         return srv_failed(txn);
     txn->s->cursor.cur = NULL;
+    txn->s->times.resp = stream_elapsed_ms(txn->s);
     txn->state = HTTP_ST_RES_RULES;
     return RC_OK;
 }

@@ -22,9 +22,9 @@
 #include "http/http_ana.h"
 #include "http/http_conn.h"
 
-#define LINGER_MS 1000
+#define LINGER_MS           1000
 #define DRAIN_IDLE_GRACE_MS 500
-#define WRITE_LOWAT 16384
+#define WRITE_LOWAT         16384
 
 static struct http_conn *all_conns;
 
@@ -135,6 +135,15 @@ static void hc_event_cb(struct bufferevent *bev, short what, void *arg)
     hc->cur->ops->process(hc->cur);
 }
 
+/* 1 if the client has sent bytes that we have not read yet. */
+static int hc_client_sent(struct http_conn *hc)
+{
+    char c;
+
+    return recv(bufferevent_getfd(hc->sess->bev), &c, 1,
+                MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 /* Head, keep-alive or lingering timer. */
 static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -143,6 +152,16 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 
     if (hc->lingering || hc->closing) {
         http_conn_abort(hc);
+        return;
+    }
+    /* draining and idle: a request that is already on its way is served
+     * (the read event comes next); otherwise close with a FIN and linger,
+     * so a request sent at this very moment is not answered by a reset */
+    if (worker_draining() && hc->cur == NULL) {
+        if (hc_client_sent(hc))
+            hc_timer_add(hc, DRAIN_IDLE_GRACE_MS);
+        else
+            hc_close(hc);
         return;
     }
     /* nothing received: an idle keep-alive or a probe, close silently */
@@ -175,6 +194,26 @@ void http_conn_disarm_timer(struct http_conn *hc)
     evtimer_del(hc->timer);
 }
 
+/* Counts the bytes queued to the client into the current stream (%B). */
+static void hc_count_out(struct evbuffer *buf,
+                         const struct evbuffer_cb_info *info, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    if (hc->cur != NULL)
+        hc->cur->bytes_out += info->n_added;
+}
+
+/* Counts the bytes received from the client (%U). */
+static void hc_count_in(struct evbuffer *buf,
+                        const struct evbuffer_cb_info *info, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    if (hc->cur != NULL)
+        hc->cur->bytes_in += info->n_added;
+}
+
 void http_conn_start(struct session *sess)
 {
     struct http_conn *hc = pcalloc(sess->pool, sizeof(*hc));
@@ -192,6 +231,8 @@ void http_conn_start(struct session *sess)
         all_conns->prev = hc;
     all_conns = hc;
     bufferevent_setcb(sess->bev, hc_read_cb, hc_write_cb, hc_event_cb, hc);
+    evbuffer_add_cb(bufferevent_get_output(sess->bev), hc_count_out, hc);
+    evbuffer_add_cb(bufferevent_get_input(sess->bev), hc_count_in, hc);
     bufferevent_setwatermark(sess->bev, EV_WRITE, WRITE_LOWAT, 0);
     bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
     bufferevent_enable(sess->bev, EV_READ | EV_WRITE);
