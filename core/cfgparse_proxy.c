@@ -205,7 +205,27 @@ static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return RC_OK;
 }
 
+/* "http-reuse never|safe|aggressive|always". */
+static int parse_http_reuse(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                            int argc, char **args, char **err)
+{
+    static const char *const modes[] = {"safe", "never", "aggressive",
+                                        "always"};
+    size_t i;
+
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (strcmp(args[1], modes[i]) == 0) {
+            ctx->px->reuse = (enum px_reuse)i;
+            return RC_OK;
+        }
+    }
+    return set_err(err, "'http-reuse' expects 'never', 'safe', 'aggressive' "
+                        "or 'always', got '%s'",
+                   args[1]);
+}
+
 const struct cfg_kw cfgparse_proxy_keywords[] = {
+    {"http-reuse", CFG_SEC_BE, 1, 1, parse_http_reuse, 0, 0, 0},
     {"mode", CFG_SEC_PROXY, 1, 1, parse_mode, 0, 0, 0},
     {"bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_bind, 0, 0, 0},
     {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},

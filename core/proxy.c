@@ -37,6 +37,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->inspect_delay = defaults->inspect_delay;
         px->maxconn = defaults->maxconn;
         px->retries = defaults->retries;
+        px->reuse = defaults->reuse;
         if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
             px->default_backend_name =
                 xstrdup(defaults->default_backend_name);

@@ -32,6 +32,14 @@ enum px_mode {
 #define PX_OPT_REDISPATCH   0x0040
 #define PX_OPT_IGNORE_PROBE 0x0080
 
+/* http-reuse: when a request may use an idle server connection. */
+enum px_reuse {
+    PX_REUSE_SAFE = 0, /* not for the first request of a client connection */
+    PX_REUSE_NEVER,
+    PX_REUSE_AGGRESSIVE,
+    PX_REUSE_ALWAYS,
+};
+
 /* Timeouts in ms; 0 means not set. */
 struct px_timeouts {
     unsigned client, server, connect, http_request, http_keep_alive, queue,
@@ -58,6 +66,7 @@ struct proxy {
     unsigned inspect_delay; /* tcp-request inspect-delay, ms */
     int maxconn;
     int retries;
+    enum px_reuse reuse;
     struct listener *listeners;
     struct server *servers;
     struct acl_list acls;

@@ -7,6 +7,8 @@
 
 struct proxy;
 struct cfg_ctx;
+struct bufferevent;
+struct idle_conn;
 
 struct server {
     struct server *next;
@@ -19,6 +21,8 @@ struct server {
     int backup;
     unsigned cur_conns; /* worker-local */
     unsigned long long served;
+    struct idle_conn *idle; /* connections kept for reuse, worker-local */
+    unsigned nidle;
     const char *file;
     int line;
 };
@@ -29,6 +33,14 @@ struct server *server_pick(struct proxy *px);
 /* Parses "server NAME ADDR [options]" into <px>; RC_OK or RC_ERR. */
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
                  char **err);
+/* Takes a connection to <srv> kept idle by server_put_idle(), or NULL.
+ * The caller owns it and sets its own callbacks. */
+struct bufferevent *server_take_idle(struct server *srv);
+/* Keeps <bev>, a connection to <srv> with nothing in flight, for a later
+ * request; it is closed if the server sends anything or closes, after
+ * <idle_ms>, or at once if the pool of <srv> is full. Takes ownership. */
+void server_put_idle(struct server *srv, struct bufferevent *bev,
+                     unsigned idle_ms);
 /* Frees <srv>. */
 void server_free(struct server *srv);
 

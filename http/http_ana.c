@@ -33,6 +33,7 @@
 #define FWD_HIGH_WATER (64 * 1024)
 
 static void http_process(struct stream *s);
+static void srv_release(struct http_txn *txn);
 static int http_applet_send(struct stream *s, const char *data, size_t len);
 
 static const struct stream_ops http_stream_ops = {
@@ -97,12 +98,7 @@ void http_txn_free(struct stream *s)
     struct http_txn *txn = s->proto;
 
     s->times.total = stream_elapsed_ms(s);
-    if (txn->srv != NULL) {
-        bufferevent_free(txn->srv);
-        txn->srv = NULL;
-    }
-    if (s->srv != NULL)
-        s->srv->cur_conns--;
+    srv_release(txn);
     stream_free(s);
 }
 
@@ -777,33 +773,67 @@ static void req_head_send(struct http_txn *txn)
     msg_write_headers(m, out);
     if (m->body_kind == H1_BODY_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
-    /* no server-side reuse yet: each request has its own connection */
-    evbuffer_add(out, "connection: close\r\n\r\n", 21);
+    if (txn->s->be->reuse == PX_REUSE_NEVER)
+        evbuffer_add(out, "connection: close\r\n", 19);
+    evbuffer_add(out, "\r\n", 2);
 }
 
-/* Opens a connection to a server of the backend. */
+/* Returns 1 if this request may use an idle connection (http-reuse). */
+static int srv_may_reuse(const struct http_txn *txn)
+{
+    enum px_reuse mode = txn->s->be->reuse;
+
+    if (mode == PX_REUSE_NEVER || (txn->flags & TXN_F_NO_REUSE))
+        return 0;
+    return mode != PX_REUSE_SAFE || txn->hc->nreq > 0;
+}
+
+/* Sets the callbacks and the server timeouts of a connection in use. */
+static void srv_attach(struct http_txn *txn, struct bufferevent *bev)
+{
+    struct stream *s = txn->s;
+
+    txn->srv = bev;
+    bufferevent_setcb(bev, srv_io_cb, srv_io_cb, srv_event_cb, s);
+    bufferevent_setwatermark(bev, EV_WRITE, 16384, 0);
+}
+
+/* Gets a connection to a server of the backend: an idle one when allowed,
+ * else a new one. RC_OK when it can be written to at once (reused),
+ * RC_AGAIN while connecting, RC_ERR when none can be had. */
 static int srv_connect(struct http_txn *txn)
 {
     struct stream *s = txn->s;
     unsigned tmo = s->be->timeouts.connect;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
     struct server *srv = server_pick(s->be);
+    struct bufferevent *bev = NULL;
     struct h1_limits lim;
 
     if (srv == NULL)
         return RC_ERR;
-    txn->srv = bufferevent_socket_new(worker_loop(), -1,
-                                      BEV_OPT_CLOSE_ON_FREE);
-    if (txn->srv == NULL)
-        return RC_ERR;
-    bufferevent_setcb(txn->srv, srv_io_cb, srv_io_cb, srv_event_cb, s);
-    bufferevent_set_timeouts(txn->srv, NULL, tmo ? &tv : NULL);
-    bufferevent_setwatermark(txn->srv, EV_WRITE, 16384, 0);
-    if (bufferevent_socket_connect(txn->srv, (struct sockaddr *)&srv->addr.ss,
-                                   (int)srv->addr.len) < 0) {
-        bufferevent_free(txn->srv);
-        txn->srv = NULL;
-        return RC_ERR;
+    if (srv_may_reuse(txn))
+        bev = server_take_idle(srv);
+    if (bev != NULL) {
+        unsigned stmo = s->be->timeouts.server;
+        struct timeval stv = {stmo / 1000, (stmo % 1000) * 1000};
+
+        srv_attach(txn, bev);
+        bufferevent_set_timeouts(bev, stmo ? &stv : NULL, stmo ? &stv : NULL);
+        txn->flags |= TXN_F_SRV_REUSED;
+    } else {
+        bev = bufferevent_socket_new(worker_loop(), -1,
+                                     BEV_OPT_CLOSE_ON_FREE);
+        if (bev == NULL)
+            return RC_ERR;
+        srv_attach(txn, bev);
+        bufferevent_set_timeouts(bev, NULL, tmo ? &tv : NULL);
+        if (bufferevent_socket_connect(bev, (struct sockaddr *)&srv->addr.ss,
+                                       (int)srv->addr.len) < 0) {
+            bufferevent_free(bev);
+            txn->srv = NULL;
+            return RC_ERR;
+        }
     }
     s->srv = srv;
     s->times.queue = stream_elapsed_ms(s);
@@ -813,7 +843,32 @@ static int srv_connect(struct http_txn *txn)
     h1_msg_init(txn->parser, &lim); /* now for the response head */
     req_head_send(txn);
     bufferevent_enable(txn->srv, EV_READ | EV_WRITE);
-    return RC_OK;
+    if (txn->flags & TXN_F_SRV_REUSED) {
+        s->times.connect = stream_elapsed_ms(s);
+        return RC_OK;
+    }
+    return RC_AGAIN;
+}
+
+/* Gives the server connection back: to the idle pool when the exchange
+ * ended cleanly and the server keeps it open, else closed. */
+static void srv_release(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    unsigned f = txn->flags;
+    unsigned idle = s->be ? s->be->timeouts.server : 0;
+
+    if (txn->srv == NULL)
+        return;
+    if ((f & TXN_F_SRV_KAL) && (f & TXN_F_SRV_DONE) && (f & TXN_F_REQ_DONE) &&
+        !(f & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) &&
+        s->srv != NULL && !worker_draining())
+        server_put_idle(s->srv, txn->srv, idle ? idle : 10000);
+    else
+        bufferevent_free(txn->srv);
+    txn->srv = NULL;
+    s->srv->cur_conns--; /* s->srv stays set for the log line */
+    txn->flags &= ~TXN_F_SRV_KAL;
 }
 
 /* HTTP_ST_CONNECT: start connecting once; then wait for the event. */
@@ -827,12 +882,17 @@ static int step_connect(struct http_txn *txn)
         }
         return RC_AGAIN;
     }
-    if (srv_connect(txn) != RC_OK) {
+    switch (srv_connect(txn)) {
+    case RC_OK:
+        txn->state = HTTP_ST_WAIT_RES;
+        return RC_OK;
+    case RC_AGAIN:
+        return RC_AGAIN;
+    default:
         http_reply_error(txn->s, 503);
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }
-    return RC_AGAIN;
 }
 
 /* Forwards request body bytes to the server, with back-pressure. */
@@ -854,9 +914,21 @@ static int req_body_forward(struct http_txn *txn)
     return RC_OK;
 }
 
-/* Reports a server failure before the response head to the client. */
+/* Reports a server failure before the response head to the client, or
+ * retries on a new connection when an idle one turned out to be closed
+ * (the server closed it as we reused it) and the request can be sent
+ * again: nothing but its head went out. */
 static int srv_failed(struct http_txn *txn)
 {
+    if ((txn->flags & TXN_F_SRV_REUSED) && !(txn->flags & TXN_F_SRV_TMO) &&
+        txn->req.body_kind != H1_BODY_CHUNKED &&
+        !(txn->req.body_kind == H1_BODY_CLEN && txn->req.body_len > 0)) {
+        srv_release(txn);
+        txn->flags &= ~(TXN_F_SRV_REUSED | TXN_F_SRV_EOF | TXN_F_SRV_ERR);
+        txn->flags |= TXN_F_NO_REUSE;
+        txn->state = HTTP_ST_CONNECT;
+        return RC_OK;
+    }
     http_reply_error(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 502);
     txn->flags |= TXN_F_CLI_CLOSE;
     txn->state = HTTP_ST_DONE;
@@ -908,6 +980,11 @@ static int step_wait_res(struct http_txn *txn)
     h1_parse_response(txn->parser, txn->res_head, txn->parser->head_len);
     if (msg_from_parser(txn->s, &txn->res, txn->parser) != RC_OK)
         return srv_failed(txn);
+    if ((txn->res.h1flags & H1_MF_VER_11) &&
+        !(txn->res.h1flags & H1_MF_CONN_CLOSE) &&
+        txn->res.body_kind != H1_BODY_CLOSE)
+        txn->flags |= TXN_F_SRV_KAL;
+    txn->flags &= ~TXN_F_SRV_REUSED; /* it answered: no retry from now */
     txn->s->cursor.cur = NULL;
     txn->s->times.resp = stream_elapsed_ms(txn->s);
     txn->state = HTTP_ST_RES_RULES;
@@ -1051,6 +1128,7 @@ static int step_fwd_res(struct http_txn *txn)
             bufferevent_enable(txn->srv, EV_READ);
         return RC_AGAIN;
     }
+    txn->flags |= TXN_F_SRV_DONE;
     txn->state = HTTP_ST_DONE;
     return RC_OK;
 }
@@ -1060,10 +1138,7 @@ static int step_done(struct http_txn *txn)
 {
     int rc;
 
-    if (txn->srv != NULL) {
-        bufferevent_free(txn->srv);
-        txn->srv = NULL;
-    }
+    srv_release(txn);
     if (txn->flags & TXN_F_CLI_CLOSE)
         return txn_finish(txn);
     rc = req_body_discard(txn);

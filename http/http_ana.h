@@ -58,6 +58,10 @@ enum http_state {
 #define TXN_F_SRV_ERR     0x0080 /* the server connection failed */
 #define TXN_F_SRV_TMO     0x0100 /* the server timed out */
 #define TXN_F_RES_CLOSE   0x0200 /* response body ends at server close */
+#define TXN_F_SRV_REUSED  0x0400 /* the server connection was an idle one */
+#define TXN_F_SRV_KAL     0x0800 /* the server keeps the connection open */
+#define TXN_F_SRV_DONE    0x1000 /* the whole response was read */
+#define TXN_F_NO_REUSE    0x2000 /* a reused connection failed: new one */
 
 struct http_txn {
     struct stream *s;
