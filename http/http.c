@@ -24,7 +24,17 @@ static int parse_http_rule(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return rule_parse(ctx, &ctx->px->rules[rs], rs, argc - 1, args + 1, err);
 }
 
+/* "redirect ..." in a proxy section: an http-request redirect rule. */
+static int parse_redirect(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                          int argc, char **args, char **err)
+{
+    return rule_parse(ctx, &ctx->px->rules[RULESET_HTTP_REQ],
+                      RULESET_HTTP_REQ, argc, args, err);
+}
+
 static const struct cfg_kw http_keywords[] = {
+    {"redirect", CFG_SEC_FRONTEND | CFG_SEC_LISTEN | CFG_SEC_BACKEND, 2, -1,
+     parse_redirect, 0, 0, 0},
     {"http-request", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
      RULESET_HTTP_REQ, 0},
     {"http-response", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,

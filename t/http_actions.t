@@ -1,0 +1,119 @@
+#!/usr/bin/perl
+# HTTP rules through real requests: each action changes what the origin
+# receives or what the client gets, in rule order, under its condition.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy;
+
+my $t = Test::Luaproxy->new;
+$t->write_file_expand('lp.cfg', <<'EOF2');
+global
+    nbproc 1
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 3s
+    timeout server 3s
+frontend fe
+    bind 127.0.0.1:%%PORT_8080%%
+    acl is_api path_beg /api
+    acl is_admin path_beg /admin
+    http-request allow if { path /allowed }
+    http-request deny deny_status 429 if is_admin { req.hdr(x-user) -m str bob }
+    http-request deny if is_admin
+    http-request redirect location /moved code 301 if { path /old }
+    http-request redirect prefix /v2 if { path_beg /v1 }
+    http-request redirect prefix /p drop-query append-slash if { path_beg /dq }
+    http-request redirect scheme https if { path /secure }
+    http-request set-header X-Set one
+    http-request add-header X-Add a
+    http-request add-header X-Add b
+    http-request del-header X-Drop
+    http-request replace-header X-Rep ^(\w+)-(\w+)$ \2-\1
+    http-request replace-value X-Val ^old$ new
+    http-request set-path /rewritten if { path /torewrite }
+    http-request set-query q=2 if { path /setq }
+    http-request set-uri /whole?x=1 if { path /seturi }
+    http-request set-method PUT if { path /setmethod }
+    http-request set-var(txn.route) str(api) if is_api
+    http-request set-header X-Route %[var(txn.route)] if is_api
+    http-request return status 200 content-type text/plain string allowed-not-reached if { path /allowed }
+    use_backend api if is_api
+    default_backend origin
+    http-response set-header X-Resp added
+    http-response del-header X-Secret
+backend origin
+    http-response set-header X-Backend origin
+    server o1 127.0.0.1:%%PORT_8091%%
+backend api
+    http-response deny if { status 500 }
+    server o1 127.0.0.1:%%PORT_8091%%
+EOF2
+
+# The origin echoes the request line and the headers it received.
+$t->http_origin(8091, sub {
+    my ($req) = @_;
+    my $body = "$req->{method} $req->{uri}\n"
+        . join('', map { "$_->[0]: $_->[1]\n" } @{ $req->{header_list} });
+    my $status = $req->{uri} =~ m{/api/fail} ? 500 : 200;
+    return [$status, ['content-type' => 'text/plain', 'X-Secret' => 's'],
+        $body];
+});
+$t->run;
+my $port = $t->port(8080);
+
+$t->plan(29);
+
+my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
+    'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
+is($r->{status}, 200, 'proxied');
+like($r->{body}, qr/^GET \/plain\n/, 'request line unchanged');
+like($r->{body}, qr/^X-Set: one$/mi, 'set-header');
+like($r->{body}, qr/^X-Add: a\nX-Add: b$/mi, 'add-header twice keeps both');
+unlike($r->{body}, qr/^X-Drop:/mi, 'del-header');
+like($r->{body}, qr/^X-Rep: cd-ab$/mi, 'replace-header with groups');
+like($r->{body}, qr/^X-Val: new, keep, new$/mi, 'replace-value per element');
+is($r->{headers}{'x-resp'}, 'added', 'http-response set-header (frontend)');
+is($r->{headers}{'x-backend'}, 'origin', 'http-response set-header (backend)');
+ok(!exists $r->{headers}{'x-secret'}, 'http-response del-header');
+
+$r = $t->http_get($port, '/allowed');
+like($r->{body}, qr/^GET \/allowed/, 'allow stops the rules: later return skipped');
+
+$r = $t->http_get($port, '/admin/x', headers => ['X-User' => 'bob']);
+is($r->{status}, 429, 'deny with deny_status');
+$r = $t->http_get($port, '/admin/x');
+is($r->{status}, 403, 'deny');
+like($r->{body}, qr/403 Forbidden/, 'deny: built-in page');
+
+$r = $t->http_get($port, '/old');
+is($r->{status}, 301, 'redirect location: code');
+is($r->{headers}{location}, '/moved', 'redirect location: Location');
+$r = $t->http_get($port, '/v1/a?b=c');
+is($r->{status}, 302, 'redirect prefix: default code 302');
+is($r->{headers}{location}, '/v2/v1/a?b=c', 'redirect prefix keeps the query');
+$r = $t->http_get($port, '/dq/x?y=1');
+is($r->{headers}{location}, '/p/dq/x/', 'redirect drop-query append-slash');
+$r = $t->http_get($port, '/secure', headers => ['Host' => 'example.com']);
+is($r->{headers}{location}, 'https://example.com/secure', 'redirect scheme');
+
+$r = $t->http_get($port, '/torewrite?k=v');
+like($r->{body}, qr/^GET \/rewritten\?k=v\n/, 'set-path keeps the query');
+$r = $t->http_get($port, '/setq?a=1');
+like($r->{body}, qr/^GET \/setq\?q=2\n/, 'set-query');
+$r = $t->http_get($port, '/seturi');
+like($r->{body}, qr/^GET \/whole\?x=1\n/, 'set-uri');
+$r = $t->http_get($port, '/setmethod');
+like($r->{body}, qr/^PUT \/setmethod\n/, 'set-method');
+
+$r = $t->http_get($port, '/api/users');
+like($r->{body}, qr/^X-Route: api$/mi, 'set-var then %[var()] in set-header');
+is($r->{headers}{'x-backend'}, undef, 'use_backend picked the api backend');
+is($r->{headers}{'x-resp'}, 'added', 'frontend response rules run after the backend ones');
+$r = $t->http_get($port, '/api/fail');
+is($r->{status}, 502, 'http-response deny: 502');
+
+is($t->http_get($port, '/plain')->{status}, 200, 'still serving');
