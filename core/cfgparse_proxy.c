@@ -6,6 +6,7 @@
 #include "config.h"
 #endif
 
+#include <arpa/inet.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -205,6 +206,62 @@ static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return RC_OK;
 }
 
+/* Parses "ADDR[/BITS]" for "option forwardfor except". */
+static int parse_network(const char *s, struct px_forwardfor *f, char **err)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    long long bits;
+
+    if (n >= sizeof(buf))
+        return set_err(err, "invalid network '%s'", s);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET, buf, f->except_addr) == 1)
+        f->except_family = AF_INET;
+    else if (inet_pton(AF_INET6, buf, f->except_addr) == 1)
+        f->except_family = AF_INET6;
+    else
+        return set_err(err, "invalid network '%s'", s);
+    bits = f->except_family == AF_INET ? 32 : 128;
+    if (slash != NULL &&
+        cfgval_int(slash + 1, 0, bits, &bits, err) != RC_OK)
+        return RC_ERR;
+    f->except_bits = (int)bits;
+    return RC_OK;
+}
+
+/* "option forwardfor [except NET] [header NAME] [if-none]". */
+static int parse_forwardfor(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                            int argc, char **args, char **err)
+{
+    struct px_forwardfor *f = &ctx->px->fwdfor;
+    int i;
+
+    free(f->header);
+    memset(f, 0, sizeof(*f));
+    if (strcmp(args[0], "no") == 0)
+        return RC_OK;
+    for (i = 2; i < argc; i++) {
+        if (strcmp(args[i], "if-none") == 0) {
+            f->if_none = 1;
+        } else if (strcmp(args[i], "header") == 0 && i + 1 < argc) {
+            free(f->header);
+            f->header = xstrdup(args[++i]);
+        } else if (strcmp(args[i], "except") == 0 && i + 1 < argc) {
+            if (parse_network(args[++i], f, err) != RC_OK)
+                return RC_ERR;
+        } else {
+            return set_err(err, "'option forwardfor': unexpected '%s'",
+                           args[i]);
+        }
+    }
+    if (f->header == NULL)
+        f->header = xstrdup("X-Forwarded-For");
+    return RC_OK;
+}
+
 /* "http-reuse never|safe|aggressive|always". */
 static int parse_http_reuse(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                             int argc, char **args, char **err)
@@ -268,8 +325,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      PX_OPT_REDISPATCH, 0},
     {"option http-ignore-probes", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_IGNORE_PROBE, 0},
-    {"option forwardfor", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,
-     0},
+    {"option forwardfor", CFG_SEC_PROXY, 0, 5, parse_forwardfor, 0, 0, 0},
     {"option httpchk", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
     {"option tcp-check", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
     {"option originalto", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,

@@ -38,6 +38,9 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->maxconn = defaults->maxconn;
         px->retries = defaults->retries;
         px->reuse = defaults->reuse;
+        px->fwdfor = defaults->fwdfor;
+        if (defaults->fwdfor.header != NULL)
+            px->fwdfor.header = xstrdup(defaults->fwdfor.header);
         if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
             px->default_backend_name =
                 xstrdup(defaults->default_backend_name);
@@ -73,6 +76,7 @@ void proxy_free(struct proxy *px)
         rule_list_free(&px->rules[i]);
     acl_list_free(&px->acls);
     free(px->default_backend_name);
+    free(px->fwdfor.header);
     free(px->name);
     free(px->file);
     free(px);

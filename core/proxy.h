@@ -46,6 +46,15 @@ struct px_timeouts {
         tunnel, client_fin, server_fin, check;
 };
 
+/* "option forwardfor [except NET] [header NAME] [if-none]". */
+struct px_forwardfor {
+    char *header;          /* NULL: option off */
+    int if_none;           /* only when the request has none */
+    int except_family;     /* AF_INET / AF_INET6, 0: no exception */
+    unsigned char except_addr[16];
+    int except_bits;
+};
+
 /* "use_backend NAME [if COND]". */
 struct switching_rule {
     struct switching_rule *next;
@@ -67,6 +76,7 @@ struct proxy {
     int maxconn;
     int retries;
     enum px_reuse reuse;
+    struct px_forwardfor fwdfor;
     struct listener *listeners;
     struct server *servers;
     struct acl_list acls;

@@ -9,6 +9,8 @@
 #include "config.h"
 #endif
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -758,6 +760,52 @@ static void srv_io_cb(struct bufferevent *bev, void *arg)
     http_process(arg);
 }
 
+/* Returns 1 if <ss> is in the "except" network of <f>. */
+static int fwdfor_excepted(const struct px_forwardfor *f,
+                           const struct sockaddr_storage *ss)
+{
+    const unsigned char *a;
+    int bits = f->except_bits, i;
+
+    if (f->except_family == 0 || ss->ss_family != f->except_family)
+        return 0;
+    a = ss->ss_family == AF_INET
+            ? (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr
+            : (const unsigned char *)&((const struct sockaddr_in6 *)ss)
+                  ->sin6_addr;
+    for (i = 0; bits > 0; i++, bits -= 8) {
+        unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+
+        if ((a[i] & mask) != (f->except_addr[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+/* Adds the client's address header of "option forwardfor" (the backend's
+ * setting, else the frontend's). */
+static void fwdfor_write(struct http_txn *txn, struct evbuffer *out)
+{
+    const struct proxy *px = txn->s->be->fwdfor.header ? txn->s->be
+                                                       : txn->s->fe;
+    const struct px_forwardfor *f = &px->fwdfor;
+    const struct sockaddr_storage *ss = &txn->s->sess->src;
+    char ip[INET6_ADDRSTRLEN];
+    const void *a;
+
+    if (f->header == NULL || fwdfor_excepted(f, ss) ||
+        (f->if_none && http_hdr_find(&txn->req, ist_from(f->header), 0) >= 0))
+        return;
+    if (ss->ss_family == AF_INET)
+        a = &((const struct sockaddr_in *)ss)->sin_addr;
+    else if (ss->ss_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    else
+        return;
+    if (inet_ntop(ss->ss_family, a, ip, sizeof(ip)) != NULL)
+        evbuffer_add_printf(out, "%s: %s\r\n", f->header, ip);
+}
+
 /* Writes the request head for the server into its output. */
 static void req_head_send(struct http_txn *txn)
 {
@@ -771,6 +819,7 @@ static void req_head_send(struct http_txn *txn)
     evbuffer_add(out, m->ver.ptr, m->ver.len);
     evbuffer_add(out, "\r\n", 2);
     msg_write_headers(m, out);
+    fwdfor_write(txn, out);
     if (m->body_kind == H1_BODY_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->s->be->reuse == PX_REUSE_NEVER)

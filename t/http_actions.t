@@ -45,6 +45,18 @@ frontend fe
     default_backend origin
     http-response set-header X-Resp added
     http-response del-header X-Secret
+frontend xff
+    bind 127.0.0.1:%%PORT_8081%%
+    option forwardfor
+    default_backend origin
+frontend xff_custom
+    bind 127.0.0.1:%%PORT_8082%%
+    option forwardfor header X-Client if-none
+    default_backend origin
+frontend xff_except
+    bind 127.0.0.1:%%PORT_8083%%
+    option forwardfor except 127.0.0.0/8
+    default_backend origin
 backend origin
     http-response set-header X-Backend origin
     server o1 127.0.0.1:%%PORT_8091%%
@@ -65,7 +77,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(29);
+$t->plan(33);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -115,5 +127,15 @@ is($r->{headers}{'x-backend'}, undef, 'use_backend picked the api backend');
 is($r->{headers}{'x-resp'}, 'added', 'frontend response rules run after the backend ones');
 $r = $t->http_get($port, '/api/fail');
 is($r->{status}, 502, 'http-response deny: 502');
+
+$r = $t->http_get($t->port(8081), '/xff');
+like($r->{body}, qr/^X-Forwarded-For: 127\.0\.0\.1$/mi,
+    'option forwardfor adds the client address');
+$r = $t->http_get($t->port(8082), '/xff');
+like($r->{body}, qr/^X-Client: 127\.0\.0\.1$/mi, 'forwardfor header NAME');
+$r = $t->http_get($t->port(8082), '/xff', headers => ['X-Client' => 'given']);
+unlike($r->{body}, qr/^X-Client: 127/mi, 'forwardfor if-none keeps a given one');
+$r = $t->http_get($t->port(8083), '/xff');
+unlike($r->{body}, qr/^X-Forwarded-For:/mi, 'forwardfor except NET');
 
 is($t->http_get($port, '/plain')->{status}, 200, 'still serving');
