@@ -176,6 +176,9 @@ static int luab_msgh(lua_State *L)
     if (luab_run_is_exit(L, 1))
         return 1;
     luaL_traceback(L, L, msg ? msg : luaL_typename(L, 1), 1);
+    /* one log line: "msg from frame, frame" */
+    luaL_gsub(L, lua_tostring(L, -1), "\nstack traceback:\n\t", " from ");
+    luaL_gsub(L, lua_tostring(L, -1), "\n\t", ", ");
     return 1;
 }
 
@@ -308,8 +311,7 @@ struct luab_ctx *luab_check_ctx(lua_State *L, unsigned allowed,
     if (cur & allowed)
         return ctx;
     if (allowed == LUAB_CTX_BODY)
-        luaL_error(L, "'%s' is not available outside of body context",
-                   fname);
+        luaL_error(L, "'%s' is not available outside of body context", fname);
     luaL_error(L, "'%s' is not available in %s context", fname,
                luab_ctx_name(cur));
     return NULL;
@@ -408,8 +410,7 @@ static void luab_stream_wake(struct luab_ctx *ctx)
 
 /* The context shared by every Lua action and fetch of <s>, created on
  * first use in the stream's pool and released by its cleanup. */
-static struct luab_ctx *luab_stream_ctx(struct stream *s,
-                                        struct luab_state *st)
+static struct luab_ctx *luab_stream_ctx(struct stream *s, struct luab_state *st)
 {
     struct luab_ctx *ctx = s->slots[luab_slot];
 
@@ -540,12 +541,14 @@ static int luab_action_parse(struct cfg_ctx *cctx, struct rule *r,
 
     fn = st ? luab_fn_find(st, LUAB_FN_ACTION, name) : NULL;
     if (fn == NULL)
-        return set_err(err, "Lua action '%s' not found (is it registered "
-                            "by a lua-load above?)",
+        return set_err(err,
+                       "Lua action '%s' not found (is it registered "
+                       "by a lua-load above?)",
                        name);
     if (!(fn->rulesets & RULESET_BIT(rs)))
-        return set_err(err, "Lua action '%s' is not registered for this "
-                            "ruleset",
+        return set_err(err,
+                       "Lua action '%s' is not registered for this "
+                       "ruleset",
                        name);
     if (argc - *cur - 1 < fn->nb_args)
         return set_err(err, "'%s' expects %d arguments", args[*cur],
@@ -578,8 +581,8 @@ static const struct action_kw luab_actions[] = {
 
 /* Resolves "use-service lua.NAME" for an applet of <kind>. */
 static int luab_service_resolve(struct cfg_ctx *cctx, const char *name,
-                                enum applet_kind kind,
-                                struct service_ref *ref, char **err)
+                                enum applet_kind kind, struct service_ref *ref,
+                                char **err)
 {
     struct luab_state *st = luab_state_peek(cctx->cfg);
     struct luab_fn *http, *tcp;
@@ -670,8 +673,7 @@ static int luab_sample_args_push(lua_State *co, const struct arg *args)
 {
     int n = 0;
 
-    while (args != NULL && args[n].type == ARGT_STR &&
-           lua_checkstack(co, 1)) {
+    while (args != NULL && args[n].type == ARGT_STR && lua_checkstack(co, 1)) {
         lua_pushlstring(co, args[n].data.str.ptr, args[n].data.str.len);
         n++;
     }
@@ -749,8 +751,7 @@ static void luab_task_cb(evutil_socket_t fd, short what, void *arg)
     pool_free(t->pool); /* releases the context, its sockets and timers */
 }
 
-int luab_task_start(struct luab_state *st, int ref, int nargs,
-                    const int *args)
+int luab_task_start(struct luab_state *st, int ref, int nargs, const int *args)
 {
     struct pool *pool = pool_new(1024);
     struct luab_task *t;
@@ -792,8 +793,8 @@ fail:
 
 /* "lua-load FILE [args...]" and "lua-load-per-thread": runs the file now,
  * in the generation's state, with the extra words as "...". */
-static int luab_kw_load(struct cfg_ctx *cctx, const struct cfg_kw *kw,
-                        int argc, char **args, char **err)
+static int luab_kw_load(struct cfg_ctx *cctx, const struct cfg_kw *kw, int argc,
+                        char **args, char **err)
 {
     struct luab_state *st = luab_state_get(cctx->cfg, err);
     lua_State *L;
@@ -902,8 +903,7 @@ static const struct cfg_kw luab_keywords[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 
-static const struct cfg_kw *const luab_keyword_tables[] = {luab_keywords,
-                                                           NULL};
+static const struct cfg_kw *const luab_keyword_tables[] = {luab_keywords, NULL};
 
 /* ------------------------------------------------------------------ */
 /* Module hooks                                                         */

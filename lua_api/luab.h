@@ -70,11 +70,11 @@ struct luab_fn {
     struct luab_fn *next;
     struct luab_state *st;
     enum luab_fn_kind kind;
-    char *name;         /* as registered, without "lua." */
-    char *kwname;       /* "lua.NAME" */
-    int ref;            /* the Lua function, in the registry */
-    int nb_args;        /* actions: config words consumed */
-    unsigned rulesets;  /* actions: RULESET_BIT()s */
+    char *name;        /* as registered, without "lua." */
+    char *kwname;      /* "lua.NAME" */
+    int ref;           /* the Lua function, in the registry */
+    int nb_args;       /* actions: config words consumed */
+    unsigned rulesets; /* actions: RULESET_BIT()s */
     struct sample_fetch_kw fetch_kw;
     struct sample_conv_kw conv_kw;
 };
@@ -82,7 +82,7 @@ struct luab_fn {
 /* A task waiting for the workers (registered during body or init). */
 struct luab_task_def {
     struct luab_task_def *next;
-    int ref;     /* function */
+    int ref; /* function */
     int nargs;
     int args[4]; /* argument refs */
 };
@@ -95,10 +95,10 @@ struct luab_state {
     int *init_refs;
     int ninit;
     struct luab_task_def *tasks;
-    unsigned phase;          /* LUAB_CTX_BODY, _INIT, then _IDLE */
-    unsigned forced_yield;   /* instructions between forced yields */
+    unsigned phase;        /* LUAB_CTX_BODY, _INIT, then _IDLE */
+    unsigned forced_yield; /* instructions between forced yields */
     unsigned session_timeout, service_timeout, task_timeout; /* ms, 0: none */
-    unsigned burst_timeout;  /* ms, 0: none */
+    unsigned burst_timeout;                                  /* ms, 0: none */
     size_t maxmem, mem_used; /* bytes, 0: unlimited */
 };
 
@@ -116,37 +116,37 @@ struct luab_handle;
  * pool of their owner, whose cleanup calls luab_run_ctx_release(). */
 struct luab_ctx {
     struct luab_state *st;
-    lua_State *co;       /* the coroutine, anchored by co_ref */
+    lua_State *co; /* the coroutine, anchored by co_ref */
     int co_ref;
-    unsigned kind;       /* LUAB_CTX_* of the current run */
-    int yieldable;       /* the current run may wait */
-    const char *what;    /* "function", "applet http"... for logs */
-    const char *name;    /* the registered name, for logs */
-    struct stream *s;    /* NULL for tasks */
-    struct pool *pool;   /* where sockets register their cleanups */
+    unsigned kind;     /* LUAB_CTX_* of the current run */
+    int yieldable;     /* the current run may wait */
+    const char *what;  /* "function", "applet http"... for logs */
+    const char *name;  /* the registered name, for logs */
+    struct stream *s;  /* NULL for tasks */
+    struct pool *pool; /* where sockets register their cleanups */
     void (*wake_fn)(struct luab_ctx *ctx); /* reschedules the owner */
-    void *owner;         /* tasks: the task */
+    void *owner;                           /* tasks: the task */
     enum luab_wait wait;
-    int ready;           /* the awaited event happened */
-    int running;         /* inside lua_resume */
-    int exiting;         /* core.done()/txn:done() asked to stop */
-    int exit_ret;        /* enum act_ret chosen by txn:done() */
-    const char *timed_out; /* "execution timeout" or "burst timeout" */
-    struct event *timer; /* core.sleep */
+    int ready;                 /* the awaited event happened */
+    int running;               /* inside lua_resume */
+    int exiting;               /* core.done()/txn:done() asked to stop */
+    int exit_ret;              /* enum act_ret chosen by txn:done() */
+    const char *timed_out;     /* "execution timeout" or "burst timeout" */
+    struct event *timer;       /* core.sleep */
     void (*cancel)(void *arg); /* undoes the current wait's registration */
     void *cancel_arg;
-    unsigned long long cpu_ns;     /* Lua CPU time of the current run */
-    unsigned long long limit_ns;   /* 0: unlimited */
+    unsigned long long cpu_ns;   /* Lua CPU time of the current run */
+    unsigned long long limit_ns; /* 0: unlimited */
     struct timespec burst_start;
-    int nres;            /* results left on <co> after a finished run */
-    int handle_ref;      /* the luab_handle userdata objects point to */
+    int nres;       /* results left on <co> after a finished run */
+    int handle_ref; /* the luab_handle userdata objects point to */
     struct luab_handle *handle;
-    int obj_ref;         /* the TXN or applet object, built once */
-    int priv_ref;        /* get_priv/set_priv value */
+    int obj_ref;  /* the TXN or applet object, built once */
+    int priv_ref; /* get_priv/set_priv value */
     int released;
     /* HTTP applets */
     int status;
-    int hdrs_ref;        /* array of {name, value} added by add_header */
+    int hdrs_ref; /* array of {name, value} added by add_header */
     int resp_started;
     char reason[64];
 };
@@ -183,8 +183,7 @@ void luab_class_new(lua_State *L, const char *mt, const luaL_Reg *methods);
 /* The sample environment of <ctx>'s stream for fetches and converters. */
 void luab_ctx_env(struct luab_ctx *ctx, struct smp_env *env);
 /* Starts task <ref>(args) in this worker now; RC_OK or RC_ERR. */
-int luab_task_start(struct luab_state *st, int ref, int nargs,
-                    const int *args);
+int luab_task_start(struct luab_state *st, int ref, int nargs, const int *args);
 
 /* ---- luab_run.c: the only caller of lua_resume */
 /* The context whose coroutine is running, or NULL. */

@@ -81,8 +81,7 @@ static int luab_applet_http_start_response(lua_State *L)
 
     if (ctx->resp_started)
         return luaL_error(L, "start_response: response already started");
-    if (http_reply_begin(ctx->s, ctx->status, ist_from(ctx->reason)) !=
-        RC_OK)
+    if (http_reply_begin(ctx->s, ctx->status, ist_from(ctx->reason)) != RC_OK)
         return luaL_error(L, "start_response: a response was already sent");
     ctx->resp_started = 1;
     if (ctx->hdrs_ref != LUA_NOREF) {
@@ -119,8 +118,7 @@ static int luab_applet_http_send(lua_State *L)
 }
 
 /* Continuation and body of applet:receive([size]). */
-static int luab_applet_http_receive_k(lua_State *L, int status,
-                                      lua_KContext k)
+static int luab_applet_http_receive_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_ctx *ctx = luab_applet_http_check(L);
     lua_Integer size = luaL_optinteger(L, 2, -1);
@@ -137,8 +135,7 @@ static int luab_applet_http_receive(lua_State *L)
 }
 
 /* Continuation and body of applet:getline(). */
-static int luab_applet_http_getline_k(lua_State *L, int status,
-                                      lua_KContext k)
+static int luab_applet_http_getline_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_ctx *ctx = luab_applet_http_check(L);
 
@@ -184,8 +181,7 @@ static int luab_applet_http_unset_var(lua_State *L)
 }
 
 /* Sets field <name> of the table on top to the slice <v>. */
-static void luab_applet_http_field(lua_State *L, const char *name,
-                                   struct ist v)
+static void luab_applet_http_field(lua_State *L, const char *name, struct ist v)
 {
     lua_pushlstring(L, v.ptr ? v.ptr : "", v.len);
     lua_setfield(L, -2, name);
@@ -205,9 +201,8 @@ static void luab_applet_http_push(lua_State *L, struct luab_ctx *ctx)
     luab_applet_http_field(L, "version", req->ver);
     luab_http_headers_push(L, req);
     lua_setfield(L, -2, "headers");
-    lua_pushinteger(L, req->body_kind == H1_BODY_CLEN
-                           ? (lua_Integer)req->body_len
-                           : 0);
+    lua_pushinteger(
+        L, req->body_kind == H1_BODY_CLEN ? (lua_Integer)req->body_len : 0);
     lua_setfield(L, -2, "length");
 }
 

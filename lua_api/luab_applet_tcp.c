@@ -29,8 +29,7 @@ static void luab_applet_wake(struct luab_ctx *ctx)
 }
 
 /* Creates the context of a new applet and starts its function. */
-static int luab_applet_start(struct stream *s, struct luab_fn *fn,
-                             void **pctx,
+static int luab_applet_start(struct stream *s, struct luab_fn *fn, void **pctx,
                              void (*push)(lua_State *L, struct luab_ctx *ctx),
                              const char *what)
 {
@@ -130,8 +129,7 @@ static struct luab_ctx *luab_applet_tcp_check(lua_State *L)
 }
 
 /* Continuation and body of applet:getline(). */
-static int luab_applet_tcp_getline_k(lua_State *L, int status,
-                                     lua_KContext k)
+static int luab_applet_tcp_getline_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_ctx *ctx = luab_applet_tcp_check(L);
 
@@ -147,8 +145,7 @@ static int luab_applet_tcp_getline(lua_State *L)
 }
 
 /* Continuation and body of applet:receive([size]). */
-static int luab_applet_tcp_receive_k(lua_State *L, int status,
-                                     lua_KContext k)
+static int luab_applet_tcp_receive_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_ctx *ctx = luab_applet_tcp_check(L);
     lua_Integer size = luaL_optinteger(L, 2, -1);

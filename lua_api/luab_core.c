@@ -37,7 +37,7 @@ static const struct {
     const char *name;
     enum ruleset rs;
 } luab_facilities[] = {
-    {"http-req", RULESET_HTTP_REQ},     {"http-res", RULESET_HTTP_RES},
+    {"http-req", RULESET_HTTP_REQ},         {"http-res", RULESET_HTTP_RES},
     {"http-after-res", RULESET_HTTP_AFTER}, {"tcp-req", RULESET_TCP_CONT},
     {"tcp-res", RULESET_TCP_RES},
 };
@@ -90,8 +90,9 @@ static int luab_core_register_service(lua_State *L)
     else if (strcmp(mode, "http") == 0)
         kind = LUAB_FN_SERVICE_HTTP;
     else
-        return luaL_error(L, "Lua service environment '%s' is unknown. "
-                             "'tcp' or 'http' are expected.",
+        return luaL_error(L,
+                          "Lua service environment '%s' is unknown. "
+                          "'tcp' or 'http' are expected.",
                           mode);
     luab_fn_add(L, kind, name, 3);
     return 0;
@@ -237,8 +238,9 @@ static int luab_core_msleep(lua_State *L)
 {
     lua_Integer ms = luaL_checkinteger(L, 1);
 
-    luab_check_ctx(L, LUAB_CTX_YIELD | LUAB_CTX_BODY | LUAB_CTX_INIT |
-                          LUAB_CTX_FETCH | LUAB_CTX_CONV,
+    luab_check_ctx(L,
+                   LUAB_CTX_YIELD | LUAB_CTX_BODY | LUAB_CTX_INIT |
+                       LUAB_CTX_FETCH | LUAB_CTX_CONV,
                    "msleep");
     return luab_run_sleep(L, ms);
 }
@@ -248,8 +250,9 @@ static int luab_core_sleep(lua_State *L)
 {
     lua_Integer s = luaL_checkinteger(L, 1);
 
-    luab_check_ctx(L, LUAB_CTX_YIELD | LUAB_CTX_BODY | LUAB_CTX_INIT |
-                          LUAB_CTX_FETCH | LUAB_CTX_CONV,
+    luab_check_ctx(L,
+                   LUAB_CTX_YIELD | LUAB_CTX_BODY | LUAB_CTX_INIT |
+                       LUAB_CTX_FETCH | LUAB_CTX_CONV,
                    "sleep");
     return luab_run_sleep(L, s * 1000);
 }
@@ -409,9 +412,8 @@ static void luab_core_const(lua_State *L, const char *name, lua_Integer v)
 /* Creates the "act" global. */
 static void luab_act_register(lua_State *L)
 {
-    static const char *const names[] = {"CONTINUE", "STOP",  "YIELD",
-                                        "ERROR",    "DONE",  "DENY",
-                                        "ABORT",    "INVALID"};
+    static const char *const names[] = {"CONTINUE", "STOP", "YIELD", "ERROR",
+                                        "DONE",     "DENY", "ABORT", "INVALID"};
     size_t i;
 
     lua_newtable(L);
@@ -424,9 +426,8 @@ static void luab_act_register(lua_State *L)
 
 void luab_core_register(lua_State *L)
 {
-    static const char *const levels[] = {"emerg",   "alert",  "crit",
-                                         "err",     "warning", "notice",
-                                         "info",    "debug"};
+    static const char *const levels[] = {"emerg",   "alert",  "crit", "err",
+                                         "warning", "notice", "info", "debug"};
     size_t i;
 
     if (luab_core_start == 0)

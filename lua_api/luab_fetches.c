@@ -100,12 +100,11 @@ int luab_smp_from_lua(lua_State *L, int idx, struct sample *smp,
 
 /* Parses the Lua arguments from <first> on with <kw>'s argument checker
  * (through <init>); raises a Lua error in HAProxy's words. */
-static void luab_fetches_args(lua_State *L, int first, const char *kwname,
-                              int (*init)(const void *kw, int argc,
-                                          const char *const *argv,
-                                          struct arg *out, int maxargs,
-                                          char **err),
-                              const void *kw, struct arg *out)
+static void
+luab_fetches_args(lua_State *L, int first, const char *kwname,
+                  int (*init)(const void *kw, int argc, const char *const *argv,
+                              struct arg *out, int maxargs, char **err),
+                  const void *kw, struct arg *out)
 {
     const char *argv[SAMPLE_MAX_ARGS];
     int argc = lua_gettop(L) - first + 1, i;
@@ -163,8 +162,9 @@ static int luab_fetches_call(lua_State *L)
 
     if (ctx->kind == LUAB_CTX_SERVICE &&
         (kw->use & (SMP_AVAIL_REQ | SMP_AVAIL_RES)))
-        return luaL_error(L, "'%s' needs to access data from channel's "
-                             "buffer which is not available in Lua services",
+        return luaL_error(L,
+                          "'%s' needs to access data from channel's "
+                          "buffer which is not available in Lua services",
                           kw->name);
     luab_fetches_args(L, 2, kw->name, luab_fetch_args_init, kw, args);
     luab_ctx_env(ctx, &env);

@@ -241,8 +241,7 @@ static int luab_run_failed(struct luab_ctx *ctx, int rc)
         return RC_ERR;
     }
     msg = lua_tostring(ctx->co, -1);
-    luab_run_log_error(ctx, ctx->co,
-                       msg ? msg : luaL_typename(ctx->co, -1));
+    luab_run_log_error(ctx, ctx->co, msg ? msg : luaL_typename(ctx->co, -1));
     return RC_ERR;
 }
 
@@ -335,8 +334,7 @@ struct luab_ctx *luab_run_wait_begin(lua_State *L)
 {
     struct luab_ctx *ctx = run_cur;
 
-    if (ctx == NULL || L != ctx->co || !ctx->yieldable ||
-        !lua_isyieldable(L))
+    if (ctx == NULL || L != ctx->co || !ctx->yieldable || !lua_isyieldable(L))
         luaL_error(L, "yield not allowed");
     ctx->ready = 0;
     return ctx;
@@ -384,8 +382,7 @@ static int luab_run_sleep_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_ctx *ctx = run_cur;
 
-    if (ctx != NULL && ctx->timer != NULL &&
-        evtimer_pending(ctx->timer, NULL))
+    if (ctx != NULL && ctx->timer != NULL && evtimer_pending(ctx->timer, NULL))
         return luab_run_yield(L, LUAB_WAIT_EVENT, luab_run_sleep_k, k);
     return 0;
 }
@@ -449,6 +446,5 @@ void luab_run_ctx_release(void *arg)
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->obj_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->priv_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->hdrs_ref);
-    ctx->handle_ref = ctx->obj_ref = ctx->priv_ref = ctx->hdrs_ref =
-        LUA_NOREF;
+    ctx->handle_ref = ctx->obj_ref = ctx->priv_ref = ctx->hdrs_ref = LUA_NOREF;
 }

@@ -115,9 +115,9 @@ static struct luab_sock *luab_sock_check(lua_State *L)
         lua_pop(L, 1);
     }
     if (sk == NULL)
-        luaL_argerror(L, 1,
-                      lua_pushfstring(L, "Socket expected, got %s",
-                                      luaL_typename(L, 1)));
+        luaL_argerror(
+            L, 1,
+            lua_pushfstring(L, "Socket expected, got %s", luaL_typename(L, 1)));
     return sk;
 }
 
@@ -504,8 +504,8 @@ int luab_socket_new(lua_State *L)
     if (ctx == NULL || ctx->pool == NULL)
         return luaL_error(L, "socket: not available in this context");
     cell = palloc(ctx->pool, sizeof(*cell));
-    if (cell == NULL || pool_cleanup_add(ctx->pool, luab_sock_cleanup,
-                                         cell) != RC_OK)
+    if (cell == NULL ||
+        pool_cleanup_add(ctx->pool, luab_sock_cleanup, cell) != RC_OK)
         return luaL_error(L, "socket: out of memory");
     cell->sk = NULL;
     lua_createtable(L, 0, 1);
