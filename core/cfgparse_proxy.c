@@ -20,8 +20,10 @@
 #include "core/core.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
+#include "core/lb.h"
 #include "core/listener.h"
 #include "core/proxy.h"
+#include "core/sample.h"
 #include "core/server.h"
 #include "core/util.h"
 
@@ -180,13 +182,32 @@ static int parse_use_backend(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     struct switching_rule *sw, **psw;
     struct acl_cond *cond;
 
-    if (strchr(args[1], '%') != NULL)
-        return set_err(err, "'use_backend' with a log-format name is not "
-                            "supported yet");
     if (rule_cond_parse(ctx, 2, argc, args, &cond, err) != RC_OK)
         return RC_ERR;
     sw = xcalloc(1, sizeof(*sw));
     sw->be_name = xstrdup(args[1]);
+    if (strchr(args[1], '%') != NULL) {
+        size_t n = strlen(args[1]);
+        char *e;
+
+        if (strncmp(args[1], "%[", 2) != 0 || args[1][n - 1] != ']') {
+            acl_cond_free(cond);
+            free(sw->be_name);
+            free(sw);
+            return set_err(err, "'use_backend': log-format names other "
+                                "than a single %%[expr] are not supported "
+                                "yet");
+        }
+        e = xstrndup(args[1] + 2, n - 3);
+        sw->name_expr = sample_expr_parse(e, err);
+        free(e);
+        if (sw->name_expr == NULL) {
+            acl_cond_free(cond);
+            free(sw->be_name);
+            free(sw);
+            return RC_ERR;
+        }
+    }
     sw->cond = cond;
     sw->file = xstrdup(ctx->file);
     sw->line = ctx->line;
@@ -196,14 +217,18 @@ static int parse_use_backend(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return RC_OK;
 }
 
-/* "balance roundrobin": the only algorithm so far. */
-static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
-                         char **args, char **err)
+/* "balance ALGORITHM [options]". */
+static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                         int argc, char **args, char **err)
 {
-    if (strcmp(args[1], "roundrobin") != 0)
-        return set_err(err, "balance algorithm '%s' is not supported yet",
-                       args[1]);
-    return RC_OK;
+    return lb_parse_balance(ctx->px, argc, args, err);
+}
+
+/* "hash-type map-based|consistent [function] [avalanche]". */
+static int parse_hash_type(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                           int argc, char **args, char **err)
+{
+    return lb_parse_hash_type(ctx->px, argc, args, err);
 }
 
 /* Parses "ADDR[/BITS]" for "option forwardfor except". */
@@ -283,6 +308,7 @@ static int parse_http_reuse(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 
 const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"http-reuse", CFG_SEC_BE, 1, 1, parse_http_reuse, 0, 0, 0},
+    {"hash-type", CFG_SEC_BE, 1, 3, parse_hash_type, 0, 0, 0},
     {"mode", CFG_SEC_PROXY, 1, 1, parse_mode, 0, 0, 0},
     {"bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_bind, 0, 0, 0},
     {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},

@@ -35,8 +35,8 @@
 #include "core/util.h"
 #include "core/worker.h"
 
-#define MAX_PROCS 512
-#define KILL_DELAY_MS 3000
+#define MAX_PROCS            512
+#define KILL_DELAY_MS        3000
 #define RESPAWN_MAX_DELAY_MS 10000
 
 enum master_stop {
@@ -46,12 +46,12 @@ enum master_stop {
 };
 
 struct proc {
-    pid_t pid;       /* 0: free slot */
-    int id;          /* worker number 1..N within its generation */
+    pid_t pid; /* 0: free slot */
+    int id;    /* worker number 1..N within its generation */
     unsigned gen;
-    int chan;        /* master's end of the channel */
-    int old;         /* of a previous generation, draining */
-    int reloads;     /* reloads survived while old */
+    int chan;    /* master's end of the channel */
+    int old;     /* of a previous generation, draining */
+    int reloads; /* reloads survived while old */
     struct timespec started;
 };
 
@@ -71,6 +71,9 @@ static int nworkers;
 static enum master_stop stopping;
 static struct event *kill_ev;
 static unsigned failed_reloads;
+static int exit_code;
+
+static void master_stop(enum master_stop how);
 
 struct cfg *master_load(const struct master_opts *opts)
 {
@@ -148,6 +151,20 @@ fail:
     return RC_ERR;
 }
 
+/* Closes the master's copy of every socket <cfg> still owns: at a reload
+ * those of the previous generation that were not taken over (before the new
+ * workers are forked, so that they do not inherit a removed bind), and at a
+ * stop all of them (new connections are refused at once). */
+static void master_close_listeners(struct cfg *cfg)
+{
+    struct proxy *px;
+    struct listener *l;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        for (l = px->listeners; l != NULL; l = l->next)
+            listener_close(l);
+}
+
 /* Writes the master's pid to the pid file, if one is configured. */
 static void master_write_pidfile(const char *path)
 {
@@ -197,6 +214,7 @@ static void child_forget_master(void)
 static int master_spawn(int id)
 {
     struct proc *p = proc_slot();
+    sigset_t all, prev;
     int sv[2];
     pid_t pid;
 
@@ -206,17 +224,22 @@ static int master_spawn(int id)
                   p ? strerror(errno) : "too many processes");
         return RC_ERR;
     }
+    /* no signal may run the master's handlers in the child: the worker
+     * unblocks them once its own are in place */
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &prev);
     pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        child_forget_master();
+        worker_run(cur, id, sv[1]);
+    }
+    sigprocmask(SIG_SETMASK, &prev, NULL);
     if (pid < 0) {
         log_alert("cannot fork worker %d: %s", id, strerror(errno));
         close(sv[0]);
         close(sv[1]);
         return RC_ERR;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        child_forget_master();
-        worker_run(cur, id, sv[1]);
     }
     close(sv[1]);
     p->pid = pid;
@@ -268,9 +291,12 @@ static void master_schedule_respawn(const struct proc *p, int crashed)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     lived = (ts.tv_sec - p->started.tv_sec) * 1000 +
             (ts.tv_nsec - p->started.tv_nsec) / 1000000;
+    /* the first quick crash is replaced at once, the next ones wait
+     * 100 ms, 200 ms... up to RESPAWN_MAX_DELAY_MS */
     if (crashed && lived < 1000) {
         r->failures++;
-        delay = 100LL << (r->failures < 7 ? r->failures : 7);
+        if (r->failures > 1)
+            delay = 100LL << (r->failures < 9 ? r->failures - 2 : 7);
         if (delay > RESPAWN_MAX_DELAY_MS)
             delay = RESPAWN_MAX_DELAY_MS;
     } else {
@@ -312,7 +338,8 @@ static void master_proc_exited(struct proc *p, int status)
         log_alert("worker %d cannot initialise and will not be respawned; "
                   "stopping",
                   copy.id);
-        stopping = STOP_FAST;
+        exit_code = 1;
+        master_stop(STOP_FAST);
         return;
     }
     /* a current worker is replaced whatever the cause; only a crash
@@ -342,8 +369,8 @@ static void master_kill_cb(evutil_socket_t fd, short what, void *arg)
 
     for (i = 0; i < MAX_PROCS; i++)
         if (procs[i].pid != 0) {
-            log_alert("worker %d (pid %d) still alive, killing it",
-                      procs[i].id, (int)procs[i].pid);
+            log_alert("worker %d (pid %d) still alive, killing it", procs[i].id,
+                      (int)procs[i].pid);
             kill(procs[i].pid, SIGKILL);
         }
 }
@@ -358,10 +385,11 @@ static void master_stop(enum master_stop how)
         return;
     stopping = how;
     log_notice("%s stop requested", how == STOP_FAST ? "fast" : "graceful");
+    master_close_listeners(cur);
     for (i = 0; i < MAX_PROCS; i++)
         if (procs[i].pid != 0)
-            proc_order(&procs[i], how == STOP_FAST ? CHANNEL_STOP
-                                                    : CHANNEL_DRAIN);
+            proc_order(&procs[i],
+                       how == STOP_FAST ? CHANNEL_STOP : CHANNEL_DRAIN);
     if (how == STOP_FAST) {
         kill_ev = evtimer_new(mbase, master_kill_cb, NULL);
         evtimer_add(kill_ev, &tv);
@@ -428,11 +456,12 @@ static void master_reload(void)
         return;
     }
     cur = next;
+    master_close_listeners(prev); /* the binds no longer configured */
     master_respawns_init();
     for (i = 1; i <= cur->global.nbproc; i++)
         master_spawn(i);
     master_retire_old(cur->global.mworker_max_reloads);
-    cfg_free(prev); /* closes the sockets no longer configured */
+    cfg_free(prev);
     log_notice("reload done, generation %u", cur->generation);
 }
 
@@ -501,7 +530,7 @@ static void master_cleanup(void)
 
 int master_run(struct cfg *cfg, const struct master_opts *opts)
 {
-    static const int sigs[] = {SIGCHLD, SIGHUP, SIGUSR2, SIGTERM,
+    static const int sigs[] = {SIGCHLD, SIGHUP,  SIGUSR2, SIGTERM,
                                SIGINT,  SIGQUIT, SIGUSR1};
     struct event *evs[sizeof(sigs) / sizeof(sigs[0])];
     size_t i;
@@ -526,5 +555,5 @@ int master_run(struct cfg *cfg, const struct master_opts *opts)
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         event_free(evs[i]);
     master_cleanup();
-    return 0;
+    return exit_code;
 }

@@ -9,10 +9,15 @@
 #include <string.h>
 
 #include "core/cfg.h"
+#include "core/errors.h"
+#include "core/lb.h"
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/proxy.h"
+#include "core/sample.h"
 #include "core/server.h"
+#include "core/stream.h"
+#include "core/worker.h"
 #include "core/util.h"
 
 struct proxy *proxy_new(const char *name, unsigned cap,
@@ -38,6 +43,9 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->maxconn = defaults->maxconn;
         px->retries = defaults->retries;
         px->reuse = defaults->reuse;
+        px->lb = defaults->lb;
+        px->lb_consistent = defaults->lb_consistent;
+        px->lb_draws = defaults->lb_draws;
         px->fwdfor = defaults->fwdfor;
         if (defaults->fwdfor.header != NULL)
             px->fwdfor.header = xstrdup(defaults->fwdfor.header);
@@ -65,9 +73,11 @@ void proxy_free(struct proxy *px)
         ns = s->next;
         server_free(s);
     }
+    lb_deinit(px);
     for (sw = px->switching; sw != NULL; sw = nsw) {
         nsw = sw->next;
         acl_cond_free(sw->cond);
+        sample_expr_free(sw->name_expr);
         free(sw->be_name);
         free(sw->file);
         free(sw);
@@ -140,12 +150,52 @@ static int check_frontend(struct cfg *cfg, struct proxy *px)
             resolve_backend(cfg, px, px->default_backend_name, px->file,
                             px->line, &errors);
     for (sw = px->switching; sw != NULL; sw = sw->next)
-        sw->be = resolve_backend(cfg, px, sw->be_name, sw->file, sw->line,
-                                 &errors);
+        if (sw->name_expr == NULL)
+            sw->be = resolve_backend(cfg, px, sw->be_name, sw->file,
+                                     sw->line, &errors);
     if ((px->cap & PX_CAP_BE) && px->default_backend == NULL &&
         px->servers != NULL)
         px->default_backend = px;
     return errors;
+}
+
+/* Finds the backend named by the value of <sw>'s expression. */
+static struct proxy *switching_dynamic(const struct switching_rule *sw,
+                                       struct stream *s,
+                                       const struct smp_env *env)
+{
+    struct sample smp;
+    char name[256];
+    struct proxy *be;
+
+    memset(&smp, 0, sizeof(smp));
+    if (!sample_expr_eval(sw->name_expr, env, &smp) ||
+        !sample_cast(&smp, SMP_T_STR, env) ||
+        smp.data.str.len >= sizeof(name))
+        return NULL;
+    memcpy(name, smp.data.str.ptr, smp.data.str.len);
+    name[smp.data.str.len] = '\0';
+    be = proxy_find(worker_cfg(), name, PX_CAP_BE);
+    return be != NULL && be->mode == s->fe->mode ? be : NULL;
+}
+
+struct proxy *proxy_choose_backend(struct stream *s)
+{
+    struct switching_rule *sw;
+    struct smp_env env;
+    struct proxy *be;
+
+    stream_env(s, &env);
+    for (sw = s->fe->switching; sw != NULL; sw = sw->next) {
+        if (sw->cond != NULL && acl_cond_exec(sw->cond, &env) != ACL_PASS)
+            continue;
+        if (sw->name_expr == NULL)
+            return sw->be;
+        /* a name that matches no backend falls through, as in HAProxy */
+        if ((be = switching_dynamic(sw, s, &env)) != NULL)
+            return be;
+    }
+    return s->fe->default_backend;
 }
 
 int proxies_check(struct cfg *cfg)
@@ -154,8 +204,16 @@ int proxies_check(struct cfg *cfg)
     int errors = 0;
 
     for (px = cfg->proxies; px != NULL; px = px->next) {
+        char *err = NULL;
+
         if (px->cap & PX_CAP_FE)
             errors += check_frontend(cfg, px);
+        if ((px->cap & PX_CAP_BE) && lb_init(px, &err) != RC_OK) {
+            log_alert("%s:%d: %s '%s': %s", px->file, px->line,
+                      proxy_cap_name(px), px->name, err);
+            free(err);
+            errors++;
+        }
         if (px->mode == PX_MODE_TCP &&
             (px->rules[RULESET_HTTP_REQ].first != NULL ||
              px->rules[RULESET_HTTP_RES].first != NULL))

@@ -12,6 +12,8 @@ struct listener;
 struct server;
 struct sample_expr;
 struct cfg;
+struct stream;
+struct lb_ops;
 
 #define PX_CAP_FE 0x1
 #define PX_CAP_BE 0x2
@@ -60,6 +62,7 @@ struct switching_rule {
     struct switching_rule *next;
     char *be_name;
     struct proxy *be; /* resolved after parsing */
+    struct sample_expr *name_expr; /* "%[expr]": the name, per stream */
     struct acl_cond *cond;
     char *file;
     int line;
@@ -86,7 +89,16 @@ struct proxy {
     struct proxy *default_backend;
     char *file;
     int line;
-    unsigned rr_next; /* round robin position, worker-local */
+    /* load balancing ("balance", "hash-type"), see core/lb.h */
+    const struct lb_ops *lb;
+    struct sample_expr *lb_key; /* hashed by hashing algorithms */
+    int lb_consistent;          /* hash-type consistent */
+    int lb_uri_whole, lb_uri_len, lb_uri_depth;
+    int lb_draws;               /* random(N) */
+    void *lb_data;              /* the algorithm's state, worker-local */
+    unsigned rr_next;           /* static round robin position */
+    struct stream *queue_head, *queue_tail; /* waiting for a slot */
+    unsigned queue_len;
 };
 
 /* Creates a proxy named <name> with capabilities <cap>, inheriting the
@@ -101,6 +113,9 @@ struct proxy *proxy_find(const struct cfg *cfg, const char *name,
                          unsigned cap);
 /* Returns "frontend", "backend", "listen" or "defaults". */
 const char *proxy_cap_name(const struct proxy *px);
+/* The backend for stream <s> of a frontend: its use_backend rules in
+ * order, then default_backend; NULL if none applies. */
+struct proxy *proxy_choose_backend(struct stream *s);
 /* Post-parse checks of every proxy (backends resolved, servers present);
  * logs each problem with file:line and returns the number of errors. */
 int proxies_check(struct cfg *cfg);

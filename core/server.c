@@ -73,6 +73,7 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
     srv = xcalloc(1, sizeof(*srv));
     srv->px = px;
     srv->weight = 1;
+    srv->up = 1;
     srv->name = xstrdup(args[1]);
     srv->file = ctx->file;
     srv->line = ctx->line;
@@ -94,42 +95,6 @@ void server_free(struct server *srv)
         idle_drop(srv->idle);
     free(srv->name);
     free(srv);
-}
-
-/* Returns 1 if <srv> may take a new request. */
-static int server_usable(const struct server *srv, int backup)
-{
-    return !srv->disabled && srv->backup == backup && srv->weight > 0 &&
-           (srv->maxconn == 0 || srv->cur_conns < (unsigned)srv->maxconn);
-}
-
-/* Round robin over the usable servers of one class (active or backup). */
-static struct server *server_pick_class(struct proxy *px, int backup)
-{
-    struct server *srv;
-    unsigned n = 0, k;
-
-    for (srv = px->servers; srv != NULL; srv = srv->next)
-        if (server_usable(srv, backup))
-            n += (unsigned)srv->weight;
-    if (n == 0)
-        return NULL;
-    k = px->rr_next++ % n;
-    for (srv = px->servers; srv != NULL; srv = srv->next) {
-        if (!server_usable(srv, backup))
-            continue;
-        if (k < (unsigned)srv->weight)
-            return srv;
-        k -= (unsigned)srv->weight;
-    }
-    return NULL;
-}
-
-struct server *server_pick(struct proxy *px)
-{
-    struct server *srv = server_pick_class(px, 0);
-
-    return srv ? srv : server_pick_class(px, 1);
 }
 
 /* Unlinks <ic> from its server's list. */

@@ -19,6 +19,8 @@ struct server {
     int maxconn;
     int disabled;
     int backup;
+    int up;             /* health: 1 up, 0 down (checks) */
+    int lb_cw;          /* smooth round robin current weight */
     unsigned cur_conns; /* worker-local */
     unsigned long long served;
     struct idle_conn *idle; /* connections kept for reuse, worker-local */
@@ -27,9 +29,6 @@ struct server {
     int line;
 };
 
-/* Picks a server of <px> for a new request (round robin over usable
- * servers); NULL when none is usable. */
-struct server *server_pick(struct proxy *px);
 /* Parses "server NAME ADDR [options]" into <px>; RC_OK or RC_ERR. */
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
                  char **err);

@@ -79,6 +79,9 @@ struct stream {
     struct stream_times times;
     unsigned long long bytes_in, bytes_out; /* from / to the client */
     char term[2]; /* termination cause and state ('-' when normal) */
+    struct stream *q_next, *q_prev; /* in the backend's queue */
+    int queued;
+    int has_slot; /* holds one of srv's maxconn slots (lb_assign) */
 };
 
 /* Starts serving a new session; the protocol layer of each proxy mode

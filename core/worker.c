@@ -35,7 +35,7 @@
 #include "core/stream.h"
 #include "core/worker.h"
 
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH    64
 #define DRAIN_HOOKS_MAX 8
 
 static struct event_base *loop;
@@ -138,6 +138,15 @@ static void worker_stop(void)
     event_base_loopbreak(loop);
 }
 
+/* hard-stop-after expired while draining: whatever is left is cut. */
+static void worker_hard_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    log_warning("worker %d (pid %d): hard-stop-after expired, closing %lu "
+                "remaining connections",
+                my_id, (int)getpid(), nsessions);
+    worker_stop();
+}
+
 /* Begins draining: no more accepts, protocol layers close idle work. */
 static void worker_drain(void)
 {
@@ -156,7 +165,7 @@ static void worker_drain(void)
         struct timeval tv = {cur_cfg->global.hard_stop_after / 1000,
                              (cur_cfg->global.hard_stop_after % 1000) * 1000};
 
-        hard_stop_ev = evtimer_new(loop, (event_callback_fn)worker_stop, NULL);
+        hard_stop_ev = evtimer_new(loop, worker_hard_stop_cb, NULL);
         evtimer_add(hard_stop_ev, &tv);
     }
     for (i = 0; i < ndrain_hooks; i++)
@@ -231,33 +240,59 @@ static int resolve_id(const char *s, int is_group, uid_t *out)
     return RC_OK;
 }
 
+/* Resolves the configured user and group; without a group, the user's
+ * primary group (as nginx does). Exits fatally if one is unknown. */
+static void worker_resolve_ids(const struct global *g, uid_t *uid, gid_t *gid)
+{
+    uid_t id;
+
+    if (g->user != NULL) {
+        struct passwd *pw;
+
+        if (resolve_id(g->user, 0, uid) != RC_OK) {
+            log_alert("worker: unknown user '%s'", g->user);
+            exit(WORKER_EXIT_FATAL);
+        }
+        if ((pw = getpwuid(*uid)) != NULL)
+            *gid = pw->pw_gid;
+    }
+    if (g->group != NULL) {
+        if (resolve_id(g->group, 1, &id) != RC_OK) {
+            log_alert("worker: unknown group '%s'", g->group);
+            exit(WORKER_EXIT_FATAL);
+        }
+        *gid = (gid_t)id;
+    }
+}
+
 /* chroot, then group and user, as configured; exits fatally on failure
  * so that the master does not respawn a worker that can never start. */
 static void worker_drop_privileges(const struct global *g)
 {
-    uid_t uid = 0, gid = 0;
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
 
-    if ((g->user && resolve_id(g->user, 0, &uid) != RC_OK) ||
-        (g->group && resolve_id(g->group, 1, &gid) != RC_OK)) {
-        log_alert("worker: unknown user '%s' or group '%s'",
-                  g->user ? g->user : "", g->group ? g->group : "");
-        exit(WORKER_EXIT_FATAL);
-    }
+    worker_resolve_ids(g, &uid, &gid); /* before chroot: needs /etc */
     if (g->chroot && (chroot(g->chroot) < 0 || chdir("/") < 0)) {
         log_alert("worker: cannot chroot to %s: %s", g->chroot,
                   strerror(errno));
         exit(WORKER_EXIT_FATAL);
     }
-    if (g->group && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) {
-        log_alert("worker: cannot set group %s: %s", g->group,
+    if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) {
+        log_alert("worker: cannot set group %u: %s", (unsigned)gid,
                   strerror(errno));
         exit(WORKER_EXIT_FATAL);
     }
-    if (g->user && (setgroups(0, NULL), setuid(uid) < 0)) {
+    if (uid != (uid_t)-1 && setuid(uid) < 0) {
         log_alert("worker: cannot set user %s: %s", g->user, strerror(errno));
         exit(WORKER_EXIT_FATAL);
     }
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+#ifdef __SANITIZE_ADDRESS__
+    /* a uid change makes the process non-dumpable, and LeakSanitizer
+     * then cannot inspect it at exit; only sanitizer builds stay dumpable */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 }
 
 /* Creates the accept events on every frontend listener. */
@@ -281,18 +316,12 @@ static void worker_signal(int sig)
     event_add(ev, NULL);
 }
 
-void worker_run(struct cfg *cfg, int id, int chan)
+/* Installs the worker's signal dispositions, then unblocks the signals the
+ * master blocked around fork. */
+static void worker_signals(void)
 {
-    const struct module *const *m;
+    sigset_t none;
 
-    cur_cfg = cfg;
-    my_id = id;
-    worker_loop();
-    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-    if (getppid() == 1)
-        exit(0); /* the master died before we could watch it */
-    worker_raise_nofile(cfg);
-    worker_drop_privileges(&cfg->global);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGUSR2, SIG_IGN);
@@ -300,6 +329,35 @@ void worker_run(struct cfg *cfg, int id, int chan)
     worker_signal(SIGINT);
     worker_signal(SIGQUIT);
     worker_signal(SIGUSR1);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Frees the worker's own events at exit (sessions die with the process). */
+static void worker_free_events(void)
+{
+    event_free(chan_ev);
+    if (hard_stop_ev != NULL)
+        event_free(hard_stop_ev);
+}
+
+void worker_run(struct cfg *cfg, int id, int chan)
+{
+    const struct module *const *m;
+
+    cur_cfg = cfg;
+    my_id = id;
+    /* a loop the master made (a module used it at load time) shares the
+     * master's epoll instance: give it its own */
+    if (loop != NULL)
+        event_reinit(loop);
+    worker_loop();
+    /* never outlive the master; if it died before this, the channel is
+     * already at EOF and the first loop turn stops us */
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    worker_raise_nofile(cfg);
+    worker_drop_privileges(&cfg->global);
+    worker_signals();
     chan_ev = event_new(loop, chan, EV_READ | EV_PERSIST, worker_chan_cb, NULL);
     event_add(chan_ev, NULL);
     for (m = modules; *m != NULL; m++) {
@@ -309,6 +367,9 @@ void worker_run(struct cfg *cfg, int id, int chan)
         }
     }
     worker_listen(cfg);
+    log_notice("worker %d (pid %d) ready, generation %u", id, (int)getpid(),
+               cfg->generation);
     event_base_dispatch(loop);
+    worker_free_events();
     exit(0);
 }

@@ -21,6 +21,7 @@
 
 #include "core/cfg.h"
 #include "core/errors.h"
+#include "core/lb.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/proxy.h"
@@ -101,6 +102,10 @@ void http_txn_free(struct stream *s)
 
     s->times.total = stream_elapsed_ms(s);
     srv_release(txn);
+    lb_release(s);
+    lb_dequeue(s);
+    if (txn->qtimer != NULL)
+        event_free(txn->qtimer);
     stream_free(s);
 }
 
@@ -648,20 +653,6 @@ static void txn_env(struct http_txn *txn, struct smp_env *env, int dir)
     env->opt = SMP_OPT_FINAL;
 }
 
-/* Chooses the backend: use_backend rules, then default_backend. */
-static struct proxy *choose_backend(struct http_txn *txn)
-{
-    struct proxy *fe = txn->s->fe;
-    struct switching_rule *sw;
-    struct smp_env env;
-
-    txn_env(txn, &env, 0);
-    for (sw = fe->switching; sw != NULL; sw = sw->next)
-        if (sw->cond == NULL || acl_cond_exec(sw->cond, &env) == ACL_PASS)
-            return sw->be;
-    return fe->default_backend;
-}
-
 /* After the request rules: a service, or a backend. */
 static int after_req_rules(struct http_txn *txn, int be_done)
 {
@@ -672,7 +663,7 @@ static int after_req_rules(struct http_txn *txn, int be_done)
         return RC_OK;
     }
     if (!be_done) {
-        s->be = choose_backend(txn);
+        s->be = proxy_choose_backend(s);
         if (s->be == NULL) {
             http_reply_error(s, 503);
             txn->state = HTTP_ST_DONE;
@@ -855,12 +846,10 @@ static int srv_connect(struct http_txn *txn)
     struct stream *s = txn->s;
     unsigned tmo = s->be->timeouts.connect;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
-    struct server *srv = server_pick(s->be);
+    struct server *srv = s->srv; /* assigned by lb_assign() */
     struct bufferevent *bev = NULL;
     struct h1_limits lim;
 
-    if (srv == NULL)
-        return RC_ERR;
     if (srv_may_reuse(txn))
         bev = server_take_idle(srv);
     if (bev != NULL) {
@@ -884,10 +873,6 @@ static int srv_connect(struct http_txn *txn)
             return RC_ERR;
         }
     }
-    s->srv = srv;
-    s->times.queue = stream_elapsed_ms(s);
-    srv->cur_conns++;
-    srv->served++;
     txn_limits(&lim);
     h1_msg_init(txn->parser, &lim); /* now for the response head */
     req_head_send(txn);
@@ -916,20 +901,92 @@ static void srv_release(struct http_txn *txn)
     else
         bufferevent_free(txn->srv);
     txn->srv = NULL;
-    s->srv->cur_conns--; /* s->srv stays set for the log line */
+    lb_release(s); /* s->srv stays set for the log line */
     txn->flags &= ~TXN_F_SRV_KAL;
 }
 
-/* HTTP_ST_CONNECT: start connecting once; then wait for the event. */
+/* The queue timer fired: no slot came in time ("timeout queue"). */
+static void queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream *s = arg;
+    struct http_txn *txn = s->proto;
+
+    lb_dequeue(s);
+    s->term[0] = 's';
+    s->term[1] = 'Q';
+    http_reply_error(s, 503);
+    txn->state = HTTP_ST_DONE;
+    http_process(s);
+}
+
+/* Waits in the backend's queue, arming "timeout queue" (else "timeout
+ * connect", as HAProxy falls back) the first time. */
+static int queue_wait(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    unsigned tmo = s->be->timeouts.queue ? s->be->timeouts.queue
+                                         : s->be->timeouts.connect;
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
+    if (txn->qtimer == NULL) {
+        txn->qtimer = evtimer_new(worker_loop(), queue_timeout_cb, s);
+        if (txn->qtimer == NULL)
+            return RC_ERR;
+        if (tmo > 0)
+            evtimer_add(txn->qtimer, &tv);
+    }
+    return RC_AGAIN;
+}
+
+/* A new connection failed: try again ("retries"), on another server with
+ * "option redispatch"; RC_OK when a new attempt started. */
+static int srv_retry(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+
+    if (txn->retries >= s->be->retries || (txn->flags & TXN_F_SRV_TMO))
+        return RC_ERR;
+    txn->retries++;
+    bufferevent_free(txn->srv);
+    txn->srv = NULL;
+    txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF);
+    if (s->be->options & PX_OPT_REDISPATCH)
+        lb_release(s);
+    return RC_OK;
+}
+
+/* HTTP_ST_CONNECT: take a server slot (maybe after queueing), connect,
+ * retry on failure; the connect event moves on to HTTP_ST_WAIT_RES. */
 static int step_connect(struct http_txn *txn)
 {
+    struct stream *s = txn->s;
+    int rc;
+
     if (txn->srv != NULL) {
-        if (txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO)) {
-            http_reply_error(txn->s, 503);
+        if (!(txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO)))
+            return RC_AGAIN;
+        if (srv_retry(txn) != RC_OK) {
+            s->term[0] = 's';
+            s->term[1] = 'C';
+            http_reply_error(s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 503);
             txn->state = HTTP_ST_DONE;
             return RC_OK;
         }
-        return RC_AGAIN;
+    }
+    if (!s->has_slot) {
+        rc = lb_assign(s);
+        if (rc == RC_AGAIN)
+            return queue_wait(txn);
+        if (rc != RC_OK) {
+            s->term[0] = 's';
+            s->term[1] = 'C';
+            http_reply_error(s, 503);
+            txn->state = HTTP_ST_DONE;
+            return RC_OK;
+        }
+        if (txn->qtimer != NULL)
+            evtimer_del(txn->qtimer);
+        s->times.queue = stream_elapsed_ms(s);
     }
     switch (srv_connect(txn)) {
     case RC_OK:
@@ -938,7 +995,7 @@ static int step_connect(struct http_txn *txn)
     case RC_AGAIN:
         return RC_AGAIN;
     default:
-        http_reply_error(txn->s, 503);
+        http_reply_error(s, 503);
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }

@@ -14,6 +14,7 @@
 
 struct stream;
 struct bufferevent;
+struct event;
 struct http_conn;
 
 /* A header in an editable message; name and value live in the stream's
@@ -76,6 +77,8 @@ struct http_txn {
     uint64_t req_left, res_left; /* Content-Length bytes still to move */
     struct h1_chunked req_chunk, res_chunk;
     struct bufferevent *srv;     /* server connection */
+    struct event *qtimer;        /* timeout queue, while queued */
+    int retries;                 /* connection attempts retried */
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

@@ -16,6 +16,7 @@
 
 #include "core/acl.h"
 #include "core/errors.h"
+#include "core/lb.h"
 #include "core/pool.h"
 #include "core/proxy.h"
 #include "core/sample.h"
@@ -70,8 +71,8 @@ static int tcp_end(struct tcp_txn *tt)
 
     if (tt->srv != NULL)
         bufferevent_free(tt->srv);
-    if (tt->s->srv != NULL)
-        tt->s->srv->cur_conns--;
+    lb_release(tt->s);
+    lb_dequeue(tt->s);
     event_free(tt->timer);
     stream_free(tt->s);
     session_free(sess);
@@ -100,20 +101,6 @@ static int tcp_applet_send(struct stream *s, const char *data, size_t len)
         return RC_AGAIN;
     evbuffer_add(out, data, len);
     return RC_OK;
-}
-
-/* The backend of the stream: use_backend rules, then default_backend. */
-static struct proxy *tcp_choose_backend(struct tcp_txn *tt)
-{
-    struct stream *s = tt->s;
-    struct switching_rule *sw;
-    struct smp_env env;
-
-    stream_env(s, &env);
-    for (sw = s->fe->switching; sw != NULL; sw = sw->next)
-        if (sw->cond == NULL || acl_cond_exec(sw->cond, &env) == ACL_PASS)
-            return sw->be;
-    return s->fe->default_backend;
 }
 
 /* TCP_ST_CONTENT. */
@@ -181,6 +168,19 @@ static void srv_io_cb(struct bufferevent *bev, void *arg)
     tcp_process(arg);
 }
 
+/* Waits in the backend's queue: the inspect timer, done with, now counts
+ * "timeout queue" (else "timeout connect"). */
+static int tcp_queue_wait(struct tcp_txn *tt)
+{
+    unsigned tmo = tt->s->be->timeouts.queue ? tt->s->be->timeouts.queue
+                                             : tt->s->be->timeouts.connect;
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
+    if (!evtimer_pending(tt->timer, NULL) && tmo > 0)
+        evtimer_add(tt->timer, &tv);
+    return RC_AGAIN;
+}
+
 /* TCP_ST_CONNECT. */
 static int step_connect(struct tcp_txn *tt)
 {
@@ -188,6 +188,7 @@ static int step_connect(struct tcp_txn *tt)
     struct server *srv;
     unsigned tmo;
     struct timeval tv;
+    int rc;
 
     if (tt->srv != NULL) {
         if (tt->srv_failed)
@@ -197,10 +198,17 @@ static int step_connect(struct tcp_txn *tt)
         tt->state = TCP_ST_FORWARD;
         return RC_OK;
     }
-    s->be = tcp_choose_backend(tt);
-    srv = s->be ? server_pick(s->be) : NULL;
-    if (srv == NULL)
-        return tcp_end(tt);
+    if (!s->has_slot) {
+        if (s->be == NULL)
+            s->be = proxy_choose_backend(s);
+        rc = s->be ? lb_assign(s) : RC_ERR;
+        if (rc == RC_AGAIN)
+            return tcp_queue_wait(tt);
+        if (rc != RC_OK)
+            return tcp_end(tt);
+        evtimer_del(tt->timer);
+    }
+    srv = s->srv;
     tmo = s->be->timeouts.connect;
     tv.tv_sec = tmo / 1000;
     tv.tv_usec = (tmo % 1000) * 1000;
@@ -213,8 +221,6 @@ static int step_connect(struct tcp_txn *tt)
     if (bufferevent_socket_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
                                    (int)srv->addr.len) < 0)
         return tcp_end(tt);
-    s->srv = srv;
-    srv->cur_conns++;
     bufferevent_enable(tt->srv, EV_READ | EV_WRITE);
     return RC_AGAIN;
 }
@@ -310,6 +316,10 @@ static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct stream *s = arg;
     struct tcp_txn *tt = s->proto;
 
+    if (tt->state == TCP_ST_CONNECT && s->queued) {
+        tcp_end(tt); /* no slot came in time */
+        return;
+    }
     tt->inspect_expired = 1;
     tcp_process(s);
 }

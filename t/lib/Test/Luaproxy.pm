@@ -301,7 +301,18 @@ sub run {
     die "server failed to start: $error\n";
 }
 
-# Poll until the server accepts on every bound port; undef or the reason.
+# Whether every worker the log says was started also says it is ready
+# (luaproxy logs both); a server that logs neither counts as ready.
+sub _workers_ready {
+    my ($self) = @_;
+    my $log = $self->log_contents;
+    my $started = () = $log =~ /\bworker \d+ \(pid \d+\) started\b/g;
+    my $ready = () = $log =~ /\bworker \d+ \(pid \d+\) ready\b/g;
+    return $ready >= $started;
+}
+
+# Poll until the server accepts on every bound port and every worker it
+# started is ready; undef or the reason.
 sub _wait_started {
     my ($self, $timeout) = @_;
     my @pending = $self->_config_ports;
@@ -314,7 +325,7 @@ sub _wait_started {
                 . " (signal " . ($status & 127) . ")";
         }
         @pending = grep { !$self->waitforsocket($_, 0.01) } @pending;
-        return undef unless @pending;
+        return undef unless @pending || !$self->_workers_ready;
         return "ports @pending not accepting after ${timeout}s"
             if time > $deadline;
         sleep 0.05;

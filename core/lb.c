@@ -1,0 +1,309 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Load balancing: "balance" and "hash-type" parsing, server assignment
+ * with the backend's FIFO queue, and the key hashing shared by the
+ * hashing algorithms. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/lb.h"
+#include "core/proxy.h"
+#include "core/sample.h"
+#include "core/server.h"
+#include "core/stream.h"
+#include "core/util.h"
+
+int server_is_usable(const struct server *srv)
+{
+    return srv->up && !srv->disabled && srv->weight > 0;
+}
+
+int server_has_slot(const struct server *srv)
+{
+    return srv->maxconn == 0 || srv->cur_conns < (unsigned)srv->maxconn;
+}
+
+uint64_t lb_hash(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    /* avalanche (murmur3's finaliser): spreads close keys apart */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Sets the hashed key of a hashing algorithm to expression <expr>. */
+static int lb_set_key(struct proxy *px, const char *expr, char **err)
+{
+    sample_expr_free(px->lb_key);
+    px->lb_key = sample_expr_parse(expr, err);
+    return px->lb_key != NULL ? RC_OK : RC_ERR;
+}
+
+/* Parses the options of "balance uri". */
+static int lb_parse_uri(struct proxy *px, int argc, char **args, char **err)
+{
+    long long v;
+    int i;
+
+    for (i = 2; i < argc; i++) {
+        if (strcmp(args[i], "whole") == 0) {
+            px->lb_uri_whole = 1;
+        } else if ((strcmp(args[i], "len") == 0 ||
+                    strcmp(args[i], "depth") == 0) && i + 1 < argc) {
+            v = strtoll(args[i + 1], NULL, 10);
+            if (v <= 0)
+                return set_err(err, "'balance uri %s' expects a positive "
+                                    "integer", args[i]);
+            *(args[i][0] == 'l' ? &px->lb_uri_len : &px->lb_uri_depth) =
+                (int)v;
+            i++;
+        } else {
+            return set_err(err, "'balance uri': option '%s' is not "
+                                "supported yet", args[i]);
+        }
+    }
+    return lb_set_key(px, px->lb_uri_whole ? "url" : "path", err);
+}
+
+/* Parses "hdr(NAME)" and "random(N)" arguments. */
+static const char *paren_arg(const char *word, const char *name, char *buf,
+                             size_t cap)
+{
+    size_t n = strlen(name), len;
+
+    if (strncmp(word, name, n) != 0 || word[n] != '(' ||
+        word[strlen(word) - 1] != ')')
+        return NULL;
+    len = strlen(word) - n - 2;
+    if (len >= cap)
+        return NULL;
+    memcpy(buf, word + n + 1, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+int lb_parse_balance(struct proxy *px, int argc, char **args, char **err)
+{
+    const char *a = args[1];
+    char buf[256], expr[300];
+
+    px->lb_uri_whole = px->lb_uri_len = px->lb_uri_depth = 0;
+    sample_expr_free(px->lb_key);
+    px->lb_key = NULL;
+    if (strcmp(a, "roundrobin") == 0)
+        px->lb = &lb_roundrobin_ops;
+    else if (strcmp(a, "static-rr") == 0)
+        px->lb = &lb_static_rr_ops;
+    else if (strcmp(a, "leastconn") == 0)
+        px->lb = &lb_leastconn_ops;
+    else if (strcmp(a, "first") == 0)
+        px->lb = &lb_first_ops;
+    else if (strcmp(a, "source") == 0)
+        return px->lb = &lb_hash_ops, lb_set_key(px, "src", err);
+    else if (strcmp(a, "uri") == 0)
+        return px->lb = &lb_hash_ops, lb_parse_uri(px, argc, args, err);
+    else if (strcmp(a, "url_param") == 0 && argc > 2) {
+        snprintf(expr, sizeof(expr), "url_param(%s)", args[2]);
+        return px->lb = &lb_hash_ops, lb_set_key(px, expr, err);
+    } else if (paren_arg(a, "hdr", buf, sizeof(buf)) != NULL) {
+        snprintf(expr, sizeof(expr), "req.hdr(%s)", buf);
+        return px->lb = &lb_hash_ops, lb_set_key(px, expr, err);
+    } else if (strcmp(a, "random") == 0) {
+        px->lb = &lb_random_ops;
+        px->lb_draws = 2;
+    } else if (paren_arg(a, "random", buf, sizeof(buf)) != NULL) {
+        px->lb = &lb_random_ops;
+        px->lb_draws = atoi(buf);
+        if (px->lb_draws < 1)
+            return set_err(err, "'balance random(N)' expects N >= 1");
+    } else {
+        return set_err(err, "balance algorithm '%s' is not supported yet",
+                       a);
+    }
+    return RC_OK;
+}
+
+int lb_parse_hash_type(struct proxy *px, int argc, char **args, char **err)
+{
+    if (strcmp(args[1], "consistent") == 0)
+        px->lb_consistent = 1;
+    else if (strcmp(args[1], "map-based") == 0)
+        px->lb_consistent = 0;
+    else
+        return set_err(err, "'hash-type' expects 'map-based' or "
+                            "'consistent', got '%s'", args[1]);
+    /* the hash function and "avalanche" are accepted: ours always
+     * avalanches, which is what they ask for */
+    return RC_OK;
+}
+
+int lb_init(struct proxy *px, char **err)
+{
+    if (px->lb == NULL)
+        px->lb = &lb_roundrobin_ops;
+    return px->lb->init != NULL ? px->lb->init(px, err) : RC_OK;
+}
+
+void lb_deinit(struct proxy *px)
+{
+    if (px->lb != NULL && px->lb->deinit != NULL)
+        px->lb->deinit(px);
+    sample_expr_free(px->lb_key);
+    px->lb_key = NULL;
+}
+
+/* Applies "balance uri len/depth" to the key <k>. */
+static struct ist uri_cut(const struct proxy *px, struct ist k)
+{
+    size_t i;
+    int slashes = 0;
+
+    if (px->lb_uri_depth > 0) {
+        for (i = 0; i < k.len; i++)
+            if (k.ptr[i] == '/' && ++slashes > px->lb_uri_depth) {
+                k.len = i;
+                break;
+            }
+    }
+    if (px->lb_uri_len > 0 && k.len > (size_t)px->lb_uri_len)
+        k.len = (size_t)px->lb_uri_len;
+    return k;
+}
+
+/* The hash of <s>'s key; *<found> is 0 when the key has no value (the
+ * algorithm then falls back to round robin, as HAProxy does). */
+static uint64_t lb_key_hash(struct stream *s, int *found)
+{
+    struct proxy *px = s->be;
+    struct smp_env env;
+    struct sample smp;
+
+    *found = 0;
+    if (px->lb_key == NULL)
+        return 0;
+    stream_env(s, &env);
+    memset(&smp, 0, sizeof(smp));
+    if (!sample_expr_eval(px->lb_key, &env, &smp))
+        return 0;
+    if (smp.type == SMP_T_IPV4) {
+        *found = 1;
+        return lb_hash(&smp.data.ipv4, sizeof(smp.data.ipv4));
+    }
+    if (smp.type == SMP_T_IPV6) {
+        *found = 1;
+        return lb_hash(&smp.data.ipv6, sizeof(smp.data.ipv6));
+    }
+    if (!sample_cast(&smp, SMP_T_STR, &env))
+        return 0;
+    *found = 1;
+    smp.data.str = uri_cut(px, smp.data.str);
+    return lb_hash(smp.data.str.ptr, smp.data.str.len);
+}
+
+/* Returns 1 if some server of <px> with <backup> is usable. */
+static int lb_any_usable(const struct proxy *px, int backup)
+{
+    const struct server *srv;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (srv->backup == backup && server_is_usable(srv))
+            return 1;
+    return 0;
+}
+
+/* Appends <s> to its backend's queue. */
+static void lb_enqueue(struct stream *s)
+{
+    struct proxy *px = s->be;
+
+    s->q_next = NULL;
+    s->q_prev = px->queue_tail;
+    if (px->queue_tail != NULL)
+        px->queue_tail->q_next = s;
+    else
+        px->queue_head = s;
+    px->queue_tail = s;
+    px->queue_len++;
+    s->queued = 1;
+}
+
+void lb_dequeue(struct stream *s)
+{
+    struct proxy *px = s->be;
+
+    if (!s->queued)
+        return;
+    if (s->q_prev != NULL)
+        s->q_prev->q_next = s->q_next;
+    else
+        px->queue_head = s->q_next;
+    if (s->q_next != NULL)
+        s->q_next->q_prev = s->q_prev;
+    else
+        px->queue_tail = s->q_prev;
+    px->queue_len--;
+    s->queued = 0;
+}
+
+int lb_assign(struct stream *s)
+{
+    struct proxy *px = s->be;
+    struct server *srv = NULL;
+    uint64_t h;
+    int backup, found;
+
+    if (lb_any_usable(px, 0))
+        backup = 0;
+    else if (lb_any_usable(px, 1))
+        backup = 1;
+    else
+        return RC_ERR;
+    /* FIFO: a newcomer does not overtake streams already waiting */
+    if (px->queue_head == NULL || px->queue_head == s) {
+        h = lb_key_hash(s, &found);
+        if (px->lb->choose == lb_hash_ops.choose && !found)
+            srv = lb_roundrobin_ops.choose(px, backup, 0);
+        else
+            srv = px->lb->choose(px, backup, h);
+    }
+    if (srv == NULL) {
+        if (!s->queued)
+            lb_enqueue(s);
+        return RC_AGAIN;
+    }
+    lb_dequeue(s);
+    srv->cur_conns++;
+    srv->served++;
+    s->srv = srv;
+    s->has_slot = 1;
+    /* the next in line may find a slot too (a server with room left) */
+    if (px->queue_head != NULL)
+        stream_wake(px->queue_head);
+    return RC_OK;
+}
+
+void lb_release(struct stream *s)
+{
+    if (!s->has_slot)
+        return;
+    s->has_slot = 0;
+    s->srv->cur_conns--;
+    if (s->be != NULL && s->be->queue_head != NULL)
+        stream_wake(s->be->queue_head);
+}

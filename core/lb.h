@@ -1,0 +1,60 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Load balancing: the choice of a server of a backend for a stream, and
+ * the backend's queue of streams waiting for a server slot. Each algorithm
+ * is an lb_ops in its own file; hashing algorithms hash a sample expression
+ * that the "balance" keyword names ("src", "path", "req.hdr(x)"...), so
+ * core never looks into HTTP itself. All state is worker-local. */
+#ifndef LUAPROXY_CORE_LB_H
+#define LUAPROXY_CORE_LB_H
+
+#include <stdint.h>
+
+struct proxy;
+struct server;
+struct stream;
+struct cfg_ctx;
+
+struct lb_ops {
+    const char *name;
+    /* prepares <px> once its servers are known; RC_OK or RC_ERR */
+    int (*init)(struct proxy *px, char **err);
+    /* picks a usable server among those of <px> with <backup> set as
+     * given; <hash> is the key's hash for hashing algorithms; NULL when
+     * none has a free slot */
+    struct server *(*choose)(struct proxy *px, int backup, uint64_t hash);
+    /* frees what init allocated */
+    void (*deinit)(struct proxy *px);
+};
+
+extern const struct lb_ops lb_roundrobin_ops, lb_static_rr_ops,
+    lb_leastconn_ops, lb_first_ops, lb_hash_ops, lb_random_ops;
+
+/* Parses "balance ..." (argc/args: the whole line); RC_OK or RC_ERR. */
+int lb_parse_balance(struct proxy *px, int argc, char **args, char **err);
+/* Parses "hash-type map-based|consistent [function] [avalanche]". */
+int lb_parse_hash_type(struct proxy *px, int argc, char **args, char **err);
+/* Prepares the algorithm of <px> after parsing. */
+int lb_init(struct proxy *px, char **err);
+/* Frees the balancing state of <px>. */
+void lb_deinit(struct proxy *px);
+
+/* Assigns a server of <s>->be to <s>: RC_OK with <s>->srv set and a slot
+ * taken; RC_AGAIN when every usable server is full and <s> waits in the
+ * backend's queue (it is woken when a slot frees); RC_ERR when no server
+ * is usable at all. */
+int lb_assign(struct stream *s);
+/* Gives back the slot <s> holds on <s>->srv and wakes the first stream
+ * queued on the backend, if any. */
+void lb_release(struct stream *s);
+/* Removes <s> from its backend's queue if it waits there. */
+void lb_dequeue(struct stream *s);
+
+/* Returns 1 if <srv> is up and may take requests (health, admin state). */
+int server_is_usable(const struct server *srv);
+/* Returns 1 if <srv> has a free connection slot (maxconn). */
+int server_has_slot(const struct server *srv);
+
+/* Hashes <len> bytes (64-bit FNV-1a, avalanched). */
+uint64_t lb_hash(const void *data, size_t len);
+
+#endif

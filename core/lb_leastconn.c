@@ -1,0 +1,73 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* "leastconn": the server with the fewest connections for its weight,
+ * ties broken in turn; "first": the first server, in declaration order,
+ * with a free slot, so that the others can be switched off. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stddef.h>
+
+#include "core/lb.h"
+#include "core/proxy.h"
+#include "core/server.h"
+
+/* Returns 1 if <srv> may be picked in class <backup> right now. */
+static int lc_candidate(const struct server *srv, int backup)
+{
+    return srv->backup == backup && server_is_usable(srv) &&
+           server_has_slot(srv);
+}
+
+/* Least connections per weight; rotating start point for the ties. */
+static struct server *leastconn_choose(struct proxy *px, int backup,
+                                       uint64_t hash)
+{
+    struct server *srv, *best = NULL;
+    unsigned n = 0, start, i = 0;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        n++;
+    if (n == 0)
+        return NULL;
+    start = px->rr_next++ % n;
+    for (srv = px->servers; srv != NULL; srv = srv->next, i++) {
+        /* cur_conns/weight < best's, compared without division; among
+         * equals the first at or after <start> wins */
+        if (!lc_candidate(srv, backup))
+            continue;
+        if (best == NULL) {
+            best = srv;
+            continue;
+        }
+        if ((unsigned long long)srv->cur_conns * (unsigned)best->weight <
+                (unsigned long long)best->cur_conns * (unsigned)srv->weight ||
+            ((unsigned long long)srv->cur_conns * (unsigned)best->weight ==
+                 (unsigned long long)best->cur_conns * (unsigned)srv->weight &&
+             i == start))
+            best = srv;
+    }
+    return best;
+}
+
+/* The first server with a free slot. */
+static struct server *first_choose(struct proxy *px, int backup,
+                                   uint64_t hash)
+{
+    struct server *srv;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (lc_candidate(srv, backup))
+            return srv;
+    return NULL;
+}
+
+const struct lb_ops lb_leastconn_ops = {
+    .name = "leastconn",
+    .choose = leastconn_choose,
+};
+
+const struct lb_ops lb_first_ops = {
+    .name = "first",
+    .choose = first_choose,
+};
