@@ -19,6 +19,7 @@
 #include "core/cfgparse.h"
 #include "core/core.h"
 #include "core/cfgval.h"
+#include "core/check.h"
 #include "core/errors.h"
 #include "core/lb.h"
 #include "core/listener.h"
@@ -224,6 +225,27 @@ static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return lb_parse_balance(ctx->px, argc, args, err);
 }
 
+/* "option httpchk [METHOD] [URI] [VERSION]". */
+static int parse_httpchk(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                         int argc, char **args, char **err)
+{
+    return check_parse_httpchk(ctx->px, argc, args, err);
+}
+
+/* "http-check expect ..." and "http-check send ...". */
+static int parse_http_check(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                            int argc, char **args, char **err)
+{
+    return check_parse_http_check(ctx->px, argc, args, err);
+}
+
+/* "default-server [options]". */
+static int parse_default_server(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                                int argc, char **args, char **err)
+{
+    return server_parse_defaults(ctx->px, argc, args, err);
+}
+
 /* "hash-type map-based|consistent [function] [avalanche]". */
 static int parse_hash_type(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                            int argc, char **args, char **err)
@@ -309,6 +331,8 @@ static int parse_http_reuse(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"http-reuse", CFG_SEC_BE, 1, 1, parse_http_reuse, 0, 0, 0},
     {"hash-type", CFG_SEC_BE, 1, 3, parse_hash_type, 0, 0, 0},
+    {"http-check", CFG_SEC_BE, 1, -1, parse_http_check, 0, 0, 0},
+    {"default-server", CFG_SEC_BE, 0, -1, parse_default_server, 0, 0, 0},
     {"mode", CFG_SEC_PROXY, 1, 1, parse_mode, 0, 0, 0},
     {"bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_bind, 0, 0, 0},
     {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},
@@ -352,7 +376,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"option http-ignore-probes", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_IGNORE_PROBE, 0},
     {"option forwardfor", CFG_SEC_PROXY, 0, 5, parse_forwardfor, 0, 0, 0},
-    {"option httpchk", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
+    {"option httpchk", CFG_SEC_BE, 0, 3, parse_httpchk, 0, 0, 0},
     {"option tcp-check", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
     {"option originalto", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,
      0},

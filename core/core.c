@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "core/check.h"
 #include "core/core.h"
 #include "core/errors.h"
 #include "core/sample.h"
@@ -23,6 +24,18 @@ static int core_init(void)
     return RC_OK;
 }
 
+/* After parsing, in the master: the shared health of checked servers. */
+static int core_post_parse(struct cfg *cfg)
+{
+    return check_prepare(cfg);
+}
+
+/* In each worker: the checking worker starts its checks. */
+static int core_worker_init(struct cfg *cfg)
+{
+    return check_start(cfg);
+}
+
 static const struct cfg_kw *const core_keywords[] = {
     cfgparse_global_keywords,
     cfgparse_proxy_keywords,
@@ -33,4 +46,7 @@ const struct module core_module = {
     .name = "core",
     .keywords = core_keywords,
     .init = core_init,
+    .post_parse = core_post_parse,
+    .worker_init = core_worker_init,
+    .cfg_free = check_release,
 };

@@ -20,7 +20,7 @@
 
 int server_is_usable(const struct server *srv)
 {
-    return srv->up && !srv->disabled && srv->weight > 0;
+    return server_up(srv) && !srv->disabled && srv->weight > 0;
 }
 
 int server_has_slot(const struct server *srv)

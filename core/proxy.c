@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cfg.h"
+#include "core/check.h"
 #include "core/errors.h"
 #include "core/lb.h"
 #include "core/listener.h"
@@ -47,6 +48,11 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->lb_consistent = defaults->lb_consistent;
         px->lb_draws = defaults->lb_draws;
         px->fwdfor = defaults->fwdfor;
+        px->chk = check_dup(defaults->chk);
+        if (defaults->defsrv != NULL) {
+            px->defsrv = xmalloc(sizeof(*px->defsrv));
+            *px->defsrv = *defaults->defsrv;
+        }
         if (defaults->fwdfor.header != NULL)
             px->fwdfor.header = xstrdup(defaults->fwdfor.header);
         if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
@@ -87,6 +93,8 @@ void proxy_free(struct proxy *px)
     acl_list_free(&px->acls);
     free(px->default_backend_name);
     free(px->fwdfor.header);
+    check_px_free(px->chk);
+    free(px->defsrv);
     free(px->name);
     free(px->file);
     free(px);

@@ -14,6 +14,7 @@ struct sample_expr;
 struct cfg;
 struct stream;
 struct lb_ops;
+struct px_check;
 
 #define PX_CAP_FE 0x1
 #define PX_CAP_BE 0x2
@@ -82,6 +83,8 @@ struct proxy {
     struct px_forwardfor fwdfor;
     struct listener *listeners;
     struct server *servers;
+    struct server *defsrv;      /* default-server settings, or NULL */
+    struct px_check *chk;       /* option httpchk, or NULL: connect only */
     struct acl_list acls;
     struct rule_list rules[RULESET_COUNT];
     struct switching_rule *switching;

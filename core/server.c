@@ -30,35 +30,93 @@ struct idle_conn {
 
 static void idle_drop(struct idle_conn *ic);
 
-/* Parses the options after "server NAME ADDR". */
-static int server_parse_opts(struct server *srv, int i, int argc, char **args,
-                             char **err)
+/* Parses a duration option at args[*i + 1] into *<ms>. */
+static int opt_duration(int *i, int argc, char **args, unsigned *ms,
+                        char **err)
+{
+    if (*i + 1 >= argc)
+        return set_err(err, "'server' option '%s' expects a duration",
+                       args[*i]);
+    (*i)++;
+    return cfgval_duration_ms(args[*i], ms, err);
+}
+
+/* Parses an integer option at args[*i + 1] within [lo, hi]. */
+static int opt_int(int *i, int argc, char **args, long long lo, long long hi,
+                   int *out, char **err)
 {
     long long v;
 
+    if (*i + 1 >= argc)
+        return set_err(err, "'server' option '%s' expects an integer",
+                       args[*i]);
+    (*i)++;
+    if (cfgval_int(args[*i], lo, hi, &v, err) != RC_OK)
+        return RC_ERR;
+    *out = (int)v;
+    return RC_OK;
+}
+
+/* Parses the options of "server" and "default-server" from args[i]. */
+static int server_parse_opts(struct server *srv, int i, int argc, char **args,
+                             char **err)
+{
     for (; i < argc; i++) {
         const char *o = args[i];
+        int rc = RC_OK;
 
-        if (strcmp(o, "disabled") == 0) {
+        if (strcmp(o, "disabled") == 0)
             srv->disabled = 1;
-        } else if (strcmp(o, "backup") == 0) {
-            srv->backup = 1;
-        } else if (strcmp(o, "weight") == 0 || strcmp(o, "maxconn") == 0) {
-            if (i + 1 >= argc)
-                return set_err(err, "'server' option '%s' expects an integer",
-                               o);
-            if (cfgval_int(args[++i], 0, o[0] == 'w' ? 256 : 1000000, &v,
-                           err) != RC_OK)
-                return RC_ERR;
-            *(o[0] == 'w' ? &srv->weight : &srv->maxconn) = (int)v;
-        } else if (strcmp(o, "enabled") == 0) {
+        else if (strcmp(o, "enabled") == 0)
             srv->disabled = 0;
-        } else {
+        else if (strcmp(o, "backup") == 0)
+            srv->backup = 1;
+        else if (strcmp(o, "check") == 0)
+            srv->check = 1;
+        else if (strcmp(o, "no-check") == 0)
+            srv->check = 0;
+        else if (strcmp(o, "weight") == 0)
+            rc = opt_int(&i, argc, args, 0, 256, &srv->weight, err);
+        else if (strcmp(o, "maxconn") == 0)
+            rc = opt_int(&i, argc, args, 0, 1000000, &srv->maxconn, err);
+        else if (strcmp(o, "rise") == 0)
+            rc = opt_int(&i, argc, args, 1, 1000, &srv->rise, err);
+        else if (strcmp(o, "fall") == 0)
+            rc = opt_int(&i, argc, args, 1, 1000, &srv->fall, err);
+        else if (strcmp(o, "port") == 0)
+            rc = opt_int(&i, argc, args, 1, 65535, &srv->check_port, err);
+        else if (strcmp(o, "inter") == 0)
+            rc = opt_duration(&i, argc, args, &srv->inter, err);
+        else if (strcmp(o, "fastinter") == 0)
+            rc = opt_duration(&i, argc, args, &srv->fastinter, err);
+        else if (strcmp(o, "downinter") == 0)
+            rc = opt_duration(&i, argc, args, &srv->downinter, err);
+        else
             return set_err(err, "'server' option '%s' is not supported yet",
                            o);
-        }
+        if (rc != RC_OK)
+            return RC_ERR;
     }
     return RC_OK;
+}
+
+struct server *server_template_new(void)
+{
+    struct server *t = xcalloc(1, sizeof(*t));
+
+    t->weight = 1;
+    t->inter = 2000;
+    t->rise = 2;
+    t->fall = 3;
+    return t;
+}
+
+int server_parse_defaults(struct proxy *px, int argc, char **args,
+                          char **err)
+{
+    if (px->defsrv == NULL)
+        px->defsrv = server_template_new();
+    return server_parse_opts(px->defsrv, 1, argc, args, err);
 }
 
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
@@ -70,10 +128,10 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
         if (strcmp(srv->name, args[1]) == 0)
             return set_err(err, "server '%s' already declared at %s:%d",
                            args[1], srv->file, srv->line);
-    srv = xcalloc(1, sizeof(*srv));
+    srv = server_template_new();
+    if (px->defsrv != NULL)
+        *srv = *px->defsrv; /* a template owns no pointer */
     srv->px = px;
-    srv->weight = 1;
-    srv->up = 1;
     srv->name = xstrdup(args[1]);
     srv->file = ctx->file;
     srv->line = ctx->line;

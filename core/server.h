@@ -9,6 +9,15 @@ struct proxy;
 struct cfg_ctx;
 struct bufferevent;
 struct idle_conn;
+struct check_run;
+
+/* A server's health, in memory shared by every worker of a generation:
+ * the worker that runs the checks writes it, the others read it. */
+struct server_health {
+    int up;           /* 1 up, 0 down */
+    int streak;       /* consecutive results against the current state */
+    unsigned changes; /* transitions so far */
+};
 
 struct server {
     struct server *next;
@@ -19,8 +28,14 @@ struct server {
     int maxconn;
     int disabled;
     int backup;
-    int up;             /* health: 1 up, 0 down (checks) */
     int lb_cw;          /* smooth round robin current weight */
+    /* health checks ("check", "inter", "rise", "fall"...) */
+    int check;
+    unsigned inter, fastinter, downinter; /* ms */
+    int rise, fall;
+    int check_port;     /* 0: the server's port */
+    struct server_health *health; /* shared; NULL without "check" */
+    struct check_run *run;        /* the checking worker's state */
     unsigned cur_conns; /* worker-local */
     unsigned long long served;
     struct idle_conn *idle; /* connections kept for reuse, worker-local */
@@ -29,9 +44,21 @@ struct server {
     int line;
 };
 
-/* Parses "server NAME ADDR [options]" into <px>; RC_OK or RC_ERR. */
+/* Parses "server NAME ADDR [options]" into <px>, starting from the
+ * proxy's default-server settings; RC_OK or RC_ERR. */
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
                  char **err);
+/* Parses "default-server [options]" into <px>'s template. */
+int server_parse_defaults(struct proxy *px, int argc, char **args,
+                          char **err);
+/* A new server template with HAProxy's defaults; the caller frees it. */
+struct server *server_template_new(void);
+/* Returns 1 unless health checks found <srv> down. */
+static inline int server_up(const struct server *srv)
+{
+    return srv->health == NULL || srv->health->up;
+}
+
 /* Takes a connection to <srv> kept idle by server_put_idle(), or NULL.
  * The caller owns it and sets its own callbacks. */
 struct bufferevent *server_take_idle(struct server *srv);

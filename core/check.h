@@ -1,0 +1,52 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Health checks. One worker (number 1) runs the checks of every server
+ * with "check"; the outcome lives in memory that the master maps shared
+ * before forking, so every worker of the generation sees a server go down
+ * or up at once, and N workers send the check traffic of one. A respawned
+ * worker 1 takes over from the states already there. */
+#ifndef LUAPROXY_CORE_CHECK_H
+#define LUAPROXY_CORE_CHECK_H
+
+#include <stddef.h>
+
+struct cfg;
+struct proxy;
+struct sample_regex;
+
+enum check_expect {
+    CHECK_EXPECT_DEFAULT, /* a 2xx or 3xx status */
+    CHECK_EXPECT_STATUS,
+    CHECK_EXPECT_RSTATUS,
+    CHECK_EXPECT_STRING,
+    CHECK_EXPECT_RSTRING,
+};
+
+/* "option httpchk" and "http-check" settings of a backend. */
+struct px_check {
+    char *request; /* the request sent */
+    size_t request_len;
+    enum check_expect expect;
+    int negate;
+    char *expect_arg;
+    struct sample_regex *expect_re;
+};
+
+/* "option httpchk [METHOD] [URI] [VERSION]". */
+int check_parse_httpchk(struct proxy *px, int argc, char **args, char **err);
+/* "http-check expect [!] status|rstatus|string|rstring X", "http-check
+ * send [meth M] [uri U] [ver V] [hdr N V]...". */
+int check_parse_http_check(struct proxy *px, int argc, char **args,
+                           char **err);
+/* Copies <src> for a proxy inheriting it from a defaults section. */
+struct px_check *check_dup(const struct px_check *src);
+void check_px_free(struct px_check *c);
+
+/* Master, after parsing: maps the shared health of every checked server
+ * of <cfg>. RC_OK or RC_ERR. */
+int check_prepare(struct cfg *cfg);
+/* Master: unmaps it when the generation is freed. */
+void check_release(struct cfg *cfg);
+/* Worker: starts the checks if this worker runs them. */
+int check_start(struct cfg *cfg);
+
+#endif
