@@ -60,8 +60,7 @@ static int parse_bind_opts(struct listener *l, int i, int argc, char **args,
         const char *o = args[i];
 
         if (i + 1 >= argc && strcmp(o, "accept-proxy") != 0 &&
-            strcmp(o, "ssl") != 0 && strcmp(o, "v4v6") != 0 &&
-            strcmp(o, "v6only") != 0)
+            strcmp(o, "ssl") != 0 && strcmp(o, "v4v6") != 0)
             return set_err(err, "'bind' option '%s' expects an argument", o);
         if (strcmp(o, "name") == 0) {
             free(l->name);
@@ -94,8 +93,11 @@ static int parse_bind_opts(struct listener *l, int i, int argc, char **args,
             if (gr == NULL)
                 return set_err(err, "unknown group '%s'", args[i + 1]);
             l->gid = (int)gr->gr_gid;
-        } else if (strcmp(o, "v4v6") == 0 || strcmp(o, "v6only") == 0) {
-            i--; /* flags without argument: accepted, Linux default is v4v6 */
+        } else if (strcmp(o, "accept-proxy") == 0) {
+            l->accept_proxy = 1;
+            i--; /* a flag: no argument */
+        } else if (strcmp(o, "v4v6") == 0) {
+            i--; /* the Linux default */
         } else {
             return set_err(err, "'bind' option '%s' is not supported yet", o);
         }

@@ -22,7 +22,7 @@ struct listener {
     unsigned mode;     /* unix socket permissions, 0 = default */
     int uid, gid;      /* unix socket owner, -1 = unchanged */
     int inherited;     /* fd@N: not ours to bind nor close at reload */
-    int accept_proxy;  /* not supported yet: refused at parse */
+    int accept_proxy;  /* a PROXY protocol header comes first */
     struct event *ev;  /* worker side: accept event */
     const char *file;  /* where it was declared */
     int line;

@@ -75,6 +75,10 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             srv->check = 1;
         else if (strcmp(o, "no-check") == 0)
             srv->check = 0;
+        else if (strcmp(o, "send-proxy") == 0)
+            srv->send_proxy = 1;
+        else if (strcmp(o, "send-proxy-v2") == 0)
+            srv->send_proxy = 2;
         else if (strcmp(o, "weight") == 0)
             rc = opt_int(&i, argc, args, 0, 256, &srv->weight, err);
         else if (strcmp(o, "maxconn") == 0)

@@ -34,6 +34,7 @@ struct server {
     unsigned inter, fastinter, downinter; /* ms */
     int rise, fall;
     int check_port;     /* 0: the server's port */
+    int send_proxy;     /* PROXY protocol version to send first, 0: none */
     struct server_health *health; /* shared; NULL without "check" */
     struct check_run *run;        /* the checking worker's state */
     unsigned cur_conns; /* worker-local */

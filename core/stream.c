@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/proxy.h"
+#include "core/proxy_protocol.h"
 #include "core/sample.h"
 #include "core/stream.h"
 #include "core/worker.h"
@@ -79,6 +80,10 @@ void session_start(struct session *sess)
 {
     session_start_cb fn = mode_start[sess->fe->mode];
 
+    if (sess->li->accept_proxy && !sess->proxied) {
+        proxy_protocol_accept(sess);
+        return;
+    }
     if (fn == NULL) {
         session_free(sess);
         return;

@@ -37,6 +37,7 @@ struct session {
     socklen_t srclen, dstlen;
     struct vars vars; /* sess.* */
     unsigned long long id;
+    int proxied; /* the PROXY protocol header was read */
 };
 
 /* A protocol layer's entry points for streams of its mode. */

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/proxy.h"
+#include "core/proxy_protocol.h"
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stream.h"
@@ -823,7 +824,9 @@ static int srv_may_reuse(const struct http_txn *txn)
 {
     enum px_reuse mode = txn->s->be->reuse;
 
-    if (mode == PX_REUSE_NEVER || (txn->flags & TXN_F_NO_REUSE))
+    /* a connection that began with a PROXY header belongs to its client */
+    if (mode == PX_REUSE_NEVER || (txn->flags & TXN_F_NO_REUSE) ||
+        txn->s->srv->send_proxy)
         return 0;
     return mode != PX_REUSE_SAFE || txn->hc->nreq > 0;
 }
@@ -872,6 +875,9 @@ static int srv_connect(struct http_txn *txn)
             txn->srv = NULL;
             return RC_ERR;
         }
+        if (srv->send_proxy)
+            proxy_protocol_write(bufferevent_get_output(bev),
+                                 srv->send_proxy, s->sess);
     }
     txn_limits(&lim);
     h1_msg_init(txn->parser, &lim); /* now for the response head */
@@ -895,8 +901,9 @@ static void srv_release(struct http_txn *txn)
     if (txn->srv == NULL)
         return;
     if ((f & TXN_F_SRV_KAL) && (f & TXN_F_SRV_DONE) && (f & TXN_F_REQ_DONE) &&
+        s->srv != NULL && !s->srv->send_proxy &&
         !(f & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) &&
-        s->srv != NULL && !worker_draining())
+        !worker_draining())
         server_put_idle(s->srv, txn->srv, idle ? idle : 10000);
     else
         bufferevent_free(txn->srv);

@@ -8,4 +8,7 @@
 
 extern const struct module tcp_module;
 
+/* tcp/tcp_fetch.c: req.len, req.payload, req.ssl_sni... */
+void tcp_fetch_init(void);
+
 #endif

@@ -19,6 +19,7 @@
 #include "core/lb.h"
 #include "core/pool.h"
 #include "core/proxy.h"
+#include "core/proxy_protocol.h"
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stream.h"
@@ -221,6 +222,9 @@ static int step_connect(struct tcp_txn *tt)
     if (bufferevent_socket_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
                                    (int)srv->addr.len) < 0)
         return tcp_end(tt);
+    if (srv->send_proxy)
+        proxy_protocol_write(bufferevent_get_output(tt->srv), srv->send_proxy,
+                             s->sess);
     bufferevent_enable(tt->srv, EV_READ | EV_WRITE);
     return RC_AGAIN;
 }
