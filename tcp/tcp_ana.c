@@ -43,6 +43,7 @@ struct tcp_txn {
     struct bufferevent *srv;
     int inspect_expired;
     int cli_eof, srv_eof, srv_connected, srv_failed;
+    int srv_err;              /* the server connection broke (reset) */
     int cli_shut, srv_shut;   /* we shut our write side towards it */
 };
 
@@ -156,8 +157,11 @@ static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
 
         tt->srv_connected = 1;
         bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
-    } else if ((what & BEV_EVENT_EOF) && tt->srv_connected) {
+    } else if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) &&
+               tt->srv_connected) {
+        /* what the server sent still goes to the client, then we close */
         tt->srv_eof = 1;
+        tt->srv_err = (what & BEV_EVENT_ERROR) != 0;
     } else {
         tt->srv_failed = 1;
     }
@@ -255,7 +259,15 @@ static int step_forward(struct tcp_txn *tt)
 {
     if (tt->srv_failed)
         return tcp_end(tt);
-    forward_one(cli_bev(tt), tt->srv, tt->cli_eof, &tt->srv_shut);
+    if (tt->srv_err) {
+        /* nothing more can reach the server: drop what the client sends */
+        struct evbuffer *in = bufferevent_get_input(cli_bev(tt));
+
+        evbuffer_drain(in, evbuffer_get_length(in));
+        tt->srv_shut = 1;
+    } else {
+        forward_one(cli_bev(tt), tt->srv, tt->cli_eof, &tt->srv_shut);
+    }
     forward_one(tt->srv, cli_bev(tt), tt->srv_eof, &tt->cli_shut);
     if (tt->srv_shut && tt->cli_shut)
         return tcp_end(tt);
