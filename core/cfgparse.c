@@ -43,9 +43,6 @@ static int kw_ntables;
 /* HAProxy keywords that we know and do not support yet: naming them as
  * unsupported tells the user it is not a typo. */
 static const char *const unsupported_kws[] = {
-    "log",
-    "log-format",
-    "log-tag",
     "log-send-hostname",
     "stats",
     "errorfile",

@@ -10,6 +10,8 @@
 #include "core/check.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/logformat.h"
+#include "core/logger.h"
 #include "core/sample.h"
 #include "core/service.h"
 
@@ -21,24 +23,38 @@ static int core_init(void)
     stream_fetch_init();
     vars_act_init();
     service_init();
+    logformat_core_init();
     return RC_OK;
 }
 
-/* After parsing, in the master: the shared health of checked servers. */
+/* After parsing, in the master: log targets and formats, the shared
+ * health of checked servers. */
 static int core_post_parse(struct cfg *cfg)
 {
-    return check_prepare(cfg);
+    int rc = logger_post_parse(cfg);
+
+    return check_prepare(cfg) == RC_OK ? rc : RC_ERR;
 }
 
-/* In each worker: the checking worker starts its checks. */
+/* In each worker: log flushing; the checking worker starts its checks. */
 static int core_worker_init(struct cfg *cfg)
 {
+    if (logger_worker_init(cfg) != RC_OK)
+        return RC_ERR;
     return check_start(cfg);
+}
+
+/* Frees what core hangs on <cfg>: log targets and formats, check state. */
+static void core_cfg_free(struct cfg *cfg)
+{
+    logger_cfg_free(cfg);
+    check_release(cfg);
 }
 
 static const struct cfg_kw *const core_keywords[] = {
     cfgparse_global_keywords,
     cfgparse_proxy_keywords,
+    logger_keywords,
     NULL,
 };
 
@@ -48,5 +64,5 @@ const struct module core_module = {
     .init = core_init,
     .post_parse = core_post_parse,
     .worker_init = core_worker_init,
-    .cfg_free = check_release,
+    .cfg_free = core_cfg_free,
 };

@@ -21,6 +21,36 @@
 #include "core/worker.h"
 #include "core/util.h"
 
+/* Copies the errorfile list <src>. */
+static struct errorfile *errorfiles_dup(const struct errorfile *src)
+{
+    struct errorfile *head = NULL, **tail = &head;
+
+    for (; src != NULL; src = src->next) {
+        struct errorfile *e = xmalloc(sizeof(*e));
+
+        *e = *src;
+        e->raw = xmalloc(src->len ? src->len : 1);
+        memcpy(e->raw, src->raw, src->len);
+        e->next = NULL;
+        *tail = e;
+        tail = &e->next;
+    }
+    return head;
+}
+
+/* Frees the errorfile list <e>. */
+static void errorfiles_free(struct errorfile *e)
+{
+    while (e != NULL) {
+        struct errorfile *next = e->next;
+
+        free(e->raw);
+        free(e);
+        e = next;
+    }
+}
+
 struct proxy *proxy_new(const char *name, unsigned cap,
                         const struct proxy *defaults, const char *file,
                         int line)
@@ -49,6 +79,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->lb_draws = defaults->lb_draws;
         px->fwdfor = defaults->fwdfor;
         px->chk = check_dup(defaults->chk);
+        px->errorfiles = errorfiles_dup(defaults->errorfiles);
         if (defaults->defsrv != NULL) {
             px->defsrv = xmalloc(sizeof(*px->defsrv));
             *px->defsrv = *defaults->defsrv;
@@ -94,6 +125,7 @@ void proxy_free(struct proxy *px)
     free(px->default_backend_name);
     free(px->fwdfor.header);
     check_px_free(px->chk);
+    errorfiles_free(px->errorfiles);
     free(px->defsrv);
     free(px->name);
     free(px->file);

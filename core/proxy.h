@@ -58,6 +58,16 @@ struct px_forwardfor {
     int except_bits;
 };
 
+/* "errorfile CODE FILE": a whole response that replaces a built-in error
+ * page. http/ fills and uses it; core only keeps and frees it. */
+struct errorfile {
+    struct errorfile *next;
+    int status;
+    char *raw;     /* status line, headers and body, as in the file */
+    size_t len;
+    int framed;    /* it has a Content-Length: the connection may stay */
+};
+
 /* "use_backend NAME [if COND]". */
 struct switching_rule {
     struct switching_rule *next;
@@ -85,6 +95,7 @@ struct proxy {
     struct server *servers;
     struct server *defsrv;      /* default-server settings, or NULL */
     struct px_check *chk;       /* option httpchk, or NULL: connect only */
+    struct errorfile *errorfiles;
     struct acl_list acls;
     struct rule_list rules[RULESET_COUNT];
     struct switching_rule *switching;

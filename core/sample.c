@@ -24,6 +24,7 @@
 #include <pcre2.h>
 
 #include "core/errors.h"
+#include "core/map.h"
 #include "core/pool.h"
 #include "core/sample.h"
 #include "core/util.h"
@@ -834,6 +835,8 @@ void sample_args_release(struct arg *args)
             free((char *)a->data.var.name.ptr);
         else if (a->type == ARGT_REG)
             sample_regex_free(a->data.reg);
+        else if (a->type == ARGT_MAP)
+            map_release(a->data.map);
     }
     args[0].type = ARGT_STOP;
 }

@@ -90,9 +90,11 @@ enum arg_type {
     ARGT_IPV6MASK, /* data.ipv6 */
     ARGT_IPV4,     /* data.ipv4 */
     ARGT_IPV6,     /* data.ipv6 */
+    ARGT_MAP,      /* data.map, a reference released with the array */
 };
 
 struct sample_regex;
+struct map;
 
 struct arg {
     enum arg_type type;
@@ -103,6 +105,7 @@ struct arg {
         struct sample_regex *reg;
         struct in_addr ipv4;
         struct in6_addr ipv6;
+        struct map *map;
     } data;
 };
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/map.h"
 #include "core/sample.h"
 #include "core/util.h"
 #include "core/vars.h"
@@ -198,6 +199,7 @@ static const struct sample_conv_kw conv_builtin[] = {
 void sample_conv_register_builtin(void)
 {
     sample_register_convs(conv_builtin);
+    map_register_convs();
 }
 
 /* ------------------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
+#include "core/logger.h"
 #include "core/pool.h"
 #include "core/proxy.h"
 #include "core/proxy_protocol.h"
@@ -84,6 +85,7 @@ void session_start(struct session *sess)
         proxy_protocol_accept(sess);
         return;
     }
+    logger_session_accept(sess);
     if (fn == NULL) {
         session_free(sess);
         return;
@@ -144,6 +146,7 @@ fail:
 
 void stream_free(struct stream *s)
 {
+    logger_stream_end(s);
     if (s->svc.ops != NULL && s->svc.ops->release != NULL)
         s->svc.ops->release(s, s->svc.arg, s->applet_ctx);
     event_free(s->wake);

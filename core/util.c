@@ -6,6 +6,7 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,24 @@ int set_err(char **err, const char *fmt, ...)
     *err = xvasprintf(fmt, ap);
     va_end(ap);
     return RC_ERR;
+}
+
+int file_read_all(const char *path, char **out, size_t *len, char **err)
+{
+    FILE *fp = fopen(path, "rb");
+    long n;
+
+    if (fp == NULL)
+        return set_err(err, "cannot open file '%s': %s", path,
+                       strerror(errno));
+    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 ||
+        fseek(fp, 0, SEEK_SET) != 0) {
+        fclose(fp);
+        return set_err(err, "cannot read file '%s'", path);
+    }
+    *out = xmalloc((size_t)n + 1);
+    *len = fread(*out, 1, (size_t)n, fp);
+    (*out)[*len] = '\0';
+    fclose(fp);
+    return RC_OK;
 }

@@ -19,6 +19,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * that parsers can write "return set_err(err, ...)". */
 int set_err(char **err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Reads the whole file <path> into a malloc'ed, NUL-terminated *<out> of
+ * *<len> bytes (configuration time only); RC_OK or RC_ERR with *err. */
+int file_read_all(const char *path, char **out, size_t *len, char **err);
 /* Frees *<pp> and sets it to NULL. */
 #define xfree_null(pp)                                                         \
     do {                                                                       \

@@ -1,9 +1,15 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* HTTP actions: allow, deny, return, set-header, add-header, del-header. */
+/* HTTP actions: allow, deny, return, set-header, add-header, del-header,
+ * redirect, request line rewrites, replace-header/value, set-status,
+ * set-log-level, normalize-uri; and the frontend keywords that HAProxy
+ * runs before the http-request rules ("monitor-uri", "capture request
+ * header", "capture response header"), which are built here as rules
+ * inserted at the head of the frontend's rule list at load. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +19,10 @@
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
+#include "core/log.h"
+#include "core/logctl.h"
 #include "core/pool.h"
+#include "core/proxy.h"
 #include "core/sample.h"
 #include "core/stream.h"
 #include "core/util.h"
@@ -55,8 +64,9 @@ static int act_value_parse(struct act_value *v, const char *kw,
         return v->expr != NULL ? RC_OK : RC_ERR;
     }
     if (strchr(word, '%') != NULL)
-        return set_err(err, "'%s': log-format values other than a single "
-                            "%%[expr] are not supported yet",
+        return set_err(err,
+                       "'%s': log-format values other than a single "
+                       "%%[expr] are not supported yet",
                        kw);
     v->literal = xstrdup(word);
     return RC_OK;
@@ -101,42 +111,11 @@ static int allow_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
     return RC_OK;
 }
 
-static enum act_ret deny_run(struct rule *r, struct stream *s, unsigned f)
-{
-    struct http_txn *txn = http_txn_get(s);
-
-    if (txn != NULL)
-        txn->deny_status = (int)r->iarg;
-    return ACT_RET_DENY;
-}
-
 /* Parses an HTTP status argument within [lo, hi]. */
 static int parse_status(const char *word, int lo, int hi, long long *out,
                         char **err)
 {
     return cfgval_int(word, lo, hi, out, err);
-}
-
-static int deny_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
-                      int *cur, int argc, char **args, char **err)
-{
-    int i = 1;
-
-    r->run = deny_run;
-    r->iarg = 403;
-    if (i < argc && strcmp(args[i], "deny_status") == 0) {
-        if (i + 1 >= argc)
-            return set_err(err, "'deny_status' expects a status code");
-        if (parse_status(args[i + 1], 200, 599, &r->iarg, err) != RC_OK)
-            return RC_ERR;
-        i += 2;
-    }
-    if (i < argc && strcmp(args[i], "if") != 0 &&
-        strcmp(args[i], "unless") != 0)
-        return set_err(err, "'deny' option '%s' is not supported yet",
-                       args[i]);
-    *cur = i;
-    return RC_OK;
 }
 
 /* A prepared "return" reply. */
@@ -147,6 +126,7 @@ struct return_act {
     size_t body_len;
     int nhdrs;
     char **hdrs; /* name, value, name, value... */
+    int custom;  /* deny: a reply was described, send it */
 };
 
 static void return_free(struct rule *r)
@@ -164,15 +144,15 @@ static void return_free(struct rule *r)
     free(ra);
 }
 
-static enum act_ret return_run(struct rule *r, struct stream *s, unsigned f)
+/* Sends the reply described by <ra>; RC_OK or RC_ERR. */
+static int reply_send(struct stream *s, const struct return_act *ra)
 {
-    const struct return_act *ra = r->arg;
     char len[24];
     int i;
 
     if (http_txn_get(s) == NULL ||
         http_reply_begin(s, ra->status, (struct ist){NULL, 0}) != RC_OK)
-        return ACT_RET_ERR;
+        return RC_ERR;
     if (ra->ctype != NULL)
         http_reply_header(s, IST("content-type"), ist_from(ra->ctype));
     for (i = 0; i < ra->nhdrs; i++)
@@ -183,39 +163,24 @@ static enum act_ret return_run(struct rule *r, struct stream *s, unsigned f)
     http_reply_headers_end(s);
     http_reply_body(s, ra->body, ra->body_len);
     http_reply_end(s);
-    return ACT_RET_DONE;
-}
-
-/* Reads the whole file <path> for "return file". */
-static int read_file(const char *path, char **out, size_t *len, char **err)
-{
-    FILE *fp = fopen(path, "rb");
-    long n;
-
-    if (fp == NULL)
-        return set_err(err, "cannot open file '%s': %s", path,
-                       strerror(errno));
-    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 ||
-        fseek(fp, 0, SEEK_SET) != 0) {
-        fclose(fp);
-        return set_err(err, "cannot read file '%s'", path);
-    }
-    *out = xmalloc((size_t)n + 1);
-    *len = fread(*out, 1, (size_t)n, fp);
-    fclose(fp);
     return RC_OK;
 }
 
+static enum act_ret return_run(struct rule *r, struct stream *s, unsigned f)
+{
+    return reply_send(s, r->arg) == RC_OK ? ACT_RET_DONE : ACT_RET_ERR;
+}
+
 /* Parses one option of "return" at args[*i]. */
-static int return_parse_opt(struct return_act *ra, int *i, int argc,
-                            char **args, char **err)
+static int return_parse_opt(struct return_act *ra, const char *status_kw,
+                            int *i, int argc, char **args, char **err)
 {
     const char *o = args[*i];
     long long v;
 
     if (*i + 1 >= argc)
         return set_err(err, "'return' option '%s' expects an argument", o);
-    if (strcmp(o, "status") == 0) {
+    if (strcmp(o, "status") == 0 || strcmp(o, status_kw) == 0) {
         if (parse_status(args[*i + 1], 200, 599, &v, err) != RC_OK)
             return RC_ERR;
         ra->status = (int)v;
@@ -229,13 +194,13 @@ static int return_parse_opt(struct return_act *ra, int *i, int argc,
     } else if (strcmp(o, "file") == 0) {
         free(ra->body);
         ra->body = NULL;
-        if (read_file(args[*i + 1], &ra->body, &ra->body_len, err) != RC_OK)
+        if (file_read_all(args[*i + 1], &ra->body, &ra->body_len, err) != RC_OK)
             return RC_ERR;
     } else if (strcmp(o, "hdr") == 0) {
         if (*i + 2 >= argc)
             return set_err(err, "'hdr' expects a name and a value");
-        ra->hdrs = xrealloc(ra->hdrs, sizeof(char *) * 2 *
-                                          (size_t)(ra->nhdrs + 1));
+        ra->hdrs =
+            xrealloc(ra->hdrs, sizeof(char *) * 2 * (size_t)(ra->nhdrs + 1));
         ra->hdrs[2 * ra->nhdrs] = xstrdup(args[*i + 1]);
         ra->hdrs[2 * ra->nhdrs + 1] = xstrdup(args[*i + 2]);
         ra->nhdrs++;
@@ -244,6 +209,25 @@ static int return_parse_opt(struct return_act *ra, int *i, int argc,
         return set_err(err, "'return' option '%s' is not supported yet", o);
     }
     *i += 2;
+    return RC_OK;
+}
+
+/* Parses the reply options of "return" or "deny" from args[*i] up to
+ * "if"/"unless"; <status_kw> also names the status ("deny_status"). */
+static int reply_parse(struct return_act *ra, const char *status_kw, int *i,
+                       int argc, char **args, char **err)
+{
+    while (*i < argc && strcmp(args[*i], "if") != 0 &&
+           strcmp(args[*i], "unless") != 0) {
+        if (strcmp(args[*i], status_kw) != 0 && strcmp(args[*i], "status") != 0)
+            ra->custom = 1;
+        if (return_parse_opt(ra, status_kw, i, argc, args, err) != RC_OK)
+            return RC_ERR;
+    }
+    if (ra->body != NULL && ra->ctype == NULL)
+        return set_err(err, "'%s' with a body needs a 'content-type'", args[0]);
+    if (ra->body == NULL)
+        ra->body = xstrdup("");
     return RC_OK;
 }
 
@@ -257,14 +241,39 @@ static int return_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
     r->arg = ra;
     r->free = return_free;
     r->run = return_run;
-    while (i < argc && strcmp(args[i], "if") != 0 &&
-           strcmp(args[i], "unless") != 0)
-        if (return_parse_opt(ra, &i, argc, args, err) != RC_OK)
-            return RC_ERR;
-    if (ra->body != NULL && ra->ctype == NULL)
-        return set_err(err, "'return' with a body needs a 'content-type'");
-    if (ra->body == NULL)
-        ra->body = xstrdup("");
+    if (reply_parse(ra, "status", &i, argc, args, err) != RC_OK)
+        return RC_ERR;
+    *cur = i;
+    return RC_OK;
+}
+
+/* A plain deny lets the stream answer with its built-in page; a deny that
+ * describes a reply sends it, as HAProxy's http-request deny does. */
+static enum act_ret deny_run(struct rule *r, struct stream *s, unsigned f)
+{
+    const struct return_act *ra = r->arg;
+    struct http_txn *txn = http_txn_get(s);
+
+    if (ra->custom)
+        return reply_send(s, ra) == RC_OK ? ACT_RET_DONE : ACT_RET_ERR;
+    if (txn != NULL)
+        txn->deny_status = ra->status;
+    return ACT_RET_DENY;
+}
+
+/* deny [deny_status N] [content-type T] [string S|file F] [hdr N V]... */
+static int deny_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                      int *cur, int argc, char **args, char **err)
+{
+    struct return_act *ra = xcalloc(1, sizeof(*ra));
+    int i = 1;
+
+    ra->status = rs == RULESET_HTTP_REQ ? 403 : 502;
+    r->arg = ra;
+    r->free = return_free;
+    r->run = deny_run;
+    if (reply_parse(ra, "deny_status", &i, argc, args, err) != RC_OK)
+        return RC_ERR;
     *cur = i;
     return RC_OK;
 }
@@ -290,7 +299,7 @@ static enum act_ret hdr_run(struct rule *r, struct stream *s, unsigned f)
     if (ha->del_only || !act_value_eval(&ha->value, s, &v))
         return ACT_RET_CONT;
     return http_hdr_add(s, m, ha->name, v) == RC_OK ? ACT_RET_CONT
-                                                     : ACT_RET_ERR;
+                                                    : ACT_RET_ERR;
 }
 
 static void hdr_free(struct rule *r)
@@ -365,8 +374,8 @@ static int buf_put(char *buf, size_t cap, size_t *len, struct ist v)
 
 /* Builds the Location of a prefix or scheme redirect into <buf>. */
 static int redirect_location(const struct redirect_act *ra,
-                             const struct http_msg *req, char *buf,
-                             size_t cap, size_t *len)
+                             const struct http_msg *req, char *buf, size_t cap,
+                             size_t *len)
 {
     struct ist path = http_msg_path(req), query = http_msg_query(req);
     int host = http_hdr_find(req, IST("host"), 0);
@@ -381,17 +390,15 @@ static int redirect_location(const struct redirect_act *ra,
         ok = buf_put(buf, cap, len, ist_from(ra->target));
     }
     ok = ok && buf_put(buf, cap, len, path);
-    if (ok && ra->append_slash && (path.len == 0 ||
-                                   path.ptr[path.len - 1] != '/'))
+    if (ok && ra->append_slash &&
+        (path.len == 0 || path.ptr[path.len - 1] != '/'))
         ok = buf_put(buf, cap, len, IST("/"));
     if (ok && !ra->drop_query && query.len > 0)
-        ok = buf_put(buf, cap, len, IST("?")) &&
-             buf_put(buf, cap, len, query);
+        ok = buf_put(buf, cap, len, IST("?")) && buf_put(buf, cap, len, query);
     return ok;
 }
 
-static enum act_ret redirect_run(struct rule *r, struct stream *s,
-                                 unsigned f)
+static enum act_ret redirect_run(struct rule *r, struct stream *s, unsigned f)
 {
     const struct redirect_act *ra = r->arg;
     struct http_txn *txn = http_txn_get(s);
@@ -433,21 +440,21 @@ static int redirect_parse_opt(struct redirect_act *ra, int *i, int argc,
         if (cfgval_int(args[*i + 1], 301, 308, &v, err) != RC_OK)
             return RC_ERR;
         if (v > 303 && v < 307)
-            return set_err(err, "'redirect code' must be 301, 302, 303, "
-                                "307 or 308, got %lld", v);
+            return set_err(err,
+                           "'redirect code' must be 301, 302, 303, "
+                           "307 or 308, got %lld",
+                           v);
         ra->code = (int)v;
         (*i)++;
     } else {
-        return set_err(err, "'redirect' option '%s' is not supported yet",
-                       o);
+        return set_err(err, "'redirect' option '%s' is not supported yet", o);
     }
     (*i)++;
     return RC_OK;
 }
 
-static int redirect_parse(struct cfg_ctx *ctx, struct rule *r,
-                          enum ruleset rs, int *cur, int argc, char **args,
-                          char **err)
+static int redirect_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                          int *cur, int argc, char **args, char **err)
 {
     static const char *const kinds[] = {"location", "prefix", "scheme"};
     struct redirect_act *ra = xcalloc(1, sizeof(*ra));
@@ -465,8 +472,9 @@ static int redirect_parse(struct cfg_ctx *ctx, struct rule *r,
         if (strcmp(args[1], kinds[k]) == 0)
             break;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-        return set_err(err, "'redirect' expects 'location', 'prefix' or "
-                            "'scheme', got '%s'",
+        return set_err(err,
+                       "'redirect' expects 'location', 'prefix' or "
+                       "'scheme', got '%s'",
                        args[1]);
     if (strchr(args[2], '%') != NULL)
         return set_err(err, "'redirect': log-format values are not "
@@ -513,8 +521,7 @@ static struct ist pool_join(struct pool *p, const struct ist *parts, int n)
 }
 
 /* Applies <v> to the <part> of the request of <s>. */
-static int rewrite_apply(struct stream *s, enum rewrite_part part,
-                         struct ist v)
+static int rewrite_apply(struct stream *s, enum rewrite_part part, struct ist v)
 {
     struct http_txn *txn = http_txn_get(s);
     struct http_msg *m = &txn->req;
@@ -589,9 +596,8 @@ static enum act_ret rewrite_run(struct rule *r, struct stream *s, unsigned f)
     return rewrite_apply(s, ra->part, v) ? ACT_RET_CONT : ACT_RET_ERR;
 }
 
-static int rewrite_parse(struct cfg_ctx *ctx, struct rule *r,
-                         enum ruleset rs, int *cur, int argc, char **args,
-                         char **err)
+static int rewrite_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                         int *cur, int argc, char **args, char **err)
 {
     static const char *const names[] = {"set-method", "set-path", "set-query",
                                         "set-uri", "set-pathq"};
@@ -620,8 +626,8 @@ static int rewrite_parse(struct cfg_ctx *ctx, struct rule *r,
 struct replace_act {
     char *name;
     struct sample_regex *re;
-    char *with;      /* replacement with \1..\9 references */
-    int per_value;   /* replace-value: each comma-separated value */
+    char *with;    /* replacement with \1..\9 references */
+    int per_value; /* replace-value: each comma-separated value */
 };
 
 static void replace_free(struct rule *r)
@@ -725,15 +731,15 @@ static enum act_ret replace_run(struct rule *r, struct stream *s, unsigned f)
     return ACT_RET_CONT;
 }
 
-static int replace_parse(struct cfg_ctx *ctx, struct rule *r,
-                         enum ruleset rs, int *cur, int argc, char **args,
-                         char **err)
+static int replace_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                         int *cur, int argc, char **args, char **err)
 {
     struct replace_act *ra;
 
     if (argc < 4)
-        return set_err(err, "'%s' expects a header name, a regex and a "
-                            "replacement",
+        return set_err(err,
+                       "'%s' expects a header name, a regex and a "
+                       "replacement",
                        args[0]);
     ra = xcalloc(1, sizeof(*ra));
     r->arg = ra;
@@ -749,12 +755,525 @@ static int replace_parse(struct cfg_ctx *ctx, struct rule *r,
     return RC_OK;
 }
 
+/* ---------------------------------------------------------------- */
+/* set-status, set-log-level                                         */
+/* ---------------------------------------------------------------- */
+
+/* "set-status N [reason R]": iarg is the status, arg the reason or NULL. */
+static enum act_ret set_status_run(struct rule *r, struct stream *s, unsigned f)
+{
+    struct http_txn *txn = http_txn_get(s);
+
+    if (txn == NULL)
+        return ACT_RET_CONT;
+    txn->res.status = (int)r->iarg;
+    txn->res.reason =
+        ist_from(r->arg != NULL ? (const char *)r->arg
+                                : http_status_reason((int)r->iarg));
+    return ACT_RET_CONT;
+}
+
+/* Frees the reason. */
+static void arg_free(struct rule *r)
+{
+    free(r->arg);
+}
+
+static int set_status_parse(struct cfg_ctx *ctx, struct rule *r,
+                            enum ruleset rs, int *cur, int argc, char **args,
+                            char **err)
+{
+    r->run = set_status_run;
+    r->free = arg_free;
+    if (argc < 2)
+        return set_err(err, "'set-status' expects a status code");
+    if (parse_status(args[1], 100, 999, &r->iarg, err) != RC_OK)
+        return RC_ERR;
+    *cur = 2;
+    if (argc > 2 && strcmp(args[2], "reason") == 0) {
+        if (argc < 4)
+            return set_err(err, "'set-status' 'reason' expects a text");
+        r->arg = xstrdup(args[3]);
+        *cur = 4;
+    }
+    return RC_OK;
+}
+
+/* Records the level (or silence) for the logger; see core/logctl.h. */
+static enum act_ret log_level_run(struct rule *r, struct stream *s, unsigned f)
+{
+    struct logctl *lc = logctl_need(s);
+
+    if (lc != NULL)
+        lc->level = (int)r->iarg;
+    return ACT_RET_CONT;
+}
+
+static int log_level_parse_act(struct cfg_ctx *ctx, struct rule *r,
+                               enum ruleset rs, int *cur, int argc, char **args,
+                               char **err)
+{
+    r->run = log_level_run;
+    if (argc < 2)
+        return set_err(err, "'set-log-level' expects a level or 'silent'");
+    if (strcmp(args[1], "silent") == 0)
+        r->iarg = LOGCTL_LEVEL_SILENT;
+    else if ((r->iarg = log_level_parse(args[1])) < 0)
+        return set_err(err,
+                       "'set-log-level' expects a level (emerg, alert, "
+                       "crit, err, warning, notice, info, debug) or "
+                       "'silent', got '%s'",
+                       args[1]);
+    logctl_init();
+    *cur = 2;
+    return RC_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* normalize-uri                                                     */
+/* ---------------------------------------------------------------- */
+
+enum norm_kind {
+    NORM_MERGE_SLASHES,
+    NORM_STRIP_DOT,
+    NORM_STRIP_DOTDOT,
+    NORM_PERCENT_UPPER,
+    NORM_QUERY_SORT,
+};
+
+/* iarg bit: "full" (path-strip-dotdot) or "strict" (percent-to-uppercase) */
+#define NORM_OPT 0x100
+
+static const char *const norm_names[] = {
+    "path-merge-slashes",   "path-strip-dot",     "path-strip-dotdot",
+    "percent-to-uppercase", "query-sort-by-name",
+};
+
+/* Appends the <n> bytes at <p> to <out> (room checked by the caller). */
+static void out_put(char *out, size_t *len, const char *p, size_t n)
+{
+    memcpy(out + *len, p, n);
+    *len += n;
+}
+
+/* Collapses runs of '/' into one. */
+static size_t norm_merge_slashes(struct ist in, char *out)
+{
+    size_t i, len = 0;
+
+    for (i = 0; i < in.len; i++)
+        if (in.ptr[i] != '/' || len == 0 || out[len - 1] != '/')
+            out[len++] = in.ptr[i];
+    return len;
+}
+
+/* Drops "." segments: "/./" becomes "/", a final "/." becomes "/". */
+static size_t norm_strip_dot(struct ist in, char *out)
+{
+    size_t i = 0, len = 0;
+
+    while (i < in.len) {
+        const char *slash = memchr(in.ptr + i, '/', in.len - i);
+        size_t seg = slash ? (size_t)(slash - in.ptr) - i : in.len - i;
+
+        if (!(seg == 1 && in.ptr[i] == '.')) {
+            out_put(out, &len, in.ptr + i, seg);
+            if (slash != NULL)
+                out[len++] = '/';
+        }
+        i += seg + (slash != NULL);
+    }
+    return len;
+}
+
+/* Removes each "/.." with the segment before it; those with nothing
+ * before stay at the start unless <full>, and a final "/.." leaves a
+ * trailing slash (HAProxy's uri_normalizer_path_dotdot). Segments are
+ * "/name" units, kept on a stack of slices of <in>. */
+static size_t norm_strip_dotdot(struct ist in, int full, char *out)
+{
+    struct ist *stack = malloc((in.len + 1) * sizeof(*stack));
+    size_t i = 0, len = 0, depth = 0, up = 0, k;
+
+    if (stack == NULL)
+        return (size_t)-1;
+    while (i < in.len) {
+        size_t e = i + 1;
+
+        while (e < in.len && in.ptr[e] != '/')
+            e++;
+        if (in.ptr[i] != '/' || e - i != 3 || in.ptr[i + 1] != '.' ||
+            in.ptr[i + 2] != '.')
+            stack[depth++] = (struct ist){in.ptr + i, e - i};
+        else if (depth > 0)
+            depth--;
+        else
+            up++;
+        if (e == in.len && e - i == 3 && in.ptr[i + 1] == '.' &&
+            in.ptr[i + 2] == '.')
+            stack[depth++] = IST("/");
+        i = e;
+    }
+    for (k = 0; !full && k < up; k++)
+        out_put(out, &len, "/..", 3);
+    for (k = 0; k < depth; k++)
+        out_put(out, &len, stack[k].ptr, stack[k].len);
+    free(stack);
+    if (len == 0)
+        out[len++] = '/';
+    return len;
+}
+
+/* Upper-cases the digits of %xx escapes; with <strict>, a '%' without
+ * two hex digits is an error (-1). */
+static long norm_percent_upper(struct ist in, int strict, char *out)
+{
+    size_t i;
+
+    for (i = 0; i < in.len; i++) {
+        out[i] = in.ptr[i];
+        if (in.ptr[i] != '%')
+            continue;
+        if (i + 2 < in.len && isxdigit((unsigned char)in.ptr[i + 1]) &&
+            isxdigit((unsigned char)in.ptr[i + 2])) {
+            out[i + 1] = (char)toupper((unsigned char)in.ptr[i + 1]);
+            out[i + 2] = (char)toupper((unsigned char)in.ptr[i + 2]);
+            i += 2;
+        } else if (strict) {
+            return -1;
+        }
+    }
+    return (long)in.len;
+}
+
+/* Orders parameters by name (bytes, shorter first), stable. */
+static int param_cmp(const void *a, const void *b)
+{
+    const struct ist *pa = a, *pb = b;
+    const char *ea = memchr(pa->ptr, '=', pa->len);
+    const char *eb = memchr(pb->ptr, '=', pb->len);
+    size_t la = ea ? (size_t)(ea - pa->ptr) : pa->len;
+    size_t lb = eb ? (size_t)(eb - pb->ptr) : pb->len;
+    int c = memcmp(pa->ptr, pb->ptr, la < lb ? la : lb);
+
+    if (c != 0)
+        return c;
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return pa->ptr < pb->ptr ? -1 : pa->ptr > pb->ptr;
+}
+
+/* Sorts the '&'-separated parameters of <in> by name. */
+static size_t norm_query_sort(struct ist in, char *out)
+{
+    size_t n = 1, i, k = 0, len = 0;
+    struct ist *params;
+    const char *p = in.ptr;
+
+    for (i = 0; i < in.len; i++)
+        n += in.ptr[i] == '&';
+    params = malloc(n * sizeof(*params));
+    if (params == NULL)
+        return (size_t)-1;
+    for (i = 0; i <= in.len; i++)
+        if (i == in.len || in.ptr[i] == '&') {
+            params[k++] = (struct ist){p, (size_t)(in.ptr + i - p)};
+            p = in.ptr + i + 1;
+        }
+    qsort(params, n, sizeof(*params), param_cmp);
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            out[len++] = '&';
+        out_put(out, &len, params[i].ptr, params[i].len);
+    }
+    free(params);
+    return len;
+}
+
+/* Runs one normalizer over <in> into <out> (room: in.len * 4 + 4 bytes);
+ * returns the length, (size_t)-1 for invalid input. */
+static size_t norm_apply(const struct rule *r, struct ist in, char *out)
+{
+    int opt = (r->iarg & NORM_OPT) != 0;
+
+    switch ((enum norm_kind)(r->iarg & ~NORM_OPT)) {
+    case NORM_MERGE_SLASHES:
+        return norm_merge_slashes(in, out);
+    case NORM_STRIP_DOT:
+        return norm_strip_dot(in, out);
+    case NORM_STRIP_DOTDOT:
+        return norm_strip_dotdot(in, opt, out);
+    case NORM_PERCENT_UPPER: {
+        long n = norm_percent_upper(in, opt, out);
+
+        return n < 0 ? (size_t)-1 : (size_t)n;
+    }
+    default:
+        return norm_query_sort(in, out);
+    }
+}
+
+/* Picks the part a normalizer works on: the query for query-sort, path
+ * and query for percent-to-uppercase, else the path. */
+static enum rewrite_part norm_part(const struct rule *r,
+                                   const struct http_msg *m, struct ist *in)
+{
+    struct ist path = http_msg_path(m);
+
+    if ((r->iarg & ~NORM_OPT) == NORM_QUERY_SORT) {
+        *in = http_msg_query(m);
+        return REWRITE_QUERY;
+    }
+    if ((r->iarg & ~NORM_OPT) == NORM_PERCENT_UPPER) {
+        *in = (struct ist){path.ptr,
+                           (size_t)(m->uri.ptr + m->uri.len - path.ptr)};
+        return REWRITE_PATHQ;
+    }
+    *in = path;
+    return REWRITE_PATH;
+}
+
+static enum act_ret normalize_run(struct rule *r, struct stream *s, unsigned f)
+{
+    struct http_txn *txn = http_txn_get(s);
+    enum rewrite_part part;
+    struct ist in;
+    size_t n;
+    char *out;
+
+    if (txn == NULL || txn->req.uri.ptr == NULL)
+        return ACT_RET_CONT;
+    part = norm_part(r, &txn->req, &in);
+    if (in.len == 0)
+        return ACT_RET_CONT;
+    out = palloc(s->pool, in.len * 4 + 4);
+    if (out == NULL)
+        return ACT_RET_ERR;
+    n = norm_apply(r, in, out);
+    if (n == (size_t)-1)
+        return ACT_RET_INV;
+    return rewrite_apply(s, part, (struct ist){out, n}) ? ACT_RET_CONT
+                                                        : ACT_RET_ERR;
+}
+
+/* "normalize-uri NAME [full|strict]": iarg is the kind, with NORM_OPT
+ * for the option. */
+static int normalize_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                           int *cur, int argc, char **args, char **err)
+{
+    size_t k, n = sizeof(norm_names) / sizeof(norm_names[0]);
+    const char *opt;
+
+    r->run = normalize_run;
+    for (k = 0; argc > 1 && k < n && strcmp(norm_names[k], args[1]) != 0; k++)
+        ;
+    if (argc < 2 || k == n)
+        return set_err(err,
+                       "'normalize-uri' expects one of path-merge-slashes, "
+                       "path-strip-dot, path-strip-dotdot, "
+                       "percent-to-uppercase, query-sort-by-name, got '%s'",
+                       argc > 1 ? args[1] : "");
+    r->iarg = (long long)k;
+    *cur = 2;
+    opt = k == NORM_STRIP_DOTDOT    ? "full"
+          : k == NORM_PERCENT_UPPER ? "strict"
+                                    : NULL;
+    if (opt != NULL && argc > 2 && strcmp(args[2], opt) == 0) {
+        r->iarg |= NORM_OPT;
+        *cur = 3;
+    }
+    return RC_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* Frontend keywords run as leading rules: monitor-uri, capture      */
+/* ---------------------------------------------------------------- */
+
+/* HAProxy's built-in 200 page, sent on the monitor URI. */
+static const char monitor_body[] =
+    "<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n";
+
+/* Answers the exact monitor URI and closes, unlogged, as HAProxy. */
+static enum act_ret monitor_run(struct rule *r, struct stream *s, unsigned f)
+{
+    struct http_txn *txn = http_txn_get(s);
+    struct logctl *lc;
+    char len[24];
+
+    if (txn == NULL || !ist_eq(txn->req.uri, ist_from(r->arg)))
+        return ACT_RET_CONT;
+    lc = logctl_need(s);
+    if (lc != NULL)
+        lc->level = LOGCTL_LEVEL_SILENT;
+    txn->flags |= TXN_F_CLI_CLOSE;
+    if (http_reply_begin(s, 200, (struct ist){NULL, 0}) != RC_OK)
+        return ACT_RET_ERR;
+    snprintf(len, sizeof(len), "%zu", sizeof(monitor_body) - 1);
+    http_reply_header(s, IST("content-length"), ist_from(len));
+    http_reply_header(s, IST("cache-control"), IST("no-cache"));
+    http_reply_header(s, IST("content-type"), IST("text/html"));
+    http_reply_headers_end(s);
+    http_reply_body(s, monitor_body, sizeof(monitor_body) - 1);
+    http_reply_end(s);
+    return ACT_RET_DONE;
+}
+
+/* One "capture request|response header NAME len N". */
+struct capture_act {
+    char *name;
+    unsigned len;
+    unsigned idx;   /* slot in configuration order */
+    unsigned total; /* slots of this direction in the frontend */
+    int res;        /* response side */
+};
+
+static void capture_free(struct rule *r)
+{
+    struct capture_act *ca = r->arg;
+
+    if (ca != NULL)
+        free(ca->name);
+    free(ca);
+}
+
+/* Stores the last occurrence of the header, whole, cut to the length. */
+static enum act_ret capture_run(struct rule *r, struct stream *s, unsigned f)
+{
+    const struct capture_act *ca = r->arg;
+    struct http_txn *txn = http_txn_get(s);
+    struct http_msg *m;
+    struct logctl *lc = logctl_need(s);
+    struct logctl_caps *caps;
+    struct ist v = {NULL, 0};
+    int i;
+
+    if (txn == NULL || lc == NULL)
+        return ACT_RET_CONT;
+    m = ca->res ? &txn->res : &txn->req;
+    caps = ca->res ? &lc->res : &lc->req;
+    for (i = http_hdr_find(m, ist_from(ca->name), 0); i >= 0;
+         i = http_hdr_find(m, ist_from(ca->name), (unsigned)i + 1))
+        v = m->hdrs[i].value;
+    /* without the header the slots still exist: the logger prints them */
+    logctl_capture(s, caps, ca->idx, ca->total, v, ca->len);
+    return ACT_RET_CONT;
+}
+
+static const struct action_kw internal_kws[] = {
+    {"monitor-uri", 0, 0, NULL},
+    {"capture", 0, 0, NULL},
+};
+
+/* 1 if <r> is one of the leading rules built from frontend keywords. */
+static int rule_is_leading(const struct rule *r)
+{
+    return r->run == monitor_run || r->run == capture_run;
+}
+
+/* Inserts <r> into <l> at its head (<first>) or after the leading rules
+ * already there, keeping the list's tail right. */
+static void rule_insert_leading(struct rule_list *l, struct rule *r, int first)
+{
+    struct rule **pp = &l->first;
+
+    while (!first && *pp != NULL && rule_is_leading(*pp))
+        pp = &(*pp)->next;
+    r->next = *pp;
+    *pp = r;
+    if (r->next == NULL)
+        l->tail = &r->next;
+}
+
+/* A rule for a frontend keyword at the current line. */
+static struct rule *leading_rule(struct cfg_ctx *ctx,
+                                 const struct action_kw *kw, action_run_cb run,
+                                 void *arg, action_free_cb fr)
+{
+    struct rule *r = xcalloc(1, sizeof(*r));
+
+    r->kw = kw;
+    r->run = run;
+    r->arg = arg;
+    r->free = fr;
+    r->file = xstrdup(ctx->file);
+    r->line = ctx->line;
+    return r;
+}
+
+/* "monitor-uri URI": an http-request rule placed before all others. */
+static int parse_monitor_uri(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                             int argc, char **args, char **err)
+{
+    struct rule_list *l = &ctx->px->rules[RULESET_HTTP_REQ];
+    struct rule *r;
+
+    if (args[1][0] != '/')
+        return set_err(err, "'monitor-uri' expects an URI starting with "
+                            "'/'");
+    for (r = l->first; r != NULL && rule_is_leading(r); r = r->next)
+        if (r->run == monitor_run)
+            return set_err(err, "'monitor-uri' is already set");
+    logctl_init();
+    rule_insert_leading(l,
+                        leading_rule(ctx, &internal_kws[0], monitor_run,
+                                     xstrdup(args[1]), arg_free),
+                        1);
+    return RC_OK;
+}
+
+/* "capture request|response header NAME len N": a leading rule of the
+ * frontend's http-request (or http-response) list; every capture rule of
+ * a direction knows its slot and the slot count. */
+static int parse_capture(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
+{
+    int res = strcmp(args[1], "response") == 0;
+    struct rule_list *l =
+        &ctx->px->rules[res ? RULESET_HTTP_RES : RULESET_HTTP_REQ];
+    struct capture_act *ca;
+    long long len;
+    struct rule *r;
+    unsigned n = 0;
+
+    if ((!res && strcmp(args[1], "request") != 0) ||
+        strcmp(args[2], "header") != 0 || argc != 6 ||
+        strcmp(args[4], "len") != 0)
+        return set_err(err, "'capture' expects 'request header NAME len N' "
+                            "or 'response header NAME len N'");
+    if (cfgval_int(args[5], 1, 65535, &len, err) != RC_OK)
+        return RC_ERR;
+    for (r = l->first; r != NULL && rule_is_leading(r); r = r->next)
+        n += r->run == capture_run;
+    for (r = l->first; r != NULL && rule_is_leading(r); r = r->next)
+        if (r->run == capture_run)
+            ((struct capture_act *)r->arg)->total = n + 1;
+    ca = xcalloc(1, sizeof(*ca));
+    ca->name = xstrdup(args[3]);
+    ca->len = (unsigned)len;
+    ca->idx = n;
+    ca->total = n + 1;
+    ca->res = res;
+    logctl_init();
+    rule_insert_leading(
+        l, leading_rule(ctx, &internal_kws[1], capture_run, ca, capture_free),
+        0);
+    return RC_OK;
+}
+
+const struct cfg_kw http_act_keywords[] = {
+    {"monitor-uri", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, 1, parse_monitor_uri,
+     0, 0, 0},
+    {"capture", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 5, 5, parse_capture, 0, 0,
+     0},
+    {NULL, 0, 0, 0, NULL, 0, 0, 0},
+};
+
 static const struct action_kw http_actions[] = {
     {"allow", HTTP_RULESETS, 0, allow_parse},
     {"deny", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES), 0,
      deny_parse},
-    {"return", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES),
-     0, return_parse},
+    {"return", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES), 0,
+     return_parse},
     {"set-header", HTTP_RULESETS, 0, hdr_parse},
     {"add-header", HTTP_RULESETS, 0, hdr_parse},
     {"del-header", HTTP_RULESETS, 0, hdr_parse},
@@ -767,6 +1286,14 @@ static const struct action_kw http_actions[] = {
     {"set-pathq", RULESET_BIT(RULESET_HTTP_REQ), 0, rewrite_parse},
     {"set-query", RULESET_BIT(RULESET_HTTP_REQ), 0, rewrite_parse},
     {"set-uri", RULESET_BIT(RULESET_HTTP_REQ), 0, rewrite_parse},
+    {"set-status",
+     RULESET_BIT(RULESET_HTTP_RES) | RULESET_BIT(RULESET_HTTP_AFTER), 0,
+     set_status_parse},
+    {"set-log-level",
+     HTTP_RULESETS | RULESET_BIT(RULESET_TCP_CONT) |
+         RULESET_BIT(RULESET_TCP_RES),
+     0, log_level_parse_act},
+    {"normalize-uri", RULESET_BIT(RULESET_HTTP_REQ), 0, normalize_parse},
     {NULL, 0, 0, NULL},
 };
 

@@ -110,6 +110,23 @@ void http_txn_free(struct stream *s)
     stream_free(s);
 }
 
+void http_txn_term(struct stream *s, char cause)
+{
+    static const char steps[] = {
+        [HTTP_ST_WAIT_REQ] = 'R', [HTTP_ST_REQ_RULES] = 'R',
+        [HTTP_ST_BE_RULES] = 'R', [HTTP_ST_APPLET] = 'R',
+        [HTTP_ST_CONNECT] = 'C',  [HTTP_ST_WAIT_RES] = 'H',
+        [HTTP_ST_RES_RULES] = 'H', [HTTP_ST_FWD_RES] = 'D',
+        [HTTP_ST_DONE] = 'L',
+    };
+    struct http_txn *txn = s->proto;
+
+    if (s->term[0] != '-')
+        return;
+    s->term[0] = cause;
+    s->term[1] = s->queued ? 'Q' : steps[txn->state];
+}
+
 /* Ends the transaction; returns RC_DONE. */
 static int txn_finish(struct http_txn *txn)
 {
@@ -444,15 +461,40 @@ int http_reply_end(struct stream *s)
     return RC_OK;
 }
 
+/* The "errorfile" for <status>: the backend's once chosen, else the
+ * frontend's; NULL for the built-in page. */
+static const struct errorfile *errorfile_find(const struct stream *s,
+                                              int status)
+{
+    const struct proxy *pxs[2] = {s->be, s->fe};
+    const struct errorfile *e;
+    int i;
+
+    for (i = 0; i < 2; i++)
+        for (e = pxs[i] ? pxs[i]->errorfiles : NULL; e; e = e->next)
+            if (e->status == status)
+                return e;
+    return NULL;
+}
+
 void http_reply_error(struct stream *s, int status)
 {
     struct http_txn *txn = s->proto;
     const char *reason = http_status_reason(status);
+    const struct errorfile *ef;
     char body[512];
     int n;
 
     if (txn->flags & TXN_F_RES_STARTED) {
         txn->flags |= TXN_F_CLI_CLOSE | TXN_F_RES_DONE;
+        return;
+    }
+    if ((ef = errorfile_find(s, status)) != NULL) {
+        txn->status = status;
+        txn->flags |= TXN_F_RES_STARTED | TXN_F_RES_DONE;
+        if (!ef->framed || status >= 500 || status == 400 || status == 408)
+            txn->flags |= TXN_F_CLI_CLOSE;
+        evbuffer_add(cli_out(txn), ef->raw, ef->len);
         return;
     }
     n = snprintf(body, sizeof(body),
@@ -602,6 +644,7 @@ static int step_wait_req(struct http_txn *txn)
     http_conn_disarm_timer(txn->hc);
     if (rc == RC_ERR) {
         txn->flags |= TXN_F_CLI_CLOSE;
+        http_txn_term(txn->s, 'P');
         http_reply_error(txn->s, txn->parser->err_status);
         txn->state = HTTP_ST_DONE;
         return RC_OK;
@@ -627,14 +670,18 @@ static int rules_verdict(struct http_txn *txn, enum act_ret ret, int next)
     case ACT_RET_YIELD:
         return RC_AGAIN;
     case ACT_RET_DONE:
+        http_txn_term(txn->s, 'L');
         break;
     case ACT_RET_DENY:
+        http_txn_term(txn->s, 'P');
         http_reply_error(txn->s, txn->deny_status ? txn->deny_status : 403);
         break;
     case ACT_RET_ERR:
+        http_txn_term(txn->s, 'I');
         http_reply_error(txn->s, 500);
         break;
     case ACT_RET_INV:
+        http_txn_term(txn->s, 'P');
         http_reply_error(txn->s, 400);
         break;
     case ACT_RET_ABRT:
@@ -666,6 +713,8 @@ static int after_req_rules(struct http_txn *txn, int be_done)
     if (!be_done) {
         s->be = proxy_choose_backend(s);
         if (s->be == NULL) {
+            txn->state = HTTP_ST_CONNECT;
+            http_txn_term(s, 'S');
             http_reply_error(s, 503);
             txn->state = HTTP_ST_DONE;
             return RC_OK;
@@ -715,6 +764,7 @@ static int step_applet(struct http_txn *txn)
     rc = s->svc.ops->io(s, s->svc.arg, &s->applet_ctx);
     if (rc == RC_AGAIN)
         return RC_AGAIN;
+    http_txn_term(s, rc == RC_DONE ? 'L' : 'I');
     if (rc == RC_DONE && (txn->flags & TXN_F_RES_STARTED))
         http_reply_end(s);
     else
@@ -918,9 +968,8 @@ static void queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
     struct stream *s = arg;
     struct http_txn *txn = s->proto;
 
+    http_txn_term(s, 's');
     lb_dequeue(s);
-    s->term[0] = 's';
-    s->term[1] = 'Q';
     http_reply_error(s, 503);
     txn->state = HTTP_ST_DONE;
     http_process(s);
@@ -973,8 +1022,7 @@ static int step_connect(struct http_txn *txn)
         if (!(txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO)))
             return RC_AGAIN;
         if (srv_retry(txn) != RC_OK) {
-            s->term[0] = 's';
-            s->term[1] = 'C';
+            http_txn_term(s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
             http_reply_error(s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 503);
             txn->state = HTTP_ST_DONE;
             return RC_OK;
@@ -985,8 +1033,7 @@ static int step_connect(struct http_txn *txn)
         if (rc == RC_AGAIN)
             return queue_wait(txn);
         if (rc != RC_OK) {
-            s->term[0] = 's';
-            s->term[1] = 'C';
+            http_txn_term(s, 'S');
             http_reply_error(s, 503);
             txn->state = HTTP_ST_DONE;
             return RC_OK;
@@ -1042,6 +1089,7 @@ static int srv_failed(struct http_txn *txn)
         txn->state = HTTP_ST_CONNECT;
         return RC_OK;
     }
+    http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
     http_reply_error(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 502);
     txn->flags |= TXN_F_CLI_CLOSE;
     txn->state = HTTP_ST_DONE;
@@ -1074,7 +1122,8 @@ static int step_wait_res(struct http_txn *txn)
                    ? srv_failed(txn)
                    : RC_AGAIN;
     if (rc == RC_ERR) {
-        txn->flags &= ~TXN_F_SRV_TMO;
+        txn->flags &= ~(TXN_F_SRV_TMO | TXN_F_SRV_REUSED);
+        http_txn_term(txn->s, 'P');
         return srv_failed(txn);
     }
     if (txn->parser->status < 200) {
@@ -1160,6 +1209,7 @@ static int step_res_rules(struct http_txn *txn)
     if (ret == ACT_RET_YIELD)
         return RC_AGAIN;
     if (ret == ACT_RET_DENY || ret == ACT_RET_ERR || ret == ACT_RET_INV) {
+        http_txn_term(s, ret == ACT_RET_ERR ? 'I' : 'P');
         http_reply_error(s, 502);
         txn->flags |= TXN_F_CLI_CLOSE;
         txn->state = HTTP_ST_DONE;
@@ -1221,6 +1271,7 @@ static int step_fwd_res(struct http_txn *txn)
      * sees the truncation and never a fake end */
     if (!(txn->flags & TXN_F_RES_DONE) && res_body_move(txn) != RC_OK) {
         txn->flags |= TXN_F_CLI_CLOSE;
+        http_txn_term(txn->s, 'P');
         return txn_finish(txn);
     }
     if (!(txn->flags & TXN_F_RES_DONE)) {
@@ -1233,6 +1284,7 @@ static int step_fwd_res(struct http_txn *txn)
         }
         if (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) {
             txn->flags |= TXN_F_CLI_CLOSE;
+            http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
             return txn_finish(txn);
         }
         if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER)

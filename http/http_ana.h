@@ -119,6 +119,12 @@ int http_txn_new(struct http_conn *hc);
 /* Frees the transaction <s> and its server connection. */
 void http_txn_free(struct stream *s);
 
+/* Records why <s> ended (HAProxy's termination cause: 'C' client abort,
+ * 'c' client timeout, 'S' server abort or refusal, 's' server timeout, 'P'
+ * proxy refusal or protocol error, 'L' local answer, 'I' internal error)
+ * with the step it was in; the first cause recorded stays. */
+void http_txn_term(struct stream *s, char cause);
+
 /* Registers the HTTP protocol layer (http module init). */
 void http_ana_init(void);
 

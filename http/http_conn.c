@@ -54,6 +54,7 @@ void http_conn_abort(struct http_conn *hc)
     if (hc->cur != NULL) {
         struct stream *s = hc->cur;
 
+        http_txn_term(s, 'C'); /* kept if a cause was already set */
         hc->cur = NULL;
         http_txn_free(s);
     }
@@ -96,9 +97,13 @@ static void hc_read_cb(struct bufferevent *bev, void *arg)
                        evbuffer_get_length(bufferevent_get_input(bev)));
         return;
     }
-    if (hc->cur == NULL && http_txn_new(hc) != RC_OK) {
-        http_conn_abort(hc);
-        return;
+    if (hc->cur == NULL) {
+        if (http_txn_new(hc) != RC_OK) {
+            http_conn_abort(hc);
+            return;
+        }
+        hc->cur->bytes_in = hc->pending_in;
+        hc->pending_in = 0;
     }
     if (hc->cur != NULL)
         hc->cur->ops->process(hc->cur);
@@ -170,6 +175,7 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
         http_conn_abort(hc);
         return;
     }
+    http_txn_term(hc->cur, 'c');
     http_reply_error(hc->cur, 408);
     http_txn_free(hc->cur);
     hc->cur = NULL;
@@ -212,6 +218,8 @@ static void hc_count_in(struct evbuffer *buf,
 
     if (hc->cur != NULL)
         hc->cur->bytes_in += info->n_added;
+    else
+        hc->pending_in += info->n_added;
 }
 
 void http_conn_start(struct session *sess)

@@ -1,10 +1,12 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* HTTP sample fetches: method, path, url, query, base, req.ver, headers of
- * the request and the response, status. */
+ * the request and the response (split on commas or whole lines, every
+ * value in turn for ACLs), cookies, URL parameters, status. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <ctype.h>
 #include <string.h>
 
 #include "core/acl.h"
@@ -75,8 +77,7 @@ static int fetch_base(const struct arg *args, struct sample *smp,
         return 0;
     memcpy(p, txn->req.hdrs[h].value.ptr, txn->req.hdrs[h].value.len);
     memcpy(p + txn->req.hdrs[h].value.len, path.ptr, path.len);
-    return smp_str(smp,
-                   (struct ist){p, txn->req.hdrs[h].value.len + path.len},
+    return smp_str(smp, (struct ist){p, txn->req.hdrs[h].value.len + path.len},
                    SMP_T_STR);
 }
 
@@ -104,45 +105,395 @@ static struct http_msg *hdr_msg(const struct smp_env *env, const void *priv)
     return &txn->req;
 }
 
-/* hdr(name[,occ]): occurrence <occ> (1 = first, -1 = last, default last). */
+/* Where an iteration over header values stands, kept in sample.ctx.pos
+ * between calls: header index + 1 in the high half, byte offset in the
+ * value in the low half; 0 before the first value. */
+#define POS_MAKE(idx, off) (((size_t)(idx) + 1) << 32 | (size_t)(off))
+#define POS_IDX(pos)       ((int)((pos) >> 32) - 1)
+#define POS_OFF(pos)       ((size_t)((pos)&0xffffffffU))
+
+/* Returns 1 if header <h> is named <name>; an empty name matches all. */
+static int hdr_named(const struct http_hdr *h, struct ist name)
+{
+    return name.len == 0 || ist_ieq(h->name, name);
+}
+
+/* Steps to the next value of the headers named <name> after *<pos>: a
+ * whole line when <full>, else one element of a comma-separated list (as
+ * HAProxy's req.hdr). Returns 1 with <out> set and *<pos> advanced. */
+static int hdr_next(const struct http_msg *m, struct ist name, int full,
+                    size_t *pos, struct ist *out)
+{
+    int i = *pos ? POS_IDX(*pos) : 0;
+    size_t off = *pos ? POS_OFF(*pos) : 0;
+
+    for (; i < (int)m->nhdrs; i++, off = 0) {
+        struct ist v = m->hdrs[i].value, rest;
+
+        if (!hdr_named(&m->hdrs[i], name))
+            continue;
+        if (full) {
+            if (off > 0)
+                continue; /* this line was returned already */
+            *out = v;
+            *pos = POS_MAKE(i, v.len + 1);
+            return 1;
+        }
+        if (off > v.len)
+            continue;
+        rest = (struct ist){v.ptr + off, v.len - off};
+        if (h1_list_next(&rest, out)) {
+            *pos = POS_MAKE(i, (size_t)(rest.ptr - v.ptr) + (rest.len == 0));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Counts the values hdr_next() would return. */
+static long long hdr_count(const struct http_msg *m, struct ist name, int full)
+{
+    size_t pos = 0;
+    struct ist v;
+    long long n = 0;
+
+    while (hdr_next(m, name, full, &pos, &v))
+        n++;
+    return n;
+}
+
+/* The name argument of a header fetch, or an empty slice for all. */
+static struct ist hdr_arg_name(const struct arg *args)
+{
+    return args[0].type == ARGT_STR ? args[0].data.str : IST("");
+}
+
+/* Value number <occ> (1 first, -1 last, -2 the one before...). */
+static int hdr_occ(const struct http_msg *m, struct ist name, int full,
+                   long long occ, struct ist *out)
+{
+    size_t pos = 0;
+    long long n = 0;
+
+    if (occ < 0)
+        occ += hdr_count(m, name, full) + 1;
+    if (occ <= 0)
+        return 0;
+    while (hdr_next(m, name, full, &pos, out))
+        if (++n == occ)
+            return 1;
+    return 0;
+}
+
+/* priv of header fetches: the message and whether lines are whole. */
+struct hdr_fetch {
+    char msg; /* 'q' request, 's' response */
+    int full; /* fhdr: no comma splitting */
+};
+
+/* hdr(name[,occ]): in an ACL without <occ>, every value in turn (HAProxy
+ * iterates); otherwise value <occ>, the last one by default. */
 static int fetch_hdr(const struct arg *args, struct sample *smp,
                      const struct smp_env *env, const void *priv)
 {
-    struct http_msg *m = hdr_msg(env, priv);
-    long long occ = -1;
-    int i, n = 0, last = -1;
+    const struct hdr_fetch *hf = priv;
+    struct http_msg *m = hdr_msg(env, &hf->msg);
+    struct ist name = hdr_arg_name(args), v;
 
-    if (m == NULL || args[0].type != ARGT_STR)
+    if (m == NULL)
         return 0;
-    if (args[1].type == ARGT_SINT)
-        occ = args[1].data.sint;
-    for (i = http_hdr_find(m, args[0].data.str, 0); i >= 0;
-         i = http_hdr_find(m, args[0].data.str, (unsigned)i + 1)) {
-        n++;
-        last = i;
-        if (occ > 0 && n == occ)
-            return smp_str(smp, m->hdrs[i].value, SMP_T_STR);
+    if (args[0].type == ARGT_STR && args[1].type == ARGT_SINT) {
+        if (!hdr_occ(m, name, hf->full, args[1].data.sint, &v))
+            return 0;
+    } else if (env->opt & SMP_OPT_ITERATE) {
+        smp->flags &= ~SMP_F_NOT_LAST;
+        if (!hdr_next(m, name, hf->full, &smp->ctx.pos, &v))
+            return 0;
+        smp->flags |= SMP_F_NOT_LAST;
+    } else if (!hdr_occ(m, name, hf->full, -1, &v)) {
+        return 0;
     }
-    if (occ > 0 || last < 0)
-        return 0;
-    return smp_str(smp, m->hdrs[last].value, SMP_T_STR);
+    return smp_str(smp, v, SMP_T_STR);
 }
 
 static int fetch_hdr_cnt(const struct arg *args, struct sample *smp,
                          const struct smp_env *env, const void *priv)
 {
-    struct http_msg *m = hdr_msg(env, priv);
-    int i, n = 0;
+    const struct hdr_fetch *hf = priv;
+    struct http_msg *m = hdr_msg(env, &hf->msg);
 
     if (m == NULL)
         return 0;
-    for (i = 0; i < (int)m->nhdrs; i++)
-        if (args[0].type != ARGT_STR ||
-            ist_ieq(m->hdrs[i].name, args[0].data.str))
-            n++;
+    smp->type = SMP_T_SINT;
+    smp->data.sint = hdr_count(m, hdr_arg_name(args), hf->full);
+    return 1;
+}
+
+/* Parses a header value as HAProxy's hdr_ip: a leading IPv4 address
+ * (what follows, e.g. ":port", is ignored), else a whole IPv6 one. */
+static int smp_set_ip(struct sample *smp, struct ist v)
+{
+    size_t n = 0;
+
+    while (n < v.len &&
+           ((v.ptr[n] >= '0' && v.ptr[n] <= '9') || v.ptr[n] == '.'))
+        n++;
+    smp->type = SMP_T_STR;
+    smp->data.str = (struct ist){v.ptr, n};
+    if (n > 0 && sample_cast(smp, SMP_T_IPV4, NULL))
+        return 1;
+    smp->type = SMP_T_STR;
+    smp->data.str = v;
+    return sample_cast(smp, SMP_T_IPV6, NULL);
+}
+
+/* hdr_ip(name[,occ]): like hdr, values that are not addresses skipped
+ * while iterating. */
+static int fetch_hdr_ip(const struct arg *args, struct sample *smp,
+                        const struct smp_env *env, const void *priv)
+{
+    struct sample tmp;
+
+    while (fetch_hdr(args, smp, env, priv)) {
+        tmp = *smp;
+        if (smp_set_ip(&tmp, smp->data.str)) {
+            smp->type = tmp.type;
+            smp->data = tmp.data;
+            return 1;
+        }
+        if (!(smp->flags & SMP_F_NOT_LAST))
+            return 0;
+    }
+    return 0;
+}
+
+/* req.hdrs: the header block as received, final empty line included. */
+static int fetch_hdrs(const struct arg *args, struct sample *smp,
+                      const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    size_t len = 2, off = 0;
+    unsigned i;
+    char *p;
+
+    if (txn == NULL)
+        return 0;
+    for (i = 0; i < txn->req.nhdrs; i++)
+        len += txn->req.hdrs[i].name.len + txn->req.hdrs[i].value.len + 4;
+    p = sample_alloc(env, len + 1);
+    if (p == NULL)
+        return 0;
+    for (i = 0; i < txn->req.nhdrs; i++) {
+        const struct http_hdr *h = &txn->req.hdrs[i];
+
+        memcpy(p + off, h->name.ptr, h->name.len);
+        off += h->name.len;
+        memcpy(p + off, ": ", 2);
+        memcpy(p + off + 2, h->value.ptr, h->value.len);
+        off += 2 + h->value.len;
+        memcpy(p + off, "\r\n", 2);
+        off += 2;
+    }
+    memcpy(p + off, "\r\n", 2);
+    return smp_str(smp, (struct ist){p, len}, SMP_T_STR);
+}
+
+/* req.hdr_names([delim]): lower-case names, as HAProxy's HTX has them. */
+static int fetch_hdr_names(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    struct ist d = args[0].type == ARGT_STR ? args[0].data.str : IST(",");
+    size_t len = 0, off = 0, k;
+    unsigned i;
+    char *p;
+
+    if (txn == NULL)
+        return 0;
+    for (i = 0; i < txn->req.nhdrs; i++)
+        len += txn->req.hdrs[i].name.len + (i ? d.len : 0);
+    p = sample_alloc(env, len + 1);
+    if (p == NULL)
+        return 0;
+    for (i = 0; i < txn->req.nhdrs; i++) {
+        const struct ist n = txn->req.hdrs[i].name;
+
+        if (i > 0) {
+            memcpy(p + off, d.ptr, d.len);
+            off += d.len;
+        }
+        for (k = 0; k < n.len; k++)
+            p[off++] = (char)tolower((unsigned char)n.ptr[k]);
+    }
+    return smp_str(smp, (struct ist){p, len}, SMP_T_STR);
+}
+
+/* ---------------------------------------------------------------- */
+/* Cookies                                                           */
+/* ---------------------------------------------------------------- */
+
+/* Trims blanks at both ends of <v>. */
+static struct ist trim(struct ist v)
+{
+    while (v.len > 0 && (*v.ptr == ' ' || *v.ptr == '\t')) {
+        v.ptr++;
+        v.len--;
+    }
+    while (v.len > 0 && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
+/* Steps to the next cookie named <name> (any when empty) after *<pos>.
+ * Request "Cookie" lines hold ';'-separated cookies; a response
+ * "Set-Cookie" line holds one cookie followed by attributes. Returns 1
+ * with the value in <out>. */
+static int cook_next(const struct http_msg *m, int res, struct ist name,
+                     size_t *pos, struct ist *out)
+{
+    struct ist hname = res ? IST("set-cookie") : IST("cookie");
+    int i = *pos ? POS_IDX(*pos) : 0;
+    size_t off = *pos ? POS_OFF(*pos) : 0;
+
+    for (; i < (int)m->nhdrs; i++, off = 0) {
+        struct ist v = m->hdrs[i].value;
+
+        if (!ist_ieq(m->hdrs[i].name, hname))
+            continue;
+        while (off < v.len) {
+            const char *b = v.ptr + off, *semi = memchr(b, ';', v.len - off);
+            size_t clen = semi ? (size_t)(semi - b) : v.len - off;
+            const char *eq = memchr(b, '=', clen);
+
+            off = res ? v.len : off + clen + 1;
+            if (eq == NULL)
+                continue;
+            if (name.len == 0 ||
+                ist_eq(trim((struct ist){b, (size_t)(eq - b)}), name)) {
+                *out = trim((struct ist){eq + 1, clen - (size_t)(eq - b) - 1});
+                *pos = POS_MAKE(i, off);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* priv of cookie fetches: 'q' request, 's' response. */
+static int cook_is_res(const void *priv)
+{
+    return *(const char *)priv == 's';
+}
+
+/* req.cook(name): every value in an ACL; else the last one, or the first
+ * cookie when no name is given (HAProxy). */
+static int fetch_cook(const struct arg *args, struct sample *smp,
+                      const struct smp_env *env, const void *priv)
+{
+    struct http_msg *m = hdr_msg(env, priv);
+    struct ist name = hdr_arg_name(args), v, last;
+    size_t pos = 0;
+    int found = 0;
+
+    if (m == NULL)
+        return 0;
+    if (env->opt & SMP_OPT_ITERATE) {
+        smp->flags &= ~SMP_F_NOT_LAST;
+        if (!cook_next(m, cook_is_res(priv), name, &smp->ctx.pos, &v))
+            return 0;
+        smp->flags |= SMP_F_NOT_LAST;
+        return smp_str(smp, v, SMP_T_STR);
+    }
+    while (cook_next(m, cook_is_res(priv), name, &pos, &v)) {
+        last = v;
+        found = 1;
+        if (name.len == 0)
+            break;
+    }
+    return found ? smp_str(smp, last, SMP_T_STR) : 0;
+}
+
+/* req.cook_cnt([name]). */
+static int fetch_cook_cnt(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    struct http_msg *m = hdr_msg(env, priv);
+    struct ist v;
+    size_t pos = 0;
+    long long n = 0;
+
+    if (m == NULL)
+        return 0;
+    while (cook_next(m, cook_is_res(priv), hdr_arg_name(args), &pos, &v))
+        n++;
     smp->type = SMP_T_SINT;
     smp->data.sint = n;
     return 1;
+}
+
+/* req.cook_val(name): the cookie's value as an integer. */
+static int fetch_cook_val(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    return fetch_cook(args, smp, env, priv) &&
+           sample_cast(smp, SMP_T_SINT, env);
+}
+
+/* ---------------------------------------------------------------- */
+/* URL parameters                                                    */
+/* ---------------------------------------------------------------- */
+
+/* Steps to the next parameter named <name> (any when empty) of the query
+ * string <q> after *<pos>; params are split on <delim>. */
+static int param_next(struct ist q, struct ist name, char delim, size_t *pos,
+                      struct ist *out)
+{
+    size_t off = *pos;
+
+    while (off < q.len) {
+        const char *b = q.ptr + off, *d = memchr(b, delim, q.len - off);
+        size_t plen = d ? (size_t)(d - b) : q.len - off;
+        const char *eq = memchr(b, '=', plen);
+
+        off += plen + 1;
+        if (eq == NULL)
+            continue;
+        if (name.len == 0 || ist_eq((struct ist){b, (size_t)(eq - b)}, name)) {
+            *out = (struct ist){eq + 1, plen - (size_t)(eq - b) - 1};
+            *pos = off;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* url_param([name[,delim]]) / urlp: the first value, or each in an ACL. */
+static int fetch_url_param(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    char delim = args[0].type == ARGT_STR && args[1].type == ARGT_STR &&
+                         args[1].data.str.len > 0
+                     ? args[1].data.str.ptr[0]
+                     : '&';
+    struct ist v;
+
+    smp->flags &= ~SMP_F_NOT_LAST;
+    if (txn == NULL || txn->req.uri.ptr == NULL ||
+        !param_next(http_msg_query(&txn->req), hdr_arg_name(args), delim,
+                    &smp->ctx.pos, &v))
+        return 0;
+    if (env->opt & SMP_OPT_ITERATE)
+        smp->flags |= SMP_F_NOT_LAST;
+    return smp_str(smp, v, SMP_T_STR);
+}
+
+/* urlp_val(name[,delim]): the parameter as an integer. */
+static int fetch_url_param_val(const struct arg *args, struct sample *smp,
+                               const struct smp_env *env, const void *priv)
+{
+    return fetch_url_param(args, smp, env, priv) &&
+           sample_cast(smp, SMP_T_SINT, env);
 }
 
 static int fetch_status(const struct arg *args, struct sample *smp,
@@ -159,56 +510,137 @@ static int fetch_status(const struct arg *args, struct sample *smp,
 
 static const char part_path = 'p', part_url = 'u', part_query = 'q';
 static const char msg_req = 'q', msg_res = 's';
+static const struct hdr_fetch hf_req = {'q', 0}, hf_req_full = {'q', 1},
+                              hf_res = {'s', 0}, hf_res_full = {'s', 1};
 
 #define REQ SMP_AVAIL_REQ
 #define RES SMP_AVAIL_RES
 
+#define HDR_ROW(n, f, a, o, u, p, mm)                                          \
+    {                                                                          \
+        .name = n, .fn = f, .args = a, .out = o, .use = u, .priv = p,          \
+        .match_method = mm                                                     \
+    }
+
 static const struct sample_fetch_kw http_fetches[] = {
-    {.name = "method", .fn = fetch_method, .out = SMP_T_METH, .use = REQ,
+    {.name = "method",
+     .fn = fetch_method,
+     .out = SMP_T_METH,
+     .use = REQ,
      .match_method = PAT_MATCH_METH},
-    {.name = "path", .fn = fetch_uri_part, .out = SMP_T_STR, .use = REQ,
-     .priv = &part_path, .match_method = PAT_MATCH_STR},
-    {.name = "url", .fn = fetch_uri_part, .out = SMP_T_STR, .use = REQ,
-     .priv = &part_url, .match_method = PAT_MATCH_STR},
-    {.name = "query", .fn = fetch_uri_part, .out = SMP_T_STR, .use = REQ,
-     .priv = &part_query, .match_method = PAT_MATCH_STR},
-    {.name = "base", .fn = fetch_base, .out = SMP_T_STR, .use = REQ,
+    {.name = "path",
+     .fn = fetch_uri_part,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .priv = &part_path,
      .match_method = PAT_MATCH_STR},
-    {.name = "req.ver", .fn = fetch_req_ver, .out = SMP_T_STR, .use = REQ,
+    {.name = "url",
+     .fn = fetch_uri_part,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .priv = &part_url,
      .match_method = PAT_MATCH_STR},
-    {.name = "req.hdr", .fn = fetch_hdr, .args = "S?,I?", .out = SMP_T_STR,
-     .use = REQ, .priv = &msg_req, .match_method = PAT_MATCH_STR},
-    {.name = "hdr", .fn = fetch_hdr, .args = "S?,I?", .out = SMP_T_STR,
-     .use = REQ, .priv = &msg_req, .match_method = PAT_MATCH_STR},
-    {.name = "req.fhdr", .fn = fetch_hdr, .args = "S?,I?", .out = SMP_T_STR,
-     .use = REQ, .priv = &msg_req, .match_method = PAT_MATCH_STR},
-    {.name = "req.hdr_cnt", .fn = fetch_hdr_cnt, .args = "S?",
-     .out = SMP_T_SINT, .use = REQ, .priv = &msg_req,
-     .match_method = PAT_MATCH_INT},
-    {.name = "res.hdr", .fn = fetch_hdr, .args = "S?,I?", .out = SMP_T_STR,
-     .use = RES, .priv = &msg_res, .match_method = PAT_MATCH_STR},
-    {.name = "res.hdr_cnt", .fn = fetch_hdr_cnt, .args = "S?",
-     .out = SMP_T_SINT, .use = RES, .priv = &msg_res,
-     .match_method = PAT_MATCH_INT},
-    {.name = "status", .fn = fetch_status, .out = SMP_T_SINT, .use = RES,
+    {.name = "query",
+     .fn = fetch_uri_part,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .priv = &part_query,
+     .match_method = PAT_MATCH_STR},
+    {.name = "base",
+     .fn = fetch_base,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .match_method = PAT_MATCH_STR},
+    {.name = "req.ver",
+     .fn = fetch_req_ver,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .match_method = PAT_MATCH_STR},
+    HDR_ROW("req.hdr", fetch_hdr, "S?,I?", SMP_T_STR, REQ, &hf_req,
+            PAT_MATCH_STR),
+    HDR_ROW("hdr", fetch_hdr, "S?,I?", SMP_T_STR, REQ, &hf_req, PAT_MATCH_STR),
+    HDR_ROW("req.fhdr", fetch_hdr, "S?,I?", SMP_T_STR, REQ, &hf_req_full,
+            PAT_MATCH_STR),
+    HDR_ROW("req.hdr_cnt", fetch_hdr_cnt, "S?", SMP_T_SINT, REQ, &hf_req,
+            PAT_MATCH_INT),
+    HDR_ROW("hdr_cnt", fetch_hdr_cnt, "S?", SMP_T_SINT, REQ, &hf_req,
+            PAT_MATCH_INT),
+    HDR_ROW("req.fhdr_cnt", fetch_hdr_cnt, "S?", SMP_T_SINT, REQ, &hf_req_full,
+            PAT_MATCH_INT),
+    HDR_ROW("req.hdr_ip", fetch_hdr_ip, "S?,I?", SMP_T_ADDR, REQ, &hf_req,
+            PAT_MATCH_IP),
+    HDR_ROW("hdr_ip", fetch_hdr_ip, "S?,I?", SMP_T_ADDR, REQ, &hf_req,
+            PAT_MATCH_IP),
+    HDR_ROW("res.hdr", fetch_hdr, "S?,I?", SMP_T_STR, RES, &hf_res,
+            PAT_MATCH_STR),
+    HDR_ROW("res.fhdr", fetch_hdr, "S?,I?", SMP_T_STR, RES, &hf_res_full,
+            PAT_MATCH_STR),
+    HDR_ROW("res.hdr_cnt", fetch_hdr_cnt, "S?", SMP_T_SINT, RES, &hf_res,
+            PAT_MATCH_INT),
+    HDR_ROW("res.fhdr_cnt", fetch_hdr_cnt, "S?", SMP_T_SINT, RES, &hf_res_full,
+            PAT_MATCH_INT),
+    HDR_ROW("res.hdr_ip", fetch_hdr_ip, "S?,I?", SMP_T_ADDR, RES, &hf_res,
+            PAT_MATCH_IP),
+    HDR_ROW("req.hdrs", fetch_hdrs, NULL, SMP_T_STR, REQ, NULL, PAT_MATCH_STR),
+    HDR_ROW("req.hdr_names", fetch_hdr_names, "S?", SMP_T_STR, REQ, NULL,
+            PAT_MATCH_STR),
+    HDR_ROW("req.cook", fetch_cook, "S?", SMP_T_STR, REQ, &msg_req,
+            PAT_MATCH_STR),
+    HDR_ROW("cook", fetch_cook, "S?", SMP_T_STR, REQ, &msg_req, PAT_MATCH_STR),
+    HDR_ROW("req.cook_cnt", fetch_cook_cnt, "S?", SMP_T_SINT, REQ, &msg_req,
+            PAT_MATCH_INT),
+    HDR_ROW("cook_cnt", fetch_cook_cnt, "S?", SMP_T_SINT, REQ, &msg_req,
+            PAT_MATCH_INT),
+    HDR_ROW("req.cook_val", fetch_cook_val, "S?", SMP_T_SINT, REQ, &msg_req,
+            PAT_MATCH_INT),
+    HDR_ROW("cook_val", fetch_cook_val, "S?", SMP_T_SINT, REQ, &msg_req,
+            PAT_MATCH_INT),
+    HDR_ROW("res.cook", fetch_cook, "S?", SMP_T_STR, RES, &msg_res,
+            PAT_MATCH_STR),
+    HDR_ROW("res.cook_cnt", fetch_cook_cnt, "S?", SMP_T_SINT, RES, &msg_res,
+            PAT_MATCH_INT),
+    HDR_ROW("res.cook_val", fetch_cook_val, "S?", SMP_T_SINT, RES, &msg_res,
+            PAT_MATCH_INT),
+    HDR_ROW("url_param", fetch_url_param, "S?,S?", SMP_T_STR, REQ, NULL,
+            PAT_MATCH_STR),
+    HDR_ROW("urlp", fetch_url_param, "S?,S?", SMP_T_STR, REQ, NULL,
+            PAT_MATCH_STR),
+    HDR_ROW("urlp_val", fetch_url_param_val, "S?,S?", SMP_T_SINT, REQ, NULL,
+            PAT_MATCH_INT),
+    {.name = "status",
+     .fn = fetch_status,
+     .out = SMP_T_SINT,
+     .use = RES,
      .match_method = PAT_MATCH_INT},
     {.name = NULL},
 };
 
 /* HAProxy's ACL shorthands over the fetches above. */
 static const struct acl_kw http_acl_kws[] = {
-    {"path_beg", "path", PAT_MATCH_BEG}, {"path_end", "path", PAT_MATCH_END},
-    {"path_sub", "path", PAT_MATCH_SUB}, {"path_dir", "path", PAT_MATCH_DIR},
-    {"path_dom", "path", PAT_MATCH_DOM}, {"path_reg", "path", PAT_MATCH_REG},
-    {"path_len", "path", PAT_MATCH_LEN}, {"url_beg", "url", PAT_MATCH_BEG},
-    {"url_end", "url", PAT_MATCH_END},   {"url_sub", "url", PAT_MATCH_SUB},
-    {"url_dir", "url", PAT_MATCH_DIR},   {"url_dom", "url", PAT_MATCH_DOM},
-    {"url_reg", "url", PAT_MATCH_REG},   {"url_len", "url", PAT_MATCH_LEN},
-    {"hdr_beg", "hdr", PAT_MATCH_BEG},   {"hdr_end", "hdr", PAT_MATCH_END},
-    {"hdr_sub", "hdr", PAT_MATCH_SUB},   {"hdr_dir", "hdr", PAT_MATCH_DIR},
-    {"hdr_dom", "hdr", PAT_MATCH_DOM},   {"hdr_reg", "hdr", PAT_MATCH_REG},
-    {"hdr_len", "hdr", PAT_MATCH_LEN},   {"base_beg", "base", PAT_MATCH_BEG},
-    {"base_sub", "base", PAT_MATCH_SUB}, {"base_reg", "base", PAT_MATCH_REG},
+    {"path_beg", "path", PAT_MATCH_BEG},
+    {"path_end", "path", PAT_MATCH_END},
+    {"path_sub", "path", PAT_MATCH_SUB},
+    {"path_dir", "path", PAT_MATCH_DIR},
+    {"path_dom", "path", PAT_MATCH_DOM},
+    {"path_reg", "path", PAT_MATCH_REG},
+    {"path_len", "path", PAT_MATCH_LEN},
+    {"url_beg", "url", PAT_MATCH_BEG},
+    {"url_end", "url", PAT_MATCH_END},
+    {"url_sub", "url", PAT_MATCH_SUB},
+    {"url_dir", "url", PAT_MATCH_DIR},
+    {"url_dom", "url", PAT_MATCH_DOM},
+    {"url_reg", "url", PAT_MATCH_REG},
+    {"url_len", "url", PAT_MATCH_LEN},
+    {"hdr_beg", "hdr", PAT_MATCH_BEG},
+    {"hdr_end", "hdr", PAT_MATCH_END},
+    {"hdr_sub", "hdr", PAT_MATCH_SUB},
+    {"hdr_dir", "hdr", PAT_MATCH_DIR},
+    {"hdr_dom", "hdr", PAT_MATCH_DOM},
+    {"hdr_reg", "hdr", PAT_MATCH_REG},
+    {"hdr_len", "hdr", PAT_MATCH_LEN},
+    {"base_beg", "base", PAT_MATCH_BEG},
+    {"base_sub", "base", PAT_MATCH_SUB},
+    {"base_reg", "base", PAT_MATCH_REG},
     {NULL, NULL, 0},
 };
 

@@ -66,11 +66,21 @@ static struct bufferevent *cli_bev(const struct tcp_txn *tt)
     return tt->s->sess->bev;
 }
 
+/* Records why the stream ended (see http_txn_term); the first stays. */
+static void tcp_term(struct tcp_txn *tt, char cause, char step)
+{
+    if (tt->s->term[0] != '-')
+        return;
+    tt->s->term[0] = cause;
+    tt->s->term[1] = step;
+}
+
 /* Frees the stream and the session now. */
 static int tcp_end(struct tcp_txn *tt)
 {
     struct session *sess = tt->s->sess;
 
+    tt->s->times.total = stream_elapsed_ms(tt->s);
     if (tt->srv != NULL)
         bufferevent_free(tt->srv);
     lb_release(tt->s);
@@ -123,8 +133,10 @@ static int step_content(struct tcp_txn *tt)
                      flags);
     if (ret == ACT_RET_YIELD)
         return RC_AGAIN;
-    if (ret != ACT_RET_CONT && ret != ACT_RET_STOP && ret != ACT_RET_DONE)
+    if (ret != ACT_RET_CONT && ret != ACT_RET_STOP && ret != ACT_RET_DONE) {
+        tcp_term(tt, 'P', 'R');
         return tcp_end(tt);
+    }
     evtimer_del(tt->timer);
     tt->state = s->svc.ops != NULL ? TCP_ST_APPLET : TCP_ST_CONNECT;
     return RC_OK;
@@ -156,6 +168,7 @@ static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
         struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
         tt->srv_connected = 1;
+        s->times.connect = stream_elapsed_ms(s);
         bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
     } else if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) &&
                tt->srv_connected) {
@@ -164,6 +177,8 @@ static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
         tt->srv_err = (what & BEV_EVENT_ERROR) != 0;
     } else {
         tt->srv_failed = 1;
+        tcp_term(tt, (what & BEV_EVENT_TIMEOUT) ? 's' : 'S',
+                 tt->srv_connected ? 'D' : 'C');
     }
     tcp_process(s);
 }
@@ -209,9 +224,12 @@ static int step_connect(struct tcp_txn *tt)
         rc = s->be ? lb_assign(s) : RC_ERR;
         if (rc == RC_AGAIN)
             return tcp_queue_wait(tt);
-        if (rc != RC_OK)
+        if (rc != RC_OK) {
+            tcp_term(tt, 'S', 'C');
             return tcp_end(tt);
+        }
         evtimer_del(tt->timer);
+        s->times.queue = stream_elapsed_ms(s);
     }
     srv = s->srv;
     tmo = s->be->timeouts.connect;
@@ -318,6 +336,7 @@ static void cli_event_cb(struct bufferevent *bev, short what, void *arg)
     struct tcp_txn *tt = s->proto;
 
     if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        tcp_term(tt, (what & BEV_EVENT_TIMEOUT) ? 'c' : 'C', 'D');
         tcp_end(tt);
         return;
     }
@@ -355,6 +374,19 @@ static int tcp_conn_rules(struct stream *s)
     return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
 }
 
+/* Counts client bytes into the stream (%U, %B). */
+static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                     void *arg)
+{
+    ((struct stream *)arg)->bytes_in += info->n_added;
+}
+
+static void count_out(struct evbuffer *buf,
+                      const struct evbuffer_cb_info *info, void *arg)
+{
+    ((struct stream *)arg)->bytes_out += info->n_added;
+}
+
 /* The session_start hook of TCP frontends. */
 static void tcp_session_start(struct session *sess)
 {
@@ -378,6 +410,9 @@ static void tcp_session_start(struct session *sess)
         return;
     }
     bufferevent_setcb(sess->bev, cli_read_cb, cli_write_cb, cli_event_cb, s);
+    evbuffer_add_cb(bufferevent_get_input(sess->bev), count_in, s);
+    evbuffer_add_cb(bufferevent_get_output(sess->bev), count_out, s);
+    s->bytes_in = evbuffer_get_length(bufferevent_get_input(sess->bev));
     bufferevent_setwatermark(sess->bev, EV_WRITE, 16384, 0);
     bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
     bufferevent_enable(sess->bev, EV_READ | EV_WRITE);

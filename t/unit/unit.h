@@ -11,6 +11,8 @@ Suite *suite_core_cfgcond(void);
 Suite *suite_core_sample(void);
 Suite *suite_core_acl(void);
 Suite *suite_core_vars(void);
+Suite *suite_core_logformat(void);
+Suite *suite_core_map(void);
 Suite *suite_http_h1(void);
 
 /* Runs <suites> (NULL-terminated) with TAP output; returns the exit code. */

@@ -1,0 +1,53 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Map and pattern files (HAProxy's map.c and the file side of pattern.c):
+ * a file of "key [value]" lines is read once at configuration load, in the
+ * master, and indexed for one matching method: exact keys in a hash table,
+ * prefixes and IP networks by longest match (one hash probe per distinct
+ * key length, longest first), the other methods as a list tried in file
+ * order. Loaded files are shared between the expressions naming the same
+ * file with the same method and output while the file is unchanged on
+ * disk; each user holds a reference. The map_* converters are defined
+ * here too. */
+#ifndef LUAPROXY_CORE_MAP_H
+#define LUAPROXY_CORE_MAP_H
+
+#include "core/ist.h"
+#include "core/sample.h"
+
+/* What the second column holds. */
+enum map_out {
+    MAP_OUT_STR,  /* any text, kept as is (trailing blanks included) */
+    MAP_OUT_INT,  /* a signed decimal integer */
+    MAP_OUT_IP,   /* an IPv4 or IPv6 address */
+    MAP_OUT_NONE, /* keys only (ACL "-f" and "-M" pattern files) */
+};
+
+struct map;
+
+/* Loads <path> for the matching method <match> (enum pat_match: STR, BEG,
+ * SUB, DIR, DOM, END, REG, INT or IP), case-insensitive when <icase>, with
+ * values of kind <out>. Returns a reference (release with map_release) or
+ * NULL with *<err> set: "failed to open pattern file <PATH> (REASON)", or
+ * the reason for a bad line followed by " at line N of file 'PATH'". */
+struct map *map_load(const char *path, int match, int icase, enum map_out out,
+                     char **err);
+/* Drops one reference; the last one frees the map. Accepts NULL. */
+void map_release(struct map *m);
+/* Looks <key> up. The key must already have the method's input type (see
+ * map_input_type). On a match, sets <value> to the entry's value (strings
+ * point into the map, which outlives the lookup) and returns 1; else 0. */
+int map_lookup(const struct map *m, const struct sample *key,
+               struct sample *value);
+/* The sample type a key is cast to before map_lookup: SINT for INT, ADDR
+ * for IP, STR otherwise. */
+enum smp_type map_input_type(int match);
+/* Number of entries (tests, diagnostics). */
+size_t map_size(const struct map *m);
+/* Tries the string pattern <pat> on <s> with <match> (STR, BEG, END, SUB,
+ * DIR or DOM), as HAProxy: DIR and DOM look for <pat> as a whole word
+ * between delimiters ("/?" and "/?.:"). Returns 1 on a match. */
+int map_str_match(int match, struct ist pat, struct ist s, int icase);
+/* Registers the map, map_<match> and map_<match>_<out> converters. */
+void map_register_convs(void);
+
+#endif

@@ -1,0 +1,204 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The HTTP tags of log-format strings, rendered as HAProxy's
+ * sess_build_logline does: the request line as the client sent it (before
+ * any rule rewrote it) with '"', '#' and non-printable bytes as "#XX",
+ * "<BADREQ>" when there is none, the status sent, and the captures
+ * (none yet: "capture" is not supported, so %hr and %hs print nothing and
+ * %CC and %CS print '-'). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stddef.h>
+#include <string.h>
+
+#include "core/ist.h"
+#include "core/logformat.h"
+#include "core/stream.h"
+#include "http/http_ana.h"
+#include "http/http_log.h"
+
+#define BADREQ "<BADREQ>"
+
+/* 1 for HTTP's SP and HT. */
+static int is_spht(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The request line as received, without its CRLF; empty if none. */
+static struct ist req_line(struct stream *s)
+{
+    struct http_txn *txn = s ? http_txn_get(s) : NULL;
+    struct ist l = {NULL, 0};
+
+    if (txn == NULL || txn->req_head == NULL)
+        return l;
+    l.ptr = txn->req_head;
+    while (l.ptr[l.len] != '\r' && l.ptr[l.len] != '\n')
+        l.len++;
+    return l;
+}
+
+/* Splits <l> into its words: method, URI and the rest (the version).
+ * Returns the number of blanks runs seen after the method (0: no URI). */
+static int req_split(struct ist l, struct ist *meth, struct ist *uri,
+                     struct ist *ver)
+{
+    size_t i = 0, j;
+    int nspaces = 0;
+
+    while (i < l.len && !is_spht(l.ptr[i]))
+        i++;
+    *meth = (struct ist){l.ptr, i};
+    while (i < l.len && is_spht(l.ptr[i])) {
+        i++;
+        nspaces++;
+    }
+    for (j = i; j < l.len && !is_spht(l.ptr[j]); j++)
+        ;
+    *uri = (struct ist){l.ptr + i, j - i};
+    while (j < l.len && is_spht(l.ptr[j]))
+        j++;
+    *ver = (struct ist){l.ptr + j, l.len - j};
+    return nspaces;
+}
+
+/* Writes <v> URL-encoded, between quotes with LF_OPT_QUOTE. */
+static void put_url(struct logformat_out *out, struct ist v, unsigned o)
+{
+    if (o & LF_OPT_QUOTE)
+        logformat_put_char(out, '"');
+    logformat_put_encoded(out, v.ptr, v.len, LF_ENC_URL, o);
+    if (o & LF_OPT_QUOTE)
+        logformat_put_char(out, '"');
+}
+
+static const struct ist badreq = {BADREQ, sizeof(BADREQ) - 1};
+
+static void lf_r(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct ist l = req_line(s);
+
+    put_url(out, l.ptr ? l : badreq, o);
+}
+
+static void lf_HM(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct ist l = req_line(s), m, u, v;
+
+    req_split(l, &m, &u, &v);
+    /* only a verb, or no request at all */
+    put_url(out, l.ptr && m.len < l.len ? m : badreq, o);
+}
+
+/* The URI word, or <BADREQ> when the line has none. */
+static struct ist req_uri(struct stream *s)
+{
+    struct ist l = req_line(s), m, u, v;
+
+    if (l.ptr == NULL || req_split(l, &m, &u, &v) == 0)
+        return badreq;
+    return u;
+}
+
+/* <u> up to its '?'. */
+static struct ist before_query(struct ist u)
+{
+    const char *q = memchr(u.ptr, '?', u.len);
+
+    return q ? (struct ist){u.ptr, (size_t)(q - u.ptr)} : u;
+}
+
+static void lf_HU(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    put_url(out, req_uri(s), o);
+}
+
+static void lf_HP(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct ist u = req_uri(s);
+
+    put_url(out, u.ptr == badreq.ptr ? u : before_query(u), o);
+}
+
+/* %HPO: the path alone, without the scheme and authority of an absolute
+ * URI nor the query string. */
+static void lf_HPO(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct ist u = req_uri(s);
+    const char *sep;
+
+    if (u.ptr != badreq.ptr && u.len > 0 && u.ptr[0] != '/' &&
+        (sep = memchr(u.ptr, ':', u.len)) != NULL &&
+        (size_t)(sep - u.ptr) + 2 < u.len && sep[1] == '/' && sep[2] == '/') {
+        const char *auth = sep + 3, *end = u.ptr + u.len;
+        const char *path = memchr(auth, '/', (size_t)(end - auth));
+
+        u = path ? (struct ist){path, (size_t)(end - path)}
+                 : (struct ist){end, 0};
+    }
+    put_url(out, u.ptr == badreq.ptr ? u : before_query(u), o);
+}
+
+/* %HQ: from the '?' (included) to the end of the URI; empty if none. */
+static void lf_HQ(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct ist l = req_line(s), m, u, v;
+    const char *q;
+
+    if (l.ptr == NULL) {
+        put_url(out, badreq, o);
+        return;
+    }
+    req_split(l, &m, &u, &v);
+    q = u.len ? memchr(u.ptr, '?', u.len) : NULL;
+    put_url(out,
+            q ? (struct ist){q, (size_t)(u.ptr + u.len - q)}
+              : (struct ist){"", 0},
+            o);
+}
+
+static void lf_HV(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct ist l = req_line(s), m, u, v;
+    static const struct ist v09 = {"HTTP/0.9", 8};
+
+    if (l.ptr == NULL || req_split(l, &m, &u, &v) == 0)
+        v = badreq;
+    else if (v.len == 0)
+        v = v09;
+    put_url(out, v, o);
+}
+
+/* %ST: the status sent; -1 before any, 0 outside HTTP (HAProxy's). */
+static void lf_ST(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    struct http_txn *txn = s ? http_txn_get(s) : NULL;
+
+    logformat_put_int(out, txn == NULL ? 0 : txn->status ? txn->status : -1);
+}
+
+/* %hr, %hs, %hrl, %hsl: no captures, nothing printed. */
+static void lf_nothing(struct logformat_out *out, struct stream *s, unsigned o)
+{
+}
+
+/* %CC, %CS: no captured cookie. */
+static void lf_absent(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    logformat_put_text(out, NULL, 0, o);
+}
+
+static const struct logformat_tag http_log_tags[] = {
+    {"ST", lf_ST, 0},      {"r", lf_r, 1},         {"HM", lf_HM, 1},
+    {"HU", lf_HU, 1},      {"HP", lf_HP, 1},       {"HPO", lf_HPO, 1},
+    {"HQ", lf_HQ, 1},      {"HV", lf_HV, 1},       {"hr", lf_nothing, 0},
+    {"hs", lf_nothing, 0}, {"hrl", lf_nothing, 0}, {"hsl", lf_nothing, 0},
+    {"CC", lf_absent, 1},  {"CS", lf_absent, 1},   {NULL, NULL, 0},
+};
+
+void http_log_init(void)
+{
+    logformat_register_tags(http_log_tags);
+}

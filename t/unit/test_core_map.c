@@ -1,0 +1,410 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Unit tests for core/map.c: the file format (comments, blanks, values
+ * kept verbatim), each index (exact hash, longest prefix, longest network
+ * across families, first-match lists), typed values and defaults, load
+ * errors with file and line, sharing of unchanged files, and the map_*
+ * converters through sample expressions. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "core/errors.h"
+#include "core/map.h"
+#include "core/pool.h"
+#include "core/sample.h"
+
+Suite *suite_core_map(void);
+
+static char path[64];
+
+/* Writes <text> to a fresh temporary file named in <path>. */
+static void write_map(const char *text)
+{
+    FILE *f;
+    int fd;
+
+    snprintf(path, sizeof(path), "/tmp/lp-map-XXXXXX");
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Removes the file of the test. */
+static void teardown(void)
+{
+    if (path[0] != '\0')
+        unlink(path);
+    path[0] = '\0';
+}
+
+/* Loads <path>, expecting success. */
+static struct map *load_ok(int match, enum map_out out)
+{
+    char *err = NULL;
+    struct map *m = map_load(path, match, 0, out, &err);
+
+    ck_assert_msg(m != NULL, "load failed: %s", err ? err : "?");
+    return m;
+}
+
+/* Looks the string <k> up; returns the value text or NULL. */
+static const char *str_get(const struct map *m, const char *k)
+{
+    static char buf[256];
+    struct sample key = {.type = SMP_T_STR}, v;
+
+    key.data.str = ist_from(k);
+    if (!map_lookup(m, &key, &v))
+        return NULL;
+    ck_assert_int_eq(v.type, SMP_T_STR);
+    ck_assert_uint_lt(v.data.str.len, sizeof(buf));
+    memcpy(buf, v.data.str.ptr, v.data.str.len);
+    buf[v.data.str.len] = '\0';
+    return buf;
+}
+
+/* Looks a typed key up; returns the string value or NULL. */
+static const char *str_get_typed(const struct map *m, const struct sample *k)
+{
+    static char buf[64];
+    struct sample v;
+
+    if (!map_lookup(m, k, &v))
+        return NULL;
+    ck_assert_int_eq(v.type, SMP_T_STR);
+    snprintf(buf, sizeof(buf), "%.*s", (int)v.data.str.len, v.data.str.ptr);
+    return buf;
+}
+
+/* Looks the address <a> up in an IP map; returns the value text or NULL. */
+static const char *ip_get(const struct map *m, const char *a)
+{
+    struct sample key = {.type = SMP_T_STR};
+
+    key.data.str = ist_from(a);
+    ck_assert(sample_cast(&key, SMP_T_ADDR, NULL));
+    return str_get_typed(m, &key);
+}
+
+START_TEST(test_map__exact_hash_first_duplicate_wins)
+{
+    struct map *m;
+
+    write_map("# comment\n\n  alpha one\nbeta\ttwo words  \nalpha dup\n"
+              "gamma\n");
+    m = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    ck_assert_uint_eq(map_size(m), 4);
+    ck_assert_str_eq(str_get(m, "alpha"), "one");
+    ck_assert_str_eq(str_get(m, "beta"), "two words  ");
+    ck_assert_str_eq(str_get(m, "gamma"), "");
+    ck_assert_ptr_null(str_get(m, "alph"));
+    ck_assert_ptr_null(str_get(m, "ALPHA"));
+    ck_assert_ptr_null(str_get(m, "# comment"));
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__beg_longest_prefix)
+{
+    struct map *m;
+
+    write_map("/api a\n/api/v2/ v2\n/ root\n/api/v2/admin adm\n");
+    m = load_ok(PAT_MATCH_BEG, MAP_OUT_STR);
+    ck_assert_str_eq(str_get(m, "/api/v2/admin/x"), "adm");
+    ck_assert_str_eq(str_get(m, "/api/v2/users"), "v2");
+    ck_assert_str_eq(str_get(m, "/api/v3"), "a");
+    ck_assert_str_eq(str_get(m, "/other"), "root");
+    ck_assert_ptr_null(str_get(m, "nope"));
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__list_methods_first_in_file)
+{
+    struct map *m;
+
+    write_map("example.com ex\nwww.example.com www\n");
+    m = load_ok(PAT_MATCH_DOM, MAP_OUT_STR);
+    ck_assert_str_eq(str_get(m, "www.example.com"), "ex");
+    ck_assert_str_eq(str_get(m, "a.example.com:80"), "ex");
+    ck_assert_ptr_null(str_get(m, "notexample.com"));
+    map_release(m);
+    teardown();
+
+    write_map("img pics\nv1 ver\n");
+    m = load_ok(PAT_MATCH_DIR, MAP_OUT_STR);
+    ck_assert_str_eq(str_get(m, "/v1/img/a.png"), "pics");
+    ck_assert_str_eq(str_get(m, "/v1/x"), "ver");
+    ck_assert_ptr_null(str_get(m, "/images/x"));
+    map_release(m);
+    teardown();
+
+    write_map("og o\nfo f\n");
+    m = load_ok(PAT_MATCH_SUB, MAP_OUT_STR);
+    ck_assert_str_eq(str_get(m, "foggy"), "o");
+    ck_assert_str_eq(str_get(m, "xfox"), "f");
+    map_release(m);
+    teardown();
+
+    write_map(".png img\n.js script\n");
+    m = load_ok(PAT_MATCH_END, MAP_OUT_STR);
+    ck_assert_str_eq(str_get(m, "/a/b.png"), "img");
+    ck_assert_ptr_null(str_get(m, "/a/b.png?x"));
+    map_release(m);
+    teardown();
+
+    write_map("^/u/[0-9]+$ user\n^/u/ any\n");
+    m = load_ok(PAT_MATCH_REG, MAP_OUT_STR);
+    ck_assert_str_eq(str_get(m, "/u/42"), "user");
+    ck_assert_str_eq(str_get(m, "/u/bob"), "any");
+    ck_assert_ptr_null(str_get(m, "/x/u/1"));
+    map_release(m);
+}
+END_TEST
+
+/* Looks the integer <k> up in an INT map with INT values; -1 if none. */
+static long long int_get(const struct map *m, long long k)
+{
+    struct sample key = {.type = SMP_T_SINT}, v;
+
+    key.data.sint = k;
+    if (!map_lookup(m, &key, &v))
+        return -1;
+    ck_assert_int_eq(v.type, SMP_T_SINT);
+    return v.data.sint;
+}
+
+START_TEST(test_map__int_ranges_and_int_values)
+{
+    struct map *m;
+
+    write_map("200 1\n300:399 3\n:99 0\n1000: 9\n250 7\n");
+    m = load_ok(PAT_MATCH_INT, MAP_OUT_INT);
+    ck_assert_int_eq(int_get(m, 200), 1);
+    ck_assert_int_eq(int_get(m, 301), 3);
+    ck_assert_int_eq(int_get(m, -5), 0);
+    ck_assert_int_eq(int_get(m, 5000), 9);
+    ck_assert_int_eq(int_get(m, 250), 7);
+    ck_assert_int_eq(int_get(m, 150), -1);
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__ip_longest_network_both_families)
+{
+    struct map *m;
+
+    write_map("10.0.0.0/8 ten\n10.1.0.0/16 tenone\n10.1.2.3 host\n"
+              "0.0.0.0/0 any4\n2001:db8::/32 doc\n::ffff:192.168.0.0/112 "
+              "mapped\n192.0.2.0/255.255.255.0 dotted\n");
+    m = load_ok(PAT_MATCH_IP, MAP_OUT_STR);
+    ck_assert_str_eq(ip_get(m, "10.1.2.3"), "host");
+    ck_assert_str_eq(ip_get(m, "10.1.9.9"), "tenone");
+    ck_assert_str_eq(ip_get(m, "10.200.0.1"), "ten");
+    ck_assert_str_eq(ip_get(m, "192.0.2.77"), "dotted");
+    ck_assert_str_eq(ip_get(m, "8.8.8.8"), "any4");
+    ck_assert_str_eq(ip_get(m, "2001:db8:1::5"), "doc");
+    /* an IPv6 sample falls back to the IPv4 networks when v4-mapped */
+    ck_assert_str_eq(ip_get(m, "::ffff:10.1.2.3"), "host");
+    ck_assert_ptr_null(ip_get(m, "2001:db9::1"));
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__ip_values)
+{
+    struct sample key = {.type = SMP_T_STR}, v;
+    struct map *m;
+
+    write_map("a 192.0.2.1\nb 2001:db8::1\n");
+    m = load_ok(PAT_MATCH_STR, MAP_OUT_IP);
+    key.data.str = IST("a");
+    ck_assert(map_lookup(m, &key, &v));
+    ck_assert_int_eq(v.type, SMP_T_IPV4);
+    ck_assert_uint_eq(ntohl(v.data.ipv4.s_addr), 0xc0000201U);
+    key.data.str = IST("b");
+    ck_assert(map_lookup(m, &key, &v));
+    ck_assert_int_eq(v.type, SMP_T_IPV6);
+    map_release(m);
+}
+END_TEST
+
+/* Expects the load to fail with a message containing <needle>. */
+static void load_err(int match, enum map_out out, const char *needle)
+{
+    char *err = NULL;
+    struct map *m = map_load(path, match, 0, out, &err);
+
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, needle) != NULL, "'%s' lacks '%s'", err, needle);
+    free(err);
+}
+
+START_TEST(test_map__load_errors_name_file_and_line)
+{
+    char where[128];
+
+    write_map("a 1\n# c\nb two\n");
+    snprintf(where, sizeof(where),
+             "'two' is not a valid integer value at "
+             "line 3 of file '%s'",
+             path);
+    load_err(PAT_MATCH_STR, MAP_OUT_INT, where);
+    teardown();
+
+    write_map("10.0.0.0/8 x\nnot-an-ip y\n");
+    snprintf(where, sizeof(where), "at line 2 of file '%s'", path);
+    load_err(PAT_MATCH_IP, MAP_OUT_STR, where);
+    load_err(PAT_MATCH_IP, MAP_OUT_STR, "'not-an-ip'");
+    teardown();
+
+    write_map("x 1\n([ y\n");
+    load_err(PAT_MATCH_REG, MAP_OUT_STR, "at line 2");
+    teardown();
+
+    write_map("12 a\nabc b\n");
+    load_err(PAT_MATCH_INT, MAP_OUT_STR, "'abc' is not a number at line 2");
+    teardown();
+
+    snprintf(path, sizeof(path), "/nonexistent/lp.map");
+    load_err(PAT_MATCH_STR, MAP_OUT_STR,
+             "failed to open pattern file </nonexistent/lp.map>");
+    path[0] = '\0';
+}
+END_TEST
+
+START_TEST(test_map__unchanged_file_is_shared)
+{
+    struct map *a, *b, *c, *d;
+    FILE *f;
+
+    write_map("k v\n");
+    a = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    b = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    c = load_ok(PAT_MATCH_BEG, MAP_OUT_STR);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_ptr_ne(a, c);
+    /* a changed file is read again (a reload picks up edits) */
+    f = fopen(path, "a");
+    fputs("k2 v2 longer\n", f);
+    fclose(f);
+    d = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    ck_assert_ptr_ne(a, d);
+    ck_assert_str_eq(str_get(d, "k2"), "v2 longer");
+    ck_assert_ptr_null(str_get(a, "k2"));
+    map_release(a);
+    map_release(b);
+    map_release(c);
+    map_release(d);
+}
+END_TEST
+
+/* Evaluates the expression <e> with a fresh pool; returns the value as a
+ * string (copied) or NULL. */
+static char *eval_str(const char *e)
+{
+    static char buf[128];
+    struct pool *p = pool_new(1024);
+    struct smp_env env = {.pool = p, .opt = SMP_OPT_FINAL};
+    struct sample smp;
+    char *err = NULL;
+    struct sample_expr *x = sample_expr_parse(e, &err);
+    char *res = NULL;
+
+    ck_assert_msg(x != NULL, "parse '%s': %s", e, err ? err : "?");
+    if (sample_expr_eval(x, &env, &smp) && sample_cast(&smp, SMP_T_STR, &env)) {
+        snprintf(buf, sizeof(buf), "%.*s", (int)smp.data.str.len,
+                 smp.data.str.ptr);
+        res = buf;
+    }
+    sample_expr_free(x);
+    pool_free(p);
+    return res;
+}
+
+/* Builds "<pre><path><post>" into a static buffer. */
+static const char *with_path(const char *pre, const char *post)
+{
+    static char buf[256];
+
+    snprintf(buf, sizeof(buf), "%s%s%s", pre, path, post);
+    return buf;
+}
+
+START_TEST(test_map__converters)
+{
+    char *err = NULL;
+
+    sample_fetch_register_builtin();
+    sample_conv_register_builtin();
+    write_map("/api api_be\n/api/v2 v2_be\n");
+    ck_assert_str_eq(eval_str(with_path("str(/api/v2/x),map_beg(", ")")),
+                     "v2_be");
+    ck_assert_str_eq(eval_str(with_path("str(/api),map(", ")")), "api_be");
+    ck_assert_str_eq(eval_str(with_path("str(/apix),map_str(", ",dflt)")),
+                     "dflt");
+    ck_assert_ptr_null(eval_str(with_path("str(/apix),map_str(", ")")));
+    teardown();
+    write_map("200 42\n");
+    ck_assert_str_eq(eval_str(with_path("str(200),map_str_int(", ")")), "42");
+    ck_assert_str_eq(eval_str(with_path("int(200),map_int_int(", ",1),add(1)")),
+                     "43");
+    ck_assert_str_eq(eval_str(with_path("int(7),map_int_int(", ",-3)")), "-3");
+    teardown();
+    write_map("10.0.0.0/8 10.9.9.9\n");
+    ck_assert_str_eq(eval_str(with_path("ipv4(10.2.3.4),map_ip_ip(", ")")),
+                     "10.9.9.9");
+    ck_assert_str_eq(eval_str(with_path("str(10.2.3.4),map_ip(", ",none)")),
+                     "10.9.9.9");
+    ck_assert_ptr_null(sample_expr_parse(
+        with_path("str(x),map_str_int(", ",notanint)"), &err));
+    ck_assert_msg(strstr(err, "invalid args in converter 'map_str_int'") !=
+                      NULL,
+                  "%s", err);
+    free(err);
+    err = NULL;
+    ck_assert_ptr_null(
+        sample_expr_parse("str(x),map_beg(/nonexistent/x.map)", &err));
+    ck_assert_msg(strstr(err, "failed to open pattern file") != NULL, "%s",
+                  err);
+    free(err);
+}
+END_TEST
+
+Suite *suite_core_map(void)
+{
+    Suite *s = suite_create("core_map");
+    TCase *tc;
+
+    tc = tcase_create("map_load");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_map__load_errors_name_file_and_line);
+    tcase_add_test(tc, test_map__unchanged_file_is_shared);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("map_lookup");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_map__exact_hash_first_duplicate_wins);
+    tcase_add_test(tc, test_map__beg_longest_prefix);
+    tcase_add_test(tc, test_map__list_methods_first_in_file);
+    tcase_add_test(tc, test_map__int_ranges_and_int_values);
+    tcase_add_test(tc, test_map__ip_longest_network_both_families);
+    tcase_add_test(tc, test_map__ip_values);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("map_convs");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_map__converters);
+    suite_add_tcase(s, tc);
+    return s;
+}
