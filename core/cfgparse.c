@@ -148,24 +148,29 @@ static int kw_matches(const struct cfg_kw *kw, int argc, char **args)
     return 0;
 }
 
-/* Finds the longest keyword matching <args>, in any section. */
+/* Finds the keyword matching <args> with the most words; among equals,
+ * the one valid in <section> wins ("maxconn" is both a global and a proxy
+ * keyword, in different tables). */
 static const struct cfg_kw *kw_lookup(int argc, char **args,
+                                      unsigned section,
                                       const struct module **owner)
 {
     const struct cfg_kw *best = NULL;
-    int i, bestw = 0;
+    int i, bestw = 0, best_here = 0;
 
     for (i = 0; i < kw_ntables; i++) {
         const struct cfg_kw *kw;
 
         for (kw = kw_tables[i].kws; kw->name != NULL; kw++) {
-            int w = cfg_kw_words(kw);
+            int w = cfg_kw_words(kw), here = (kw->sections & section) != 0;
 
-            if (w > bestw && kw_matches(kw, argc, args)) {
-                best = kw;
-                bestw = w;
-                *owner = kw_tables[i].module;
-            }
+            if (!kw_matches(kw, argc, args) || w < bestw ||
+                (w == bestw && (best_here || !here)))
+                continue;
+            best = kw;
+            bestw = w;
+            best_here = here;
+            *owner = kw_tables[i].module;
         }
     }
     return best;
@@ -326,7 +331,7 @@ static void keyword_line(struct cfg_ctx *ctx, int argc, char **args)
         return;
     if (strcmp(args[0], "no") == 0 && argc > 1)
         off = 1; /* "no option X": the keyword's handler sees "no" */
-    kw = kw_lookup(argc - off, args + off, &owner);
+    kw = kw_lookup(argc - off, args + off, ctx->section, &owner);
     if (kw == NULL) {
         if (word_in(args[off], unsupported_kws) || action_exists(args[off]))
             cfg_alert(ctx, "keyword '%s' is not supported yet", args[off]);

@@ -25,7 +25,7 @@
 #include "core/stream.h"
 #include "core/worker.h"
 
-#define SESSION_POOL_SIZE 1024
+#define SESSION_POOL_SIZE 512
 #define STREAM_POOL_SIZE 4096
 #define MODES_MAX 4
 

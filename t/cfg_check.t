@@ -67,7 +67,7 @@ my @errors = (
      qr/check\.cfg:7: unknown proxy mode 'ftp'/],
 );
 
-$t->plan(2 * @errors + 16);
+$t->plan(2 * @errors + 17);
 
 for my $e (@errors) {
     my ($name, $text, $re) = @$e;
@@ -83,6 +83,10 @@ is($rc, 1, 'several errors: exit 1');
 like($out, qr/check\.cfg:2: .*'foo'/, 'first error reported');
 like($out, qr/check\.cfg:3: .*'bar'/, 'second error reported');
 like($out, qr/check\.cfg:11: .*zz/, 'third error reported');
+
+# "maxconn" is a global and a proxy keyword: each in its own section.
+($rc, $out) = check("global\n    maxconn 100\n${base}    maxconn 50\nfrontend f\n    bind 127.0.0.1:1\n    maxconn 20\n    http-request return status 200\n");
+is($rc, 0, 'maxconn in global, defaults and frontend') or diag($out);
 
 # A valid file.
 ($rc, $out) = check("global\n    nbproc 1\n${base}frontend f\n    bind 127.0.0.1:1\n    http-request return status 200\n");

@@ -111,13 +111,10 @@ sub same {
 
 my $get = sub { my ($path, $off) = @_; sub { $t->http_get($t->port($_[0] + ($off // 0)), $path) } };
 same('option httplog, proxied', $get->('/p/a?x=1&y=%22'));
-{
-    local $TODO = 'termination flags (s->term) not set by http/http_ana.c yet';
-    same('option httplog, http-request return', $get->('/local'));
-    same('option httplog, deny', $get->('/deny'));
-    same('option httplog, bad request', sub {
-        $t->raw_request($t->port($_[0]), "GARBAGE\r\n\r\n") });
-}
+same('option httplog, http-request return', $get->('/local'));
+same('option httplog, deny', $get->('/deny'));
+same('option httplog, bad request', sub {
+    $t->raw_request($t->port($_[0]), "GARBAGE\r\n\r\n") });
 same('no format: Connect from, once the request comes', $get->('/plain', 1));
 same('log-format with %o, HTTP tags and a sample', $get->('/c/d?e', 2));
 same('option tcplog', $get->('/tcp', 3));
