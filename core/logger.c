@@ -526,7 +526,8 @@ int logger_post_parse(struct cfg *cfg)
     for (t = lc->all; t != NULL; t = t->next)
         if (t->kind == LOGGER_DGRAM && target_open(t) != RC_OK)
             errors++;
-    qsort(lc->pxs, lc->npx, sizeof(*lc->pxs), logger_px_cmp);
+    if (lc->npx > 0) /* qsort() wants a valid pointer even for nothing */
+        qsort(lc->pxs, lc->npx, sizeof(*lc->pxs), logger_px_cmp);
     return errors ? RC_ERR : RC_OK;
 }
 

@@ -113,6 +113,13 @@ static int luab_state_open(lua_State *L)
     luab_socket_register(L);
     luab_applet_http_register(L);
     luab_applet_tcp_register(L);
+    luab_run_coroutine_register(L);
+    luab_util_register(L);
+    luab_map_register(L);
+    luab_regex_register(L);
+    luab_proxy_register(L);
+    luab_channel_register(L);
+    luab_guard_register(L);
     return 0;
 }
 
@@ -137,6 +144,7 @@ static struct luab_state *luab_state_get(struct cfg *cfg, char **err)
     st->session_timeout = 4000;
     st->service_timeout = 4000;
     st->burst_timeout = 1000;
+    st->ptfiles_tail = &st->ptfiles;
     st->L = lua_newstate(luab_alloc, st);
     if (st->L == NULL) {
         free(st);
@@ -231,9 +239,10 @@ struct luab_fn *luab_fn_add(lua_State *L, enum luab_fn_kind kind,
     lua_pushvalue(L, fn_idx);
     ref = luaL_ref(L, LUA_REGISTRYINDEX);
     if (fn != NULL) {
-        log_warning("Lua function '%s' already registered, it will be "
-                    "overridden",
-                    name);
+        if (!st->loading_pt || worker_id() == 0)
+            log_warning("Lua function '%s' already registered, it will be "
+                        "overridden",
+                        name);
         luaL_unref(L, LUA_REGISTRYINDEX, fn->ref);
         fn->ref = ref;
         return fn;
@@ -461,29 +470,43 @@ static enum act_ret luab_action_verdict(struct luab_ctx *ctx, int rc)
         lua_settop(ctx->co, 0);
     if (ret == ACT_RET_YIELD) {
         /* act.YIELD: run the function again from its start later */
-        luab_run_defer(ctx);
+        luab_run_defer_ms(ctx, ctx->wake_ms > 0 ? ctx->wake_ms : 0);
     }
     return ret;
+}
+
+/* What an action's run starts with. */
+struct luab_action_call {
+    struct luab_ctx *ctx;
+    const struct luab_action_arg *a;
+};
+
+/* Pushes fn(txn, words...) of an action (protected, see luab_run_call). */
+static void luab_action_push(lua_State *L, void *arg)
+{
+    const struct luab_action_call *c = arg;
+    int i;
+
+    luaL_checkstack(L, c->a->nargs + 2, NULL);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->a->fn->ref);
+    luab_txn_push(L, c->ctx);
+    for (i = 0; i < c->a->nargs; i++)
+        lua_pushstring(L, c->a->args[i]);
 }
 
 /* Starts the action <a> on the stream context <ctx>. */
 static int luab_action_start(struct luab_ctx *ctx, struct luab_action_arg *a,
                              unsigned flags)
 {
-    int i;
+    struct luab_action_call c = {ctx, a};
 
     if (luab_run_prepare(ctx, LUAB_CTX_ACTION, !(flags & ACT_FLAG_FINAL)) !=
         RC_OK)
         return RC_ERR;
     ctx->what = "function";
     ctx->name = a->fn->name;
-    if (!lua_checkstack(ctx->co, a->nargs + 4))
-        return RC_ERR;
-    lua_rawgeti(ctx->co, LUA_REGISTRYINDEX, a->fn->ref);
-    luab_txn_push(ctx->co, ctx);
-    for (i = 0; i < a->nargs; i++)
-        lua_pushstring(ctx->co, a->args[i]);
-    return luab_run_start(ctx, 1 + a->nargs);
+    ctx->stats = &a->fn->stats;
+    return luab_run_call(ctx, luab_action_push, &c);
 }
 
 /* Runs a "lua.NAME" rule: starts the function, or resumes it once what it
@@ -501,6 +524,12 @@ static enum act_ret luab_action_run(struct rule *r, struct stream *s,
               ctx->co != NULL && lua_status(ctx->co) == LUA_YIELD;
     if (!waiting) /* first call, or act.YIELD asked for a new run */
         return luab_action_verdict(ctx, luab_action_start(ctx, a, flags));
+    if ((flags & ACT_FLAG_FINAL) && ctx->wait == LUAB_WAIT_IO) {
+        /* the input is complete (client closed, delay over): a channel
+         * read answers with what is there, and may not wait again */
+        ctx->yieldable = 0;
+        return luab_action_verdict(ctx, luab_run_resume(ctx));
+    }
     if (flags & ACT_FLAG_FINAL) {
         log_alert("Lua function '%s': aborting Lua processing on expired "
                   "timeout.",
@@ -664,27 +693,41 @@ static struct luab_ctx *luab_sample_ctx(const struct luab_fn *fn,
         return NULL;
     ctx->what = kind == LUAB_CTX_FETCH ? "sample-fetch" : "converter";
     ctx->name = fn->name;
-    lua_rawgeti(ctx->co, LUA_REGISTRYINDEX, fn->ref);
+    ctx->stats = (struct luab_stats *)&fn->stats;
     return ctx;
 }
 
-/* Pushes the string arguments of a fetch or converter; returns how many. */
-static int luab_sample_args_push(lua_State *co, const struct arg *args)
-{
-    int n = 0;
+/* What a fetch or converter run starts with. */
+struct luab_sample_call {
+    struct luab_ctx *ctx;
+    const struct luab_fn *fn;
+    const struct arg *args;
+    const struct sample *in; /* converters: the input; fetches: NULL */
+};
 
-    while (args != NULL && args[n].type == ARGT_STR && lua_checkstack(co, 1)) {
-        lua_pushlstring(co, args[n].data.str.ptr, args[n].data.str.len);
-        n++;
+/* Pushes fn(txn or input, args...) (protected, see luab_run_call). */
+static void luab_sample_push(lua_State *L, void *arg)
+{
+    const struct luab_sample_call *c = arg;
+    int n;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn->ref);
+    if (c->in != NULL)
+        lua_pushlstring(L, c->in->data.str.ptr, c->in->data.str.len);
+    else
+        luab_txn_push(L, c->ctx);
+    for (n = 0; c->args != NULL && c->args[n].type == ARGT_STR; n++) {
+        luaL_checkstack(L, 1, NULL);
+        lua_pushlstring(L, c->args[n].data.str.ptr, c->args[n].data.str.len);
     }
-    return n;
 }
 
 /* Runs a prepared fetch or converter and stores its result in <smp>. */
-static int luab_sample_finish(struct luab_ctx *ctx, int nargs,
-                              struct sample *smp, const struct smp_env *env)
+static int luab_sample_finish(struct luab_sample_call *c, struct sample *smp,
+                              const struct smp_env *env)
 {
-    int rc = luab_run_start(ctx, nargs), ok = 0;
+    struct luab_ctx *ctx = c->ctx;
+    int rc = luab_run_call(ctx, luab_sample_push, c), ok = 0;
 
     if (rc == RC_OK && ctx->nres > 0)
         ok = luab_smp_from_lua(ctx->co, -1, smp, env);
@@ -697,26 +740,26 @@ static int luab_sample_finish(struct luab_ctx *ctx, int nargs,
 static int luab_fetch_call(const struct arg *args, struct sample *smp,
                            const struct smp_env *env, const void *priv)
 {
-    struct luab_ctx *ctx = luab_sample_ctx(priv, env, LUAB_CTX_FETCH);
+    struct luab_sample_call c = {NULL, priv, args, NULL};
 
-    if (ctx == NULL)
+    c.ctx = luab_sample_ctx(priv, env, LUAB_CTX_FETCH);
+    if (c.ctx == NULL)
         return 0;
-    luab_txn_push(ctx->co, ctx);
-    return luab_sample_finish(ctx, 1 + luab_sample_args_push(ctx->co, args),
-                              smp, env);
+    return luab_sample_finish(&c, smp, env);
 }
 
 /* A "lua.NAME" converter: fn(input string, args...). */
 static int luab_conv_call(const struct arg *args, struct sample *smp,
                           const struct smp_env *env, const void *priv)
 {
-    struct luab_ctx *ctx = luab_sample_ctx(priv, env, LUAB_CTX_CONV);
+    struct luab_sample_call c = {NULL, priv, args, NULL};
+    struct sample in = *smp;
 
-    if (ctx == NULL)
+    c.in = &in;
+    c.ctx = luab_sample_ctx(priv, env, LUAB_CTX_CONV);
+    if (c.ctx == NULL)
         return 0;
-    lua_pushlstring(ctx->co, smp->data.str.ptr, smp->data.str.len);
-    return luab_sample_finish(ctx, 1 + luab_sample_args_push(ctx->co, args),
-                              smp, env);
+    return luab_sample_finish(&c, smp, env);
 }
 
 /* ------------------------------------------------------------------ */
@@ -775,6 +818,7 @@ int luab_task_start(struct luab_state *st, int ref, int nargs, const int *args)
         event_free(t->ev);
         goto fail;
     }
+    t->ctx.stats = &st->task_stats;
     lua_rawgeti(t->ctx.co, LUA_REGISTRYINDEX, ref);
     for (i = 0; i < nargs; i++)
         lua_rawgeti(t->ctx.co, LUA_REGISTRYINDEX, args[i]);
@@ -791,33 +835,195 @@ fail:
 /* Configuration keywords                                               */
 /* ------------------------------------------------------------------ */
 
-/* "lua-load FILE [args...]" and "lua-load-per-thread": runs the file now,
- * in the generation's state, with the extra words as "...". */
+/* Runs the chunk on top of the state with the <nargs> words of <args> as
+ * "..."; RC_OK, or RC_ERR with *<err> set. */
+static int luab_load_run(struct luab_state *st, const char *file, int nargs,
+                         char **args, char **err)
+{
+    int i;
+
+    if (!lua_checkstack(st->L, nargs + 2))
+        return set_err(err, "Lua runtime error in '%s': stack overflow", file);
+    for (i = 0; i < nargs; i++)
+        lua_pushstring(st->L, args[i]);
+    if (luab_pcall(st->L, nargs) != RC_OK) {
+        set_err(err, "Lua runtime error in '%s': %s", file,
+                lua_tostring(st->L, -1));
+        lua_pop(st->L, 1);
+        return RC_ERR;
+    }
+    return RC_OK;
+}
+
+/* Loads <file> on top of the state; RC_OK or RC_ERR with *<err> set. */
+static int luab_load_file(struct luab_state *st, const char *file, char **err)
+{
+    if (luaL_loadfile(st->L, file) == LUA_OK)
+        return RC_OK;
+    set_err(err, "error in Lua file '%s': %s", file, lua_tostring(st->L, -1));
+    lua_pop(st->L, 1);
+    return RC_ERR;
+}
+
+/* "lua-load FILE [args...]": runs the file now, in the generation's
+ * state, with the extra words as "...". */
 static int luab_kw_load(struct cfg_ctx *cctx, const struct cfg_kw *kw, int argc,
                         char **args, char **err)
 {
     struct luab_state *st = luab_state_get(cctx->cfg, err);
-    lua_State *L;
+
+    if (st == NULL || luab_load_file(st, args[1], err) != RC_OK)
+        return RC_ERR;
+    return luab_load_run(st, args[1], argc - 2, args + 2, err);
+}
+
+/* Protected: gives the chunk at 1 its own globals, falling back to the
+ * shared ones, and a "core" whose "thread" is the integer at 2 (HAProxy
+ * runs such files in per-thread states). */
+static int luab_pt_env_p(lua_State *L)
+{
+    lua_createtable(L, 0, 1); /* 3: this thread's core */
+    lua_pushvalue(L, 2);
+    lua_setfield(L, 3, "thread");
+    lua_createtable(L, 0, 2);
+    lua_getglobal(L, "core");
+    lua_setfield(L, -2, "__index");
+    lua_getglobal(L, "core");
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, 3);
+    lua_createtable(L, 0, 2); /* 4: the globals */
+    lua_pushvalue(L, 3);
+    lua_setfield(L, 4, "core");
+    lua_pushvalue(L, 4);
+    lua_setfield(L, 4, "_G");
+    lua_createtable(L, 0, 1);
+    lua_pushglobaltable(L);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, 4);
+    lua_setupvalue(L, 1, 1);
+    return 0;
+}
+
+/* Protected: pushes string.dump(chunk at 1). */
+static int luab_pt_dump_p(lua_State *L)
+{
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "dump");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+/* Runs the per-thread chunk on top of the state for worker <thread>. */
+static int luab_pt_run(struct luab_state *st, const char *file, int thread,
+                       int nargs, char **args, char **err)
+{
+    lua_State *L = st->L;
+    int rc;
+
+    lua_pushcfunction(L, luab_pt_env_p);
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, thread);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        set_err(err, "Lua runtime error in '%s': %s", file,
+                lua_tostring(L, -1));
+        lua_pop(L, 2);
+        return RC_ERR;
+    }
+    st->loading_pt = 1;
+    rc = luab_load_run(st, file, nargs, args, err);
+    st->loading_pt = 0;
+    return rc;
+}
+
+/* "lua-load-per-thread FILE [args...]": runs the file now as worker 1's
+ * copy, and keeps it compiled for the other workers (which may be
+ * chrooted by then). */
+static int luab_kw_load_pt(struct cfg_ctx *cctx, const struct cfg_kw *kw,
+                           int argc, char **args, char **err)
+{
+    struct luab_state *st = luab_state_get(cctx->cfg, err);
+    struct luab_ptfile *pt;
     int i;
+
+    if (st == NULL || luab_load_file(st, args[1], err) != RC_OK)
+        return RC_ERR;
+    lua_pushcfunction(st->L, luab_pt_dump_p);
+    lua_pushvalue(st->L, -2);
+    if (lua_pcall(st->L, 1, 1, 0) != LUA_OK) {
+        set_err(err, "cannot keep Lua file '%s': %s", args[1],
+                lua_tostring(st->L, -1));
+        lua_pop(st->L, 2);
+        return RC_ERR;
+    }
+    pt = xcalloc(1, sizeof(*pt));
+    pt->dump_ref = luaL_ref(st->L, LUA_REGISTRYINDEX);
+    pt->nargs = argc - 1;
+    pt->args = xcalloc((size_t)argc, sizeof(char *));
+    for (i = 0; i < argc - 1; i++)
+        pt->args[i] = xstrdup(args[i + 1]); /* the file name first */
+    *st->ptfiles_tail = pt;
+    st->ptfiles_tail = &pt->next;
+    return luab_pt_run(st, args[1], 1, argc - 2, args + 2, err);
+}
+
+/* In worker <id> > 1: runs the per-thread files again with core.thread =
+ * <id>, then the init functions they registered. RC_OK or RC_ERR. */
+static int luab_pt_worker(struct luab_state *st, int id)
+{
+    struct luab_ptfile *pt;
+    int ninit = st->ninit, i;
+    size_t len;
+    const char *dump;
+    char *err = NULL;
+
+    st->phase = LUAB_CTX_BODY;
+    for (pt = st->ptfiles; pt != NULL; pt = pt->next) {
+        lua_rawgeti(st->L, LUA_REGISTRYINDEX, pt->dump_ref);
+        dump = lua_tolstring(st->L, -1, &len);
+        if (luaL_loadbufferx(st->L, dump, len, pt->args[0], "b") != LUA_OK) {
+            log_alert("Lua: cannot reload '%s': %s", pt->args[0],
+                      lua_tostring(st->L, -1));
+            lua_pop(st->L, 2);
+            return RC_ERR;
+        }
+        lua_remove(st->L, -2);
+        if (luab_pt_run(st, pt->args[0], id, pt->nargs - 1, pt->args + 1,
+                        &err) != RC_OK) {
+            log_alert("%s", err);
+            free(err);
+            return RC_ERR;
+        }
+    }
+    st->phase = LUAB_CTX_INIT;
+    for (i = ninit; i < st->ninit; i++) {
+        lua_rawgeti(st->L, LUA_REGISTRYINDEX, st->init_refs[i]);
+        if (luab_pcall(st->L, 0) != RC_OK) {
+            log_alert("Lua init: %s", lua_tostring(st->L, -1));
+            lua_pop(st->L, 1);
+            return RC_ERR;
+        }
+    }
+    return RC_OK;
+}
+
+/* "tune.lua.blocking warn|deny|allow". */
+static int luab_kw_blocking(struct cfg_ctx *cctx, const struct cfg_kw *kw,
+                            int argc, char **args, char **err)
+{
+    static const char *const modes[] = {"warn", "deny", "allow"};
+    struct luab_state *st = luab_state_get(cctx->cfg, err);
+    size_t i;
 
     if (st == NULL)
         return RC_ERR;
-    L = st->L;
-    if (luaL_loadfile(L, args[1]) != LUA_OK) {
-        set_err(err, "error in Lua file '%s': %s", args[1],
-                lua_tostring(L, -1));
-        lua_pop(L, 1);
-        return RC_ERR;
-    }
-    for (i = 2; i < argc; i++)
-        lua_pushstring(L, args[i]);
-    if (luab_pcall(L, argc - 2) != RC_OK) {
-        set_err(err, "Lua runtime error in '%s': %s", args[1],
-                lua_tostring(L, -1));
-        lua_pop(L, 1);
-        return RC_ERR;
-    }
-    return RC_OK;
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(args[1], modes[i]) == 0) {
+            st->blocking = (enum luab_blocking)i;
+            return RC_OK;
+        }
+    return set_err(err, "'%s' expects 'warn', 'deny' or 'allow', got '%s'",
+                   kw->name, args[1]);
 }
 
 /* "lua-prepend-path PATTERN [path|cpath]". */
@@ -883,7 +1089,8 @@ static int luab_kw_maxmem(struct cfg_ctx *cctx, const struct cfg_kw *kw,
 
 static const struct cfg_kw luab_keywords[] = {
     {"lua-load", CFG_SEC_GLOBAL, 1, -1, luab_kw_load, 0, 0, 0},
-    {"lua-load-per-thread", CFG_SEC_GLOBAL, 1, -1, luab_kw_load, 0, 0, 0},
+    {"lua-load-per-thread", CFG_SEC_GLOBAL, 1, -1, luab_kw_load_pt, 0, 0, 0},
+    {"tune.lua.blocking", CFG_SEC_GLOBAL, 1, 1, luab_kw_blocking, 0, 0, 0},
     {"lua-prepend-path", CFG_SEC_GLOBAL, 1, 2, luab_kw_prepend_path, 0, 0, 0},
     {"tune.lua.forced-yield", CFG_SEC_GLOBAL, 1, 1, luab_kw_forced_yield, 0, 0,
      0},
@@ -922,6 +1129,13 @@ static int luab_init(void)
     return RC_OK;
 }
 
+/* Protected: core.proxies and friends of the configuration at 1. */
+static int luab_publish_p(lua_State *L)
+{
+    luab_proxy_publish(L, lua_touserdata(L, 1));
+    return 0;
+}
+
 /* Runs core.register_init functions, before the fork; an error fails the
  * load of the generation. */
 static int luab_post_parse(struct cfg *cfg)
@@ -934,6 +1148,13 @@ static int luab_post_parse(struct cfg *cfg)
     if (st == NULL)
         return RC_OK;
     st->phase = LUAB_CTX_INIT;
+    lua_pushcfunction(st->L, luab_publish_p);
+    lua_pushlightuserdata(st->L, cfg);
+    if (lua_pcall(st->L, 1, 0, 0) != LUA_OK) {
+        log_alert("Lua init: %s", lua_tostring(st->L, -1));
+        lua_pop(st->L, 1);
+        return RC_ERR;
+    }
     for (i = 0; i < st->ninit; i++) {
         lua_rawgeti(st->L, LUA_REGISTRYINDEX, st->init_refs[i]);
         if (luab_pcall(st->L, 0) != RC_OK) {
@@ -946,19 +1167,52 @@ static int luab_post_parse(struct cfg *cfg)
     return RC_OK;
 }
 
-/* Starts the registered tasks in a new worker. */
+/* Logs the per-script figures of the worker's generation as it drains
+ * (at a reload or a stop). */
+static void luab_drain_hook(void)
+{
+    struct luab_state *st =
+        worker_cfg() != NULL ? luab_state_peek(worker_cfg()) : NULL;
+
+    if (st != NULL)
+        luab_guard_log_stats(st);
+}
+
+/* Starts the registered tasks in a new worker, after the per-thread
+ * files have run again in workers 2..N. */
 static int luab_worker_init(struct cfg *cfg)
 {
     struct luab_state *st = luab_state_peek(cfg);
     struct luab_task_def *t;
+    int id = worker_id();
 
     if (st == NULL)
         return RC_OK;
+    worker_drain_register(luab_drain_hook);
+    if (id > 1 && st->ptfiles != NULL && luab_pt_worker(st, id) != RC_OK)
+        return RC_ERR;
     st->phase = LUAB_CTX_IDLE;
     for (t = st->tasks; t != NULL; t = t->next)
-        if (luab_task_start(st, t->ref, t->nargs, t->args) != RC_OK)
+        if ((!t->per_thread || id <= 1) &&
+            luab_task_start(st, t->ref, t->nargs, t->args) != RC_OK)
             return RC_ERR;
     return RC_OK;
+}
+
+/* Frees the lua-load-per-thread records of <st>. */
+static void luab_ptfiles_free(struct luab_state *st)
+{
+    struct luab_ptfile *pt, *next;
+    int i;
+
+    for (pt = st->ptfiles; pt != NULL; pt = next) {
+        next = pt->next;
+        for (i = 0; i < pt->nargs; i++)
+            free(pt->args[i]);
+        free(pt->args);
+        free(pt);
+    }
+    st->ptfiles = NULL;
 }
 
 /* Frees the generation's state. */
@@ -976,6 +1230,7 @@ static void luab_cfg_free(struct cfg *cfg)
         next = t->next;
         free(t);
     }
+    luab_ptfiles_free(st);
     lua_close(st->L);
     luab_fns_free(st);
     free(st->init_refs);

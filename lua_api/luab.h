@@ -63,6 +63,20 @@ enum luab_fn_kind {
 
 struct luab_state;
 
+/* Per-script figures (issue 7, beyond HAProxy): one record per registered
+ * function, and one for all tasks; logged when the worker drains. */
+struct luab_stats {
+    unsigned long long calls, errors, yields;
+    unsigned long long total_ns, max_ns; /* Lua CPU time per call */
+};
+
+/* What tune.lua.blocking does with a blocking call at run time. */
+enum luab_blocking {
+    LUAB_BLOCKING_WARN = 0,
+    LUAB_BLOCKING_DENY,
+    LUAB_BLOCKING_ALLOW,
+};
+
 /* A function registered by core.register_{action,service,fetches,
  * converters}. It belongs to its state's generation; the fetch and
  * converter keywords inside it are what config expressions point at. */
@@ -77,6 +91,7 @@ struct luab_fn {
     unsigned rulesets; /* actions: RULESET_BIT()s */
     struct sample_fetch_kw fetch_kw;
     struct sample_conv_kw conv_kw;
+    struct luab_stats stats;
 };
 
 /* A task waiting for the workers (registered during body or init). */
@@ -84,7 +99,17 @@ struct luab_task_def {
     struct luab_task_def *next;
     int ref; /* function */
     int nargs;
-    int args[4]; /* argument refs */
+    int args[4];    /* argument refs */
+    int per_thread; /* from lua-load-per-thread: only worker 1 starts it */
+};
+
+/* A lua-load-per-thread file, re-run in every worker but the first (which
+ * inherits the run made while parsing, as HAProxy's thread 1). */
+struct luab_ptfile {
+    struct luab_ptfile *next;
+    int dump_ref; /* string.dump of the compiled file, in the registry */
+    int nargs;
+    char **args;
 };
 
 /* One configuration generation's Lua world. */
@@ -100,6 +125,10 @@ struct luab_state {
     unsigned session_timeout, service_timeout, task_timeout; /* ms, 0: none */
     unsigned burst_timeout;                                  /* ms, 0: none */
     size_t maxmem, mem_used; /* bytes, 0: unlimited */
+    enum luab_blocking blocking;
+    struct luab_stats task_stats;
+    struct luab_ptfile *ptfiles, **ptfiles_tail;
+    int loading_pt; /* running a lua-load-per-thread file */
 };
 
 /* What a suspended coroutine waits for. */
@@ -141,8 +170,11 @@ struct luab_ctx {
     int nres;       /* results left on <co> after a finished run */
     int handle_ref; /* the luab_handle userdata objects point to */
     struct luab_handle *handle;
-    int obj_ref;  /* the TXN or applet object, built once */
-    int priv_ref; /* get_priv/set_priv value */
+    struct luab_stats *stats; /* of the function being run, or NULL */
+    int wake_ms;              /* act:wake_time() for act.YIELD, -1: none */
+    size_t chn_fwd;           /* txn.req: bytes forwarded by send()/forward() */
+    int obj_ref;              /* the TXN or applet object, built once */
+    int priv_ref;             /* get_priv/set_priv value */
     int released;
     /* HTTP applets */
     int status;
@@ -191,6 +223,13 @@ struct luab_ctx *luab_run_current(void);
 /* Prepares <ctx> for a new run of <kind>: a clean coroutine (a new one
  * after an error), the hook, the timeout for <kind>. RC_OK or RC_ERR. */
 int luab_run_prepare(struct luab_ctx *ctx, unsigned kind, int yieldable);
+/* Pushes the function and the arguments of a run on <L>; runs in
+ * protected mode, so an allocation failure raises a Lua error. */
+typedef void (*luab_push_cb)(lua_State *L, void *arg);
+/* Pushes, in protected mode, what <push> pushes (the function, then its
+ * arguments) on ctx->co and starts the run; an out-of-memory error is
+ * logged as a Lua error. Same results as luab_run_start. */
+int luab_run_call(struct luab_ctx *ctx, luab_push_cb push, void *arg);
 /* Runs the function and <nargs> arguments pushed on ctx->co. RC_OK when it
  * returned (ctx->nres results on ctx->co), RC_AGAIN when it waits,
  * RC_ERR when it failed (already logged). */
@@ -202,6 +241,8 @@ int luab_run_ready(const struct luab_ctx *ctx);
 /* Reschedules <ctx> after the event loop has polled for I/O once (a timer
  * of zero, not event_active, which libevent would run before any I/O). */
 void luab_run_defer(struct luab_ctx *ctx);
+/* Same, after <ms> milliseconds (act:wake_time). */
+void luab_run_defer_ms(struct luab_ctx *ctx, int ms);
 /* Marks the awaited event as arrived and reschedules the owner. */
 void luab_run_wake(struct luab_ctx *ctx);
 /* Abandons a waiting run (its coroutine is replaced at the next prepare). */
@@ -214,6 +255,8 @@ int luab_run_yield(lua_State *L, enum luab_wait w, lua_KFunction k,
 /* Checks that <L> may wait and resets the readiness; returns the context.
  * Raises "yield not allowed" otherwise. */
 struct luab_ctx *luab_run_wait_begin(lua_State *L);
+/* 1 if a wait on <L> could suspend the run now, without raising. */
+int luab_run_may_wait(lua_State *L);
 /* Records how to undo the registration of the current wait. */
 void luab_run_set_cancel(struct luab_ctx *ctx, void (*fn)(void *), void *arg);
 /* Sleeps <ms> milliseconds (no-op in body and init); yields. */
@@ -232,8 +275,48 @@ void luab_run_ctx_init(struct luab_ctx *ctx, struct luab_state *st,
 /* Logs a Lua error of <ctx> with file:line and traceback of <co>. */
 void luab_run_log_error(struct luab_ctx *ctx, lua_State *co, const char *msg);
 
+/* Replaces coroutine.resume and coroutine.wrap so that an API call
+ * waiting inside a user coroutine suspends the whole run. */
+void luab_run_coroutine_register(lua_State *L);
+/* 1 if <L> is running inside a context's run (not body, init or idle). */
+int luab_run_active(lua_State *L);
+
 /* ---- luab_core.c */
 void luab_core_register(lua_State *L);
+
+/* ---- luab_util.c: core.parse_addr, match_addr, http_date family */
+void luab_util_register(lua_State *L);
+/* Parses "a.b.c.d[/mask]" or "ipv6[/bits]" into <family>, 16 bytes of
+ * <addr> (network byte order) and <bits>; RC_OK or RC_ERR. */
+int luab_util_parse_net(const char *s, int *family, unsigned char *addr,
+                        int *bits);
+/* 1 if the networks overlap (one contains the other), else 0. */
+int luab_util_net_match(int fam1, const unsigned char *a1, int bits1, int fam2,
+                        const unsigned char *a2, int bits2);
+/* Parses an HTTP date of <kind> (0 any, 1 IMF, 2 RFC850, 3 asctime) into
+ * seconds since the epoch; RC_OK or RC_ERR. */
+int luab_util_http_date(const char *s, size_t len, int kind, long long *out);
+
+/* ---- luab_map.c: Map class, core.set_map/del_map/add_acl/del_acl */
+void luab_map_register(lua_State *L);
+
+/* ---- luab_regex.c: Regex class */
+void luab_regex_register(lua_State *L);
+
+/* ---- luab_proxy.c: Proxy and Server classes */
+void luab_proxy_register(lua_State *L);
+/* Fills core.proxies, core.frontends and core.backends from <cfg>. */
+void luab_proxy_publish(lua_State *L, struct cfg *cfg);
+
+/* ---- luab_channel.c: Channel class (txn.req, txn.res) */
+void luab_channel_register(lua_State *L);
+/* Sets <t>.req and .res of the TXN at <idx> for <ctx>. */
+void luab_channel_attach(lua_State *L, int idx, struct luab_ctx *ctx);
+
+/* ---- luab_guard.c: tune.lua.blocking and per-script figures */
+void luab_guard_register(lua_State *L);
+/* Logs the figures of every function of <st> (a worker draining). */
+void luab_guard_log_stats(struct luab_state *st);
 
 /* ---- luab_txn.c */
 void luab_txn_register(lua_State *L);

@@ -28,12 +28,29 @@ static void luab_applet_wake(struct luab_ctx *ctx)
     stream_wake(ctx->s);
 }
 
+/* What an applet's run starts with. */
+struct luab_applet_call {
+    struct luab_ctx *ctx;
+    const struct luab_fn *fn;
+    void (*push)(lua_State *L, struct luab_ctx *ctx);
+};
+
+/* Pushes fn(applet) (protected, see luab_run_call). */
+static void luab_applet_push(lua_State *L, void *arg)
+{
+    const struct luab_applet_call *c = arg;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn->ref);
+    c->push(L, c->ctx);
+}
+
 /* Creates the context of a new applet and starts its function. */
 static int luab_applet_start(struct stream *s, struct luab_fn *fn, void **pctx,
                              void (*push)(lua_State *L, struct luab_ctx *ctx),
                              const char *what)
 {
     struct luab_ctx *ctx = palloc(s->pool, sizeof(*ctx));
+    struct luab_applet_call c = {ctx, fn, push};
 
     if (ctx == NULL)
         return RC_ERR;
@@ -46,9 +63,8 @@ static int luab_applet_start(struct stream *s, struct luab_fn *fn, void **pctx,
         return RC_ERR;
     ctx->what = what;
     ctx->name = fn->name;
-    lua_rawgeti(ctx->co, LUA_REGISTRYINDEX, fn->ref);
-    push(ctx->co, ctx);
-    return luab_run_start(ctx, 1);
+    ctx->stats = &fn->stats;
+    return luab_run_call(ctx, luab_applet_push, &c);
 }
 
 int luab_applet_io(struct stream *s, struct luab_fn *fn, void **pctx,

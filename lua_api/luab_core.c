@@ -2,12 +2,13 @@
 /* The "core" and "act" global tables: registration of actions, services,
  * fetches, converters, init functions and tasks; logging; time, sleeping
  * and yielding; core.done; core.tcp; and the small utilities (concat,
- * tokenize, get_info). Each function checks the context it is called from
- * before doing anything. */
+ * tokenize, get_info, get_var, set_nice). Each function checks the context it
+ * is called from before doing anything. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/vars.h"
 #include "core/worker.h"
 #include "lua_api/luab.h"
 
@@ -158,6 +160,7 @@ static int luab_core_register_task(lua_State *L)
     t = xcalloc(1, sizeof(*t));
     t->ref = refs[0];
     t->nargs = nargs;
+    t->per_thread = st->loading_pt;
     memcpy(t->args, refs + 1, sizeof(int) * (size_t)nargs);
     t->next = st->tasks;
     st->tasks = t;
@@ -365,10 +368,50 @@ static int luab_core_concat(lua_State *L)
     return 1;
 }
 
-/* act:wake_time(ms): accepted for compatibility, wakes are immediate. */
+/* act:wake_time(ms): when an action returning act.YIELD runs again. */
 static int luab_act_wake_time(lua_State *L)
 {
-    luab_check_ctx(L, LUAB_CTX_ACTION, "wake_time");
+    lua_Integer ms = luaL_checkinteger(L, lua_gettop(L) > 1 ? 2 : 1);
+    struct luab_ctx *ctx = luab_check_ctx(L, LUAB_CTX_ACTION, "wake_time");
+
+    luaL_argcheck(L, ms >= 0 && ms <= 24 * 3600 * 1000, 2, "invalid delay");
+    if (ctx != NULL)
+        ctx->wake_ms = (int)ms;
+    return 0;
+}
+
+/* core.get_var(name): a proc.* variable (HAProxy refuses other scopes). */
+static int luab_core_get_var(lua_State *L)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len);
+    enum vars_scope scope;
+    struct ist vname;
+    struct sample smp;
+    char *err = NULL;
+
+    if (vars_parse_name(name, len, &scope, &vname, &err) != RC_OK) {
+        lua_pushfstring(L, "get_var: %s", err ? err : "invalid name");
+        free(err);
+        return lua_error(L);
+    }
+    if (scope != VARS_SCOPE_PROC)
+        return luaL_error(L, "get_var: Only 'proc' scope allowed");
+    memset(&smp, 0, sizeof(smp));
+    if (!vars_get(vars_proc(), vname, &smp)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    luab_smp_push(L, &smp, 1, 0, NULL);
+    return 1;
+}
+
+/* core.set_nice(n): accepted; a worker has no task priorities. */
+static int luab_core_set_nice(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+
+    luaL_argcheck(L, n >= -1024 && n <= 1024, 1, "invalid nice value");
     return 0;
 }
 
@@ -393,6 +436,8 @@ static const luaL_Reg luab_core_funcs[] = {
     {"tokenize", luab_core_tokenize},
     {"get_info", luab_core_get_info},
     {"concat", luab_core_concat},
+    {"get_var", luab_core_get_var},
+    {"set_nice", luab_core_set_nice},
     {NULL, NULL},
 };
 

@@ -6,7 +6,13 @@
  * line with the script's file:line and a traceback, and implements the
  * waiting primitives the API functions use: a wait is a lua_yieldk with a
  * continuation, ended by luab_run_wake() from an event callback, which
- * reschedules the owner (stream, applet or task) from the event loop. */
+ * reschedules the owner (stream, applet or task) from the event loop.
+ * It also replaces coroutine.resume and coroutine.wrap: a wait inside a
+ * user coroutine yields a marker that every wrapped resume passes up to
+ * the context's own coroutine, so the whole run waits and the user
+ * coroutine continues where it stopped (lua-nginx-module's design; in
+ * HAProxy such a wait would only suspend the user coroutine). Forced
+ * yields never happen inside user coroutines, only the limit checks. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -35,6 +41,9 @@ static struct luab_ctx *run_cur;
 
 /* Raised (as a light userdata) by luab_run_exit where it cannot yield. */
 static char luab_run_exit_key;
+
+/* Yielded (as a light userdata) by a wait inside a user coroutine. */
+static char luab_run_wait_key;
 
 /* Start of the current resume, in thread CPU time. */
 static unsigned long long run_resume_ns;
@@ -134,6 +143,8 @@ int luab_run_prepare(struct luab_ctx *ctx, unsigned kind, int yieldable)
     ctx->wait = LUAB_WAIT_NONE;
     ctx->ready = 0;
     ctx->nres = 0;
+    ctx->stats = NULL;
+    ctx->wake_ms = -1;
     return RC_OK;
 }
 
@@ -169,14 +180,31 @@ static void luab_run_hook(lua_State *L, lua_Debug *ar)
     }
 }
 
-/* Appends the traceback of <co> to <out> on one line. */
+/* Protected part of luab_run_traceback: the traceback of thread 1. */
+static int luab_run_traceback_p(lua_State *L)
+{
+    luaL_traceback(L, lua_tothread(L, 1), NULL, 0);
+    return 1;
+}
+
+/* Appends the traceback of <co> to <out> on one line (empty when Lua is
+ * out of memory). */
 static void luab_run_traceback(lua_State *L, lua_State *co, char *out,
                                size_t size)
 {
     const char *tb, *p;
     size_t n = 0;
 
-    luaL_traceback(L, co, NULL, 0);
+    out[0] = '\0';
+    if (!lua_checkstack(L, 3) || !lua_checkstack(co, 1))
+        return;
+    lua_pushcfunction(L, luab_run_traceback_p);
+    lua_pushthread(co);
+    lua_xmove(co, L, 1);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return;
+    }
     tb = lua_tostring(L, -1);
     p = strstr(tb, "traceback:\n\t");
     p = p ? p + 12 : tb;
@@ -240,13 +268,34 @@ static int luab_run_failed(struct luab_ctx *ctx, int rc)
         log_alert("Lua %s '%s': out of memory error.", ctx->what, ctx->name);
         return RC_ERR;
     }
-    msg = lua_tostring(ctx->co, -1);
-    luab_run_log_error(ctx, ctx->co, msg ? msg : luaL_typename(ctx->co, -1));
+    /* lua_tostring would convert a number in place: no allocation here */
+    msg = lua_type(ctx->co, -1) == LUA_TSTRING ? lua_tostring(ctx->co, -1)
+                                               : luaL_typename(ctx->co, -1);
+    luab_run_log_error(ctx, ctx->co, msg);
     return RC_ERR;
 }
 
-/* Resumes ctx->co with <nargs> arguments on its stack. */
-static int luab_run_resume_n(struct luab_ctx *ctx, int nargs)
+/* Counts the outcome <rc> of a resume in the figures of the function. */
+static int luab_run_count(struct luab_ctx *ctx, int rc)
+{
+    struct luab_stats *st = ctx->stats;
+
+    if (st == NULL)
+        return rc;
+    if (rc == RC_AGAIN) {
+        st->yields++;
+        return rc;
+    }
+    if (rc == RC_ERR)
+        st->errors++;
+    st->total_ns += ctx->cpu_ns;
+    if (ctx->cpu_ns > st->max_ns)
+        st->max_ns = ctx->cpu_ns;
+    return rc;
+}
+
+/* Resumes ctx->co with <nargs> arguments on its stack; RC_* outcome. */
+static int luab_run_resume_rc(struct luab_ctx *ctx, int nargs)
 {
     struct luab_ctx *prev = run_cur;
     unsigned long long prev_ns = run_resume_ns;
@@ -282,9 +331,62 @@ static int luab_run_resume_n(struct luab_ctx *ctx, int nargs)
     return RC_AGAIN;
 }
 
+/* Resumes ctx->co with <nargs> arguments and counts the outcome. */
+static int luab_run_resume_n(struct luab_ctx *ctx, int nargs)
+{
+    return luab_run_count(ctx, luab_run_resume_rc(ctx, nargs));
+}
+
 int luab_run_start(struct luab_ctx *ctx, int nargs)
 {
+    if (ctx->stats != NULL)
+        ctx->stats->calls++;
     return luab_run_resume_n(ctx, nargs);
+}
+
+/* What luab_run_call hands to its protected trampoline. */
+struct luab_run_push {
+    luab_push_cb fn;
+    void *arg;
+};
+
+/* Protected trampoline of luab_run_call: returns what the callback
+ * pushed. */
+static int luab_run_push_p(lua_State *L)
+{
+    struct luab_run_push *p = lua_touserdata(L, 1);
+
+    lua_settop(L, 0);
+    p->fn(L, p->arg);
+    return lua_gettop(L);
+}
+
+int luab_run_call(struct luab_ctx *ctx, luab_push_cb push, void *arg)
+{
+    struct luab_run_push p = {push, arg};
+    lua_State *co = ctx->co;
+    int n;
+
+    lua_settop(co, 0);
+    if (!lua_checkstack(co, 3)) {
+        log_alert("Lua %s '%s': out of memory error.", ctx->what, ctx->name);
+        return luab_run_count(ctx, RC_ERR);
+    }
+    lua_pushcfunction(co, luab_run_push_p);
+    lua_pushlightuserdata(co, &p);
+    if (ctx->stats != NULL)
+        ctx->stats->calls++;
+    if (lua_pcall(co, 1, LUA_MULTRET, 0) != LUA_OK) {
+        log_alert("Lua %s '%s': runtime error: %s", ctx->what, ctx->name,
+                  lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1)
+                                                  : "out of memory");
+        lua_settop(co, 0);
+        return luab_run_count(ctx, RC_ERR);
+    }
+    n = lua_gettop(co);
+    if (n < 1)
+        return luab_run_count(ctx, RC_ERR);
+    return luab_run_resume_n(ctx, n - 1);
 }
 
 int luab_run_resume(struct luab_ctx *ctx)
@@ -330,14 +432,37 @@ void luab_run_abort(struct luab_ctx *ctx)
         luab_run_drop_co(ctx);
 }
 
-struct luab_ctx *luab_run_wait_begin(lua_State *L)
+/* The context a wait on <L> may suspend: <L> is its coroutine, or a user
+ * coroutine every resumer of which may pass the wait up; NULL otherwise. */
+static struct luab_ctx *luab_run_waiter(lua_State *L)
 {
     struct luab_ctx *ctx = run_cur;
 
-    if (ctx == NULL || L != ctx->co || !ctx->yieldable || !lua_isyieldable(L))
+    if (ctx == NULL || !ctx->yieldable || !lua_isyieldable(L))
+        return NULL;
+    if (L == ctx->co || *(void **)lua_getextraspace(L) == ctx)
+        return ctx;
+    return NULL;
+}
+
+struct luab_ctx *luab_run_wait_begin(lua_State *L)
+{
+    struct luab_ctx *ctx = luab_run_waiter(L);
+
+    if (ctx == NULL)
         luaL_error(L, "yield not allowed");
     ctx->ready = 0;
     return ctx;
+}
+
+int luab_run_may_wait(lua_State *L)
+{
+    return luab_run_waiter(L) != NULL;
+}
+
+int luab_run_active(lua_State *L)
+{
+    return run_cur != NULL;
 }
 
 void luab_run_set_cancel(struct luab_ctx *ctx, void (*fn)(void *), void *arg)
@@ -352,7 +477,10 @@ int luab_run_yield(lua_State *L, enum luab_wait w, lua_KFunction k,
     struct luab_ctx *ctx = luab_run_wait_begin(L);
 
     ctx->wait = w;
-    return lua_yieldk(L, 0, kctx, k);
+    if (L == ctx->co)
+        return lua_yieldk(L, 0, kctx, k);
+    lua_pushlightuserdata(L, &luab_run_wait_key);
+    return lua_yieldk(L, 1, kctx, k);
 }
 
 /* A sleep's timer fired. */
@@ -363,7 +491,12 @@ static void luab_run_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 void luab_run_defer(struct luab_ctx *ctx)
 {
-    static const struct timeval now = {0, 0};
+    luab_run_defer_ms(ctx, 0);
+}
+
+void luab_run_defer_ms(struct luab_ctx *ctx, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
     if (ctx->timer == NULL)
         ctx->timer = evtimer_new(worker_loop(), luab_run_timer_cb, ctx);
@@ -373,7 +506,7 @@ void luab_run_defer(struct luab_ctx *ctx)
             ctx->wake_fn(ctx);
         return;
     }
-    evtimer_add(ctx->timer, &now);
+    evtimer_add(ctx->timer, &tv);
 }
 
 /* Continuation of core.sleep: sleeps on while the timer is pending (the
@@ -447,4 +580,122 @@ void luab_run_ctx_release(void *arg)
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->priv_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->hdrs_ref);
     ctx->handle_ref = ctx->obj_ref = ctx->priv_ref = ctx->hdrs_ref = LUA_NOREF;
+}
+
+static int luab_run_co_step(lua_State *L, int nargs, int wrap);
+
+/* Continuation of a wrapped resume after a wait passed up: resumes the
+ * user coroutine (at 1) again. */
+static int luab_run_co_k(lua_State *L, int status, lua_KContext k)
+{
+    return luab_run_co_step(L, 0, (int)k);
+}
+
+/* Passes a wait of the user coroutine up from <L>, the coroutine that
+ * resumed it: yields <L> too (with the marker unless it is the run's own
+ * coroutine). */
+static int luab_run_co_pass_up(lua_State *L, int wrap)
+{
+    struct luab_ctx *ctx = run_cur;
+
+    if (ctx != NULL && L == ctx->co)
+        return lua_yieldk(L, 0, wrap, luab_run_co_k);
+    lua_pushlightuserdata(L, &luab_run_wait_key);
+    return lua_yieldk(L, 1, wrap, luab_run_co_k);
+}
+
+/* Shapes the error on top of <L> for coroutine.resume (false, msg) or
+ * coroutine.wrap (raised, with the position as in Lua). */
+static int luab_run_co_error(lua_State *L, int wrap)
+{
+    if (luab_run_is_exit(L, -1))
+        return luab_run_exit(L, 0); /* core.done() inside the coroutine */
+    if (wrap) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            luaL_where(L, 1);
+            lua_insert(L, -2);
+            lua_concat(L, 2);
+        }
+        return lua_error(L);
+    }
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/* Resumes the user coroutine at 1 with the <nargs> values on top of <L>,
+ * as coroutine.resume (<wrap> 0) or a coroutine.wrap function (1). */
+static int luab_run_co_step(lua_State *L, int nargs, int wrap)
+{
+    lua_State *co = lua_tothread(L, 1);
+    struct luab_ctx *ctx = run_cur;
+    int rc, nres;
+
+    if (!lua_checkstack(co, nargs + 1))
+        return luaL_error(L, "too many arguments to resume");
+    if (lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
+        lua_pushliteral(L, "cannot resume dead coroutine");
+        return luab_run_co_error(L, wrap);
+    }
+    lua_xmove(L, co, nargs);
+    /* tell a wait inside <co> whether it may pass up through us */
+    *(void **)lua_getextraspace(co) =
+        ctx != NULL && luab_run_waiter(L) == ctx ? ctx : NULL;
+    rc = lua_resume(co, L, nargs);
+    if (rc == LUA_YIELD && lua_gettop(co) == 1 &&
+        lua_touserdata(co, -1) == &luab_run_wait_key) {
+        lua_pop(co, 1);
+        return luab_run_co_pass_up(L, wrap);
+    }
+    if (rc != LUA_OK && rc != LUA_YIELD) {
+        lua_xmove(co, L, 1);
+        return luab_run_co_error(L, wrap);
+    }
+    nres = lua_gettop(co);
+    if (!lua_checkstack(L, nres + 1))
+        return luaL_error(L, "too many results to resume");
+    lua_xmove(co, L, nres);
+    if (wrap)
+        return nres;
+    lua_pushboolean(L, 1);
+    lua_insert(L, -(nres + 1));
+    return nres + 1;
+}
+
+/* coroutine.resume(co, ...) */
+static int luab_run_co_resume(lua_State *L)
+{
+    luaL_argcheck(L, lua_type(L, 1) == LUA_TTHREAD, 1, "coroutine expected");
+    return luab_run_co_step(L, lua_gettop(L) - 1, 0);
+}
+
+/* The function coroutine.wrap returns: its coroutine is upvalue 1. */
+static int luab_run_co_wrapped(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    return luab_run_co_step(L, lua_gettop(L) - 1, 1);
+}
+
+/* coroutine.wrap(f) */
+static int luab_run_co_wrap(lua_State *L)
+{
+    lua_State *co;
+
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushcclosure(L, luab_run_co_wrapped, 1);
+    return 1;
+}
+
+void luab_run_coroutine_register(lua_State *L)
+{
+    lua_getglobal(L, "coroutine");
+    lua_pushcfunction(L, luab_run_co_resume);
+    lua_setfield(L, -2, "resume");
+    lua_pushcfunction(L, luab_run_co_wrap);
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 1);
 }

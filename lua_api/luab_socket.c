@@ -5,7 +5,9 @@
  * ends that converge on one idempotent finalizer: close() or __gc from
  * Lua, and the cleanup registered on the pool of the context that created
  * it (stream, applet or task), so a socket a script forgets is closed when
- * its action, service or task ends, never left to the garbage collector. */
+ * its action, service or task ends, never left to the garbage collector.
+ * send() never queues more than a high watermark: the rest waits, the
+ * coroutine suspended, until the kernel has taken what was queued. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -30,8 +32,11 @@
 
 #define LUAB_MT_SOCKET_UD        "luab.SocketUD"
 #define LUAB_SOCK_CONNECT_TMO_MS 5000
-#define LUAB_SOCK_CLOSED         "connection closed."
-#define LUAB_SOCK_NOCONN         "Can't connect"
+/* send() queues at most HIWAT bytes, then waits until LOWAT are left. */
+#define LUAB_SOCK_HIWAT  (64 * 1024)
+#define LUAB_SOCK_LOWAT  (16 * 1024)
+#define LUAB_SOCK_CLOSED "connection closed."
+#define LUAB_SOCK_NOCONN "Can't connect"
 
 enum luab_sock_state {
     LUAB_SOCK_NEW,
@@ -185,13 +190,19 @@ static void luab_sock_event_cb(struct bufferevent *bev, short what, void *arg)
     luab_sock_notify(sk);
 }
 
-/* Suspends the running coroutine until <sk> has news, then calls <k>. */
-static int luab_sock_wait(lua_State *L, struct luab_sock *sk, lua_KFunction k)
+/* Makes the running context the one <sk> wakes. */
+static void luab_sock_waiter(lua_State *L, struct luab_sock *sk)
 {
     struct luab_ctx *ctx = luab_run_wait_begin(L);
 
     sk->waiter = ctx;
     luab_run_set_cancel(ctx, luab_sock_cancel, sk);
+}
+
+/* Suspends the running coroutine until <sk> has news, then calls <k>. */
+static int luab_sock_wait(lua_State *L, struct luab_sock *sk, lua_KFunction k)
+{
+    luab_sock_waiter(L, sk);
     return luab_run_yield(L, LUAB_WAIT_EVENT, k, 0);
 }
 
@@ -273,7 +284,9 @@ static int luab_sock_connect(lua_State *L)
     sk->bev = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
     if (sk->bev == NULL)
         return luab_sock_fail(L, LUAB_SOCK_NOCONN);
-    bufferevent_setcb(sk->bev, luab_sock_io_cb, NULL, luab_sock_event_cb, sk);
+    bufferevent_setcb(sk->bev, luab_sock_io_cb, luab_sock_io_cb,
+                      luab_sock_event_cb, sk);
+    bufferevent_setwatermark(sk->bev, EV_WRITE, LUAB_SOCK_LOWAT, 0);
     sk->state = LUAB_SOCK_CONNECTING;
     luab_sock_timeouts(sk);
     bufferevent_enable(sk->bev, EV_READ | EV_WRITE);
@@ -286,16 +299,54 @@ static int luab_sock_connect(lua_State *L)
     return luab_sock_connect_k(L, LUA_OK, 0);
 }
 
-/* sock:send(data [, i [, j]]): queues the bytes, returns the last index
- * sent (nil + "connection closed." if the socket is not usable). */
+/* Continuation and body of send(): queues what fits under the high
+ * watermark from index <k> (1-based) of the data at 2 up to the last
+ * index at 4, and waits for the rest; returns the last index sent, or nil,
+ * "connection closed." and the last index sent before the failure. */
+static int luab_sock_send_k(lua_State *L, int status, lua_KContext k)
+{
+    struct luab_sock *sk = luab_sock_check(L);
+    size_t len, room, queued;
+    const char *data = lua_tolstring(L, 2, &len);
+    lua_Integer from = (lua_Integer)k, to = lua_tointeger(L, 4);
+    struct evbuffer *out;
+
+    if (sk->state != LUAB_SOCK_CONNECTED || sk->bev == NULL || sk->err ||
+        sk->timedout) {
+        luab_sock_fail(L, LUAB_SOCK_CLOSED);
+        lua_pushinteger(L, from - 1);
+        return 3;
+    }
+    out = bufferevent_get_output(sk->bev);
+    queued = evbuffer_get_length(out);
+    room = queued < LUAB_SOCK_HIWAT ? LUAB_SOCK_HIWAT - queued : 0;
+    if (from <= to && room > 0) {
+        size_t n = (size_t)(to - from + 1);
+
+        if (n > room)
+            n = room;
+        if (evbuffer_add(out, data + from - 1, n) != 0)
+            return luab_sock_fail(L, LUAB_SOCK_CLOSED);
+        from += (lua_Integer)n;
+    }
+    if (from > to) {
+        lua_pushinteger(L, to);
+        return 1;
+    }
+    luab_sock_waiter(L, sk);
+    return luab_run_yield(L, LUAB_WAIT_EVENT, luab_sock_send_k, from);
+}
+
+/* sock:send(data [, i [, j]]) */
 static int luab_sock_send(lua_State *L)
 {
     struct luab_sock *sk = luab_sock_check(L);
     size_t len;
-    const char *data = luaL_checklstring(L, 2, &len);
-    lua_Integer i = luaL_optinteger(L, 3, 1);
-    lua_Integer j = luaL_optinteger(L, 4, (lua_Integer)len);
+    lua_Integer i, j;
 
+    luaL_checklstring(L, 2, &len);
+    i = luaL_optinteger(L, 3, 1);
+    j = luaL_optinteger(L, 4, (lua_Integer)len);
     if (i < 0)
         i = (lua_Integer)len + i + 1;
     if (j < 0)
@@ -304,14 +355,17 @@ static int luab_sock_send(lua_State *L)
         i = 1;
     if (j > (lua_Integer)len)
         j = (lua_Integer)len;
+    if (j < i)
+        j = i - 1;
     if (sk->state != LUAB_SOCK_CONNECTED || sk->bev == NULL || sk->err ||
         sk->timedout)
         return luab_sock_fail(L, LUAB_SOCK_CLOSED);
-    if (j >= i &&
-        bufferevent_write(sk->bev, data + i - 1, (size_t)(j - i + 1)) != 0)
-        return luab_sock_fail(L, LUAB_SOCK_CLOSED);
-    lua_pushinteger(L, j >= i ? j : i - 1);
-    return 1;
+    lua_settop(L, 2);
+    lua_pushinteger(L, i);
+    lua_pushinteger(L, j);
+    if (j - i + 1 > LUAB_SOCK_HIWAT)
+        luab_run_wait_begin(L); /* refuse where a big send could not wait */
+    return luab_sock_send_k(L, LUA_OK, (lua_KContext)i);
 }
 
 /* Reads pattern <pat> (<size> for SIZE) from the input of <sk>: pushes

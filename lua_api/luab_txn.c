@@ -431,6 +431,7 @@ void luab_txn_push(lua_State *L, struct luab_ctx *ctx)
     }
     luab_obj_new(L, ctx, LUAB_MT_TXN);
     luab_fetches_attach(L, lua_gettop(L), ctx);
+    luab_channel_attach(L, lua_gettop(L), ctx);
     luab_http_push(L, ctx);
     lua_setfield(L, -2, "http");
     lua_pushvalue(L, -1);

@@ -14,6 +14,9 @@ Suite *suite_core_vars(void);
 Suite *suite_core_logformat(void);
 Suite *suite_core_map(void);
 Suite *suite_http_h1(void);
+Suite *suite_lua_api_util(void);
+Suite *suite_lua_api_fetches(void);
+Suite *suite_lua_api_core(void);
 
 /* Runs <suites> (NULL-terminated) with TAP output; returns the exit code. */
 int unit_run(Suite *(*const *suites)(void));

@@ -1,0 +1,531 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The Proxy and Server classes and core.proxies, core.frontends and
+ * core.backends, filled once the configuration is parsed (before the
+ * init functions run). Objects keep HAProxy's shape: a table with the C
+ * handle at [0] and the old attributes (name, uuid, servers, listeners;
+ * name, puid). Proxies and servers live exactly as long as the Lua state
+ * (both belong to the configuration generation and the state is closed
+ * when it is freed), so the handles need no reference counting. Setters
+ * change this worker's copy only, as every worker has its own. Draining
+ * has no flag in the engine: a drained server gets weight 0 and its
+ * weight is kept here until set_ready(). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "core/cfg.h"
+#include "core/cfgval.h"
+#include "core/errors.h"
+#include "core/proxy.h"
+#include "core/server.h"
+#include "lua_api/luab.h"
+
+#define LUAB_MT_PROXY   "luab.Proxy"
+#define LUAB_MT_SERVER  "luab.Server"
+#define LUAB_ADDR_LEN   160
+#define LUAB_WEIGHT_MAX 256
+
+/* Registry key of the table server (light userdata) -> weight before
+ * set_drain(). */
+static char luab_drained_key;
+
+/* The C object at [0] of the <mt> object at 1, or a Lua error. */
+static void *luab_proxy_handle(lua_State *L, const char *mt)
+{
+    void *p = NULL;
+    int same = 0;
+
+    if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
+        luaL_getmetatable(L, mt);
+        same = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (same) {
+        lua_rawgeti(L, 1, 0);
+        p = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+    }
+    if (p == NULL)
+        luaL_argerror(L, 1,
+                      lua_pushfstring(L, "%s expected, got %s",
+                                      strchr(mt, '.') + 1,
+                                      luaL_typename(L, 1)));
+    return p;
+}
+
+/* The proxy of the Proxy at 1. */
+static struct proxy *luab_px_check(lua_State *L)
+{
+    return luab_proxy_handle(L, LUAB_MT_PROXY);
+}
+
+/* The server of the Server at 1. */
+static struct server *luab_srv_check(lua_State *L)
+{
+    return luab_proxy_handle(L, LUAB_MT_SERVER);
+}
+
+/* Pushes the weight <srv> had before set_drain(), or nil. */
+static int luab_srv_drained(lua_State *L, struct server *srv)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
+    lua_rawgetp(L, -1, srv);
+    lua_remove(L, -2);
+    return !lua_isnil(L, -1);
+}
+
+/* Records (weight >= 0) or forgets (-1) the weight of a drained server. */
+static void luab_srv_set_drained(lua_State *L, struct server *srv, int weight)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
+    if (weight >= 0)
+        lua_pushinteger(L, weight);
+    else
+        lua_pushnil(L);
+    lua_rawsetp(L, -2, srv);
+    lua_pop(L, 1);
+}
+
+/* px:get_name() */
+static int luab_px_get_name(lua_State *L)
+{
+    lua_pushstring(L, luab_px_check(L)->name);
+    return 1;
+}
+
+/* px:get_uuid(): the position of the proxy in the configuration. */
+static int luab_px_get_uuid(lua_State *L)
+{
+    luab_px_check(L);
+    lua_getfield(L, 1, "uuid");
+    return 1;
+}
+
+/* px:get_cap(): "frontend", "backend" or "proxy" (listen). */
+static int luab_px_get_cap(lua_State *L)
+{
+    struct proxy *px = luab_px_check(L);
+    unsigned both = PX_CAP_FE | PX_CAP_BE;
+
+    lua_pushstring(L, (px->cap & both) == both ? "proxy"
+                      : (px->cap & PX_CAP_FE)  ? "frontend"
+                                               : "backend");
+    return 1;
+}
+
+/* px:get_mode(): "tcp" or "http". */
+static int luab_px_get_mode(lua_State *L)
+{
+    lua_pushstring(L, luab_px_check(L)->mode == PX_MODE_HTTP ? "http" : "tcp");
+    return 1;
+}
+
+/* Counts the usable servers of <px> that are backups (<backup>) or not. */
+static int luab_px_count(const struct proxy *px, int backup)
+{
+    const struct server *srv;
+    int n = 0;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        n += srv->backup == backup && server_up(srv) && !srv->disabled &&
+             srv->weight > 0;
+    return n;
+}
+
+/* px:get_srv_act() */
+static int luab_px_get_srv_act(lua_State *L)
+{
+    lua_pushinteger(L, luab_px_count(luab_px_check(L), 0));
+    return 1;
+}
+
+/* px:get_srv_bck() */
+static int luab_px_get_srv_bck(lua_State *L)
+{
+    lua_pushinteger(L, luab_px_count(luab_px_check(L), 1));
+    return 1;
+}
+
+/* Sets t[name] = string <v> on the table on top. */
+static void luab_proxy_setstr(lua_State *L, const char *name, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, name);
+}
+
+/* Sets t[name] = integer <v> on the table on top. */
+static void luab_proxy_setint(lua_State *L, const char *name, long long v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, name);
+}
+
+/* px:get_stats(): the "show stat" fields we have. */
+static int luab_px_get_stats(lua_State *L)
+{
+    struct proxy *px = luab_px_check(L);
+
+    lua_newtable(L);
+    luab_proxy_setstr(L, "pxname", px->name);
+    luab_proxy_setstr(L, "svname",
+                      (px->cap & PX_CAP_FE) ? "FRONTEND" : "BACKEND");
+    luab_proxy_setstr(L, "mode", px->mode == PX_MODE_HTTP ? "http" : "tcp");
+    luab_proxy_setstr(L, "status", (px->cap & PX_CAP_FE) ? "OPEN" : "UP");
+    luab_proxy_setint(L, "slim", px->maxconn);
+    luab_proxy_setint(L, "act", luab_px_count(px, 0));
+    luab_proxy_setint(L, "bck", luab_px_count(px, 1));
+    luab_proxy_setint(L, "qcur", px->queue_len);
+    return 1;
+}
+
+/* sv:get_name() */
+static int luab_srv_get_name(lua_State *L)
+{
+    lua_pushstring(L, luab_srv_check(L)->name);
+    return 1;
+}
+
+/* sv:get_puid(): the position of the server in its backend. */
+static int luab_srv_get_puid(lua_State *L)
+{
+    luab_srv_check(L);
+    lua_getfield(L, 1, "puid");
+    return 1;
+}
+
+/* sv:get_addr(): "ip:port". */
+static int luab_srv_get_addr(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+    char buf[LUAB_ADDR_LEN];
+
+    lua_pushstring(L, cfgval_addr_str(&srv->addr, buf, sizeof(buf)));
+    return 1;
+}
+
+/* sv:set_addr(addr [, port]): nil, or an error message. */
+static int luab_srv_set_addr(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+    const char *addr = luaL_checkstring(L, 2);
+    lua_Integer port = luaL_optinteger(L, 3, -1);
+    struct cfg_addr a;
+    char *err = NULL;
+
+    luaL_argcheck(L, port >= -1 && port <= 65535, 3, "invalid port");
+    if (port >= 0)
+        addr = lua_pushfstring(L, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr,
+                               (int)port);
+    if (cfgval_addr(addr, 0, &a, &err) != RC_OK || a.family == AF_UNSPEC) {
+        lua_pushstring(L, err ? err : "invalid address");
+        free(err);
+        return 1;
+    }
+    if (!a.port_set &&
+        (srv->addr.family == AF_INET || srv->addr.family == AF_INET6)) {
+        /* keep the old port */
+        uint16_t old = srv->addr.family == AF_INET
+                           ? ((struct sockaddr_in *)&srv->addr.ss)->sin_port
+                           : ((struct sockaddr_in6 *)&srv->addr.ss)->sin6_port;
+
+        if (a.family == AF_INET)
+            ((struct sockaddr_in *)&a.ss)->sin_port = old;
+        else if (a.family == AF_INET6)
+            ((struct sockaddr_in6 *)&a.ss)->sin6_port = old;
+        a.port_set = 1;
+    }
+    srv->addr = a;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* sv:get_weight(): the effective weight (0 while draining). */
+static int luab_srv_get_weight(lua_State *L)
+{
+    lua_pushinteger(L, luab_srv_check(L)->weight);
+    return 1;
+}
+
+/* Parses "N" or "N%" (of <cur>) within 0..<max>; -1 if invalid. */
+static long long luab_srv_parse_rel(const char *s, long long cur, long long max)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+
+    if (end == s || v < 0)
+        return -1;
+    if (*end == '%' && end[1] == '\0')
+        v = cur * v / 100;
+    else if (*end != '\0')
+        return -1;
+    return v <= max ? v : -1;
+}
+
+/* sv:set_weight(str): nil, or an error message. */
+static int luab_srv_set_weight(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+    const char *s = luaL_checkstring(L, 2);
+    int drained = luab_srv_drained(L, srv);
+    lua_Integer base = drained ? lua_tointeger(L, -1) : srv->weight;
+    long long w = luab_srv_parse_rel(s, base, LUAB_WEIGHT_MAX);
+
+    if (w < 0) {
+        lua_pushliteral(L, "Weight must be an integer between 0 and 256.");
+        return 1;
+    }
+    if (drained)
+        luab_srv_set_drained(L, srv, (int)w);
+    else
+        srv->weight = (int)w;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* sv:get_maxconn() */
+static int luab_srv_get_maxconn(lua_State *L)
+{
+    lua_pushinteger(L, luab_srv_check(L)->maxconn);
+    return 1;
+}
+
+/* sv:set_maxconn(str): nil, or an error message. */
+static int luab_srv_set_maxconn(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+    const char *s = luaL_checkstring(L, 2);
+    char *end;
+    long long v = strtoll(s, &end, 10);
+
+    if (end == s || *end != '\0' || v < 0 || v > 1000000) {
+        lua_pushliteral(L, "Integer value expected.");
+        return 1;
+    }
+    srv->maxconn = (int)v;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* sv:set_drain(): no new traffic (weight 0 until set_ready). */
+static int luab_srv_set_drain(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+
+    if (!luab_srv_drained(L, srv)) {
+        luab_srv_set_drained(L, srv, srv->weight);
+        srv->weight = 0;
+    }
+    return 0;
+}
+
+/* sv:set_maint() */
+static int luab_srv_set_maint(lua_State *L)
+{
+    luab_srv_check(L)->disabled = 1;
+    return 0;
+}
+
+/* sv:set_ready(): leaves maintenance and drain. */
+static int luab_srv_set_ready(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+
+    srv->disabled = 0;
+    if (luab_srv_drained(L, srv)) {
+        srv->weight = (int)lua_tointeger(L, -1);
+        luab_srv_set_drained(L, srv, -1);
+    }
+    return 0;
+}
+
+/* sv:is_draining() */
+static int luab_srv_is_draining(lua_State *L)
+{
+    lua_pushboolean(L, luab_srv_drained(L, luab_srv_check(L)));
+    return 1;
+}
+
+/* sv:is_backup() */
+static int luab_srv_is_backup(lua_State *L)
+{
+    lua_pushboolean(L, luab_srv_check(L)->backup);
+    return 1;
+}
+
+/* sv:get_cur_sess() */
+static int luab_srv_get_cur_sess(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)luab_srv_check(L)->cur_conns);
+    return 1;
+}
+
+/* sv:get_stats(): the "show stat" fields we have. */
+static int luab_srv_get_stats(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+    int drained = luab_srv_drained(L, srv);
+
+    lua_pop(L, 1);
+    lua_newtable(L);
+    luab_proxy_setstr(L, "pxname", srv->px ? srv->px->name : "");
+    luab_proxy_setstr(L, "svname", srv->name);
+    luab_proxy_setstr(L, "status",
+                      srv->disabled     ? "MAINT"
+                      : !server_up(srv) ? "DOWN"
+                      : drained         ? "DRAIN"
+                                        : "UP");
+    luab_proxy_setint(L, "weight", srv->weight);
+    luab_proxy_setint(L, "scur", srv->cur_conns);
+    luab_proxy_setint(L, "slim", srv->maxconn);
+    luab_proxy_setint(L, "stot", (long long)srv->served);
+    luab_proxy_setint(L, "bck", srv->backup);
+    luab_proxy_setint(L, "act", !srv->backup);
+    return 1;
+}
+
+/* sv:get_proxy() */
+static int luab_srv_get_proxy(lua_State *L)
+{
+    luab_srv_check(L);
+    lua_getfield(L, 1, "proxy");
+    return 1;
+}
+
+/* Shared body of the check_force_* functions: sets the health every
+ * worker reads (servers without "check" have none to force). */
+static int luab_srv_force(lua_State *L, int up)
+{
+    struct server *srv = luab_srv_check(L);
+
+    if (srv->health != NULL)
+        srv->health->up = up;
+    return 0;
+}
+
+/* sv:check_force_up() / agent_force_up() */
+static int luab_srv_force_up(lua_State *L)
+{
+    return luab_srv_force(L, 1);
+}
+
+/* sv:check_force_down() / agent_force_down() */
+static int luab_srv_force_down(lua_State *L)
+{
+    return luab_srv_force(L, 0);
+}
+
+/* Health-check switches with no checks to switch (accepted). */
+static int luab_srv_check_noop(lua_State *L)
+{
+    luab_srv_check(L);
+    return 0;
+}
+
+static const luaL_Reg luab_px_methods[] = {
+    {"get_name", luab_px_get_name},       {"get_uuid", luab_px_get_uuid},
+    {"get_cap", luab_px_get_cap},         {"get_mode", luab_px_get_mode},
+    {"get_stats", luab_px_get_stats},     {"get_srv_act", luab_px_get_srv_act},
+    {"get_srv_bck", luab_px_get_srv_bck}, {NULL, NULL},
+};
+
+static const luaL_Reg luab_srv_methods[] = {
+    {"get_name", luab_srv_get_name},
+    {"get_puid", luab_srv_get_puid},
+    {"get_addr", luab_srv_get_addr},
+    {"set_addr", luab_srv_set_addr},
+    {"get_weight", luab_srv_get_weight},
+    {"set_weight", luab_srv_set_weight},
+    {"get_maxconn", luab_srv_get_maxconn},
+    {"set_maxconn", luab_srv_set_maxconn},
+    {"set_drain", luab_srv_set_drain},
+    {"set_maint", luab_srv_set_maint},
+    {"set_ready", luab_srv_set_ready},
+    {"is_draining", luab_srv_is_draining},
+    {"is_backup", luab_srv_is_backup},
+    {"get_cur_sess", luab_srv_get_cur_sess},
+    {"get_stats", luab_srv_get_stats},
+    {"get_proxy", luab_srv_get_proxy},
+    {"check_force_up", luab_srv_force_up},
+    {"check_force_down", luab_srv_force_down},
+    {"agent_force_up", luab_srv_force_up},
+    {"agent_force_down", luab_srv_force_down},
+    {"check_enable", luab_srv_check_noop},
+    {"check_disable", luab_srv_check_noop},
+    {"check_force_nolb", luab_srv_set_drain},
+    {"agent_enable", luab_srv_check_noop},
+    {"agent_disable", luab_srv_check_noop},
+    {NULL, NULL},
+};
+
+/* Pushes a new object of class <mt> for <p>, named <name>, numbered <id>
+ * in the field <idname>. */
+static void luab_proxy_obj(lua_State *L, const char *mt, void *p,
+                           const char *name, int id, const char *idname)
+{
+    lua_createtable(L, 1, 4);
+    lua_pushlightuserdata(L, p);
+    lua_rawseti(L, -2, 0);
+    luab_proxy_setstr(L, "name", name);
+    luab_proxy_setint(L, idname, id);
+    luaL_setmetatable(L, mt);
+}
+
+/* Pushes the Proxy object of <px> (number <uuid>) with its servers. */
+static void luab_proxy_push(lua_State *L, struct proxy *px, int uuid)
+{
+    struct server *srv;
+    int puid = 0;
+
+    luab_proxy_obj(L, LUAB_MT_PROXY, px, px->name, uuid, "uuid");
+    lua_newtable(L);
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        luab_proxy_obj(L, LUAB_MT_SERVER, srv, srv->name, ++puid, "puid");
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "proxy");
+        lua_setfield(L, -2, srv->name);
+    }
+    lua_setfield(L, -2, "servers");
+    lua_newtable(L);
+    lua_setfield(L, -2, "listeners");
+}
+
+void luab_proxy_publish(lua_State *L, struct cfg *cfg)
+{
+    struct proxy *px;
+    int uuid = 0;
+
+    lua_getglobal(L, "core");
+    lua_newtable(L); /* proxies */
+    lua_newtable(L); /* frontends */
+    lua_newtable(L); /* backends */
+    for (px = cfg->proxies; px != NULL; px = px->next) {
+        luab_proxy_push(L, px, ++uuid);
+        if (px->cap & PX_CAP_FE) {
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -4, px->name);
+        }
+        if (px->cap & PX_CAP_BE) {
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, px->name);
+        }
+        lua_setfield(L, -4, px->name);
+    }
+    lua_setfield(L, -4, "backends");
+    lua_setfield(L, -3, "frontends");
+    lua_setfield(L, -2, "proxies");
+    lua_pop(L, 1);
+}
+
+void luab_proxy_register(lua_State *L)
+{
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
+    luab_class_new(L, LUAB_MT_PROXY, luab_px_methods);
+    luab_class_new(L, LUAB_MT_SERVER, luab_srv_methods);
+}
