@@ -460,13 +460,17 @@ static int resolve_px(struct cfg *cfg, struct logger_cfg *lc,
 {
     const struct proxy *d =
         (px->cap & PX_CAP_DEF) ? NULL : defaults_of(cfg, px);
-    const struct logger_px *dlp = d ? logger_px_of(lc, d) : NULL;
-    struct logger_px *lp = logger_px_of(lc, px);
+    const struct logger_px *dlp;
+    struct logger_px *lp;
     const char *fmt, *file;
     unsigned flags = LF_PARSE_LOG;
     char *err = NULL;
     int line;
 
+    /* create both entries before taking pointers: the array may move */
+    logger_px_of(lc, px);
+    dlp = d ? logger_px_of(lc, d) : NULL;
+    lp = logger_px_of(lc, px);
     resolve_targets(lc, lp, dlp);
     lp->eff_tag = lp->tag           ? lp->tag
                   : dlp && dlp->tag ? dlp->tag
