@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -162,10 +162,10 @@ static int pp_read(struct session *sess, struct evbuffer *in)
 }
 
 /* Bytes arrived while waiting for the header. */
-static void pp_read_cb(struct bufferevent *bev, void *arg)
+static void pp_read_cb(struct conn *conn, void *arg)
 {
     struct session *sess = arg;
-    int rc = pp_read(sess, bufferevent_get_input(bev));
+    int rc = pp_read(sess, conn_input(conn));
 
     if (rc == RC_AGAIN)
         return;
@@ -175,16 +175,16 @@ static void pp_read_cb(struct bufferevent *bev, void *arg)
         session_free(sess);
         return;
     }
-    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    conn_setcb(conn, NULL, NULL, NULL, NULL);
     sess->proxied = 1;
     session_start(sess);
     /* bytes after the header wait in the buffer: let the layer see them */
-    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-        bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+    if (evbuffer_get_length(conn_input(conn)) > 0)
+        conn_trigger_read(conn);
 }
 
 /* Closed, failed or timed out before the header. */
-static void pp_event_cb(struct bufferevent *bev, short what, void *arg)
+static void pp_event_cb(struct conn *conn, short what, void *arg)
 {
     session_free(arg);
 }
@@ -194,9 +194,9 @@ void proxy_protocol_accept(struct session *sess)
     unsigned tmo = sess->fe->timeouts.client;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
-    bufferevent_setcb(sess->bev, pp_read_cb, NULL, pp_event_cb, sess);
-    bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, NULL);
-    bufferevent_enable(sess->bev, EV_READ);
+    conn_setcb(sess->conn, pp_read_cb, NULL, pp_event_cb, sess);
+    conn_set_timeouts(sess->conn, tmo ? &tv : NULL, NULL);
+    conn_enable(sess->conn, CONN_RD);
 }
 
 /* Writes the text form of the address and port of <ss>. */

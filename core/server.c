@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
@@ -25,7 +25,7 @@
 struct idle_conn {
     struct idle_conn *next, *prev;
     struct server *srv;
-    struct bufferevent *bev;
+    struct conn *conn;
 };
 
 static void idle_drop(struct idle_conn *ic);
@@ -175,54 +175,54 @@ static void idle_unlink(struct idle_conn *ic)
 static void idle_drop(struct idle_conn *ic)
 {
     idle_unlink(ic);
-    bufferevent_free(ic->bev);
+    conn_free(ic->conn);
     free(ic);
 }
 
-static void idle_read_cb(struct bufferevent *bev, void *arg)
+static void idle_read_cb(struct conn *conn, void *arg)
 {
     idle_drop(arg);
 }
 
-static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
+static void idle_event_cb(struct conn *conn, short what, void *arg)
 {
     idle_drop(arg);
 }
 
-struct bufferevent *server_take_idle(struct server *srv)
+struct conn *server_take_idle(struct server *srv)
 {
     struct idle_conn *ic = srv->idle;
-    struct bufferevent *bev;
+    struct conn *conn;
 
     if (ic == NULL)
         return NULL;
     idle_unlink(ic);
-    bev = ic->bev;
+    conn = ic->conn;
     free(ic);
-    return bev;
+    return conn;
 }
 
-void server_put_idle(struct server *srv, struct bufferevent *bev,
+void server_put_idle(struct server *srv, struct conn *conn,
                      unsigned idle_ms)
 {
     struct timeval tv = {idle_ms / 1000, (idle_ms % 1000) * 1000};
     struct idle_conn *ic;
 
     if (srv->nidle >= IDLE_MAX_PER_SERVER ||
-        evbuffer_get_length(bufferevent_get_input(bev)) > 0 ||
+        evbuffer_get_length(conn_input(conn)) > 0 ||
         (ic = malloc(sizeof(*ic))) == NULL) {
-        bufferevent_free(bev);
+        conn_free(conn);
         return;
     }
     ic->srv = srv;
-    ic->bev = bev;
+    ic->conn = conn;
     ic->prev = NULL;
     ic->next = srv->idle;
     if (srv->idle != NULL)
         srv->idle->prev = ic;
     srv->idle = ic;
     srv->nidle++;
-    bufferevent_setcb(bev, idle_read_cb, NULL, idle_event_cb, ic);
-    bufferevent_set_timeouts(bev, idle_ms ? &tv : NULL, NULL);
-    bufferevent_enable(bev, EV_READ);
+    conn_setcb(conn, idle_read_cb, NULL, idle_event_cb, ic);
+    conn_set_timeouts(conn, idle_ms ? &tv : NULL, NULL);
+    conn_enable(conn, CONN_RD);
 }

@@ -7,7 +7,7 @@
 
 struct proxy;
 struct cfg_ctx;
-struct bufferevent;
+struct conn;
 struct idle_conn;
 struct check_run;
 
@@ -62,11 +62,11 @@ static inline int server_up(const struct server *srv)
 
 /* Takes a connection to <srv> kept idle by server_put_idle(), or NULL.
  * The caller owns it and sets its own callbacks. */
-struct bufferevent *server_take_idle(struct server *srv);
+struct conn *server_take_idle(struct server *srv);
 /* Keeps <bev>, a connection to <srv> with nothing in flight, for a later
  * request; it is closed if the server sends anything or closes, after
  * <idle_ms>, or at once if the pool of <srv> is full. Takes ownership. */
-void server_put_idle(struct server *srv, struct bufferevent *bev,
+void server_put_idle(struct server *srv, struct conn *bev,
                      unsigned idle_ms);
 /* Frees <srv>. */
 void server_free(struct server *srv);

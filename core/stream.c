@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -64,9 +64,8 @@ struct session *session_new(struct listener *li, int fd,
     if (getsockname(fd, (struct sockaddr *)&sess->dst, &sess->dstlen) < 0)
         sess->dstlen = 0;
     vars_init(&sess->vars);
-    sess->bev = bufferevent_socket_new(worker_loop(), fd,
-                                       BEV_OPT_CLOSE_ON_FREE);
-    if (sess->bev == NULL)
+    sess->conn = conn_new(fd);
+    if (sess->conn == NULL)
         goto fail;
     worker_session_add();
     return sess;
@@ -95,8 +94,8 @@ void session_start(struct session *sess)
 
 void session_free(struct session *sess)
 {
-    if (sess->bev != NULL)
-        bufferevent_free(sess->bev);
+    if (sess->conn != NULL)
+        conn_free(sess->conn);
     vars_prune(&sess->vars);
     pool_free(sess->pool);
     worker_session_remove();

@@ -21,7 +21,7 @@ struct pool;
 struct proxy;
 struct server;
 struct listener;
-struct bufferevent;
+struct conn;
 struct evbuffer;
 struct event;
 struct smp_env;
@@ -32,7 +32,7 @@ struct session {
     struct pool *pool; /* lives as long as the connection */
     struct proxy *fe;
     struct listener *li;
-    struct bufferevent *bev; /* the client connection, owns the fd */
+    struct conn *conn; /* the client connection, owns the fd */
     struct sockaddr_storage src, dst;
     socklen_t srclen, dstlen;
     struct vars vars; /* sess.* */

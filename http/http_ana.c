@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "core/cfg.h"
 #include "core/errors.h"
 #include "core/lb.h"
@@ -54,13 +54,13 @@ struct http_txn *http_txn_get(struct stream *s)
 /* The client's output buffer. */
 static struct evbuffer *cli_out(const struct http_txn *txn)
 {
-    return bufferevent_get_output(txn->hc->sess->bev);
+    return conn_output(txn->hc->sess->conn);
 }
 
 /* The client's input buffer. */
 static struct evbuffer *cli_in(const struct http_txn *txn)
 {
-    return bufferevent_get_input(txn->hc->sess->bev);
+    return conn_input(txn->hc->sess->conn);
 }
 
 /* Limits of the head parser, from the generation's tuning. */
@@ -774,21 +774,21 @@ static int step_applet(struct http_txn *txn)
 }
 
 /* Server connection events. */
-static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
+static void srv_event_cb(struct conn *conn, short what, void *arg)
 {
     struct stream *s = arg;
     struct http_txn *txn = s->proto;
 
-    if (what & BEV_EVENT_CONNECTED) {
+    if (what & CONN_CONNECTED) {
         unsigned tmo = s->be->timeouts.server;
         struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
-        bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
+        conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
         s->times.connect = stream_elapsed_ms(s);
         txn->state = HTTP_ST_WAIT_RES;
-    } else if (what & BEV_EVENT_TIMEOUT) {
+    } else if (what & CONN_TIMEOUT) {
         txn->flags |= TXN_F_SRV_TMO;
-    } else if (what & BEV_EVENT_EOF) {
+    } else if (what & CONN_EOF) {
         txn->flags |= TXN_F_SRV_EOF;
     } else {
         txn->flags |= TXN_F_SRV_ERR;
@@ -797,7 +797,7 @@ static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /* Server bytes arrived or the server output drained. */
-static void srv_io_cb(struct bufferevent *bev, void *arg)
+static void srv_io_cb(struct conn *conn, void *arg)
 {
     http_process(arg);
 }
@@ -851,7 +851,7 @@ static void fwdfor_write(struct http_txn *txn, struct evbuffer *out)
 /* Writes the request head for the server into its output. */
 static void req_head_send(struct http_txn *txn)
 {
-    struct evbuffer *out = bufferevent_get_output(txn->srv);
+    struct evbuffer *out = conn_output(txn->srv);
     const struct http_msg *m = &txn->req;
 
     evbuffer_add(out, m->meth.ptr, m->meth.len);
@@ -882,13 +882,13 @@ static int srv_may_reuse(const struct http_txn *txn)
 }
 
 /* Sets the callbacks and the server timeouts of a connection in use. */
-static void srv_attach(struct http_txn *txn, struct bufferevent *bev)
+static void srv_attach(struct http_txn *txn, struct conn *conn)
 {
     struct stream *s = txn->s;
 
-    txn->srv = bev;
-    bufferevent_setcb(bev, srv_io_cb, srv_io_cb, srv_event_cb, s);
-    bufferevent_setwatermark(bev, EV_WRITE, 16384, 0);
+    txn->srv = conn;
+    conn_setcb(conn, srv_io_cb, srv_io_cb, srv_event_cb, s);
+    conn_setwatermark(conn, CONN_WR, 16384, 0);
 }
 
 /* Gets a connection to a server of the backend: an idle one when allowed,
@@ -900,39 +900,38 @@ static int srv_connect(struct http_txn *txn)
     unsigned tmo = s->be->timeouts.connect;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
     struct server *srv = s->srv; /* assigned by lb_assign() */
-    struct bufferevent *bev = NULL;
+    struct conn *conn = NULL;
     struct h1_limits lim;
 
     if (srv_may_reuse(txn))
-        bev = server_take_idle(srv);
-    if (bev != NULL) {
+        conn = server_take_idle(srv);
+    if (conn != NULL) {
         unsigned stmo = s->be->timeouts.server;
         struct timeval stv = {stmo / 1000, (stmo % 1000) * 1000};
 
-        srv_attach(txn, bev);
-        bufferevent_set_timeouts(bev, stmo ? &stv : NULL, stmo ? &stv : NULL);
+        srv_attach(txn, conn);
+        conn_set_timeouts(conn, stmo ? &stv : NULL, stmo ? &stv : NULL);
         txn->flags |= TXN_F_SRV_REUSED;
     } else {
-        bev = bufferevent_socket_new(worker_loop(), -1,
-                                     BEV_OPT_CLOSE_ON_FREE);
-        if (bev == NULL)
+        conn = conn_new(-1);
+        if (conn == NULL)
             return RC_ERR;
-        srv_attach(txn, bev);
-        bufferevent_set_timeouts(bev, NULL, tmo ? &tv : NULL);
-        if (bufferevent_socket_connect(bev, (struct sockaddr *)&srv->addr.ss,
+        srv_attach(txn, conn);
+        conn_set_timeouts(conn, NULL, tmo ? &tv : NULL);
+        if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss,
                                        (int)srv->addr.len) < 0) {
-            bufferevent_free(bev);
+            conn_free(conn);
             txn->srv = NULL;
             return RC_ERR;
         }
         if (srv->send_proxy)
-            proxy_protocol_write(bufferevent_get_output(bev),
+            proxy_protocol_write(conn_output(conn),
                                  srv->send_proxy, s->sess);
     }
     txn_limits(&lim);
     h1_msg_init(txn->parser, &lim); /* now for the response head */
     req_head_send(txn);
-    bufferevent_enable(txn->srv, EV_READ | EV_WRITE);
+    conn_enable(txn->srv, CONN_RD | CONN_WR);
     if (txn->flags & TXN_F_SRV_REUSED) {
         s->times.connect = stream_elapsed_ms(s);
         return RC_OK;
@@ -956,7 +955,7 @@ static void srv_release(struct http_txn *txn)
         !worker_draining())
         server_put_idle(s->srv, txn->srv, idle ? idle : 10000);
     else
-        bufferevent_free(txn->srv);
+        conn_free(txn->srv);
     txn->srv = NULL;
     lb_release(s); /* s->srv stays set for the log line */
     txn->flags &= ~TXN_F_SRV_KAL;
@@ -1003,7 +1002,7 @@ static int srv_retry(struct http_txn *txn)
     if (txn->retries >= s->be->retries || (txn->flags & TXN_F_SRV_TMO))
         return RC_ERR;
     txn->retries++;
-    bufferevent_free(txn->srv);
+    conn_free(txn->srv);
     txn->srv = NULL;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF);
     if (s->be->options & PX_OPT_REDISPATCH)
@@ -1058,19 +1057,19 @@ static int step_connect(struct http_txn *txn)
 /* Forwards request body bytes to the server, with back-pressure. */
 static int req_body_forward(struct http_txn *txn)
 {
-    struct evbuffer *out = bufferevent_get_output(txn->srv);
-    struct bufferevent *cli = txn->hc->sess->bev;
+    struct evbuffer *out = conn_output(txn->srv);
+    struct conn *cli = txn->hc->sess->conn;
 
     if (txn->flags & TXN_F_REQ_DONE)
         return RC_OK;
     if (req_body_move(txn, out, 0) != RC_OK)
         return RC_ERR;
     if (txn->flags & TXN_F_REQ_DONE)
-        bufferevent_disable(cli, EV_READ);
+        conn_disable(cli, CONN_RD);
     else if (evbuffer_get_length(out) > FWD_HIGH_WATER)
-        bufferevent_disable(cli, EV_READ);
+        conn_disable(cli, CONN_RD);
     else if (!txn->hc->cli_eof)
-        bufferevent_enable(cli, EV_READ);
+        conn_enable(cli, CONN_RD);
     return RC_OK;
 }
 
@@ -1099,7 +1098,7 @@ static int srv_failed(struct http_txn *txn)
 /* HTTP_ST_WAIT_RES: send the body, read the response head. */
 static int step_wait_res(struct http_txn *txn)
 {
-    struct evbuffer *in = bufferevent_get_input(txn->srv);
+    struct evbuffer *in = conn_input(txn->srv);
     size_t len = evbuffer_get_length(in), n;
     const char *p;
     int rc;
@@ -1226,7 +1225,7 @@ static int step_res_rules(struct http_txn *txn)
  * RC_ERR on bad chunked framing. */
 static int res_body_move(struct http_txn *txn)
 {
-    struct evbuffer *in = bufferevent_get_input(txn->srv);
+    struct evbuffer *in = conn_input(txn->srv);
     struct evbuffer *out = cli_out(txn);
     size_t avail = evbuffer_get_length(in);
 
@@ -1288,9 +1287,9 @@ static int step_fwd_res(struct http_txn *txn)
             return txn_finish(txn);
         }
         if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER)
-            bufferevent_disable(txn->srv, EV_READ);
+            conn_disable(txn->srv, CONN_RD);
         else
-            bufferevent_enable(txn->srv, EV_READ);
+            conn_enable(txn->srv, CONN_RD);
         return RC_AGAIN;
     }
     txn->flags |= TXN_F_SRV_DONE;
@@ -1308,7 +1307,7 @@ static int step_done(struct http_txn *txn)
         return txn_finish(txn);
     rc = req_body_discard(txn);
     if (rc == RC_AGAIN && !txn->hc->cli_eof) {
-        bufferevent_enable(txn->hc->sess->bev, EV_READ);
+        conn_enable(txn->hc->sess->conn, CONN_RD);
         return RC_AGAIN;
     }
     if (rc != RC_OK)

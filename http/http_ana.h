@@ -13,7 +13,7 @@
 #include "http/h1.h"
 
 struct stream;
-struct bufferevent;
+struct conn;
 struct event;
 struct http_conn;
 
@@ -76,7 +76,7 @@ struct http_txn {
     int deny_status;             /* status an ACT_RET_DENY answers with */
     uint64_t req_left, res_left; /* Content-Length bytes still to move */
     struct h1_chunked req_chunk, res_chunk;
-    struct bufferevent *srv;     /* server connection */
+    struct conn *srv;     /* server connection */
     struct event *qtimer;        /* timeout queue, while queued */
     int retries;                 /* connection attempts retried */
 };

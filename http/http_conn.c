@@ -1,5 +1,5 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* HTTP client connections: the callbacks of the client bufferevent, the
+/* HTTP client connections: the callbacks of the client connection, the
  * succession of transactions on one connection, the head and keep-alive
  * timers, and the close (flush, then shutdown and a short lingering read so
  * that unread client bytes do not turn our last response into a reset). */
@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "core/errors.h"
 #include "core/pool.h"
 #include "core/proxy.h"
@@ -64,37 +64,37 @@ void http_conn_abort(struct http_conn *hc)
 /* Output flushed: stop sending, read and discard a little, then close. */
 static void hc_linger(struct http_conn *hc)
 {
-    struct bufferevent *bev = hc->sess->bev;
+    struct conn *conn = hc->sess->conn;
 
     hc->lingering = 1;
-    shutdown(bufferevent_getfd(bev), SHUT_WR);
-    evbuffer_drain(bufferevent_get_input(bev),
-                   evbuffer_get_length(bufferevent_get_input(bev)));
-    bufferevent_setwatermark(bev, EV_READ, 0, 0);
-    bufferevent_enable(bev, EV_READ);
+    shutdown(conn_fd(conn), SHUT_WR);
+    evbuffer_drain(conn_input(conn),
+                   evbuffer_get_length(conn_input(conn)));
+    conn_setwatermark(conn, CONN_RD, 0, 0);
+    conn_enable(conn, CONN_RD);
     hc_timer_add(hc, LINGER_MS);
 }
 
 /* Closes <hc> once its output is sent. */
 static void hc_close(struct http_conn *hc)
 {
-    struct bufferevent *bev = hc->sess->bev;
+    struct conn *conn = hc->sess->conn;
 
     hc->closing = 1;
-    bufferevent_disable(bev, EV_READ);
-    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    conn_disable(conn, CONN_RD);
+    conn_setwatermark(conn, CONN_WR, 0, 0);
+    if (evbuffer_get_length(conn_output(conn)) == 0)
         hc_linger(hc);
 }
 
 /* Client bytes arrived. */
-static void hc_read_cb(struct bufferevent *bev, void *arg)
+static void hc_read_cb(struct conn *conn, void *arg)
 {
     struct http_conn *hc = arg;
 
     if (hc->lingering) {
-        evbuffer_drain(bufferevent_get_input(bev),
-                       evbuffer_get_length(bufferevent_get_input(bev)));
+        evbuffer_drain(conn_input(conn),
+                       evbuffer_get_length(conn_input(conn)));
         return;
     }
     if (hc->cur == NULL) {
@@ -110,7 +110,7 @@ static void hc_read_cb(struct bufferevent *bev, void *arg)
 }
 
 /* Client output drained below the low watermark. */
-static void hc_write_cb(struct bufferevent *bev, void *arg)
+static void hc_write_cb(struct conn *conn, void *arg)
 {
     struct http_conn *hc = arg;
 
@@ -124,18 +124,18 @@ static void hc_write_cb(struct bufferevent *bev, void *arg)
 }
 
 /* Client closed, failed or timed out. */
-static void hc_event_cb(struct bufferevent *bev, short what, void *arg)
+static void hc_event_cb(struct conn *conn, short what, void *arg)
 {
     struct http_conn *hc = arg;
 
-    if (hc->lingering || (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) ||
+    if (hc->lingering || (what & (CONN_ERROR | CONN_TIMEOUT)) ||
         hc->cur == NULL) {
         http_conn_abort(hc);
         return;
     }
     /* EOF with a transaction running: let it finish what it can */
     hc->cli_eof = 1;
-    bufferevent_disable(bev, EV_READ);
+    conn_disable(conn, CONN_RD);
     hc->cur->applet_in_eof = 1;
     hc->cur->ops->process(hc->cur);
 }
@@ -145,7 +145,7 @@ static int hc_client_sent(struct http_conn *hc)
 {
     char c;
 
-    return recv(bufferevent_getfd(hc->sess->bev), &c, 1,
+    return recv(conn_fd(hc->sess->conn), &c, 1,
                 MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
@@ -153,7 +153,7 @@ static int hc_client_sent(struct http_conn *hc)
 static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct http_conn *hc = arg;
-    struct bufferevent *bev = hc->sess->bev;
+    struct conn *conn = hc->sess->conn;
 
     if (hc->lingering || hc->closing) {
         http_conn_abort(hc);
@@ -171,7 +171,7 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     /* nothing received: an idle keep-alive or a probe, close silently */
     if (hc->cur == NULL ||
-        evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        evbuffer_get_length(conn_input(conn)) == 0) {
         http_conn_abort(hc);
         return;
     }
@@ -238,12 +238,12 @@ void http_conn_start(struct session *sess)
     if (all_conns != NULL)
         all_conns->prev = hc;
     all_conns = hc;
-    bufferevent_setcb(sess->bev, hc_read_cb, hc_write_cb, hc_event_cb, hc);
-    evbuffer_add_cb(bufferevent_get_output(sess->bev), hc_count_out, hc);
-    evbuffer_add_cb(bufferevent_get_input(sess->bev), hc_count_in, hc);
-    bufferevent_setwatermark(sess->bev, EV_WRITE, WRITE_LOWAT, 0);
-    bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
-    bufferevent_enable(sess->bev, EV_READ | EV_WRITE);
+    conn_setcb(sess->conn, hc_read_cb, hc_write_cb, hc_event_cb, hc);
+    evbuffer_add_cb(conn_output(sess->conn), hc_count_out, hc);
+    evbuffer_add_cb(conn_input(sess->conn), hc_count_in, hc);
+    conn_setwatermark(sess->conn, CONN_WR, WRITE_LOWAT, 0);
+    conn_set_timeouts(sess->conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
+    conn_enable(sess->conn, CONN_RD | CONN_WR);
     http_conn_arm_head_timer(hc, 0);
     return;
 fail:
@@ -252,7 +252,7 @@ fail:
 
 void http_conn_txn_done(struct http_conn *hc, int close)
 {
-    struct bufferevent *bev = hc->sess->bev;
+    struct conn *conn = hc->sess->conn;
 
     hc->cur = NULL;
     hc->nreq++;
@@ -260,11 +260,11 @@ void http_conn_txn_done(struct http_conn *hc, int close)
         hc_close(hc);
         return;
     }
-    bufferevent_enable(bev, EV_READ);
+    conn_enable(conn, CONN_RD);
     http_conn_arm_head_timer(hc, 1);
     /* a pipelined request may be waiting in the buffer already */
-    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-        hc_read_cb(bev, hc);
+    if (evbuffer_get_length(conn_input(conn)) > 0)
+        hc_read_cb(conn, hc);
 }
 
 /* Drain hook: idle connections get a short grace, then close. */

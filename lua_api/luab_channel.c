@@ -16,11 +16,11 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "core/conn.h"
 #include "core/stream.h"
 #include "http/http_ana.h"
 #include "lua_api/luab.h"
@@ -52,8 +52,8 @@ static void luab_chn_check(lua_State *L, struct luab_chn *c, int data)
     c->http = s != NULL && http_txn_get(s) != NULL;
     c->buf = NULL;
     c->fwd = 0;
-    if (s != NULL && !c->http && !c->is_resp && s->sess->bev != NULL) {
-        c->buf = bufferevent_get_input(s->sess->bev);
+    if (s != NULL && !c->http && !c->is_resp && s->sess->conn != NULL) {
+        c->buf = conn_input(s->sess->conn);
         c->fwd = c->ctx->chn_fwd;
         if (c->fwd > evbuffer_get_length(c->buf))
             c->fwd = c->ctx->chn_fwd = evbuffer_get_length(c->buf);
@@ -76,10 +76,10 @@ static size_t luab_chn_input(const struct luab_chn *c)
 /* 1 if more input may still arrive. */
 static int luab_chn_may_recv(const struct luab_chn *c)
 {
-    struct bufferevent *bev = c->ctx->s ? c->ctx->s->sess->bev : NULL;
+    struct conn *conn = c->ctx->s ? c->ctx->s->sess->conn : NULL;
 
-    return bev != NULL && !c->is_resp &&
-           (bufferevent_get_enabled(bev) & EV_READ) &&
+    return conn != NULL && !c->is_resp &&
+           (conn_enabled(conn) & CONN_RD) &&
            luab_chn_input(c) < LUAB_CHN_FULL;
 }
 

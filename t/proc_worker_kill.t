@@ -36,8 +36,8 @@ $t->expect_alerts(qr/exited on signal 9/);
 
 my $port = $t->port(8080);
 # both workers must be up: the port may accept as soon as the first is
-my $deadline = time + 5;
-sleep 0.05 while $t->worker_pids < 2 && time < $deadline;
+my $ready_by = time + 5;
+sleep 0.05 while $t->worker_pids < 2 && time < $ready_by;
 my @workers = sort $t->worker_pids;
 is(scalar @workers, 2, 'two workers');
 

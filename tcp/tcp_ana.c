@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "core/acl.h"
 #include "core/errors.h"
 #include "core/lb.h"
@@ -40,7 +40,7 @@ struct tcp_txn {
     struct stream *s;
     enum tcp_state state;
     struct event *timer;      /* inspect-delay */
-    struct bufferevent *srv;
+    struct conn *srv;
     int inspect_expired;
     int cli_eof, srv_eof, srv_connected, srv_failed;
     int srv_err;              /* the server connection broke (reset) */
@@ -61,9 +61,9 @@ int tcp_stream_is(const struct stream *s)
     return s->ops == &tcp_stream_ops;
 }
 
-static struct bufferevent *cli_bev(const struct tcp_txn *tt)
+static struct conn *cli_conn(const struct tcp_txn *tt)
 {
-    return tt->s->sess->bev;
+    return tt->s->sess->conn;
 }
 
 /* Records why the stream ended (see http_txn_term); the first stays. */
@@ -82,7 +82,7 @@ static int tcp_end(struct tcp_txn *tt)
 
     tt->s->times.total = stream_elapsed_ms(tt->s);
     if (tt->srv != NULL)
-        bufferevent_free(tt->srv);
+        conn_free(tt->srv);
     lb_release(tt->s);
     lb_dequeue(tt->s);
     event_free(tt->timer);
@@ -95,9 +95,9 @@ static int tcp_end(struct tcp_txn *tt)
 static int tcp_close(struct tcp_txn *tt)
 {
     tt->state = TCP_ST_CLOSE;
-    bufferevent_disable(cli_bev(tt), EV_READ);
-    bufferevent_setwatermark(cli_bev(tt), EV_WRITE, 0, 0);
-    if (evbuffer_get_length(bufferevent_get_output(cli_bev(tt))) == 0)
+    conn_disable(cli_conn(tt), CONN_RD);
+    conn_setwatermark(cli_conn(tt), CONN_WR, 0, 0);
+    if (evbuffer_get_length(conn_output(cli_conn(tt))) == 0)
         return tcp_end(tt);
     return RC_AGAIN;
 }
@@ -105,7 +105,7 @@ static int tcp_close(struct tcp_txn *tt)
 static int tcp_applet_send(struct stream *s, const char *data, size_t len)
 {
     struct tcp_txn *tt = s->proto;
-    struct evbuffer *out = bufferevent_get_output(cli_bev(tt));
+    struct evbuffer *out = conn_output(cli_conn(tt));
 
     if (tt->cli_eof && tt->state == TCP_ST_CLOSE)
         return RC_ERR;
@@ -146,7 +146,7 @@ static int step_content(struct tcp_txn *tt)
 static int step_applet(struct tcp_txn *tt)
 {
     struct stream *s = tt->s;
-    struct evbuffer *in = bufferevent_get_input(cli_bev(tt));
+    struct evbuffer *in = conn_input(cli_conn(tt));
     int rc;
 
     evbuffer_add_buffer(s->applet_in, in);
@@ -158,32 +158,32 @@ static int step_applet(struct tcp_txn *tt)
 }
 
 /* Server connection events. */
-static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
+static void srv_event_cb(struct conn *conn, short what, void *arg)
 {
     struct stream *s = arg;
     struct tcp_txn *tt = s->proto;
 
-    if (what & BEV_EVENT_CONNECTED) {
+    if (what & CONN_CONNECTED) {
         unsigned tmo = s->be->timeouts.server;
         struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
         tt->srv_connected = 1;
         s->times.connect = stream_elapsed_ms(s);
-        bufferevent_set_timeouts(bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
-    } else if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) &&
+        conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
+    } else if ((what & (CONN_EOF | CONN_ERROR)) &&
                tt->srv_connected) {
         /* what the server sent still goes to the client, then we close */
         tt->srv_eof = 1;
-        tt->srv_err = (what & BEV_EVENT_ERROR) != 0;
+        tt->srv_err = (what & CONN_ERROR) != 0;
     } else {
         tt->srv_failed = 1;
-        tcp_term(tt, (what & BEV_EVENT_TIMEOUT) ? 's' : 'S',
+        tcp_term(tt, (what & CONN_TIMEOUT) ? 's' : 'S',
                  tt->srv_connected ? 'D' : 'C');
     }
     tcp_process(s);
 }
 
-static void srv_io_cb(struct bufferevent *bev, void *arg)
+static void srv_io_cb(struct conn *conn, void *arg)
 {
     tcp_process(arg);
 }
@@ -235,41 +235,41 @@ static int step_connect(struct tcp_txn *tt)
     tmo = s->be->timeouts.connect;
     tv.tv_sec = tmo / 1000;
     tv.tv_usec = (tmo % 1000) * 1000;
-    tt->srv = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
+    tt->srv = conn_new(-1);
     if (tt->srv == NULL)
         return tcp_end(tt);
-    bufferevent_setcb(tt->srv, srv_io_cb, srv_io_cb, srv_event_cb, s);
-    bufferevent_set_timeouts(tt->srv, NULL, tmo ? &tv : NULL);
-    bufferevent_setwatermark(tt->srv, EV_WRITE, 16384, 0);
-    if (bufferevent_socket_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
+    conn_setcb(tt->srv, srv_io_cb, srv_io_cb, srv_event_cb, s);
+    conn_set_timeouts(tt->srv, NULL, tmo ? &tv : NULL);
+    conn_setwatermark(tt->srv, CONN_WR, 16384, 0);
+    if (conn_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
                                    (int)srv->addr.len) < 0)
         return tcp_end(tt);
     if (srv->send_proxy)
-        proxy_protocol_write(bufferevent_get_output(tt->srv), srv->send_proxy,
+        proxy_protocol_write(conn_output(tt->srv), srv->send_proxy,
                              s->sess);
-    bufferevent_enable(tt->srv, EV_READ | EV_WRITE);
+    conn_enable(tt->srv, CONN_RD | CONN_WR);
     return RC_AGAIN;
 }
 
 /* Moves bytes one way with back-pressure; shuts the peer's write side once
  * the source ended and everything was sent. */
-static void forward_one(struct bufferevent *from, struct bufferevent *to,
+static void forward_one(struct conn *from, struct conn *to,
                         int from_eof, int *to_shut)
 {
-    struct evbuffer *out = bufferevent_get_output(to);
+    struct evbuffer *out = conn_output(to);
 
-    evbuffer_add_buffer(out, bufferevent_get_input(from));
+    evbuffer_add_buffer(out, conn_input(from));
     if (from_eof) {
         if (evbuffer_get_length(out) == 0 && !*to_shut) {
-            shutdown(bufferevent_getfd(to), SHUT_WR);
+            shutdown(conn_fd(to), SHUT_WR);
             *to_shut = 1;
         }
         return;
     }
     if (evbuffer_get_length(out) > FWD_HIGH_WATER)
-        bufferevent_disable(from, EV_READ);
+        conn_disable(from, CONN_RD);
     else
-        bufferevent_enable(from, EV_READ);
+        conn_enable(from, CONN_RD);
 }
 
 /* TCP_ST_FORWARD. */
@@ -279,14 +279,14 @@ static int step_forward(struct tcp_txn *tt)
         return tcp_end(tt);
     if (tt->srv_err) {
         /* nothing more can reach the server: drop what the client sends */
-        struct evbuffer *in = bufferevent_get_input(cli_bev(tt));
+        struct evbuffer *in = conn_input(cli_conn(tt));
 
         evbuffer_drain(in, evbuffer_get_length(in));
         tt->srv_shut = 1;
     } else {
-        forward_one(cli_bev(tt), tt->srv, tt->cli_eof, &tt->srv_shut);
+        forward_one(cli_conn(tt), tt->srv, tt->cli_eof, &tt->srv_shut);
     }
-    forward_one(tt->srv, cli_bev(tt), tt->srv_eof, &tt->cli_shut);
+    forward_one(tt->srv, cli_conn(tt), tt->srv_eof, &tt->cli_shut);
     if (tt->srv_shut && tt->cli_shut)
         return tcp_end(tt);
     return RC_AGAIN;
@@ -312,7 +312,7 @@ static void tcp_process(struct stream *s)
             rc = step_forward(tt);
             break;
         default:
-            rc = evbuffer_get_length(bufferevent_get_output(cli_bev(tt)))
+            rc = evbuffer_get_length(conn_output(cli_conn(tt)))
                      ? RC_AGAIN
                      : tcp_end(tt);
             break;
@@ -320,28 +320,28 @@ static void tcp_process(struct stream *s)
     } while (rc == RC_OK);
 }
 
-static void cli_read_cb(struct bufferevent *bev, void *arg)
+static void cli_read_cb(struct conn *conn, void *arg)
 {
     tcp_process(arg);
 }
 
-static void cli_write_cb(struct bufferevent *bev, void *arg)
+static void cli_write_cb(struct conn *conn, void *arg)
 {
     tcp_process(arg);
 }
 
-static void cli_event_cb(struct bufferevent *bev, short what, void *arg)
+static void cli_event_cb(struct conn *conn, short what, void *arg)
 {
     struct stream *s = arg;
     struct tcp_txn *tt = s->proto;
 
-    if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-        tcp_term(tt, (what & BEV_EVENT_TIMEOUT) ? 'c' : 'C', 'D');
+    if (what & (CONN_ERROR | CONN_TIMEOUT)) {
+        tcp_term(tt, (what & CONN_TIMEOUT) ? 'c' : 'C', 'D');
         tcp_end(tt);
         return;
     }
     tt->cli_eof = 1;
-    bufferevent_disable(bev, EV_READ);
+    conn_disable(conn, CONN_RD);
     tcp_process(s);
 }
 
@@ -409,13 +409,13 @@ static void tcp_session_start(struct session *sess)
         tcp_end(tt);
         return;
     }
-    bufferevent_setcb(sess->bev, cli_read_cb, cli_write_cb, cli_event_cb, s);
-    evbuffer_add_cb(bufferevent_get_input(sess->bev), count_in, s);
-    evbuffer_add_cb(bufferevent_get_output(sess->bev), count_out, s);
-    s->bytes_in = evbuffer_get_length(bufferevent_get_input(sess->bev));
-    bufferevent_setwatermark(sess->bev, EV_WRITE, 16384, 0);
-    bufferevent_set_timeouts(sess->bev, tmo ? &tv : NULL, tmo ? &tv : NULL);
-    bufferevent_enable(sess->bev, EV_READ | EV_WRITE);
+    conn_setcb(sess->conn, cli_read_cb, cli_write_cb, cli_event_cb, s);
+    evbuffer_add_cb(conn_input(sess->conn), count_in, s);
+    evbuffer_add_cb(conn_output(sess->conn), count_out, s);
+    s->bytes_in = evbuffer_get_length(conn_input(sess->conn));
+    conn_setwatermark(sess->conn, CONN_WR, 16384, 0);
+    conn_set_timeouts(sess->conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
+    conn_enable(sess->conn, CONN_RD | CONN_WR);
     if (sess->fe->inspect_delay > 0) {
         tv.tv_sec = sess->fe->inspect_delay / 1000;
         tv.tv_usec = (sess->fe->inspect_delay % 1000) * 1000;

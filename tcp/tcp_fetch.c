@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
+#include "core/conn.h"
 #include "core/sample.h"
 #include "core/stream.h"
 #include "tcp/tcp.h"
@@ -23,9 +23,9 @@ static const unsigned char *client_bytes(const struct smp_env *env,
     struct evbuffer *in;
 
     *len = 0;
-    if (env->strm == NULL || env->strm->sess->bev == NULL)
+    if (env->strm == NULL || env->strm->sess->conn == NULL)
         return NULL;
-    in = bufferevent_get_input(env->strm->sess->bev);
+    in = conn_input(env->strm->sess->conn);
     *len = evbuffer_get_length(in);
     if (*len == 0)
         return NULL;

@@ -1,0 +1,468 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* Connections over raw sockets with libevent events and evbuffers. See
+ * conn.h for the model; the notes here are about the mechanics:
+ *  - one "notify" event, activated (never polled), delivers what must not
+ *    run inside the caller: the deferred write of new output, the
+ *    connected or failed notice of a connect, a triggered read callback;
+ *  - the read event is persistent while reading is on and the input is
+ *    under its high watermark; a drain of the input resumes it;
+ *  - the write event is added only when a write could not finish. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "core/conn.h"
+#include "core/errors.h"
+#include "core/worker.h"
+
+#define CONN_READ_MAX (64 * 1024)
+
+/* What the notify event has to deliver. */
+#define NOTIFY_FLUSH     0x1
+#define NOTIFY_CONNECTED 0x2
+#define NOTIFY_ERROR     0x4
+#define NOTIFY_READ      0x8
+
+struct conn {
+    int fd;
+    struct evbuffer *in, *out;
+    struct event *rev, *wev, *notify;
+    conn_data_cb readcb, writecb;
+    conn_event_cb eventcb;
+    void *arg;
+    short enabled;        /* CONN_RD | CONN_WR */
+    unsigned notify_what; /* NOTIFY_* pending */
+    int notify_errno;
+    size_t wr_lowat, rd_hiwat;
+    struct timeval rd_tmo, wr_tmo;
+    int has_rd_tmo, has_wr_tmo;
+    int connecting;
+    int eof;          /* the peer closed: no more reading */
+    int rd_armed;     /* the read event is added */
+    int in_cb;        /* callbacks of ours on the stack */
+    int dead;         /* conn_free() was called */
+};
+
+static void conn_read_ready(evutil_socket_t fd, short what, void *arg);
+static void conn_write_ready(evutil_socket_t fd, short what, void *arg);
+static void conn_notify_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_out_cb(struct evbuffer *buf,
+                        const struct evbuffer_cb_info *info, void *arg);
+static void conn_in_cb(struct evbuffer *buf,
+                       const struct evbuffer_cb_info *info, void *arg);
+
+/* Creates the events of <c> for its current fd. */
+static int conn_events_new(struct conn *c)
+{
+    struct event_base *base = worker_loop();
+
+    c->rev = event_new(base, c->fd, EV_READ | EV_PERSIST, conn_read_ready,
+                       c);
+    c->wev = event_new(base, c->fd, EV_WRITE, conn_write_ready, c);
+    return c->rev != NULL && c->wev != NULL ? RC_OK : RC_ERR;
+}
+
+struct conn *conn_new(int fd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->fd = fd;
+    c->in = evbuffer_new();
+    c->out = evbuffer_new();
+    c->notify = event_new(worker_loop(), -1, 0, conn_notify_cb, c);
+    if (c->in == NULL || c->out == NULL || c->notify == NULL ||
+        (fd >= 0 && conn_events_new(c) != RC_OK)) {
+        c->fd = -1; /* the caller keeps its fd on failure */
+        conn_free(c);
+        return NULL;
+    }
+    evbuffer_add_cb(c->out, conn_out_cb, c);
+    evbuffer_add_cb(c->in, conn_in_cb, c);
+    return c;
+}
+
+/* Releases everything of <c>. */
+static void conn_destroy(struct conn *c)
+{
+    if (c->rev != NULL)
+        event_free(c->rev);
+    if (c->wev != NULL)
+        event_free(c->wev);
+    if (c->notify != NULL)
+        event_free(c->notify);
+    if (c->in != NULL)
+        evbuffer_free(c->in);
+    if (c->out != NULL)
+        evbuffer_free(c->out);
+    free(c);
+}
+
+void conn_free(struct conn *c)
+{
+    if (c == NULL || c->dead)
+        return;
+    c->dead = 1;
+    if (c->rev != NULL)
+        event_del(c->rev);
+    if (c->wev != NULL)
+        event_del(c->wev);
+    if (c->notify != NULL)
+        event_del(c->notify);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    if (c->in_cb == 0)
+        conn_destroy(c);
+}
+
+/* Leaves one of our callbacks; frees <c> if it died meanwhile. Returns 1
+ * if <c> is gone. */
+static int conn_leave(struct conn *c)
+{
+    if (--c->in_cb == 0 && c->dead) {
+        conn_destroy(c);
+        return 1;
+    }
+    return c->dead;
+}
+
+/* Asks the notify event for <what>. */
+static void conn_notify(struct conn *c, unsigned what)
+{
+    c->notify_what |= what;
+    if (!event_pending(c->notify, EV_TIMEOUT, NULL))
+        event_active(c->notify, 0, 0);
+}
+
+/* Adds or removes the read event as the state asks. */
+static void conn_arm_read(struct conn *c)
+{
+    int want = (c->enabled & CONN_RD) && !c->eof && !c->connecting &&
+               c->fd >= 0 &&
+               (c->rd_hiwat == 0 || evbuffer_get_length(c->in) < c->rd_hiwat);
+
+    if (want && !c->rd_armed) {
+        event_add(c->rev, c->has_rd_tmo ? &c->rd_tmo : NULL);
+        c->rd_armed = 1;
+    } else if (!want && c->rd_armed) {
+        event_del(c->rev);
+        c->rd_armed = 0;
+    }
+}
+
+/* Tells the user <what>; returns 1 if <c> died in the callback. */
+static int conn_event(struct conn *c, short what)
+{
+    if (c->eventcb != NULL)
+        c->eventcb(c, what, c->arg);
+    return c->dead;
+}
+
+/* Writes what the output holds; then the write callback, the write event
+ * or the error. Returns 1 if <c> died. */
+static int conn_write_now(struct conn *c)
+{
+    int n;
+
+    if (c->fd < 0 || c->connecting || !(c->enabled & CONN_WR))
+        return 0;
+    while (evbuffer_get_length(c->out) > 0) {
+        n = evbuffer_write(c->out, c->fd);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            break;
+        event_del(c->wev);
+        return conn_event(c, CONN_ERROR | CONN_WRITING);
+    }
+    if (evbuffer_get_length(c->out) > 0)
+        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
+    else
+        event_del(c->wev);
+    if (evbuffer_get_length(c->out) <= c->wr_lowat && c->writecb != NULL) {
+        c->writecb(c, c->arg);
+        return c->dead;
+    }
+    return 0;
+}
+
+/* Reads once, up to 64 KiB (less under a high watermark). Returns 1 if
+ * <c> died. */
+static int conn_read_now(struct conn *c)
+{
+    struct evbuffer_iovec v[2];
+    size_t want = CONN_READ_MAX, have = evbuffer_get_length(c->in);
+    ssize_t n;
+    int nv, i;
+
+    if (c->rd_hiwat > 0)
+        want = have < c->rd_hiwat ? c->rd_hiwat - have : 0;
+    if (want == 0) {
+        conn_arm_read(c);
+        return 0;
+    }
+    nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
+    if (nv <= 0)
+        return conn_event(c, CONN_ERROR | CONN_READING);
+    for (i = 0; i < nv && want > 0; i++) {
+        if (v[i].iov_len > want)
+            v[i].iov_len = want;
+        want -= v[i].iov_len;
+    }
+    nv = i;
+    n = readv(c->fd, (struct iovec *)v, nv);
+    if (n < 0) {
+        evbuffer_commit_space(c->in, v, 0);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        return conn_event(c, CONN_ERROR | CONN_READING);
+    }
+    if (n == 0) {
+        evbuffer_commit_space(c->in, v, 0);
+        c->eof = 1;
+        conn_arm_read(c);
+        return conn_event(c, CONN_EOF | CONN_READING);
+    }
+    for (i = 0; i < nv; i++) {
+        size_t l = v[i].iov_len < (size_t)n ? v[i].iov_len : (size_t)n;
+
+        v[i].iov_len = l;
+        n -= (ssize_t)l;
+    }
+    evbuffer_commit_space(c->in, v, nv);
+    conn_arm_read(c); /* the high watermark may pause reading */
+    if (c->readcb != NULL)
+        c->readcb(c, c->arg);
+    return c->dead;
+}
+
+/* The socket is readable, or the read timeout fired. */
+static void conn_read_ready(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    c->in_cb++;
+    if (what & EV_TIMEOUT) {
+        event_del(c->rev);
+        c->rd_armed = 0;
+        c->enabled &= ~CONN_RD;
+        conn_event(c, CONN_TIMEOUT | CONN_READING);
+    } else {
+        conn_read_now(c);
+    }
+    conn_leave(c);
+}
+
+/* A connect finished (writable) or failed. */
+static int conn_connect_done(struct conn *c, short what)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (what & EV_TIMEOUT) {
+        c->connecting = 0;
+        return conn_event(c, CONN_TIMEOUT | CONN_WRITING);
+    }
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err == EINPROGRESS) {
+        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
+        return 0;
+    }
+    c->connecting = 0;
+    if (err != 0) {
+        errno = err;
+        return conn_event(c, CONN_ERROR | CONN_WRITING);
+    }
+    conn_arm_read(c);
+    if (conn_event(c, CONN_CONNECTED))
+        return 1;
+    return conn_write_now(c);
+}
+
+/* The socket is writable, or the write timeout fired. */
+static void conn_write_ready(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    c->in_cb++;
+    if (c->connecting)
+        conn_connect_done(c, what);
+    else if (what & EV_TIMEOUT)
+        conn_event(c, CONN_TIMEOUT | CONN_WRITING);
+    else
+        conn_write_now(c);
+    conn_leave(c);
+}
+
+/* Delivers what conn_notify() asked for, outside the callers' stacks. */
+static void conn_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    unsigned todo = c->notify_what;
+
+    c->notify_what = 0;
+    c->in_cb++;
+    if (todo & NOTIFY_ERROR) {
+        errno = c->notify_errno;
+        c->connecting = 0;
+        if (conn_event(c, CONN_ERROR | CONN_WRITING))
+            goto out;
+    }
+    if ((todo & NOTIFY_CONNECTED) && conn_connect_done(c, EV_WRITE))
+        goto out;
+    if ((todo & NOTIFY_READ) && c->readcb != NULL &&
+        evbuffer_get_length(c->in) > 0) {
+        c->readcb(c, c->arg);
+        if (c->dead)
+            goto out;
+    }
+    if (todo & NOTIFY_FLUSH)
+        conn_write_now(c);
+out:
+    conn_leave(c);
+}
+
+/* Output gained bytes: write them once the current handler is done. */
+static void conn_out_cb(struct evbuffer *buf,
+                        const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+
+    if (info->n_added > 0 && !c->dead && !c->connecting && c->wev != NULL &&
+        (c->enabled & CONN_WR) && !event_pending(c->wev, EV_WRITE, NULL))
+        conn_notify(c, NOTIFY_FLUSH);
+}
+
+/* Input was drained: reading may resume under the high watermark. */
+static void conn_in_cb(struct evbuffer *buf,
+                       const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+
+    if (info->n_deleted > 0 && c->rd_hiwat > 0 && !c->dead)
+        conn_arm_read(c);
+}
+
+int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    int one = 1;
+
+    if (fd < 0)
+        return RC_ERR;
+    if (sa->sa_family != AF_UNIX)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->fd = fd;
+    if (conn_events_new(c) != RC_OK) {
+        close(fd);
+        c->fd = -1;
+        return RC_ERR;
+    }
+    c->connecting = 1;
+    if (connect(fd, sa, len) == 0) {
+        conn_notify(c, NOTIFY_CONNECTED);
+    } else if (errno == EINPROGRESS) {
+        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
+    } else {
+        c->notify_errno = errno;
+        conn_notify(c, NOTIFY_ERROR);
+    }
+    return RC_OK;
+}
+
+void conn_setcb(struct conn *c, conn_data_cb readcb, conn_data_cb writecb,
+                conn_event_cb eventcb, void *arg)
+{
+    c->readcb = readcb;
+    c->writecb = writecb;
+    c->eventcb = eventcb;
+    c->arg = arg;
+}
+
+void conn_enable(struct conn *c, short what)
+{
+    short was = c->enabled;
+
+    c->enabled |= what;
+    conn_arm_read(c);
+    if ((what & CONN_WR) && !(was & CONN_WR) &&
+        evbuffer_get_length(c->out) > 0)
+        conn_notify(c, NOTIFY_FLUSH);
+}
+
+void conn_disable(struct conn *c, short what)
+{
+    c->enabled &= (short)~what;
+    conn_arm_read(c);
+    if ((what & CONN_WR) && c->wev != NULL && !c->connecting)
+        event_del(c->wev);
+}
+
+void conn_set_timeouts(struct conn *c, const struct timeval *rd,
+                       const struct timeval *wr)
+{
+    c->has_rd_tmo = rd != NULL;
+    if (rd != NULL)
+        c->rd_tmo = *rd;
+    c->has_wr_tmo = wr != NULL;
+    if (wr != NULL)
+        c->wr_tmo = *wr;
+    if (c->rd_armed) { /* re-add with the new timeout */
+        event_del(c->rev);
+        c->rd_armed = 0;
+        conn_arm_read(c);
+    }
+    if (c->wev != NULL && event_pending(c->wev, EV_WRITE, NULL))
+        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
+}
+
+void conn_setwatermark(struct conn *c, short what, size_t low, size_t high)
+{
+    if (what & CONN_WR)
+        c->wr_lowat = low;
+    if (what & CONN_RD) {
+        c->rd_hiwat = high;
+        conn_arm_read(c);
+    }
+}
+
+void conn_trigger_read(struct conn *c)
+{
+    conn_notify(c, NOTIFY_READ);
+}
+
+struct evbuffer *conn_input(struct conn *c)
+{
+    return c->in;
+}
+
+struct evbuffer *conn_output(struct conn *c)
+{
+    return c->out;
+}
+
+int conn_fd(const struct conn *c)
+{
+    return c->fd;
+}
+
+short conn_enabled(const struct conn *c)
+{
+    return c->enabled;
+}
