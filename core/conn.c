@@ -423,11 +423,9 @@ void conn_set_timeouts(struct conn *c, const struct timeval *rd,
     c->has_wr_tmo = wr != NULL;
     if (wr != NULL)
         c->wr_tmo = *wr;
-    if (c->rd_armed) { /* re-add with the new timeout */
-        event_del(c->rev);
-        c->rd_armed = 0;
-        conn_arm_read(c);
-    }
+    /* event_add() on an added event only moves its timer: no syscall */
+    if (c->rd_armed)
+        event_add(c->rev, c->has_rd_tmo ? &c->rd_tmo : NULL);
     if (c->wev != NULL && event_pending(c->wev, EV_WRITE, NULL))
         event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
@@ -356,6 +357,10 @@ void worker_run(struct cfg *cfg, int id, int chan)
      * already at EOF and the first loop turn stops us */
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     worker_raise_nofile(cfg);
+    /* each request frees what it allocated: keep the freed top of the heap
+     * instead of returning it to the kernel and asking again (brk) */
+    mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 4 * 1024 * 1024);
     worker_drop_privileges(&cfg->global);
     worker_signals();
     chan_ev = event_new(loop, chan, EV_READ | EV_PERSIST, worker_chan_cb, NULL);
