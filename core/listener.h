@@ -24,6 +24,9 @@ struct listener {
     int inherited;     /* fd@N: not ours to bind nor close at reload */
     int accept_proxy;  /* a PROXY protocol header comes first */
     struct event *ev;  /* worker side: accept event */
+    unsigned nconn;    /* worker side: its sessions now */
+    int watched;       /* worker side: its accept event is added (not at
+                          its or its frontend's maxconn, not draining) */
     const char *file;  /* where it was declared */
     int line;
 };

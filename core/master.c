@@ -87,6 +87,8 @@ struct cfg *master_load(const struct master_opts *opts)
         cfg_free(cfg);
         return NULL;
     }
+    if (cfg->global.quiet)
+        log_stderr_level = LOG_LVL_ALERT; /* "quiet": as -q */
     if (cfg->global.nbproc == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 

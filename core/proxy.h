@@ -111,6 +111,7 @@ struct proxy {
     int lb_draws;               /* random(N) */
     void *lb_data;              /* the algorithm's state, worker-local */
     unsigned rr_next;           /* static round robin position */
+    unsigned feconn;            /* sessions of a frontend, worker-local */
     struct stream *queue_head, *queue_tail; /* waiting for a slot */
     unsigned queue_len;
 };

@@ -67,7 +67,7 @@ struct session *session_new(struct listener *li, int fd,
     sess->conn = conn_new(fd);
     if (sess->conn == NULL)
         goto fail;
-    worker_session_add();
+    worker_session_add(sess);
     return sess;
 fail:
     log_err("out of memory accepting a connection on %s", li->name);
@@ -98,7 +98,7 @@ void session_free(struct session *sess)
         conn_free(sess->conn);
     vars_prune(&sess->vars);
     pool_free(sess->pool);
-    worker_session_remove();
+    worker_session_remove(sess);
 }
 
 /* The wake event's callback: resume the protocol layer. */
@@ -156,6 +156,22 @@ void stream_free(struct stream *s)
     pool_free(s->pool);
 }
 
+int stream_conn_rules(struct stream *s)
+{
+    struct smp_env env;
+    enum act_ret ret;
+
+    if (s->fe->rules[RULESET_TCP_CONN].first == NULL)
+        return 1;
+    stream_env(s, &env);
+    env.avail = SMP_AVAIL_CONN;
+    s->cur_rs = RULESET_TCP_CONN;
+    ret = rules_exec(&s->fe->rules[RULESET_TCP_CONN], &s->cursor, s, &env,
+                     ACT_FLAG_FINAL);
+    s->cursor.cur = NULL;
+    return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
+}
+
 int stream_elapsed_ms(const struct stream *s)
 {
     struct timeval now;
@@ -172,7 +188,8 @@ void stream_wake(struct stream *s)
 
 void stream_env(struct stream *s, struct smp_env *env)
 {
-    int res = s->cur_rs == RULESET_HTTP_RES || s->cur_rs == RULESET_TCP_RES;
+    int res = s->cur_rs == RULESET_HTTP_RES ||
+              s->cur_rs == RULESET_HTTP_AFTER || s->cur_rs == RULESET_TCP_RES;
 
     env->strm = s;
     env->pool = s->pool;

@@ -101,6 +101,9 @@ struct stream *stream_new(struct session *sess, const struct stream_ops *ops);
 void stream_free(struct stream *s);
 /* Fills <env> to evaluate samples on <s> for the ruleset being run. */
 void stream_env(struct stream *s, struct smp_env *env);
+/* Runs the frontend's "tcp-request connection" rules on <s> (final: they
+ * cannot wait); returns 1 if the connection may go on. */
+int stream_conn_rules(struct stream *s);
 /* Milliseconds since <s> began, from the loop's cached clock. */
 int stream_elapsed_ms(const struct stream *s);
 /* Schedules ops->process(s) from the event loop. */

@@ -75,7 +75,25 @@ void worker_drain_register(void (*fn)(void))
         drain_hooks[ndrain_hooks++] = fn;
 }
 
-/* Turns accepting on or off on every listener. */
+/* Returns 1 if <l> or its frontend reached its maxconn. */
+static int listener_full(const struct listener *l)
+{
+    return (l->maxconn > 0 && l->nconn >= (unsigned)l->maxconn) ||
+           (l->px->maxconn > 0 && l->px->feconn >= (unsigned)l->px->maxconn);
+}
+
+/* Watches <l> when the worker accepts and <l> has room, else not. */
+static void listener_update(struct listener *l)
+{
+    int want = accepting && !listener_full(l);
+
+    if (l->ev == NULL || want == l->watched)
+        return;
+    l->watched = want;
+    want ? event_add(l->ev, NULL) : event_del(l->ev);
+}
+
+/* Turns accepting on or off on every listener (global maxconn, drain). */
 static void worker_accept_set(int on)
 {
     struct proxy *px;
@@ -86,25 +104,36 @@ static void worker_accept_set(int on)
     accepting = on;
     for (px = cur_cfg->proxies; px != NULL; px = px->next)
         for (l = px->listeners; l != NULL; l = l->next)
-            if (l->ev != NULL)
-                on ? event_add(l->ev, NULL) : event_del(l->ev);
+            listener_update(l);
 }
 
-void worker_session_add(void)
+void worker_session_add(struct session *sess)
 {
     nsessions++;
+    sess->li->nconn++;
+    sess->fe->feconn++;
     if (cur_cfg != NULL && nsessions >= (unsigned long)cur_cfg->global.maxconn)
         worker_accept_set(0);
+    else
+        listener_update(sess->li);
 }
 
-void worker_session_remove(void)
+void worker_session_remove(struct session *sess)
 {
+    struct listener *l;
+
     nsessions--;
-    if (draining && nsessions == 0)
+    sess->li->nconn--;
+    sess->fe->feconn--;
+    if (draining && nsessions == 0) {
         event_base_loopexit(loop, NULL);
-    else if (cur_cfg != NULL &&
-             nsessions < (unsigned long)cur_cfg->global.maxconn)
+        return;
+    }
+    if (cur_cfg != NULL &&
+        nsessions < (unsigned long)cur_cfg->global.maxconn)
         worker_accept_set(1);
+    for (l = sess->fe->listeners; l != NULL; l = l->next)
+        listener_update(l); /* the frontend's maxconn may have room again */
 }
 
 /* Accepts a batch of connections on a listener. */
@@ -115,7 +144,7 @@ static void worker_accept_cb(evutil_socket_t fd, short what, void *arg)
     struct session *sess;
     int i, cfd, one = 1;
 
-    for (i = 0; i < ACCEPT_BATCH && accepting; i++) {
+    for (i = 0; i < ACCEPT_BATCH && l->watched; i++) {
         socklen_t len = sizeof(ss);
 
         cfd = accept4(fd, (struct sockaddr *)&ss, &len,

@@ -18,8 +18,9 @@ void worker_drain_register(void (*fn)(void));
 /* Worker number, 1..N. */
 int worker_id(void);
 /* Counts a session in and out, so a draining worker knows when to exit. */
-void worker_session_add(void);
-void worker_session_remove(void);
+struct session;
+void worker_session_add(struct session *sess);
+void worker_session_remove(struct session *sess);
 /* Runs the worker: never returns. <chan> is its end of the socketpair to
  * the master. */
 void worker_run(struct cfg *cfg, int id, int chan) __attribute__((noreturn));

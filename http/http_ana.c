@@ -729,18 +729,56 @@ static int after_req_rules(struct http_txn *txn, int be_done)
     return RC_OK;
 }
 
-/* HTTP_ST_REQ_RULES and HTTP_ST_BE_RULES. */
+/* One rule list of a step, and the ruleset its actions run as. */
+struct rule_step {
+    const struct proxy *px;
+    enum ruleset rs;
+};
+
+/* Runs the lists of <steps> in order from txn->phase on, resumably: a list
+ * that waits is resumed at its rule, and the lists before it are not run
+ * again. Returns the first stopping verdict, or ACT_RET_CONT. */
+static enum act_ret run_rule_steps(struct http_txn *txn,
+                                   const struct rule_step *steps, int n,
+                                   const struct smp_env *env)
+{
+    struct stream *s = txn->s;
+    enum act_ret ret;
+
+    for (; txn->phase < n; txn->phase++) {
+        s->cur_rs = steps[txn->phase].rs;
+        ret = rules_exec(&steps[txn->phase].px->rules[steps[txn->phase].rs],
+                         &s->cursor, s, env, 0);
+        if (ret == ACT_RET_YIELD)
+            return ret;
+        /* "allow"/"accept" (STOP) ends only its own list */
+        if (ret != ACT_RET_CONT && ret != ACT_RET_STOP) {
+            txn->phase = 0;
+            return ret;
+        }
+    }
+    txn->phase = 0;
+    return ACT_RET_CONT;
+}
+
+/* HTTP_ST_REQ_RULES and HTTP_ST_BE_RULES: in a frontend, its
+ * "tcp-request content" rules first (they run once the head is in, as
+ * final), then its http-request rules. */
 static int step_req_rules(struct http_txn *txn, int backend)
 {
     struct stream *s = txn->s;
-    struct proxy *px = backend ? s->be : s->fe;
+    struct rule_step steps[2];
     struct smp_env env;
     enum act_ret ret;
-    int rc;
+    int rc, n = 0;
 
+    if (!backend && s->fe->rules[RULESET_TCP_CONT].first != NULL)
+        steps[n++] = (struct rule_step){s->fe, RULESET_TCP_CONT};
+    steps[n++] = (struct rule_step){backend ? s->be : s->fe,
+                                    RULESET_HTTP_REQ};
     txn_env(txn, &env, 0);
+    ret = run_rule_steps(txn, steps, n, &env);
     s->cur_rs = RULESET_HTTP_REQ;
-    ret = rules_exec(&px->rules[RULESET_HTTP_REQ], &s->cursor, s, &env, 0);
     rc = rules_verdict(txn, ret, txn->state);
     if (rc != RC_OK || txn->state == HTTP_ST_DONE)
         return rc;
@@ -800,6 +838,15 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
 static void srv_io_cb(struct conn *conn, void *arg)
 {
     http_process(arg);
+}
+
+/* Returns 1 if the server connection ends with each response ("option
+ * http-server-close" or "option httpclose" on either proxy). */
+static int srv_close_each(const struct http_txn *txn)
+{
+    unsigned o = txn->s->fe->options | txn->s->be->options;
+
+    return (o & (PX_OPT_SRV_CLOSE | PX_OPT_HTTPCLOSE)) != 0;
 }
 
 /* Returns 1 if <ss> is in the "except" network of <f>. */
@@ -864,7 +911,7 @@ static void req_head_send(struct http_txn *txn)
     fwdfor_write(txn, out);
     if (m->body_kind == H1_BODY_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
-    if (txn->s->be->reuse == PX_REUSE_NEVER)
+    if (txn->s->be->reuse == PX_REUSE_NEVER || srv_close_each(txn))
         evbuffer_add(out, "connection: close\r\n", 19);
     evbuffer_add(out, "\r\n", 2);
 }
@@ -876,7 +923,7 @@ static int srv_may_reuse(const struct http_txn *txn)
 
     /* a connection that began with a PROXY header belongs to its client */
     if (mode == PX_REUSE_NEVER || (txn->flags & TXN_F_NO_REUSE) ||
-        txn->s->srv->send_proxy)
+        txn->s->srv->send_proxy || srv_close_each(txn))
         return 0;
     return mode != PX_REUSE_SAFE || txn->hc->nreq > 0;
 }
@@ -950,7 +997,7 @@ static void srv_release(struct http_txn *txn)
     if (txn->srv == NULL)
         return;
     if ((f & TXN_F_SRV_KAL) && (f & TXN_F_SRV_DONE) && (f & TXN_F_REQ_DONE) &&
-        s->srv != NULL && !s->srv->send_proxy &&
+        s->srv != NULL && !s->srv->send_proxy && !srv_close_each(txn) &&
         !(f & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) &&
         !worker_draining())
         server_put_idle(s->srv, txn->srv, idle ? idle : 10000);
@@ -1195,16 +1242,20 @@ static int step_res_rules(struct http_txn *txn)
 {
     struct stream *s = txn->s;
     struct smp_env env;
-    enum act_ret ret = ACT_RET_CONT;
+    struct rule_step steps[4];
+    enum act_ret ret;
+    int n = 0;
 
-    txn_env(txn, &env, 1);
-    s->cur_rs = RULESET_HTTP_RES;
+    /* http-response of the backend then the frontend, then their
+     * http-after-response (only for server responses so far) */
     if (s->be != s->fe)
-        ret = rules_exec(&s->be->rules[RULESET_HTTP_RES], &s->cursor, s,
-                         &env, 0);
-    if (ret == ACT_RET_CONT || ret == ACT_RET_STOP)
-        ret = rules_exec(&s->fe->rules[RULESET_HTTP_RES], &s->cursor, s,
-                         &env, 0);
+        steps[n++] = (struct rule_step){s->be, RULESET_HTTP_RES};
+    steps[n++] = (struct rule_step){s->fe, RULESET_HTTP_RES};
+    if (s->be != s->fe)
+        steps[n++] = (struct rule_step){s->be, RULESET_HTTP_AFTER};
+    steps[n++] = (struct rule_step){s->fe, RULESET_HTTP_AFTER};
+    txn_env(txn, &env, 1);
+    ret = run_rule_steps(txn, steps, n, &env);
     if (ret == ACT_RET_YIELD)
         return RC_AGAIN;
     if (ret == ACT_RET_DENY || ret == ACT_RET_ERR || ret == ACT_RET_INV) {

@@ -79,6 +79,7 @@ struct http_txn {
     struct conn *srv;     /* server connection */
     struct event *qtimer;        /* timeout queue, while queued */
     int retries;                 /* connection attempts retried */
+    int phase;                   /* which rule list of a step runs now */
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

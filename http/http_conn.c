@@ -169,9 +169,15 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
             hc_close(hc);
         return;
     }
-    /* nothing received: an idle keep-alive or a probe, close silently */
-    if (hc->cur == NULL ||
-        evbuffer_get_length(conn_input(conn)) == 0) {
+    /* nothing received: an idle keep-alive closes silently; a fresh
+     * connection gets its 408, as in HAProxy, unless it is told to take
+     * it for a browser's probe ("option http-ignore-probes") */
+    if (evbuffer_get_length(conn_input(conn)) == 0 &&
+        (hc->nreq > 0 || (hc->sess->fe->options & PX_OPT_IGNORE_PROBE))) {
+        http_conn_abort(hc);
+        return;
+    }
+    if (hc->cur == NULL && http_txn_new(hc) != RC_OK) {
         http_conn_abort(hc);
         return;
     }
@@ -245,6 +251,11 @@ void http_conn_start(struct session *sess)
     conn_set_timeouts(sess->conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
     conn_enable(sess->conn, CONN_RD | CONN_WR);
     http_conn_arm_head_timer(hc, 0);
+    /* tcp-request connection rules run at accept, on the first stream */
+    if (sess->fe->rules[RULESET_TCP_CONN].first != NULL &&
+        (http_txn_new(hc) != RC_OK || !stream_conn_rules(hc->cur))) {
+        http_conn_abort(hc);
+    }
     return;
 fail:
     session_free(sess);

@@ -53,6 +53,17 @@ frontend xff_custom
     bind 127.0.0.1:%%PORT_8082%%
     option forwardfor header X-Client if-none
     default_backend origin
+frontend tcprules
+    bind 127.0.0.1:%%PORT_8084%%
+    tcp-request connection reject if { src 10.0.0.0/8 }
+    tcp-request content reject if { req.hdr(x-evil) -m found }
+    tcp-request content set-var(txn.seen) str(yes)
+    http-after-response set-header X-After done
+    default_backend origin
+frontend tcpconn_reject
+    bind 127.0.0.1:%%PORT_8085%%
+    tcp-request connection reject if { src 127.0.0.0/8 }
+    http-request return status 200
 frontend xff_except
     bind 127.0.0.1:%%PORT_8083%%
     option forwardfor except 127.0.0.0/8
@@ -77,7 +88,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(33);
+$t->plan(37);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -137,5 +148,15 @@ $r = $t->http_get($t->port(8082), '/xff', headers => ['X-Client' => 'given']);
 unlike($r->{body}, qr/^X-Client: 127/mi, 'forwardfor if-none keeps a given one');
 $r = $t->http_get($t->port(8083), '/xff');
 unlike($r->{body}, qr/^X-Forwarded-For:/mi, 'forwardfor except NET');
+
+$r = $t->http_get($t->port(8084), '/evil', headers => ['X-Evil' => '1']);
+ok(!$r->{status}, 'tcp-request content reject in an HTTP frontend closes');
+$r = $t->http_get($t->port(8084), '/after');
+is($r->{headers}{'x-after'}, 'done', 'http-after-response rules run');
+$r = $t->raw_request($t->port(8085), "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    timeout => 2);
+is($r->{data}, '', 'tcp-request connection reject in an HTTP frontend');
+$r = $t->http_get($t->port(8084), '/plain');
+like($r->{body}, qr/^GET \/plain/, 'tcp-request content accepts the rest');
 
 is($t->http_get($port, '/plain')->{status}, 200, 'still serving');

@@ -26,6 +26,10 @@ frontend fe
     use_backend silent if { path /silent }
     use_backend broken if { path_beg /broken }
     default_backend origin
+frontend probes
+    bind 127.0.0.1:%%PORT_8081%%
+    option http-ignore-probes
+    http-request return status 200
 backend origin
     server o1 127.0.0.1:%%PORT_8091%%
 backend silent
@@ -105,7 +109,7 @@ my @good = (
     ['identical CL twice', "POST /local HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 200],
 );
 
-$t->plan(3 * @bad + @good + 27);
+$t->plan(3 * @bad + @good + 29);
 
 for my $c (@bad) {
     my ($name, $req, $status) = @$c;
@@ -154,10 +158,14 @@ like($slow->{data}, qr{^HTTP/1\.1 408 }, 'slow head: 408');
 ok($took >= 0.9 && $took < 3, "slow head: answered at the head timeout ($took s)");
 is($t->http_get($port, '/local')->{status}, 200, 'slow head: others served');
 
-# A connection that sends nothing is closed silently at the timeout.
+# A connection that sends nothing gets 408 at the head timeout, as from
+# HAProxy; with "option http-ignore-probes" it is closed silently.
 $r = $t->raw_request($port, '', timeout => 4);
-is($r->{data}, '', 'idle connection: closed without a response');
-ok($r->{closed}, 'idle connection: closed');
+like($r->{data}, qr{^HTTP/1\.1 408 }, 'idle new connection: 408');
+ok($r->{closed}, 'idle new connection: closed');
+$r = $t->raw_request($t->port(8081), '', timeout => 4);
+is($r->{data}, '', 'http-ignore-probes: closed without a response');
+ok($r->{closed}, 'http-ignore-probes: closed');
 
 # Servers that misbehave.
 my $g = $t->http_get($port, '/broken/garbage');

@@ -44,6 +44,7 @@ struct tcp_txn {
     int inspect_expired;
     int cli_eof, srv_eof, srv_connected, srv_failed;
     int srv_err;              /* the server connection broke (reset) */
+    unsigned cli_tmo, srv_tmo; /* the inactivity timeouts in force */
     int cli_shut, srv_shut;   /* we shut our write side towards it */
 };
 
@@ -272,11 +273,43 @@ static void forward_one(struct conn *from, struct conn *to,
         conn_enable(from, CONN_RD);
 }
 
+/* Sets <c>'s inactivity timeout to <ms> (0: none). */
+static void set_tmo(struct conn *c, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    conn_set_timeouts(c, ms ? &tv : NULL, ms ? &tv : NULL);
+}
+
+/* Applies the timeouts of an established tunnel: "timeout tunnel" on both
+ * sides when set, and the -fin timeouts once a side has shut its half. */
+static void forward_timeouts(struct tcp_txn *tt)
+{
+    const struct px_timeouts *fe = &tt->s->fe->timeouts;
+    const struct px_timeouts *be = &tt->s->be->timeouts;
+    unsigned cli = be->tunnel ? be->tunnel : fe->client;
+    unsigned srv = be->tunnel ? be->tunnel : be->server;
+
+    if (tt->cli_eof && fe->client_fin)
+        cli = fe->client_fin;
+    if (tt->srv_eof && be->server_fin)
+        srv = be->server_fin;
+    if (cli != tt->cli_tmo) {
+        set_tmo(cli_conn(tt), cli);
+        tt->cli_tmo = cli;
+    }
+    if (srv != tt->srv_tmo) {
+        set_tmo(tt->srv, srv);
+        tt->srv_tmo = srv;
+    }
+}
+
 /* TCP_ST_FORWARD. */
 static int step_forward(struct tcp_txn *tt)
 {
     if (tt->srv_failed)
         return tcp_end(tt);
+    forward_timeouts(tt);
     if (tt->srv_err) {
         /* nothing more can reach the server: drop what the client sends */
         struct evbuffer *in = conn_input(cli_conn(tt));
@@ -359,21 +392,6 @@ static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
     tcp_process(s);
 }
 
-/* Runs the connection rules; returns 1 if the connection may go on. */
-static int tcp_conn_rules(struct stream *s)
-{
-    struct smp_env env;
-    enum act_ret ret;
-
-    stream_env(s, &env);
-    env.avail = SMP_AVAIL_CONN;
-    s->cur_rs = RULESET_TCP_CONN;
-    ret = rules_exec(&s->fe->rules[RULESET_TCP_CONN], &s->cursor, s, &env,
-                     ACT_FLAG_FINAL);
-    s->cursor.cur = NULL;
-    return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
-}
-
 /* Counts client bytes into the stream (%U, %B). */
 static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
                      void *arg)
@@ -405,7 +423,7 @@ static void tcp_session_start(struct session *sess)
     }
     tt->s = s;
     s->proto = tt;
-    if (!tcp_conn_rules(s)) {
+    if (!stream_conn_rules(s)) {
         tcp_end(tt);
         return;
     }

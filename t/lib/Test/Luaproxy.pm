@@ -302,12 +302,16 @@ sub run {
 }
 
 # Whether every worker the log says was started also says it is ready
-# (luaproxy logs both); a server that logs neither counts as ready.
+# (luaproxy logs both); another server (HAProxy) that logs neither counts
+# as ready.
 sub _workers_ready {
     my ($self) = @_;
     my $log = $self->log_contents;
     my $started = () = $log =~ /\bworker \d+ \(pid \d+\) started\b/g;
     my $ready = () = $log =~ /\bworker \d+ \(pid \d+\) ready\b/g;
+    # the master binds before it forks: a port may accept before any
+    # worker exists, so luaproxy must have logged at least one start
+    return 0 if $started == 0 && $self->version_info =~ /^luaproxy /m;
     return $ready >= $started;
 }
 
