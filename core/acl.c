@@ -1,9 +1,11 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* ACL expressions, patterns and conditions, written after HAProxy's acl.c
  * and pattern.c. An expression owns a sample expression, a matching method
- * and its patterns, compiled at load: integer ranges, IPv4/IPv6 networks,
- * strings (hashed for exact matching once there are many), PCRE2 regexes.
- * At run time a sample is cast to the method's type and tried against the
+ * and its patterns, compiled at load: the words of the line (integer
+ * ranges, IPv4/IPv6 networks, strings, PCRE2 regexes) tried in turn, and
+ * the "-f" files, which core/map.c loads and indexes (hashed exact keys,
+ * longest prefixes and networks), shared with the map converters. At run
+ * time a sample is cast to the method's type and tried against the
  * patterns; multi-value fetches are iterated. Results combine with
  * HAProxy's encoding FAIL=0, MISS=1, PASS=3 so that AND is '&' and OR is
  * '|' over three values. */
@@ -20,6 +22,7 @@
 
 #include "core/acl.h"
 #include "core/errors.h"
+#include "core/map.h"
 #include "core/sample.h"
 #include "core/util.h"
 
@@ -27,14 +30,6 @@
 #define R_FAIL 0
 #define R_MISS 1
 #define R_PASS 3
-
-/* exact string patterns are hashed from this many on */
-#define STR_HASH_MIN 8
-
-struct int_range {
-    long long min, max;
-    int min_set, max_set;
-};
 
 struct ip4_pat {
     uint32_t addr, mask; /* network order, addr already masked */
@@ -44,11 +39,12 @@ struct ip6_pat {
     struct in6_addr addr, mask;
 };
 
-/* Patterns of one expression; only the arrays of its method are used. */
+/* Patterns of one expression; only the arrays of its method are used. The
+ * words of the line are tried in turn (there are few); files are maps. */
 struct pat_set {
     struct ist *str; /* str, beg, end, sub, dir, dom, bin, meth */
     size_t nstr;
-    struct int_range *ints; /* int, len */
+    struct map_range *ints; /* int, len */
     size_t nints;
     struct ip4_pat *ip4;
     size_t nip4;
@@ -56,8 +52,8 @@ struct pat_set {
     size_t nip6;
     struct sample_regex **reg;
     size_t nreg;
-    uint32_t *hash; /* index + 1 into str, 0 = empty slot */
-    size_t hash_size;
+    struct map **maps; /* "-f" files of the map methods, one reference each */
+    size_t nmaps;
 };
 
 struct acl_expr {
@@ -244,36 +240,6 @@ static int method_by_type(enum smp_type t)
     }
 }
 
-/* Parses one bound of a range; 1 or 0. */
-static int parse_bound(const char *s, size_t len, long long *v, int *set)
-{
-    *set = 1;
-    return sample_parse_sint(s, len, v);
-}
-
-/* HAProxy's pat_parse_int: "n", "min:max", ":max", "min:" ('-' works as
- * ':' too, so a leading '-' means "up to"). */
-static int parse_range(const char *text, struct int_range *r, char **err)
-{
-    size_t len = strlen(text), sep = strcspn(text, ":-");
-
-    if (len == 0)
-        return set_err(err, "'%s' is not a valid integer range", text);
-    if (sep == len) {
-        if (!parse_bound(text, len, &r->min, &r->min_set))
-            return set_err(err, "'%s' is not a number", text);
-        r->max = r->min;
-        r->max_set = 1;
-        return RC_OK;
-    }
-    if ((sep > 0 && !parse_bound(text, sep, &r->min, &r->min_set)) ||
-        (sep + 1 < len &&
-         !parse_bound(text + sep + 1, len - sep - 1, &r->max, &r->max_set)) ||
-        (!r->min_set && !r->max_set))
-        return set_err(err, "'%s' is not a valid integer range", text);
-    return RC_OK;
-}
-
 /* Parses "addr[/mask]" for IPv4 or IPv6 (no DNS: "-n" is implied). */
 static int parse_net(const char *text, struct pat_set *p, char **err)
 {
@@ -330,10 +296,10 @@ static int pat_add(struct acl_expr *e, const char *text, char **err)
         return RC_OK; /* HAProxy ignores patterns here */
     case PAT_MATCH_INT:
     case PAT_MATCH_LEN: {
-        struct int_range *r;
+        struct map_range *r;
 
         p->ints = grow(p->ints, p->nints, sizeof(*r), (void **)&r);
-        if (parse_range(text, r, err) != RC_OK)
+        if (map_parse_range(text, r, err) != RC_OK)
             return RC_ERR;
         p->nints++;
         return RC_OK;
@@ -365,76 +331,50 @@ static int pat_add(struct acl_expr *e, const char *text, char **err)
     }
 }
 
-/* FNV-1a of <s>, folded to lower case when <icase>. */
-static uint32_t str_hash(struct ist s, int icase)
+/* 1 if core/map.c indexes files for <method> (enum pat_match). */
+static int method_has_map(int method)
 {
-    uint32_t h = 2166136261U;
-    size_t i;
-
-    for (i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-
-        h = (h ^ (icase ? (unsigned char)tolower(c) : c)) * 16777619U;
-    }
-    return h;
-}
-
-/* Indexes many exact-match strings in an open-addressing table. */
-static void build_hash(struct acl_expr *e)
-{
-    struct pat_set *p = &e->pats;
-    size_t i, size = 16;
-
-    if (e->method != PAT_MATCH_STR || p->nstr < STR_HASH_MIN)
-        return;
-    while (size < p->nstr * 2)
-        size *= 2;
-    p->hash = xcalloc(size, sizeof(*p->hash));
-    p->hash_size = size;
-    for (i = 0; i < p->nstr; i++) {
-        size_t h = str_hash(p->str[i], e->icase) & (size - 1);
-
-        while (p->hash[h] != 0)
-            h = (h + 1) & (size - 1);
-        p->hash[h] = (uint32_t)(i + 1);
+    switch (method) {
+    case PAT_MATCH_STR:
+    case PAT_MATCH_BEG:
+    case PAT_MATCH_SUB:
+    case PAT_MATCH_DIR:
+    case PAT_MATCH_DOM:
+    case PAT_MATCH_END:
+    case PAT_MATCH_REG:
+    case PAT_MATCH_INT:
+    case PAT_MATCH_IP:
+        return 1;
+    default:
+        return 0;
     }
 }
 
-/* Adds the patterns of file <path>: one a line, '#' in the first column
- * for comments, leading blanks skipped; with <as_map>, the key only. */
+/* map_read_file callback: one line of a file for the other methods. */
+static int pat_add_line(void *arg, char *key, char *value, char **err)
+{
+    return pat_add(arg, key, err);
+}
+
+/* Adds the patterns of file <path>, read by core/map.c: one a line, '#'
+ * in the first column for comments, leading blanks skipped; with
+ * <as_map>, the key only. The case rule is the one in force now, as
+ * HAProxy's file references take the flags seen before "-f". */
 static int pat_load_file(struct acl_expr *e, const char *path, int as_map,
                          char **err)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, rc = RC_OK;
+    struct pat_set *p = &e->pats;
+    struct map *m;
 
-    if (f == NULL)
-        return set_err(err, "failed to open pattern file <%s>", path);
-    while (rc == RC_OK && getline(&line, &cap, f) >= 0) {
-        char *c = line, *word;
-
-        lineno++;
-        if (*c == '#')
-            continue;
-        c += strspn(c, " \t");
-        word = c;
-        c += strcspn(c, as_map ? " \t\r\n" : "\r\n");
-        *c = '\0';
-        if (c == word)
-            continue;
-        rc = pat_add(e, word, err);
-        if (rc != RC_OK) {
-            char *where = xasprintf(" at line %d of file '%s'", lineno, path);
-
-            sample_err_wrap(err, "", where);
-            free(where);
-        }
-    }
-    free(line);
-    fclose(f);
-    return rc;
+    if (!method_has_map(e->method))
+        return map_read_file(path, !as_map, pat_add_line, e, err);
+    m = map_load(path, e->method, e->icase, as_map ? MAP_OUT_STR : MAP_OUT_NONE,
+                 err);
+    if (m == NULL)
+        return RC_ERR;
+    p->maps = xrealloc(p->maps, (p->nmaps + 1) * sizeof(*p->maps));
+    p->maps[p->nmaps++] = m;
+    return RC_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -450,12 +390,14 @@ static void pats_free(struct pat_set *p)
         free((char *)p->str[i].ptr);
     for (i = 0; i < p->nreg; i++)
         sample_regex_free(p->reg[i]);
+    for (i = 0; i < p->nmaps; i++)
+        map_release(p->maps[i]);
     free(p->str);
     free(p->ints);
     free(p->ip4);
     free(p->ip6);
     free(p->reg);
-    free(p->hash);
+    free(p->maps);
 }
 
 /* Accepts NULL. */
@@ -606,7 +548,7 @@ static const char *int_operator(const char *w)
 static int add_int_with_op(struct acl_expr *e, const char *op, const char *w,
                            char **err)
 {
-    struct int_range *r;
+    struct map_range *r;
     long long v;
 
     if (strcmp(op, "eq") == 0 || strpbrk(w, ":-") != NULL)
@@ -664,7 +606,6 @@ static struct acl_expr *expr_parse(int argc, char **args, char **err)
     }
     if (expr_parse_patterns(e, first, argc, args, err) != RC_OK)
         goto fail;
-    build_hash(e);
     return e;
 fail:
     expr_free(e);
@@ -675,108 +616,26 @@ fail:
 /* Matching                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Compares <n> bytes, ignoring ASCII case when <icase>. */
-static int bytes_eq(const char *a, const char *b, size_t n, int icase)
-{
-    if (n == 0)
-        return 1;
-    return icase ? strncasecmp(a, b, n) == 0 : memcmp(a, b, n) == 0;
-}
-
-/* Returns 1 if <c> is in the NUL-terminated set <d> (never for NUL). */
-static int in_set(char c, const char *d)
-{
-    return c != '\0' && strchr(d, c) != NULL;
-}
-
-/* HAProxy's match_word: <p> (stripped of surrounding delimiters) appears
- * in <s> bounded by delimiters or the ends. */
-static int match_word(struct ist p, struct ist s, int icase, const char *d)
-{
-    size_t i;
-    int may = 1;
-
-    while (p.len > 0 && in_set(p.ptr[0], d)) {
-        p.ptr++;
-        p.len--;
-    }
-    while (p.len > 0 && in_set(p.ptr[p.len - 1], d))
-        p.len--;
-    if (p.len == 0 || p.len > s.len)
-        return 0;
-    for (i = 0; i + p.len <= s.len; i++) {
-        if (in_set(s.ptr[i], d)) {
-            may = 1;
-            continue;
-        }
-        if (may && bytes_eq(s.ptr + i, p.ptr, p.len, icase) &&
-            (i + p.len == s.len || in_set(s.ptr[i + p.len], d)))
-            return 1;
-        may = 0;
-    }
-    return 0;
-}
-
-/* Tries one string pattern <p> on <s> with <method>. */
-static int match_one_str(int method, struct ist p, struct ist s, int icase)
-{
-    size_t i;
-
-    switch (method) {
-    case PAT_MATCH_BEG:
-        return p.len <= s.len && bytes_eq(s.ptr, p.ptr, p.len, icase);
-    case PAT_MATCH_END:
-        return p.len <= s.len &&
-               bytes_eq(s.ptr + s.len - p.len, p.ptr, p.len, icase);
-    case PAT_MATCH_SUB:
-        for (i = 0; i + p.len <= s.len; i++)
-            if (bytes_eq(s.ptr + i, p.ptr, p.len, icase))
-                return 1;
-        return 0;
-    case PAT_MATCH_DIR:
-        return match_word(p, s, icase, "/?");
-    case PAT_MATCH_DOM:
-        return match_word(p, s, icase, "/?.:");
-    case PAT_MATCH_BIN:
-        return p.len == s.len && bytes_eq(s.ptr, p.ptr, p.len, 0);
-    default: /* str, meth */
-        return p.len == s.len && bytes_eq(s.ptr, p.ptr, p.len, icase);
-    }
-}
-
-/* Exact string look-up through the hash table. */
-static int match_hashed(const struct acl_expr *e, struct ist s)
-{
-    const struct pat_set *p = &e->pats;
-    size_t h = str_hash(s, e->icase) & (p->hash_size - 1);
-
-    for (; p->hash[h] != 0; h = (h + 1) & (p->hash_size - 1))
-        if (match_one_str(PAT_MATCH_STR, p->str[p->hash[h] - 1], s, e->icase))
-            return 1;
-    return 0;
-}
-
-/* Hashed look-up for many exact strings, else a scan. */
+/* The words of the line, tried in turn; binary ones byte for byte. */
 static int match_strings(const struct acl_expr *e, struct ist s)
 {
+    int bin = e->method == PAT_MATCH_BIN;
     size_t i;
 
-    if (e->pats.hash != NULL)
-        return match_hashed(e, s);
     for (i = 0; i < e->pats.nstr; i++)
-        if (match_one_str(e->method, e->pats.str[i], s, e->icase))
+        if (map_str_match(bin ? PAT_MATCH_STR : e->method, e->pats.str[i], s,
+                          bin ? 0 : e->icase))
             return 1;
     return 0;
 }
 
-/* Unset bounds are open. */
+/* Any of the ranges. */
 static int match_ints(const struct pat_set *p, long long v)
 {
     size_t i;
 
     for (i = 0; i < p->nints; i++)
-        if ((!p->ints[i].min_set || v >= p->ints[i].min) &&
-            (!p->ints[i].max_set || v <= p->ints[i].max))
+        if (map_range_match(&p->ints[i], v))
             return 1;
     return 0;
 }
@@ -824,14 +683,22 @@ static int match_ips(const struct pat_set *p, const struct sample *smp)
             match_ip4(p, alt.data.ipv4));
 }
 
-/* Casts <smp> for the method and tries every pattern; 1 on a match. */
-static int expr_match(const struct acl_expr *e, struct sample *smp,
-                      const struct smp_env *env)
+/* The indexed look-up of each "-f" file; <smp> has the method's type,
+ * which is the maps' input type for the methods they serve. */
+static int match_maps(const struct pat_set *p, const struct sample *smp)
 {
-    if (e->method == PAT_MATCH_FOUND)
-        return 1;
-    if (!sample_cast(smp, method_type(e->method), env))
-        return 0;
+    struct sample value;
+    size_t i;
+
+    for (i = 0; i < p->nmaps; i++)
+        if (map_lookup(p->maps[i], smp, &value))
+            return 1;
+    return 0;
+}
+
+/* Tries the patterns written on the line against the cast <smp>. */
+static int expr_match_words(const struct acl_expr *e, const struct sample *smp)
+{
     switch (e->method) {
     case PAT_MATCH_BOOL:
         return smp->data.sint != 0;
@@ -853,6 +720,17 @@ static int expr_match(const struct acl_expr *e, struct sample *smp,
     default:
         return match_strings(e, smp->data.str);
     }
+}
+
+/* Casts <smp> for the method and tries every pattern; 1 on a match. */
+static int expr_match(const struct acl_expr *e, struct sample *smp,
+                      const struct smp_env *env)
+{
+    if (e->method == PAT_MATCH_FOUND)
+        return 1;
+    if (!sample_cast(smp, method_type(e->method), env))
+        return 0;
+    return expr_match_words(e, smp) || match_maps(&e->pats, smp);
 }
 
 /* Evaluates one expression over every value of its fetch. */

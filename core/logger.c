@@ -2,7 +2,8 @@
 /* Traffic logs: the "log", "log-format" and "log-tag" keywords, targets and
  * their sockets, inheritance between global, defaults and proxies, syslog
  * headers (HAProxy's build_log_header), and the non-blocking emission of
- * stream lines, "Connect from" lines and Lua messages. */
+ * stream lines (at the level a "set-log-level" rule chose, none when it
+ * chose "silent"), "Connect from" lines and Lua messages. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -28,6 +29,7 @@
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
+#include "core/logctl.h"
 #include "core/logformat.h"
 #include "core/logger.h"
 #include "core/pool.h"
@@ -798,10 +800,22 @@ static size_t logger_px_maxlen(const struct logger_px *lp)
     return m;
 }
 
+/* The level of the line of <s>: "info" unless a "set-log-level" rule
+ * chose another; -1 when it chose "silent". */
+static int logger_stream_level(struct stream *s)
+{
+    const struct logctl *lc = logctl_get(s);
+
+    if (lc == NULL || lc->level == LOGCTL_LEVEL_UNSET)
+        return LOG_LVL_INFO;
+    return lc->level == LOGCTL_LEVEL_SILENT ? -1 : lc->level;
+}
+
 void logger_stream_end(struct stream *s)
 {
     struct logger_px *lp = logger_px_find(s->fe);
     static char line[65536];
+    int level;
     size_t n;
 
     if (lp == NULL || lp->neff == 0)
@@ -818,10 +832,14 @@ void logger_stream_end(struct stream *s)
             logger_connect_line(lp, s->sess);
         return;
     }
+    /* the "Connect from" line above comes before any rule, as HAProxy's */
+    level = logger_stream_level(s);
+    if (level < 0)
+        return;
     n = logformat_render(lp->lf, s, line, logger_px_maxlen(lp) + 1);
     if (n == 0)
         return;
-    logger_send(lp->eff, lp->neff, lp->eff_tag, LOG_LVL_INFO, line, n);
+    logger_send(lp->eff, lp->neff, lp->eff_tag, level, line, n);
     lp->log_count++;
 }
 

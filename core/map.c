@@ -14,7 +14,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +30,9 @@
 #define IPKEY_LEN (2 + 16)
 
 struct map_entry {
-    struct ist key;     /* owned; binary index key for IP maps */
-    long long min, max; /* INT ranges; unset bounds are open */
-    int min_set, max_set;
+    struct ist key;          /* owned; binary index key for IP maps */
+    struct map_range range;  /* INT */
+    int listed;              /* IP with a non-contiguous mask: not hashed */
     struct sample_regex *re; /* REG */
     struct sample value;     /* strings point into <text> */
     char *text;              /* owned value text */
@@ -56,10 +55,11 @@ struct map {
     off_t size;
     struct timespec mtime;
     struct map_entry *e;
-    size_t n;
+    size_t n, cap;
     uint32_t *hash; /* entry index + 1, 0 = empty slot */
     size_t hash_size;
     struct len_set lens[2]; /* [0]: strings or IPv4 bits, [1]: IPv6 bits */
+    size_t nlisted;         /* IP entries with non-contiguous masks */
 };
 
 static struct map *map_cache;
@@ -137,7 +137,7 @@ static void hash_build(struct map *m)
         const struct ist k = m->e[i].key;
         size_t h = key_hash(k.ptr, k.len, m->icase) & (size - 1);
 
-        if (hash_find(m, k.ptr, k.len) != NULL)
+        if (m->e[i].listed || hash_find(m, k.ptr, k.len) != NULL)
             continue;
         while (m->hash[h] != 0)
             h = (h + 1) & (size - 1);
@@ -156,25 +156,34 @@ static int parse_bound(const char *s, size_t len, long long *v, int *set)
     return sample_parse_sint(s, len, v);
 }
 
-/* HAProxy's integer patterns: "n", "min:max", ":max" or "min:". */
-static int parse_range(struct map_entry *e, char **err)
+/* HAProxy's pat_parse_int: the first ':' or '-' separates the bounds, so
+ * a leading '-' means "up to". */
+int map_parse_range(const char *text, struct map_range *r, char **err)
 {
-    const char *t = e->key.ptr;
-    size_t len = e->key.len, sep = strcspn(t, ":");
+    size_t len = strlen(text), sep = strcspn(text, ":-");
 
+    memset(r, 0, sizeof(*r));
+    if (len == 0)
+        return set_err(err, "'%s' is not a valid integer range", text);
     if (sep == len) {
-        if (!parse_bound(t, len, &e->min, &e->min_set))
-            return set_err(err, "'%s' is not a number", t);
-        e->max = e->min;
-        e->max_set = 1;
+        if (!parse_bound(text, len, &r->min, &r->min_set))
+            return set_err(err, "'%s' is not a number", text);
+        r->max = r->min;
+        r->max_set = 1;
         return RC_OK;
     }
-    if ((sep > 0 && !parse_bound(t, sep, &e->min, &e->min_set)) ||
+    if ((sep > 0 && !parse_bound(text, sep, &r->min, &r->min_set)) ||
         (sep + 1 < len &&
-         !parse_bound(t + sep + 1, len - sep - 1, &e->max, &e->max_set)) ||
-        (!e->min_set && !e->max_set))
-        return set_err(err, "'%s' is not a valid integer range", t);
+         !parse_bound(text + sep + 1, len - sep - 1, &r->max, &r->max_set)) ||
+        (!r->min_set && !r->max_set))
+        return set_err(err, "'%s' is not a valid integer range", text);
     return RC_OK;
+}
+
+/* Unset bounds are open. */
+int map_range_match(const struct map_range *r, long long v)
+{
+    return (!r->min_set || v >= r->min) && (!r->max_set || v <= r->max);
 }
 
 /* Number of leading one bits of the <n>-byte mask <b>; -1 if the mask is
@@ -217,6 +226,31 @@ static size_t ipkey(const unsigned char *addr, size_t alen, unsigned bits,
     return 2 + alen;
 }
 
+/* Keeps a network with a non-contiguous mask <mk> as its family tag, the
+ * masked address and the mask, for a scan after the index, as HAProxy
+ * keeps such networks in a list after its tree. */
+static int listed_net(struct map *m, struct map_entry *e,
+                      const unsigned char *addr, size_t alen,
+                      const struct arg *mk)
+{
+    const unsigned char *mask = alen == 4
+                                    ? (const unsigned char *)&mk->data.ipv4
+                                    : mk->data.ipv6.s6_addr;
+    char *key = xmalloc(1 + 2 * alen);
+    size_t i;
+
+    key[0] = alen == 4 ? '4' : '6';
+    for (i = 0; i < alen; i++) {
+        key[1 + i] = (char)(addr[i] & mask[i]);
+        key[1 + alen + i] = (char)mask[i];
+    }
+    free((char *)e->key.ptr);
+    e->key = (struct ist){key, 1 + 2 * alen};
+    e->listed = 1;
+    m->nlisted++;
+    return RC_OK;
+}
+
 /* Parses "addr[/mask]" into the entry's binary key. */
 static int parse_net(struct map *m, struct map_entry *e, char **err)
 {
@@ -246,8 +280,7 @@ static int parse_net(struct map *m, struct map_entry *e, char **err)
                                    : mk[0].data.ipv6.s6_addr,
                          alen);
         if (bits < 0)
-            return set_err(err, "'%s': non-contiguous masks are not supported",
-                           text);
+            return listed_net(m, e, addr, alen, mk);
     }
     alen = ipkey(addr, alen, (unsigned)bits, key);
     free((char *)e->key.ptr);
@@ -261,7 +294,7 @@ static int parse_key(struct map *m, struct map_entry *e, char **err)
 {
     switch (m->match) {
     case PAT_MATCH_INT:
-        return parse_range(e, err);
+        return map_parse_range(e->key.ptr, &e->range, err);
     case PAT_MATCH_IP:
         return parse_net(m, e, err);
     case PAT_MATCH_REG:
@@ -295,15 +328,15 @@ static int parse_value(struct map *m, struct map_entry *e, char **err)
     return RC_OK;
 }
 
-/* Splits <line> into key and value as HAProxy does: leading blanks
- * skipped, '#' starts a comment, the key ends at a blank, the value is the
- * rest of the line after blanks. Keys-only files keep the whole line.
- * Returns 0 for lines without a key. */
+/* Splits <line> into key and value as HAProxy does: '#' in the first
+ * column starts a comment, leading blanks are skipped, the key ends at a
+ * blank, the value is the rest of the line after blanks. Keys-only files
+ * keep the whole line. Returns 0 for lines without a key. */
 static int split_line(char *line, int keys_only, char **key, char **value)
 {
     char *c = line + strspn(line, " \t");
 
-    if (*c == '#')
+    if (*line == '#')
         return 0;
     *key = c;
     c += strcspn(c, keys_only ? "\r\n" : " \t\r\n");
@@ -319,15 +352,18 @@ static int split_line(char *line, int keys_only, char **key, char **value)
     return 1;
 }
 
-/* Adds the line's entry to <m>; RC_OK or RC_ERR with *<err>. */
-static int add_line(struct map *m, char *line, char **err)
+/* Adds the entry of one line to the map <arg>; RC_OK or RC_ERR with
+ * *<err>. The array grows geometrically: files may have millions of
+ * lines. */
+static int add_line(void *arg, char *key, char *value, char **err)
 {
+    struct map *m = arg;
     struct map_entry *e;
-    char *key, *value;
 
-    if (!split_line(line, m->out == MAP_OUT_NONE, &key, &value))
-        return RC_OK;
-    m->e = xrealloc(m->e, (m->n + 1) * sizeof(*m->e));
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 16;
+        m->e = xrealloc(m->e, m->cap * sizeof(*m->e));
+    }
     e = &m->e[m->n++];
     memset(e, 0, sizeof(*e));
     e->key = (struct ist){xstrdup(key), strlen(key)};
@@ -359,25 +395,47 @@ static void map_free(struct map *m)
     free(m);
 }
 
-/* Reads every line of <f> into <m>; RC_OK or RC_ERR with the position
- * appended to *<err>. */
-static int read_lines(struct map *m, FILE *f, char **err)
+/* Passes every line of <f> (named <path>) with a key to <cb>; RC_OK or
+ * RC_ERR with the position appended to *<err>. */
+static int read_lines(FILE *f, const char *path, int keys_only, map_line_cb cb,
+                      void *arg, char **err)
 {
-    char *line = NULL;
+    char *line = NULL, *key, *value;
     size_t cap = 0;
     int lineno = 0, rc = RC_OK;
 
     while (rc == RC_OK && getline(&line, &cap, f) >= 0) {
         lineno++;
-        rc = add_line(m, line, err);
+        if (split_line(line, keys_only, &key, &value))
+            rc = cb(arg, key, value, err);
     }
     free(line);
     if (rc != RC_OK) {
-        char *where = xasprintf(" at line %d of file '%s'", lineno, m->path);
+        char *where = xasprintf(" at line %d of file '%s'", lineno, path);
 
         sample_err_wrap(err, "", where);
         free(where);
     }
+    return rc;
+}
+
+/* HAProxy's message, without the system's reason. */
+static int open_err(const char *path, char **err)
+{
+    return set_err(err, "failed to open pattern file <%s>", path);
+}
+
+/* Opens and reads <path> for a caller with its own index. */
+int map_read_file(const char *path, int keys_only, map_line_cb cb, void *arg,
+                  char **err)
+{
+    FILE *f = fopen(path, "r");
+    int rc;
+
+    if (f == NULL)
+        return open_err(path, err);
+    rc = read_lines(f, path, keys_only, cb, arg, err);
+    fclose(f);
     return rc;
 }
 
@@ -409,8 +467,7 @@ struct map *map_load(const char *path, int match, int icase, enum map_out out,
     struct map *m;
 
     if (f == NULL || fstat(fileno(f), &st) != 0) {
-        set_err(err, "failed to open pattern file <%s> (%s)", path,
-                strerror(errno));
+        open_err(path, err);
         if (f != NULL)
             fclose(f);
         return NULL;
@@ -425,7 +482,7 @@ struct map *map_load(const char *path, int match, int icase, enum map_out out,
     m->match = match;
     m->icase = icase;
     m->out = out;
-    if (read_lines(m, f, err) != RC_OK) {
+    if (read_lines(f, path, out == MAP_OUT_NONE, add_line, m, err) != RC_OK) {
         fclose(f);
         map_free(m);
         return NULL;
@@ -547,7 +604,28 @@ static const struct map_entry *find_prefix(const struct map *m, struct ist s)
     return NULL;
 }
 
-/* Longest network of the family of <alen> holding <addr>. */
+/* First network with a non-contiguous mask holding <addr>. */
+static const struct map_entry *
+find_listed_net(const struct map *m, const unsigned char *addr, size_t alen)
+{
+    size_t i, k;
+
+    for (i = 0; i < m->n; i++) {
+        const unsigned char *key = (const unsigned char *)m->e[i].key.ptr;
+
+        if (!m->e[i].listed || key[0] != (alen == 4 ? '4' : '6'))
+            continue;
+        for (k = 0; k < alen && (addr[k] & key[1 + alen + k]) == key[1 + k];
+             k++)
+            ;
+        if (k == alen)
+            return &m->e[i];
+    }
+    return NULL;
+}
+
+/* Longest network of the family of <alen> holding <addr>, then the
+ * networks with non-contiguous masks. */
 static const struct map_entry *find_net(const struct map *m,
                                         const unsigned char *addr, size_t alen)
 {
@@ -561,7 +639,7 @@ static const struct map_entry *find_net(const struct map *m,
         if ((e = hash_find(m, key, klen)) != NULL)
             return e;
     }
-    return NULL;
+    return m->nlisted > 0 ? find_listed_net(m, addr, alen) : NULL;
 }
 
 /* An address is looked up in its family, then in the other one through
@@ -594,8 +672,7 @@ static const struct map_entry *find_list(const struct map *m,
         const struct map_entry *e = &m->e[i];
 
         if (m->match == PAT_MATCH_INT
-                ? (!e->min_set || key->data.sint >= e->min) &&
-                      (!e->max_set || key->data.sint <= e->max)
+                ? map_range_match(&e->range, key->data.sint)
             : m->match == PAT_MATCH_REG
                 ? sample_regex_match(e->re, key->data.str.ptr,
                                      key->data.str.len)

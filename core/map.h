@@ -3,11 +3,12 @@
  * a file of "key [value]" lines is read once at configuration load, in the
  * master, and indexed for one matching method: exact keys in a hash table,
  * prefixes and IP networks by longest match (one hash probe per distinct
- * key length, longest first), the other methods as a list tried in file
- * order. Loaded files are shared between the expressions naming the same
- * file with the same method and output while the file is unchanged on
- * disk; each user holds a reference. The map_* converters are defined
- * here too. */
+ * key length, longest first; networks with non-contiguous masks are tried
+ * after, in file order), the other methods as a list tried in file order.
+ * Loaded files are shared between the users naming the same file with the
+ * same method, case rule and output while the file is unchanged on disk
+ * (map converters, ACL "-f" files); each user holds a reference. The
+ * map_* converters are defined here too. */
 #ifndef LUAPROXY_CORE_MAP_H
 #define LUAPROXY_CORE_MAP_H
 
@@ -24,13 +25,36 @@ enum map_out {
 
 struct map;
 
+/* An integer range; an unset bound is open. */
+struct map_range {
+    long long min, max;
+    int min_set, max_set;
+};
+
+/* Receives the key and value (empty for keys-only files) of one line of a
+ * pattern file, both NUL-terminated and writable; RC_OK, or RC_ERR with
+ * *<err> set to the reason (the reader appends the file and line). */
+typedef int (*map_line_cb)(void *arg, char *key, char *value, char **err);
+
 /* Loads <path> for the matching method <match> (enum pat_match: STR, BEG,
  * SUB, DIR, DOM, END, REG, INT or IP), case-insensitive when <icase>, with
  * values of kind <out>. Returns a reference (release with map_release) or
- * NULL with *<err> set: "failed to open pattern file <PATH> (REASON)", or
+ * NULL with *<err> set: "failed to open pattern file <PATH>", or
  * the reason for a bad line followed by " at line N of file 'PATH'". */
 struct map *map_load(const char *path, int match, int icase, enum map_out out,
                      char **err);
+/* Reads the pattern file <path> as map_load does (HAProxy's rules: '#' in
+ * the first column for comments, leading blanks skipped, blank lines
+ * ignored; the whole line is the key when <keys_only>, else the key ends
+ * at the first blank), passing each line to <cb>, for patterns map_load
+ * cannot index. RC_OK, or RC_ERR with *<err> as for map_load. */
+int map_read_file(const char *path, int keys_only, map_line_cb cb, void *arg,
+                  char **err);
+/* Parses HAProxy's integer pattern "n", "min:max", ":max" or "min:" ('-'
+ * separates too) into <r>. RC_OK or RC_ERR with *<err> set. */
+int map_parse_range(const char *text, struct map_range *r, char **err);
+/* 1 if <v> is in <r>. */
+int map_range_match(const struct map_range *r, long long v);
 /* Drops one reference; the last one frees the map. Accepts NULL. */
 void map_release(struct map *m);
 /* Looks <key> up. The key must already have the method's input type (see

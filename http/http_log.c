@@ -2,9 +2,12 @@
 /* The HTTP tags of log-format strings, rendered as HAProxy's
  * sess_build_logline does: the request line as the client sent it (before
  * any rule rewrote it) with '"', '#' and non-printable bytes as "#XX",
- * "<BADREQ>" when there is none, the status sent, and the captures
- * (none yet: "capture" is not supported, so %hr and %hs print nothing and
- * %CC and %CS print '-'). */
+ * "<BADREQ>" when there is none, the status sent, and the headers that
+ * "capture request|response header" stored in the stream's log controls
+ * (core/logctl.h): "{v1|v2}" for %hr and %hs, "v1 v2" for %hrl and %hsl,
+ * one slot per capture the frontend declares, whether or not its rule ran,
+ * and nothing at all without captures. %CC and %CS print '-': cookies are
+ * not captured. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -12,8 +15,11 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/action.h"
 #include "core/ist.h"
+#include "core/logctl.h"
 #include "core/logformat.h"
+#include "core/proxy.h"
 #include "core/stream.h"
 #include "http/http_ana.h"
 #include "http/http_log.h"
@@ -179,9 +185,108 @@ static void lf_ST(struct logformat_out *out, struct stream *s, unsigned o)
     logformat_put_int(out, txn == NULL ? 0 : txn->status ? txn->status : -1);
 }
 
-/* %hr, %hs, %hrl, %hsl: no captures, nothing printed. */
-static void lf_nothing(struct logformat_out *out, struct stream *s, unsigned o)
+/* ---- captures */
+
+/* The capture slots of <s> for one direction (<res>: the response's):
+ * the "capture" rules http/http_act.c puts at the head of the frontend's
+ * http-request or http-response rules, whether they ran or not. As
+ * HAProxy, none before the request line is parsed (a bad request). */
+static unsigned cap_count(struct stream *s, int res)
 {
+    const struct rule *r;
+    unsigned n = 0;
+
+    if (s == NULL || req_line(s).ptr == NULL)
+        return 0;
+    r = s->fe->rules[res ? RULESET_HTTP_RES : RULESET_HTTP_REQ].first;
+    for (; r != NULL; r = r->next)
+        n += r->kw != NULL && strcmp(r->kw->name, "capture") == 0;
+    return n;
+}
+
+/* What slot <i> holds: ptr NULL when its rule did not run or found no
+ * header (HAProxy's NULL capture). */
+static struct ist cap_value(const struct stream *s, int res, unsigned i)
+{
+    struct logctl *lc = logctl_get((struct stream *)s);
+    const struct logctl_caps *caps = lc ? (res ? &lc->res : &lc->req) : NULL;
+    struct ist none = {NULL, 0};
+
+    return caps != NULL && i < caps->n ? caps->v[i] : none;
+}
+
+/* Writes a captured value with '"', '{', '|', '}' and controls as #XX. */
+static void put_cap(struct logformat_out *out, struct ist v, unsigned o)
+{
+    logformat_put_encoded(out, v.ptr, v.len, LF_ENC_HDR, o);
+}
+
+/* %hr, %hs: "{v1|v2}", quoted as a whole with +Q; nothing without
+ * captures. */
+static void put_caps_braced(struct logformat_out *out, struct stream *s,
+                            int res, unsigned o)
+{
+    unsigned i, n = cap_count(s, res);
+
+    if (n == 0)
+        return;
+    if (o & LF_OPT_QUOTE)
+        logformat_put_char(out, '"');
+    logformat_put_char(out, '{');
+    for (i = 0; i < n; i++) {
+        struct ist v = cap_value(s, res, i);
+
+        if (i > 0)
+            logformat_put_char(out, '|');
+        if (v.ptr != NULL)
+            put_cap(out, v, o);
+    }
+    logformat_put_char(out, '}');
+    if (o & LF_OPT_QUOTE)
+        logformat_put_char(out, '"');
+}
+
+/* %hrl, %hsl: the values separated by spaces, each quoted with +Q; a
+ * missing one is '-' unquoted and "" quoted. */
+static void put_caps_list(struct logformat_out *out, struct stream *s, int res,
+                          unsigned o)
+{
+    unsigned i, n = cap_count(s, res);
+
+    for (i = 0; i < n; i++) {
+        struct ist v = cap_value(s, res, i);
+
+        if (i > 0)
+            logformat_put_char(out, ' ');
+        if (o & LF_OPT_QUOTE)
+            logformat_put_char(out, '"');
+        if (v.ptr != NULL)
+            put_cap(out, v, o);
+        else if (!(o & LF_OPT_QUOTE))
+            logformat_put_char(out, '-');
+        if (o & LF_OPT_QUOTE)
+            logformat_put_char(out, '"');
+    }
+}
+
+static void lf_hr(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    put_caps_braced(out, s, 0, o);
+}
+
+static void lf_hs(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    put_caps_braced(out, s, 1, o);
+}
+
+static void lf_hrl(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    put_caps_list(out, s, 0, o);
+}
+
+static void lf_hsl(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    put_caps_list(out, s, 1, o);
 }
 
 /* %CC, %CS: no captured cookie. */
@@ -191,11 +296,11 @@ static void lf_absent(struct logformat_out *out, struct stream *s, unsigned o)
 }
 
 static const struct logformat_tag http_log_tags[] = {
-    {"ST", lf_ST, 0},      {"r", lf_r, 1},         {"HM", lf_HM, 1},
-    {"HU", lf_HU, 1},      {"HP", lf_HP, 1},       {"HPO", lf_HPO, 1},
-    {"HQ", lf_HQ, 1},      {"HV", lf_HV, 1},       {"hr", lf_nothing, 0},
-    {"hs", lf_nothing, 0}, {"hrl", lf_nothing, 0}, {"hsl", lf_nothing, 0},
-    {"CC", lf_absent, 1},  {"CS", lf_absent, 1},   {NULL, NULL, 0},
+    {"ST", lf_ST, 0},     {"r", lf_r, 1},       {"HM", lf_HM, 1},
+    {"HU", lf_HU, 1},     {"HP", lf_HP, 1},     {"HPO", lf_HPO, 1},
+    {"HQ", lf_HQ, 1},     {"HV", lf_HV, 1},     {"hr", lf_hr, 0},
+    {"hs", lf_hs, 0},     {"hrl", lf_hrl, 0},   {"hsl", lf_hsl, 0},
+    {"CC", lf_absent, 1}, {"CS", lf_absent, 1}, {NULL, NULL, 0},
 };
 
 void http_log_init(void)

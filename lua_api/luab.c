@@ -111,6 +111,7 @@ static int luab_state_open(lua_State *L)
     luab_fetches_register(L);
     luab_http_register(L);
     luab_socket_register(L);
+    luab_httpclient_register(L);
     luab_applet_http_register(L);
     luab_applet_tcp_register(L);
     luab_run_coroutine_register(L);

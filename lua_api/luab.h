@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "core/ist.h"
 #include "core/module.h"
 #include "core/sample.h"
 #include "core/service.h"
@@ -40,6 +41,10 @@ extern const struct module luab_module;
      LUAB_CTX_SERVICE)
 #define LUAB_CTX_ANY   0x0ff
 #define LUAB_CTX_YIELD (LUAB_CTX_TASK | LUAB_CTX_ACTION | LUAB_CTX_SERVICE)
+
+/* Registry field: the table of core.register_cli commands, "word word.."
+ * -> {usage = string, fn = function}, for the runtime API to come. */
+#define LUAB_CLI_KEY "luab.cli"
 
 /* Class metatable names (registry keys). */
 #define LUAB_MT_TXN         "luab.TXN"
@@ -349,6 +354,31 @@ int luab_smp_from_lua(lua_State *L, int idx, struct sample *smp,
 void luab_socket_register(lua_State *L);
 /* core.tcp(): pushes a new Socket bound to the running context. */
 int luab_socket_new(lua_State *L);
+/* Parses HAProxy's address forms: "ip:port", "[ipv6]:port", "ipv6",
+ * "unix@/path", "/path", "ipv4@..", "ipv6@.."; <port> (or -1) overrides.
+ * RC_OK with <ss>/<len> filled, or RC_ERR. No DNS. */
+struct sockaddr_storage;
+int luab_socket_addr(const char *addr, lua_Integer port,
+                     struct sockaddr_storage *ss, int *len);
+
+/* ---- luab_httpclient.c: core.httpclient() and the HTTPClient class */
+void luab_httpclient_register(lua_State *L);
+/* A parsed http:// URL: slices into the URL string. */
+struct luab_hc_url {
+    struct ist authority; /* as written, userinfo dropped: the Host */
+    struct ist host;      /* without port nor IPv6 brackets */
+    struct ist path;      /* from the first '/' or '?', fragment dropped */
+    int slash;            /* the path needs a leading '/' */
+    int port;             /* 80 unless given */
+};
+/* Splits "http://authority[/path]"; RC_OK or RC_ERR (other schemes, https
+ * included until TLS lands, or a bad port). */
+int luab_httpclient_url(const char *url, struct luab_hc_url *u);
+/* Where to connect: <dst> if given (its port, else the URL's), else the
+ * URL's host, which must be an IP address (no DNS at run time). RC_OK
+ * with <ss>/<len> filled, or RC_ERR. */
+int luab_httpclient_target(const char *dst, const struct luab_hc_url *u,
+                           struct sockaddr_storage *ss, int *len);
 
 /* ---- luab_http.c */
 void luab_http_register(lua_State *L);

@@ -1,6 +1,7 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The "core" and "act" global tables: registration of actions, services,
- * fetches, converters, init functions and tasks; logging; time, sleeping
+ * fetches, converters, init functions, tasks and CLI commands (kept for
+ * the runtime API, which does not exist yet); logging; time, sleeping
  * and yielding; core.done; core.tcp; and the small utilities (concat,
  * tokenize, get_info, get_var, set_nice). Each function checks the context it
  * is called from before doing anything. */
@@ -30,6 +31,7 @@
 #endif
 
 #define LUAB_TASK_MAX_ARGS 4
+#define LUAB_CLI_MAX_WORDS 5
 
 /* When the process started, for core.get_info(). */
 static time_t luab_core_start;
@@ -133,6 +135,67 @@ static int luab_core_register_init(lua_State *L)
         xrealloc(st->init_refs, sizeof(int) * (size_t)(st->ninit + 1));
     lua_pushvalue(L, 1);
     st->init_refs[st->ninit++] = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* Pushes the words of the CLI path at 1 joined by spaces, checking them
+ * as HAProxy does (at most 5 strings). */
+static void luab_core_cli_path(lua_State *L)
+{
+    luaL_Buffer b;
+    int n = 0;
+
+    luaL_buffinit(L, &b);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        if (n >= LUAB_CLI_MAX_WORDS)
+            luaL_argerror(L, 1,
+                          "1st argument must be a table with a maximum "
+                          "of 5 entries");
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, 1,
+                          "1st argument must be a table filled with "
+                          "strings");
+        lua_pop(L, 1);
+        n++;
+    }
+    for (n = 1; lua_rawgeti(L, 1, n) == LUA_TSTRING; n++) {
+        if (n > 1)
+            luaL_addchar(&b, ' ');
+        luaL_addvalue(&b);
+    }
+    lua_pop(L, 1);
+    luaL_pushresult(&b);
+}
+
+/* core.register_cli(path, usage, fn): accepted and kept in the registry
+ * table LUAB_CLI_KEY ("words" -> {usage=, fn=}) for the runtime API,
+ * which does not exist yet: the commands cannot be called. */
+static int luab_core_register_cli(lua_State *L)
+{
+    if (lua_gettop(L) != 3)
+        return luaL_error(L, "'register_cli' needs 3 arguments");
+    luab_check_ctx(L, LUAB_CTX_BODY, "register_cli");
+    if (!lua_istable(L, 1))
+        luaL_argerror(L, 1, "1st argument must be a table");
+    luaL_checkstring(L, 2);
+    if (!lua_isfunction(L, 3))
+        luaL_argerror(L, 3,
+                      lua_pushfstring(L, "function expected, got %s",
+                                      luaL_typename(L, 3)));
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LUAB_CLI_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, LUAB_CLI_KEY);
+    }
+    luab_core_cli_path(L);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "usage");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "fn");
+    lua_settable(L, -3);
     return 0;
 }
 
@@ -422,6 +485,7 @@ static const luaL_Reg luab_core_funcs[] = {
     {"register_converters", luab_core_register_converters},
     {"register_init", luab_core_register_init},
     {"register_task", luab_core_register_task},
+    {"register_cli", luab_core_register_cli},
     {"log", luab_core_log},
     {"Debug", luab_core_debug},
     {"Info", luab_core_info},

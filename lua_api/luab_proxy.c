@@ -3,16 +3,20 @@
  * core.backends, filled once the configuration is parsed (before the
  * init functions run). Objects keep HAProxy's shape: a table with the C
  * handle at [0] and the old attributes (name, uuid, servers, listeners;
- * name, puid). Proxies and servers live exactly as long as the Lua state
+ * name, puid). Listeners are keyed as in HAProxy: their "name" option,
+ * else "sock-N" (N from 1 in bind order). Proxies, servers and listeners
+ * live exactly as long as the Lua state
  * (both belong to the configuration generation and the state is closed
  * when it is freed), so the handles need no reference counting. Setters
  * change this worker's copy only, as every worker has its own. Draining
  * has no flag in the engine: a drained server gets weight 0 and its
- * weight is kept here until set_ready(). */
+ * weight is kept here until set_ready(). Stats come from this worker's
+ * counters (every worker has its own, as HAProxy's per-process stats). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,14 +26,18 @@
 #include "core/cfg.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
+#include "core/listener.h"
+#include "core/logger.h"
 #include "core/proxy.h"
 #include "core/server.h"
+#include "core/worker.h"
 #include "lua_api/luab.h"
 
-#define LUAB_MT_PROXY   "luab.Proxy"
-#define LUAB_MT_SERVER  "luab.Server"
-#define LUAB_ADDR_LEN   160
-#define LUAB_WEIGHT_MAX 256
+#define LUAB_MT_PROXY    "luab.Proxy"
+#define LUAB_MT_SERVER   "luab.Server"
+#define LUAB_MT_LISTENER "luab.Listener"
+#define LUAB_ADDR_LEN    160
+#define LUAB_WEIGHT_MAX  256
 
 /* Registry key of the table server (light userdata) -> weight before
  * set_drain(). */
@@ -166,21 +174,58 @@ static void luab_proxy_setint(lua_State *L, const char *name, long long v)
     lua_setfield(L, -2, name);
 }
 
-/* px:get_stats(): the "show stat" fields we have. */
+/* Sums the current and total sessions of the servers of <px>. */
+static void luab_px_sessions(const struct proxy *px, long long *cur,
+                             long long *tot)
+{
+    const struct server *srv;
+
+    *cur = *tot = 0;
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        *cur += srv->cur_conns;
+        *tot += (long long)srv->served;
+    }
+}
+
+/* Sets the fields every "show stat" line has: pxname, svname, iid, pid,
+ * type (0 frontend, 1 backend, 2 server, 3 listener). */
+static void luab_stats_ids(lua_State *L, const struct proxy *px,
+                           const char *svname, int type)
+{
+    lua_getfield(L, 1, "uuid");
+    lua_setfield(L, -2, "iid");
+    luab_proxy_setstr(L, "pxname", px->name);
+    luab_proxy_setstr(L, "svname", svname);
+    luab_proxy_setint(L, "pid", worker_id());
+    luab_proxy_setint(L, "type", type);
+}
+
+/* px:get_stats(): the backend line if the proxy has one, else the
+ * frontend's, as HAProxy; the fields this worker counts. */
 static int luab_px_get_stats(lua_State *L)
 {
     struct proxy *px = luab_px_check(L);
+    int be = (px->cap & PX_CAP_BE) != 0;
+    int act = luab_px_count(px, 0), bck = luab_px_count(px, 1);
+    long long cur, tot;
 
     lua_newtable(L);
-    luab_proxy_setstr(L, "pxname", px->name);
-    luab_proxy_setstr(L, "svname",
-                      (px->cap & PX_CAP_FE) ? "FRONTEND" : "BACKEND");
+    luab_stats_ids(L, px, be ? "BACKEND" : "FRONTEND", be ? 1 : 0);
     luab_proxy_setstr(L, "mode", px->mode == PX_MODE_HTTP ? "http" : "tcp");
-    luab_proxy_setstr(L, "status", (px->cap & PX_CAP_FE) ? "OPEN" : "UP");
     luab_proxy_setint(L, "slim", px->maxconn);
-    luab_proxy_setint(L, "act", luab_px_count(px, 0));
-    luab_proxy_setint(L, "bck", luab_px_count(px, 1));
+    if (!be) {
+        luab_proxy_setint(L, "scur", logger_feconn(px));
+        luab_proxy_setstr(L, "status", worker_draining() ? "STOP" : "OPEN");
+        return 1;
+    }
+    luab_px_sessions(px, &cur, &tot);
+    luab_proxy_setint(L, "scur", cur);
+    luab_proxy_setint(L, "stot", tot);
+    luab_proxy_setint(L, "lbtot", tot);
     luab_proxy_setint(L, "qcur", px->queue_len);
+    luab_proxy_setint(L, "act", act);
+    luab_proxy_setint(L, "bck", bck);
+    luab_proxy_setstr(L, "status", act + bck > 0 ? "UP" : "DOWN");
     return 1;
 }
 
@@ -365,6 +410,16 @@ static int luab_srv_get_cur_sess(lua_State *L)
     return 1;
 }
 
+/* sv:get_pend_conn(): requests waiting for a server of the backend (the
+ * queue is the backend's, not per server). */
+static int luab_srv_get_pend_conn(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+
+    lua_pushinteger(L, srv->px ? (lua_Integer)srv->px->queue_len : 0);
+    return 1;
+}
+
 /* sv:get_stats(): the "show stat" fields we have. */
 static int luab_srv_get_stats(lua_State *L)
 {
@@ -373,8 +428,19 @@ static int luab_srv_get_stats(lua_State *L)
 
     lua_pop(L, 1);
     lua_newtable(L);
+    lua_getfield(L, 1, "proxy");
+    if (lua_istable(L, -1))
+        lua_getfield(L, -1, "uuid");
+    else
+        lua_pushnil(L);
+    lua_setfield(L, -3, "iid");
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "puid");
+    lua_setfield(L, -2, "sid");
     luab_proxy_setstr(L, "pxname", srv->px ? srv->px->name : "");
     luab_proxy_setstr(L, "svname", srv->name);
+    luab_proxy_setint(L, "pid", worker_id());
+    luab_proxy_setint(L, "type", 2);
     luab_proxy_setstr(L, "status",
                       srv->disabled     ? "MAINT"
                       : !server_up(srv) ? "DOWN"
@@ -384,8 +450,37 @@ static int luab_srv_get_stats(lua_State *L)
     luab_proxy_setint(L, "scur", srv->cur_conns);
     luab_proxy_setint(L, "slim", srv->maxconn);
     luab_proxy_setint(L, "stot", (long long)srv->served);
+    luab_proxy_setint(L, "lbtot", (long long)srv->served);
+    luab_proxy_setint(L, "qcur", 0);
     luab_proxy_setint(L, "bck", srv->backup);
     luab_proxy_setint(L, "act", !srv->backup);
+    if (srv->health != NULL)
+        luab_proxy_setint(L, "chkdown", srv->health->changes / 2);
+    return 1;
+}
+
+/* The listener of the Listener at 1. */
+static struct listener *luab_lst_check(lua_State *L)
+{
+    return luab_proxy_handle(L, LUAB_MT_LISTENER);
+}
+
+/* ls:get_stats(): identity, limit and state; sessions are only counted
+ * per frontend (in its get_stats()). */
+static int luab_lst_get_stats(lua_State *L)
+{
+    struct listener *l = luab_lst_check(L);
+
+    lua_newtable(L);
+    luab_proxy_setstr(L, "pxname", l->px ? l->px->name : "");
+    lua_getfield(L, 1, "name");
+    lua_setfield(L, -2, "svname");
+    lua_getfield(L, 1, "luid");
+    lua_setfield(L, -2, "sid");
+    luab_proxy_setint(L, "pid", worker_id());
+    luab_proxy_setint(L, "type", 3);
+    luab_proxy_setint(L, "slim", l->maxconn);
+    luab_proxy_setstr(L, "status", worker_draining() ? "STOP" : "OPEN");
     return 1;
 }
 
@@ -434,6 +529,11 @@ static const luaL_Reg luab_px_methods[] = {
     {"get_srv_bck", luab_px_get_srv_bck}, {NULL, NULL},
 };
 
+static const luaL_Reg luab_lst_methods[] = {
+    {"get_stats", luab_lst_get_stats},
+    {NULL, NULL},
+};
+
 static const luaL_Reg luab_srv_methods[] = {
     {"get_name", luab_srv_get_name},
     {"get_puid", luab_srv_get_puid},
@@ -449,6 +549,7 @@ static const luaL_Reg luab_srv_methods[] = {
     {"is_draining", luab_srv_is_draining},
     {"is_backup", luab_srv_is_backup},
     {"get_cur_sess", luab_srv_get_cur_sess},
+    {"get_pend_conn", luab_srv_get_pend_conn},
     {"get_stats", luab_srv_get_stats},
     {"get_proxy", luab_srv_get_proxy},
     {"check_force_up", luab_srv_force_up},
@@ -476,6 +577,38 @@ static void luab_proxy_obj(lua_State *L, const char *mt, void *p,
     luaL_setmetatable(L, mt);
 }
 
+/* 1 if <l> has a "name" option: the engine names the others after the
+ * address as written, which parses back to the same address. */
+static int luab_lst_named(const struct listener *l)
+{
+    char a[LUAB_ADDR_LEN], b[LUAB_ADDR_LEN];
+    struct cfg_addr addr;
+    char *err = NULL;
+    int rc = cfgval_addr(l->name, CFGVAL_ADDR_NEED_PORT, &addr, &err);
+
+    free(err);
+    return rc != RC_OK || strcmp(cfgval_addr_str(&addr, a, sizeof(a)),
+                                 cfgval_addr_str(&l->addr, b, sizeof(b))) != 0;
+}
+
+/* Pushes the table name -> Listener of <px>. */
+static void luab_proxy_listeners(lua_State *L, struct proxy *px)
+{
+    struct listener *l;
+    char name[32];
+    int luid = 0;
+
+    lua_newtable(L);
+    for (l = px->listeners; l != NULL; l = l->next) {
+        snprintf(name, sizeof(name), "sock-%d", ++luid);
+        luab_proxy_obj(L, LUAB_MT_LISTENER, l,
+                       luab_lst_named(l) ? l->name : name, luid, "luid");
+        lua_getfield(L, -1, "name");
+        lua_insert(L, -2);
+        lua_settable(L, -3);
+    }
+}
+
 /* Pushes the Proxy object of <px> (number <uuid>) with its servers. */
 static void luab_proxy_push(lua_State *L, struct proxy *px, int uuid)
 {
@@ -491,7 +624,7 @@ static void luab_proxy_push(lua_State *L, struct proxy *px, int uuid)
         lua_setfield(L, -2, srv->name);
     }
     lua_setfield(L, -2, "servers");
-    lua_newtable(L);
+    luab_proxy_listeners(L, px);
     lua_setfield(L, -2, "listeners");
 }
 
@@ -528,4 +661,5 @@ void luab_proxy_register(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
     luab_class_new(L, LUAB_MT_PROXY, luab_px_methods);
     luab_class_new(L, LUAB_MT_SERVER, luab_srv_methods);
+    luab_class_new(L, LUAB_MT_LISTENER, luab_lst_methods);
 }

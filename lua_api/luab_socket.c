@@ -214,11 +214,8 @@ static int luab_sock_fail(lua_State *L, const char *msg)
     return 2;
 }
 
-/* Parses HAProxy's address forms: "ip:port", "[ipv6]:port", "ipv6",
- * "unix@/path", "/path", "ipv4@..", "ipv6@.."; <port> (or -1) overrides.
- * RC_OK with <ss>/<len> filled, or RC_ERR. No DNS. */
-static int luab_sock_addr(const char *addr, lua_Integer port,
-                          struct sockaddr_storage *ss, int *len)
+int luab_socket_addr(const char *addr, lua_Integer port,
+                     struct sockaddr_storage *ss, int *len)
 {
     struct sockaddr_un *un = (struct sockaddr_un *)ss;
     size_t n;
@@ -279,7 +276,7 @@ static int luab_sock_connect(lua_State *L)
 
     luab_run_wait_begin(L); /* refuse where we could not wait */
     if (sk->state != LUAB_SOCK_NEW || sk->cell == NULL ||
-        luab_sock_addr(addr, port, &ss, &len) != RC_OK)
+        luab_socket_addr(addr, port, &ss, &len) != RC_OK)
         return luab_sock_fail(L, LUAB_SOCK_NOCONN);
     sk->bev = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
     if (sk->bev == NULL)

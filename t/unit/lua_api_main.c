@@ -15,6 +15,7 @@ int main(void)
         suite_lua_api_util,
         suite_lua_api_fetches,
         suite_lua_api_core,
+        suite_lua_api_httpclient,
         NULL,
     };
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -32,6 +33,7 @@ static struct pool *pool;
 static struct smp_env env;
 static struct acl_list acls;
 static const char *src_addr = "10.1.2.3"; /* what the fake "src" returns */
+static const char *subject = "";          /* what the fake "subj" returns */
 static char tmpdir[64];
 
 /* Every scope of the fake stream is its txn set. */
@@ -47,6 +49,15 @@ static int fetch_src(const struct arg *args, struct sample *smp,
     smp->type = SMP_T_STR;
     smp->data.str = ist_from(src_addr);
     return sample_cast(smp, SMP_T_ADDR, e);
+}
+
+/* A fake fetch returning the string in <subject>. */
+static int fetch_subj(const struct arg *args, struct sample *smp,
+                      const struct smp_env *e, const void *priv)
+{
+    smp->type = SMP_T_STR;
+    smp->data.str = ist_from(subject);
+    return 1;
 }
 
 /* A fake header fetch returning "a", "b", "c" when iterated. */
@@ -88,6 +99,7 @@ static const struct sample_fetch_kw test_fetches[] = {
     {.name = "hdrs", .fn = fetch_hdrs, .out = SMP_T_STR},
     {.name = "path", .fn = fetch_path, .out = SMP_T_STR, .use = SMP_AVAIL_REQ},
     {.name = "later", .fn = fetch_later, .out = SMP_T_SINT},
+    {.name = "subj", .fn = fetch_subj, .out = SMP_T_STR},
     {.name = NULL},
 };
 
@@ -414,6 +426,182 @@ START_TEST(test_acl__pattern_file)
 }
 END_TEST
 
+/* Writes <n> lines "<fmt>" of the line number (from 0) to <name>. */
+static const char *write_numbered(const char *name, const char *fmt, int n)
+{
+    static char path[128];
+    FILE *f;
+    int i;
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (i = 0; i < n; i++)
+        fprintf(f, fmt, i);
+    fclose(f);
+    return path;
+}
+
+/* Seconds taken by <n> evaluations of the ACL <name>, each expected to
+ * give <expect>. */
+static double time_evals(const char *name, int n, int expect)
+{
+    char buf[64], *w[MAXW], *err = NULL;
+    struct acl_cond *c;
+    struct timespec a, b;
+    int i;
+
+    snprintf(buf, sizeof(buf), "%s", name);
+    c = acl_cond_parse(&acls, split(buf, w), w, 0, &err);
+    ck_assert_ptr_nonnull(c);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(acl_cond_exec(c, &env), expect);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    acl_cond_free(c);
+    return (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+START_TEST(test_acl__big_exact_file_is_hashed)
+{
+    const char *p = write_numbered("big.lst", "host%d.example.com\n", 100000);
+    char line[256];
+    double t;
+
+    snprintf(line, sizeof(line), "big subj -f %s", p);
+    acl_ok(line);
+    subject = "host0.example.com";
+    ck_assert_int_eq(cond_is("big", 0), ACL_PASS);
+    subject = "host99999.example.com";
+    ck_assert_int_eq(cond_is("big", 0), ACL_PASS);
+    subject = "HOST500.example.com";
+    ck_assert_int_eq(cond_is("big", 0), ACL_FAIL);
+    subject = "host100000.example.com";
+    ck_assert_int_eq(cond_is("big", 0), ACL_FAIL);
+    /* a scan would compare 100 000 keys per miss: 2e9 comparisons here */
+    t = time_evals("big", 20000, ACL_FAIL);
+    ck_assert_msg(t < 1.0, "20000 misses took %.3f s", t);
+}
+END_TEST
+
+START_TEST(test_acl__big_file_ignore_case)
+{
+    const char *p = write_numbered("big.lst", "Host%d.Example.com\n", 100000);
+    char line[256];
+    double t;
+
+    snprintf(line, sizeof(line), "ci subj -i -f %s", p);
+    acl_ok(line);
+    snprintf(line, sizeof(line), "cs subj -f %s", p);
+    acl_ok(line);
+    /* as HAProxy, "-i" applies to the files named after it only */
+    snprintf(line, sizeof(line), "late subj -f %s -i", p);
+    acl_ok(line);
+    subject = "HOST77777.EXAMPLE.COM";
+    ck_assert_int_eq(cond_is("ci", 0), ACL_PASS);
+    ck_assert_int_eq(cond_is("cs", 0), ACL_FAIL);
+    ck_assert_int_eq(cond_is("late", 0), ACL_FAIL);
+    subject = "Host77777.Example.com";
+    ck_assert_int_eq(cond_is("cs", 0), ACL_PASS);
+    ck_assert_int_eq(cond_is("late", 0), ACL_PASS);
+    subject = "host77777.example.co";
+    ck_assert_int_eq(cond_is("ci", 0), ACL_FAIL);
+    t = time_evals("ci", 20000, ACL_FAIL);
+    ck_assert_msg(t < 1.0, "20000 misses took %.3f s", t);
+
+    /* prefixes: longest match through the index, case folded */
+    p = write_numbered("beg.lst", "/Static/V%d/\n", 100000);
+    snprintf(line, sizeof(line), "{ subj -m beg -i -f %s }", p);
+    subject = "/static/v4242/app.js";
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    subject = "/static/v4242";
+    ck_assert_int_eq(cond_is(line, 0), ACL_FAIL);
+    snprintf(line, sizeof(line), "{ subj -m beg -f %s }", p);
+    subject = "/static/v4242/app.js";
+    ck_assert_int_eq(cond_is(line, 0), ACL_FAIL);
+}
+END_TEST
+
+START_TEST(test_acl__big_ip_file)
+{
+    char line[256], p[128];
+    FILE *f;
+    double t;
+    int i;
+
+    /* 65 536 networks /24, then wider and IPv6 ones */
+    snprintf(p, sizeof(p), "%s/nets.lst", tmpdir);
+    f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    for (i = 0; i < 65536; i++)
+        fprintf(f, "10.%d.%d.0/24\n", i / 256, i % 256);
+    fputs("172.16.0.0/12\n2001:db8::/32\n192.168.1.7\n", f);
+    fclose(f);
+    snprintf(line, sizeof(line), "nets src -f %s", p);
+    acl_ok(line);
+    src_addr = "10.200.3.4";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_PASS);
+    src_addr = "172.31.255.255";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_PASS);
+    src_addr = "172.32.0.1";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_FAIL);
+    src_addr = "192.168.1.7";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_PASS);
+    src_addr = "192.168.1.8";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_FAIL);
+    src_addr = "2001:db8:ffff::1";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_PASS);
+    /* v4-mapped addresses find the IPv4 networks */
+    src_addr = "::ffff:10.1.2.3";
+    ck_assert_int_eq(cond_is("nets", 0), ACL_PASS);
+    src_addr = "11.0.0.1";
+    t = time_evals("nets", 20000, ACL_FAIL);
+    ck_assert_msg(t < 1.0, "20000 misses took %.3f s", t);
+}
+END_TEST
+
+START_TEST(test_acl__file_other_methods)
+{
+    char line[256], msg[256];
+    const char *p;
+
+    /* lengths, read line by line by the shared reader */
+    p = write_file("len.lst", "# short ones\n1:3\n10\n");
+    snprintf(line, sizeof(line), "{ str(abc) -m len -f %s }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    snprintf(line, sizeof(line), "{ str(abcd) -m len -f %s }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_FAIL);
+    p = write_file("badlen.lst", "1\n\n  x\n");
+    snprintf(line, sizeof(line), "b str(a) -m len -f %s", p);
+    snprintf(msg, sizeof(msg), "'x' is not a number at line 3 of file '%s'", p);
+    acl_err(line, msg);
+    /* '#' starts a comment in the first column only */
+    p = write_file("tags.lst", "#comment\n  #tag\n");
+    snprintf(line, sizeof(line), "{ str(#tag) -f %s }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    snprintf(line, sizeof(line), "{ str(#comment) -f %s }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_FAIL);
+    /* list methods keep working from files, with -i */
+    p = write_file("dom.lst", "Example.COM\n");
+    snprintf(line, sizeof(line), "{ str(www.example.com:80) -m dom -i -f %s }",
+             p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    p = write_file("re.lst", "^/u/[0-9]+$\n");
+    snprintf(line, sizeof(line), "{ str(/U/42) -m reg -i -f %s }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    snprintf(line, sizeof(line), "{ str(/U/42) -m reg -f %s }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_FAIL);
+    /* file and line patterns add up */
+    p = write_file("ints.lst", "100:199\n");
+    snprintf(line, sizeof(line), "{ int(150) -f %s 5 }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    snprintf(line, sizeof(line), "{ int(5) -f %s 5 }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_PASS);
+    snprintf(line, sizeof(line), "{ int(99) -f %s 5 }", p);
+    ck_assert_int_eq(cond_is(line, 0), ACL_FAIL);
+}
+END_TEST
+
 START_TEST(test_acl__parse_errors)
 {
     acl_err("x str(a) -m foo a", "unknown matching method 'foo' when "
@@ -600,8 +788,18 @@ Suite *suite_core_acl(void)
     tcase_add_test(tc, test_acl__int_operators);
     tcase_add_test(tc, test_acl__ip_networks);
     tcase_add_test(tc, test_acl__pattern_file);
+    tcase_add_test(tc, test_acl__file_other_methods);
     tcase_add_test(tc, test_acl__parse_errors);
     tcase_add_test(tc, test_acl__keywords_and_named_or);
+    suite_add_tcase(s, tc);
+
+    /* big files take a while to write and load under sanitizers */
+    tc = tcase_create("acl_parse_line big files");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_acl__big_exact_file_is_hashed);
+    tcase_add_test(tc, test_acl__big_file_ignore_case);
+    tcase_add_test(tc, test_acl__big_ip_file);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("acl_cond_parse");

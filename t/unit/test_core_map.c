@@ -20,6 +20,7 @@
 #include "core/map.h"
 #include "core/pool.h"
 #include "core/sample.h"
+#include "core/util.h"
 
 Suite *suite_core_map(void);
 
@@ -222,6 +223,24 @@ START_TEST(test_map__ip_longest_network_both_families)
 }
 END_TEST
 
+START_TEST(test_map__ip_non_contiguous_masks)
+{
+    struct map *m;
+
+    /* as HAProxy: such networks are tried after the indexed ones */
+    write_map("10.0.0.5/255.0.0.255 odd\n10.1.0.0/16 net\n"
+              "2001:db8::1/ffff:ffff::ffff six\n");
+    m = load_ok(PAT_MATCH_IP, MAP_OUT_STR);
+    ck_assert_str_eq(ip_get(m, "10.9.9.5"), "odd");
+    ck_assert_str_eq(ip_get(m, "10.1.9.5"), "net");
+    ck_assert_ptr_null(ip_get(m, "10.9.9.6"));
+    ck_assert_ptr_null(ip_get(m, "11.9.9.5"));
+    ck_assert_str_eq(ip_get(m, "2001:db8:7::1"), "six");
+    ck_assert_ptr_null(ip_get(m, "2001:db8:7::2"));
+    map_release(m);
+}
+END_TEST
+
 START_TEST(test_map__ip_values)
 {
     struct sample key = {.type = SMP_T_STR}, v;
@@ -311,6 +330,107 @@ START_TEST(test_map__unchanged_file_is_shared)
 }
 END_TEST
 
+START_TEST(test_map__comments_in_first_column_only)
+{
+    struct map *m;
+
+    /* HAProxy: '#' starts a comment only in the first column */
+    write_map("#a 1\n  #b 2\n\t\n");
+    m = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    ck_assert_uint_eq(map_size(m), 1);
+    ck_assert_ptr_null(str_get(m, "#a"));
+    ck_assert_str_eq(str_get(m, "#b"), "2");
+    map_release(m);
+    teardown();
+
+    /* keys-only files keep the whole line, inner blanks included */
+    write_map("  two words \r\n");
+    m = load_ok(PAT_MATCH_STR, MAP_OUT_NONE);
+    ck_assert_ptr_nonnull(str_get(m, "two words "));
+    ck_assert_ptr_null(str_get(m, "two"));
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__ignore_case_index)
+{
+    struct sample key = {.type = SMP_T_STR}, v;
+    char *err = NULL;
+    struct map *m;
+
+    write_map("/Api a\n/API/v2/ v2\nHost.Example c\n");
+    m = map_load(path, PAT_MATCH_BEG, 1, MAP_OUT_STR, &err);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(str_get(m, "/api/V2/x"), "v2");
+    ck_assert_str_eq(str_get(m, "/aPI/v3"), "a");
+    ck_assert_ptr_null(str_get(m, "/ap"));
+    map_release(m);
+    m = map_load(path, PAT_MATCH_STR, 1, MAP_OUT_STR, &err);
+    ck_assert_ptr_nonnull(m);
+    key.data.str = IST("HOST.example");
+    ck_assert(map_lookup(m, &key, &v));
+    ck_assert_mem_eq(v.data.str.ptr, "c", 1);
+    map_release(m);
+    /* the case-sensitive load is another map */
+    m = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    ck_assert(!map_lookup(m, &key, &v));
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__range_separators)
+{
+    struct map_range r;
+    char *err = NULL;
+
+    ck_assert_int_eq(map_parse_range("10-20", &r, &err), RC_OK);
+    ck_assert(map_range_match(&r, 10) && map_range_match(&r, 20));
+    ck_assert(!map_range_match(&r, 21) && !map_range_match(&r, 9));
+    /* a leading '-' means "up to", as HAProxy's pat_parse_int */
+    ck_assert_int_eq(map_parse_range("-5", &r, &err), RC_OK);
+    ck_assert(map_range_match(&r, -100) && !map_range_match(&r, 6));
+    ck_assert_int_eq(map_parse_range("7:", &r, &err), RC_OK);
+    ck_assert(map_range_match(&r, 1000000) && !map_range_match(&r, 6));
+    ck_assert_int_eq(map_parse_range(":", &r, &err), RC_ERR);
+    ck_assert_str_eq(err, "':' is not a valid integer range");
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(map_parse_range("", &r, &err), RC_ERR);
+    free(err);
+}
+END_TEST
+
+/* map_read_file callback: counts lines, fails on "bad". */
+static int count_line(void *arg, char *key, char *value, char **err)
+{
+    if (strcmp(key, "bad") == 0)
+        return set_err(err, "'%s' is bad", key);
+    (*(int *)arg)++;
+    return RC_OK;
+}
+
+START_TEST(test_map__read_file_reports_line)
+{
+    char *err = NULL, where[128];
+    int n = 0;
+
+    write_map("a 1\n\n# c\nb\n");
+    ck_assert_int_eq(map_read_file(path, 0, count_line, &n, &err), RC_OK);
+    ck_assert_int_eq(n, 2);
+    teardown();
+    write_map("a\n  bad\n");
+    ck_assert_int_eq(map_read_file(path, 1, count_line, &n, &err), RC_ERR);
+    snprintf(where, sizeof(where), "'bad' is bad at line 2 of file '%s'", path);
+    ck_assert_str_eq(err, where);
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(
+        map_read_file("/nonexistent/f.lst", 1, count_line, &n, &err), RC_ERR);
+    ck_assert_str_eq(err, "failed to open pattern file </nonexistent/f.lst>");
+    free(err);
+}
+END_TEST
+
 /* Evaluates the expression <e> with a fresh pool; returns the value as a
  * string (copied) or NULL. */
 static char *eval_str(const char *e)
@@ -392,6 +512,9 @@ Suite *suite_core_map(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_map__load_errors_name_file_and_line);
     tcase_add_test(tc, test_map__unchanged_file_is_shared);
+    tcase_add_test(tc, test_map__comments_in_first_column_only);
+    tcase_add_test(tc, test_map__range_separators);
+    tcase_add_test(tc, test_map__read_file_reports_line);
     suite_add_tcase(s, tc);
     tc = tcase_create("map_lookup");
     tcase_add_checked_fixture(tc, NULL, teardown);
@@ -401,6 +524,8 @@ Suite *suite_core_map(void)
     tcase_add_test(tc, test_map__int_ranges_and_int_values);
     tcase_add_test(tc, test_map__ip_longest_network_both_families);
     tcase_add_test(tc, test_map__ip_values);
+    tcase_add_test(tc, test_map__ip_non_contiguous_masks);
+    tcase_add_test(tc, test_map__ignore_case_index);
     suite_add_tcase(s, tc);
     tc = tcase_create("map_convs");
     tcase_add_checked_fixture(tc, NULL, teardown);

@@ -17,6 +17,7 @@ Suite *suite_http_h1(void);
 Suite *suite_lua_api_util(void);
 Suite *suite_lua_api_fetches(void);
 Suite *suite_lua_api_core(void);
+Suite *suite_lua_api_httpclient(void);
 
 /* Runs <suites> (NULL-terminated) with TAP output; returns the exit code. */
 int unit_run(Suite *(*const *suites)(void));

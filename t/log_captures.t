@@ -1,0 +1,184 @@
+#!/usr/bin/perl
+# Header captures and log levels in traffic logs, through real requests:
+# "capture request|response header" printed by option httplog as
+# "{v1|v2} {v3}" and by %hr, %hrl, %hs, %hsl (quoted or not, with '"',
+# '|', '{', '}' encoded as #XX, values cut to their length, '-' for a
+# missing one), nothing at all without captures; "set-log-level silent"
+# suppressing the line and "set-log-level err" changing its syslog
+# priority. Each line is checked against what HAProxy 2.6 writes, and,
+# when /usr/sbin/haproxy is installed, compared with its own line for the
+# same configuration and request.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy;
+use IO::Select;
+use IO::Socket::INET;
+use Time::HiRes qw(time sleep);
+
+my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
+my $with_ha = -x $haproxy;
+my $t = Test::Luaproxy->new;
+
+my %udp;
+for my $who (qw(lp ha)) {
+    $udp{$who} = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0',
+        Proto => 'udp') or die "udp: $!";
+}
+
+# One configuration; <who> picks the ports and the log destination.
+sub config {
+    my ($who, $base) = @_;
+    my $uport = $udp{$who}->sockport;
+    my %p = map { $_ => $t->port($base + $_) } 0 .. 2;
+    my $o = $t->port(8091);
+    my $dead = $t->port(8092);
+    return <<"EOF2";
+global
+    log 127.0.0.1:$uport local0
+    log-tag lb
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 3s
+    timeout server 2s
+frontend web
+    bind 127.0.0.1:$p{0}
+    option httplog
+    capture request header Host len 20
+    capture request header X-A len 5
+    capture response header Content-Type len 10
+    http-request set-log-level silent if { path /silent }
+    http-request set-log-level err if { path /err }
+    http-request return status 200 content-type text/plain string ok if { path /local }
+    http-request deny if { path /deny }
+    use_backend dead if { path /dead }
+    default_backend origin
+frontend fmt
+    bind 127.0.0.1:$p{1}
+    capture request header Host len 20
+    capture request header X-A len 5
+    capture response header Content-Type len 10
+    log-format "A %hr B %hrl C %hs D %hsl E %{+Q}hr F %{+Q}hrl G %{+Q}hsl H"
+    default_backend origin
+frontend nocap
+    bind 127.0.0.1:$p{2}
+    log-format "A %hr B %hrl C %hs D %hsl E %{+Q}hrl F"
+    default_backend origin
+backend origin
+    server o1 127.0.0.1:$o
+backend dead
+    server d1 127.0.0.1:$dead
+EOF2
+}
+
+$t->write_file('lp.cfg', config('lp', 8100));
+$t->write_file('ha.cfg', config('ha', 8200));
+$t->http_origin(8091, sub {
+    return [200, ['content-type' => 'text/plain; charset=utf-8'], "hello\n"] });
+$t->run;
+my $dir = $t->testdir;
+if ($with_ha) {
+    $t->run_daemon(sub {
+        open(STDOUT, '>>', "$dir/haproxy.log");
+        open(STDERR, '>&', \*STDOUT);
+        exec($haproxy, '-db', '-f', "$dir/ha.cfg") or exit 127;
+    });
+    for (0 .. 2) {
+        $t->waitforsocket($t->port(8200 + $_))
+            or BAIL_OUT('haproxy did not start');
+    }
+}
+# drain what the start-up connections logged
+sleep 0.5;
+for my $s (values %udp) {
+    my $sel = IO::Select->new($s);
+    while ($sel->can_read(0.2)) { my $b; $s->recv($b, 65536) }
+}
+
+# The next line logged to <who>'s listener within <secs>, masked.
+sub next_line {
+    my ($who, $secs) = @_;
+    my $sel = IO::Select->new($udp{$who});
+    return '<none>' unless $sel->can_read($secs // 3);
+    my $b;
+    $udp{$who}->recv($b, 65536);
+    $b =~ s/^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d lb\[\d+\]: /<$1>HDR: /;
+    $b =~ s{\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]}{[DATE]}g;
+    $b =~ s{127\.0\.0\.1:\d+}{127.0.0.1:PORT}g;
+    $b =~ s{ -?\d+/-?\d+/-?\d+/-?\d+/-?\d+ (\d{3}) \d+ }{ T/T/T/T/T $1 B }g;
+    # %rc: retries are not counted yet (HAProxy retries a refused server)
+    $b =~ s{ (\d+/\d+/\d+/\d+)/\d+ (\d+/\d+) }{ $1/R $2 };
+    $b =~ s{\n\z}{};
+    return $b;
+}
+
+# Sends the same thing to us (and HAProxy): our line must be <want>, and
+# HAProxy's the same.
+sub same {
+    my ($name, $want, $send) = @_;
+    $send->(8100);
+    my $lp = next_line('lp');
+    is($lp, $want, $name);
+    return unless $with_ha;
+    $send->(8200);
+    is(next_line('ha'), $lp, "$name: as HAProxy");
+}
+
+my $get = sub {
+    my ($path, $off, @h) = @_;
+    sub { $t->http_get($t->port($_[0] + $off), $path, headers => [@h]) }
+};
+my $req = '"GET %s HTTP/1.1"';
+
+same('httplog: request and response captures, cut to their length',
+    '<134>HDR: 127.0.0.1:PORT [DATE] web origin/o1 T/T/T/T/T 200 B - - '
+    . '---- 1/1/0/0/R 0/0 {127.0.0.1:PORT|abcde} {text/plain} '
+    . sprintf($req, '/p'),
+    $get->('/p', 0, Host => '127.0.0.1:1234', 'X-A' => 'abcdefgh'));
+same('httplog: a missing header is an empty slot, no response captured',
+    '<134>HDR: 127.0.0.1:PORT [DATE] web web/<NOSRV> T/T/T/T/T 200 B - - '
+    . 'LR-- 1/1/0/0/R 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/local'),
+    $get->('/local', 0, Host => '127.0.0.1:1234'));
+same('set-log-level err: priority local0.err',
+    '<131>HDR: 127.0.0.1:PORT [DATE] web origin/o1 T/T/T/T/T 200 B - - '
+    . '---- 1/1/0/0/R 0/0 {127.0.0.1:PORT|} {text/plain} '
+    . sprintf($req, '/err'),
+    $get->('/err', 0, Host => '127.0.0.1:1234'));
+same('httplog: a bad request has no captures at all',
+    '<134>HDR: 127.0.0.1:PORT [DATE] web web/<NOSRV> T/T/T/T/T 400 B - - '
+    . 'PR-- 1/1/0/0/R 0/0 "<BADREQ>"',
+    sub { $t->raw_request($t->port($_[0]), "GARBAGE\r\n\r\n") });
+same('httplog: a denied request',
+    '<134>HDR: 127.0.0.1:PORT [DATE] web web/<NOSRV> T/T/T/T/T 403 B - - '
+    . 'PR-- 1/1/0/0/R 0/0 {127.0.0.1:PORT|x} {} ' . sprintf($req, '/deny'),
+    $get->('/deny', 0, Host => '127.0.0.1:1234', 'X-A' => 'x'));
+same('httplog: no server answered, no response captured',
+    '<134>HDR: 127.0.0.1:PORT [DATE] web dead/d1 T/T/T/T/T 503 B - - '
+    . 'SC-- 1/1/0/0/R 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/dead'),
+    $get->('/dead', 0, Host => '127.0.0.1:1234'));
+
+# silent: no line at all, for us and for HAProxy
+for my $who (qw(lp ha)) {
+    next if $who eq 'ha' && !$with_ha;
+    my $r = $t->http_get($t->port($who eq 'lp' ? 8100 : 8200), '/silent');
+    is($r->{status}, 200, "$who: silent request answered");
+    is(next_line($who, 0.7), '<none>', "$who: set-log-level silent logs nothing");
+}
+
+same('log-format: every capture tag, quoted or not, encoded',
+    '<134>HDR: A {h#22x|a#7Cb#7Bc} B h#22x a#7Cb#7Bc C {text/plain} '
+    . 'D text/plain E "{h#22x|a#7Cb#7Bc}" F "h#22x" "a#7Cb#7Bc" '
+    . 'G "text/plain" H',
+    $get->('/p', 1, Host => 'h"x', 'X-A' => 'a|b{c}'));
+same('log-format: a missing header is "-" in a list, "" quoted',
+    '<134>HDR: A {h|} B h - C {text/plain} D text/plain E "{h|}" F "h" "" '
+    . 'G "text/plain" H',
+    $get->('/p', 1, Host => 'h'));
+same('log-format without captures: the tags and their separators vanish',
+    '<134>HDR: A B C D E F', $get->('/p', 2));
+
+$t->done_testing;
