@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +118,7 @@ void http_txn_term(struct stream *s, char cause)
         [HTTP_ST_BE_RULES] = 'R', [HTTP_ST_APPLET] = 'R',
         [HTTP_ST_CONNECT] = 'C',  [HTTP_ST_WAIT_RES] = 'H',
         [HTTP_ST_RES_RULES] = 'H', [HTTP_ST_FWD_RES] = 'D',
-        [HTTP_ST_DONE] = 'L',
+        [HTTP_ST_TUNNEL] = 'D',   [HTTP_ST_DONE] = 'L',
     };
     struct http_txn *txn = s->proto;
 
@@ -615,6 +616,9 @@ static int req_head_done(struct http_txn *txn, size_t head_len)
         txn->flags |= TXN_F_REQ_DONE;
     if (ist_eq(m->meth, IST("HEAD")))
         txn->flags |= TXN_F_HEAD;
+    if ((m->h1flags & H1_MF_CONN_UPGRADE) && (m->h1flags & H1_MF_VER_11) &&
+        http_hdr_find(m, IST("upgrade"), 0) >= 0)
+        txn->flags |= TXN_F_UPGRADE;
     if ((m->h1flags & H1_MF_CONN_CLOSE) ||
         (!(m->h1flags & H1_MF_VER_11) &&
          !(m->h1flags & H1_MF_CONN_KEEPALIVE)) ||
@@ -895,6 +899,18 @@ static void fwdfor_write(struct http_txn *txn, struct evbuffer *out)
         evbuffer_add_printf(out, "%s: %s\r\n", f->header, ip);
 }
 
+/* Writes "connection: upgrade" and the Upgrade header of <m>, which the
+ * hop-by-hop filter removed, so that a protocol switch can pass. */
+static void upgrade_write(const struct http_msg *m, struct evbuffer *out)
+{
+    int u = http_hdr_find(m, IST("upgrade"), 0);
+
+    evbuffer_add(out, "connection: upgrade\r\n", 21);
+    if (u >= 0)
+        evbuffer_add_printf(out, "upgrade: %.*s\r\n", (int)m->hdrs[u].value.len,
+                            m->hdrs[u].value.ptr);
+}
+
 /* Writes the request head for the server into its output. */
 static void req_head_send(struct http_txn *txn)
 {
@@ -911,7 +927,9 @@ static void req_head_send(struct http_txn *txn)
     fwdfor_write(txn, out);
     if (m->body_kind == H1_BODY_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
-    if (txn->s->be->reuse == PX_REUSE_NEVER || srv_close_each(txn))
+    if (txn->flags & TXN_F_UPGRADE)
+        upgrade_write(m, out);
+    else if (txn->s->be->reuse == PX_REUSE_NEVER || srv_close_each(txn))
         evbuffer_add(out, "connection: close\r\n", 19);
     evbuffer_add(out, "\r\n", 2);
 }
@@ -1142,6 +1160,78 @@ static int srv_failed(struct http_txn *txn)
     return RC_OK;
 }
 
+/* The server switched protocols (101): the response goes to the client
+ * with its Upgrade header, then the connection becomes a tunnel. */
+static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
+{
+    struct stream *s = txn->s;
+    const struct px_timeouts *fe = &s->fe->timeouts, *be = &s->be->timeouts;
+    unsigned ct = be->tunnel ? be->tunnel : fe->client;
+    unsigned st = be->tunnel ? be->tunnel : be->server;
+    struct timeval ctv = {ct / 1000, (ct % 1000) * 1000};
+    struct timeval stv = {st / 1000, (st % 1000) * 1000};
+    struct evbuffer *out = cli_out(txn);
+
+    txn->res_head = palloc(s->pool, txn->parser->head_len);
+    if (txn->res_head == NULL)
+        return srv_failed(txn);
+    evbuffer_remove(in, txn->res_head, txn->parser->head_len);
+    h1_parse_response(txn->parser, txn->res_head, txn->parser->head_len);
+    if (msg_from_parser(s, &txn->res, txn->parser) != RC_OK)
+        return srv_failed(txn);
+    s->times.resp = stream_elapsed_ms(s);
+    txn->status = 101;
+    txn->flags |= TXN_F_RES_STARTED | TXN_F_CLI_CLOSE;
+    evbuffer_add(out, "HTTP/1.1 101 ", 13);
+    evbuffer_add(out, txn->res.reason.ptr, txn->res.reason.len);
+    evbuffer_add(out, "\r\n", 2);
+    msg_write_headers(&txn->res, out);
+    upgrade_write(&txn->res, out);
+    evbuffer_add(out, "\r\n", 2);
+    conn_set_timeouts(txn->hc->sess->conn, ct ? &ctv : NULL, ct ? &ctv : NULL);
+    conn_set_timeouts(txn->srv, st ? &stv : NULL, st ? &stv : NULL);
+    txn->state = HTTP_ST_TUNNEL;
+    return RC_OK;
+}
+
+/* Moves bytes from <from> to <to>, pausing <from> while <to> holds too
+ * much; once <from> ended and all was sent, shuts <to>'s write side. */
+static void tunnel_one(struct conn *from, struct conn *to, int from_eof,
+                       struct http_txn *txn, unsigned shut_flag)
+{
+    struct evbuffer *out = conn_output(to);
+
+    evbuffer_add_buffer(out, conn_input(from));
+    if (from_eof) {
+        if (evbuffer_get_length(out) == 0 && !(txn->flags & shut_flag)) {
+            shutdown(conn_fd(to), SHUT_WR);
+            txn->flags |= shut_flag;
+        }
+        return;
+    }
+    if (evbuffer_get_length(out) > FWD_HIGH_WATER)
+        conn_disable(from, CONN_RD);
+    else
+        conn_enable(from, CONN_RD);
+}
+
+/* HTTP_ST_TUNNEL: forward both ways until both sides are shut. */
+static int step_tunnel(struct http_txn *txn)
+{
+    struct conn *cli = txn->hc->sess->conn;
+
+    if (txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_TMO)) {
+        http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
+        return txn_finish(txn);
+    }
+    tunnel_one(cli, txn->srv, txn->hc->cli_eof, txn, TXN_F_SRV_SHUT);
+    tunnel_one(txn->srv, cli, (txn->flags & TXN_F_SRV_EOF) != 0, txn,
+               TXN_F_CLI_SHUT);
+    if ((txn->flags & TXN_F_CLI_SHUT) && (txn->flags & TXN_F_SRV_SHUT))
+        return txn_finish(txn);
+    return RC_AGAIN;
+}
+
 /* HTTP_ST_WAIT_RES: send the body, read the response head. */
 static int step_wait_res(struct http_txn *txn)
 {
@@ -1172,6 +1262,8 @@ static int step_wait_res(struct http_txn *txn)
         http_txn_term(txn->s, 'P');
         return srv_failed(txn);
     }
+    if (txn->parser->status == 101 && (txn->flags & TXN_F_UPGRADE))
+        return switch_protocols(txn, in);
     if (txn->parser->status < 200) {
         /* interim response: pass it on, then wait for the final one */
         struct h1_limits lim;
@@ -1397,6 +1489,9 @@ static void http_process(struct stream *s)
             break;
         case HTTP_ST_FWD_RES:
             rc = step_fwd_res(txn);
+            break;
+        case HTTP_ST_TUNNEL:
+            rc = step_tunnel(txn);
             break;
         default:
             rc = step_done(txn);

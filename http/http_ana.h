@@ -45,6 +45,7 @@ enum http_state {
     HTTP_ST_WAIT_RES,  /* request going out, waiting for the response head */
     HTTP_ST_RES_RULES, /* http-response rules */
     HTTP_ST_FWD_RES,   /* response body going out */
+    HTTP_ST_TUNNEL,    /* after a 101: bytes both ways until both close */
     HTTP_ST_DONE,      /* answered: finish the request body, then next */
 };
 
@@ -63,6 +64,9 @@ enum http_state {
 #define TXN_F_SRV_KAL     0x0800 /* the server keeps the connection open */
 #define TXN_F_SRV_DONE    0x1000 /* the whole response was read */
 #define TXN_F_NO_REUSE    0x2000 /* a reused connection failed: new one */
+#define TXN_F_UPGRADE     0x4000 /* the request asks for a protocol switch */
+#define TXN_F_CLI_SHUT    0x8000 /* tunnel: our write side to the client shut */
+#define TXN_F_SRV_SHUT    0x10000 /* tunnel: our write side to the server shut */
 
 struct http_txn {
     struct stream *s;

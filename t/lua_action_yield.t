@@ -86,10 +86,11 @@ for my $case (['/slow', "pong ping\n", 'cosocket'], ['/nap', "slept\n", 'core.ms
     my $fast = $t->http_get($port, '/fast');
     my $fast_time = time - $t0;
     is($fast->{status}, 200, "$what: another request served meanwhile");
-    ok($fast_time < 0.7,
-        "$what: it did not wait for the sleeping action (${fast_time}s)");
     my $r = finish_request($pending);
     my $slow_time = time - $t0;
+    # ordered, not timed: shared CI machines stretch wall clocks
+    ok($fast_time < $slow_time - 0.3,
+        "$what: it did not wait for the sleeping action (${fast_time}s)");
     is($r && $r->{body}, $expect, "$what: the action resumed with its result");
     ok($slow_time >= 0.9 && $slow_time < 5,
         "$what: the action waited for the delay (${slow_time}s)");

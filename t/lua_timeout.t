@@ -73,10 +73,13 @@ sleep 0.3;
 my $fast = $t->http_get($port, '/fast');
 my $fast_time = time - $t0;
 is($fast->{body}, "after nil\n", 'a request is served while an action spins');
-ok($fast_time < 1.2, "... before the spinning action is cut (${fast_time}s)");
 
 my $r = read_response($spin, 10);
 my $spin_time = time - $t0;
+# wall-clock bounds are loose: CI machines are shared and sanitized builds
+# are slow; what matters is the order of events and that the cut happens
+ok($fast_time < $spin_time - 0.2,
+    "... before the spinning action is cut (${fast_time}s < ${spin_time}s)");
 is($r && $r->{body}, "after spun\n",
     'the spinning action was cut and the next rule ran');
 ok($spin_time >= 1.3 && $spin_time < 6,
@@ -88,7 +91,7 @@ $mark = $t->log_mark;
 $t0 = time;
 $r = $t->http_get($port, '/fetch', timeout => 10);
 my $fetch_time = time - $t0;
-ok(($r->{body} // '') eq "after nil\n" && $fetch_time < 1.4,
+ok(($r->{body} // '') eq "after nil\n" && $fetch_time < 5,
     "a spinning fetch is cut by the burst timeout (${fetch_time}s)");
 ok($t->wait_log(qr/Lua sample-fetch 'spin': burst timeout/, mark => $mark),
     '"burst timeout" logged');
