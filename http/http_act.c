@@ -20,6 +20,7 @@
 #include "core/cfgval.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/logformat.h"
 #include "core/logctl.h"
 #include "core/pool.h"
 #include "core/proxy.h"
@@ -46,55 +47,43 @@ static struct http_msg *act_msg(struct stream *s)
 /* An action's value: a literal, or a whole "%[expr]" sample expression
  * (full log-format strings come with the log-format engine). */
 struct act_value {
-    char *literal;
-    struct sample_expr *expr;
+    char *literal;         /* no '%' in it */
+    struct logformat *lf;  /* else a log-format string */
 };
 
-/* Parses <word> into <v>; RC_OK or RC_ERR with *err. */
+/* Parses <word> into <v>: a literal, or a log-format string such as
+ * "Bearer %[var(txn.tok)]"; RC_OK or RC_ERR with *err. */
 static int act_value_parse(struct act_value *v, const char *kw,
                            const char *word, char **err)
 {
-    size_t n = strlen(word);
-
-    if (strncmp(word, "%[", 2) == 0 && word[n - 1] == ']') {
-        char *e = xstrndup(word + 2, n - 3);
-
-        v->expr = sample_expr_parse(e, err);
-        free(e);
-        return v->expr != NULL ? RC_OK : RC_ERR;
+    if (strchr(word, '%') == NULL) {
+        v->literal = xstrdup(word);
+        return RC_OK;
     }
-    if (strchr(word, '%') != NULL)
-        return set_err(err,
-                       "'%s': log-format values other than a single "
-                       "%%[expr] are not supported yet",
-                       kw);
-    v->literal = xstrdup(word);
-    return RC_OK;
+    v->lf = logformat_parse(word, LF_PARSE_HTTP | LF_PARSE_HTTP_MODE, err);
+    return v->lf != NULL ? RC_OK : RC_ERR;
 }
 
-/* Evaluates <v> for <s>; 0 when the expression has no value. */
+/* Evaluates <v> for <s> into memory of the stream's pool; 0 on failure. */
 static int act_value_eval(const struct act_value *v, struct stream *s,
                           struct ist *out)
 {
-    struct smp_env env;
-    struct sample smp;
+    char buf[8192];
+    size_t n;
 
-    if (v->expr == NULL) {
+    if (v->lf == NULL) {
         *out = ist_from(v->literal);
         return 1;
     }
-    stream_env(s, &env);
-    memset(&smp, 0, sizeof(smp));
-    if (!sample_expr_eval(v->expr, &env, &smp) ||
-        !sample_cast(&smp, SMP_T_STR, &env))
-        return 0;
-    *out = smp.data.str;
-    return 1;
+    n = logformat_render(v->lf, s, buf, sizeof(buf));
+    out->ptr = pstrndup(s->pool, buf, n);
+    out->len = n;
+    return out->ptr != NULL;
 }
 
 static void act_value_free(struct act_value *v)
 {
-    sample_expr_free(v->expr);
+    logformat_free(v->lf);
     free(v->literal);
 }
 
@@ -127,6 +116,7 @@ struct return_act {
     int nhdrs;
     char **hdrs; /* name, value, name, value... */
     int custom;  /* deny: a reply was described, send it */
+    struct act_value lf_body; /* "lf-string": rendered per request */
 };
 
 static void return_free(struct rule *r)
@@ -141,12 +131,14 @@ static void return_free(struct rule *r)
     free(ra->hdrs);
     free(ra->ctype);
     free(ra->body);
+    act_value_free(&ra->lf_body);
     free(ra);
 }
 
 /* Sends the reply described by <ra>; RC_OK or RC_ERR. */
 static int reply_send(struct stream *s, const struct return_act *ra)
 {
+    struct ist body;
     char len[24];
     int i;
 
@@ -158,10 +150,13 @@ static int reply_send(struct stream *s, const struct return_act *ra)
     for (i = 0; i < ra->nhdrs; i++)
         http_reply_header(s, ist_from(ra->hdrs[2 * i]),
                           ist_from(ra->hdrs[2 * i + 1]));
-    snprintf(len, sizeof(len), "%zu", ra->body_len);
+    body = (struct ist){ra->body, ra->body_len};
+    if (ra->lf_body.lf != NULL && !act_value_eval(&ra->lf_body, s, &body))
+        return RC_ERR;
+    snprintf(len, sizeof(len), "%zu", body.len);
     http_reply_header(s, IST("content-length"), ist_from(len));
     http_reply_headers_end(s);
-    http_reply_body(s, ra->body, ra->body_len);
+    http_reply_body(s, body.ptr, body.len);
     http_reply_end(s);
     return RC_OK;
 }
@@ -188,8 +183,19 @@ static int return_parse_opt(struct return_act *ra, const char *status_kw,
         free(ra->ctype);
         ra->ctype = xstrdup(args[*i + 1]);
     } else if (strcmp(o, "string") == 0) {
+        act_value_free(&ra->lf_body);
+        memset(&ra->lf_body, 0, sizeof(ra->lf_body));
         free(ra->body);
         ra->body = xstrdup(args[*i + 1]);
+        ra->body_len = strlen(ra->body);
+    } else if (strcmp(o, "lf-string") == 0) {
+        act_value_free(&ra->lf_body);
+        memset(&ra->lf_body, 0, sizeof(ra->lf_body));
+        if (act_value_parse(&ra->lf_body, "lf-string", args[*i + 1], err) !=
+            RC_OK)
+            return RC_ERR;
+        free(ra->body);
+        ra->body = xstrdup(ra->lf_body.literal ? ra->lf_body.literal : "");
         ra->body_len = strlen(ra->body);
     } else if (strcmp(o, "file") == 0) {
         free(ra->body);

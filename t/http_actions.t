@@ -21,6 +21,7 @@ frontend fe
     bind 127.0.0.1:%%PORT_8080%%
     acl is_api path_beg /api
     acl is_admin path_beg /admin
+    http-request return status 200 content-type text/plain lf-string "you are %[src] on %[path]" if { path /lf }
     http-request allow if { path /allowed }
     http-request deny deny_status 429 if is_admin { req.hdr(x-user) -m str bob }
     http-request deny if is_admin
@@ -40,6 +41,7 @@ frontend fe
     http-request set-method PUT if { path /setmethod }
     http-request set-var(txn.route) str(api) if is_api
     http-request set-header X-Route %[var(txn.route)] if is_api
+    http-request set-header X-Mix "id-%[var(txn.route)]-%[path,field(2,/)]" if is_api
     http-request return status 200 content-type text/plain string allowed-not-reached if { path /allowed }
     use_backend api if is_api
     default_backend origin
@@ -88,7 +90,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(37);
+$t->plan(39);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -102,6 +104,9 @@ like($r->{body}, qr/^X-Val: new, keep, new$/mi, 'replace-value per element');
 is($r->{headers}{'x-resp'}, 'added', 'http-response set-header (frontend)');
 is($r->{headers}{'x-backend'}, 'origin', 'http-response set-header (backend)');
 ok(!exists $r->{headers}{'x-secret'}, 'http-response del-header');
+
+$r = $t->http_get($port, '/lf');
+is($r->{body}, 'you are 127.0.0.1 on /lf', 'return lf-string renders per request');
 
 $r = $t->http_get($port, '/allowed');
 like($r->{body}, qr/^GET \/allowed/, 'allow stops the rules: later return skipped');
@@ -134,6 +139,7 @@ like($r->{body}, qr/^PUT \/setmethod\n/, 'set-method');
 
 $r = $t->http_get($port, '/api/users');
 like($r->{body}, qr/^X-Route: api$/mi, 'set-var then %[var()] in set-header');
+like($r->{body}, qr/^X-Mix: id-api-api$/mi, 'log-format value with text and samples');
 is($r->{headers}{'x-backend'}, undef, 'use_backend picked the api backend');
 is($r->{headers}{'x-resp'}, 'added', 'frontend response rules run after the backend ones');
 $r = $t->http_get($port, '/api/fail');
