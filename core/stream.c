@@ -97,8 +97,8 @@ void session_free(struct session *sess)
     if (sess->conn != NULL)
         conn_free(sess->conn);
     vars_prune(&sess->vars);
+    worker_session_remove(sess); /* it reads sess, which lives in the pool */
     pool_free(sess->pool);
-    worker_session_remove(sess);
 }
 
 /* The wake event's callback: resume the protocol layer. */
