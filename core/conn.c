@@ -445,6 +445,23 @@ void conn_trigger_read(struct conn *c)
     conn_notify(c, NOTIFY_READ);
 }
 
+void conn_forward(struct conn *from, struct conn *to, int from_eof,
+                  int *shut, size_t high)
+{
+    evbuffer_add_buffer(to->out, from->in);
+    if (from_eof) {
+        if (evbuffer_get_length(to->out) == 0 && !*shut && to->fd >= 0) {
+            shutdown(to->fd, SHUT_WR);
+            *shut = 1;
+        }
+        return;
+    }
+    if (evbuffer_get_length(to->out) > high)
+        conn_disable(from, CONN_RD);
+    else
+        conn_enable(from, CONN_RD);
+}
+
 struct evbuffer *conn_input(struct conn *c)
 {
     return c->in;

@@ -61,6 +61,13 @@ void conn_setwatermark(struct conn *c, short what, size_t low, size_t high);
 /* Runs the read callback soon, for bytes already in the input. */
 void conn_trigger_read(struct conn *c);
 
+/* Moves what <from> received to <to>'s output, pausing <from> while <to>
+ * holds more than <high> bytes; once <from> ended (<from_eof>) and <to>
+ * sent everything, shuts <to>'s write side once (*<shut> records it). For
+ * tunnels and TCP proxying. */
+void conn_forward(struct conn *from, struct conn *to, int from_eof,
+                  int *shut, size_t high);
+
 struct evbuffer *conn_input(struct conn *c);
 struct evbuffer *conn_output(struct conn *c);
 int conn_fd(const struct conn *c);

@@ -1194,27 +1194,6 @@ static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
     return RC_OK;
 }
 
-/* Moves bytes from <from> to <to>, pausing <from> while <to> holds too
- * much; once <from> ended and all was sent, shuts <to>'s write side. */
-static void tunnel_one(struct conn *from, struct conn *to, int from_eof,
-                       struct http_txn *txn, unsigned shut_flag)
-{
-    struct evbuffer *out = conn_output(to);
-
-    evbuffer_add_buffer(out, conn_input(from));
-    if (from_eof) {
-        if (evbuffer_get_length(out) == 0 && !(txn->flags & shut_flag)) {
-            shutdown(conn_fd(to), SHUT_WR);
-            txn->flags |= shut_flag;
-        }
-        return;
-    }
-    if (evbuffer_get_length(out) > FWD_HIGH_WATER)
-        conn_disable(from, CONN_RD);
-    else
-        conn_enable(from, CONN_RD);
-}
-
 /* HTTP_ST_TUNNEL: forward both ways until both sides are shut. */
 static int step_tunnel(struct http_txn *txn)
 {
@@ -1224,10 +1203,11 @@ static int step_tunnel(struct http_txn *txn)
         http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
         return txn_finish(txn);
     }
-    tunnel_one(cli, txn->srv, txn->hc->cli_eof, txn, TXN_F_SRV_SHUT);
-    tunnel_one(txn->srv, cli, (txn->flags & TXN_F_SRV_EOF) != 0, txn,
-               TXN_F_CLI_SHUT);
-    if ((txn->flags & TXN_F_CLI_SHUT) && (txn->flags & TXN_F_SRV_SHUT))
+    conn_forward(cli, txn->srv, txn->hc->cli_eof, &txn->srv_shut,
+                 FWD_HIGH_WATER);
+    conn_forward(txn->srv, cli, (txn->flags & TXN_F_SRV_EOF) != 0,
+                 &txn->cli_shut, FWD_HIGH_WATER);
+    if (txn->cli_shut && txn->srv_shut)
         return txn_finish(txn);
     return RC_AGAIN;
 }

@@ -65,8 +65,6 @@ enum http_state {
 #define TXN_F_SRV_DONE    0x1000 /* the whole response was read */
 #define TXN_F_NO_REUSE    0x2000 /* a reused connection failed: new one */
 #define TXN_F_UPGRADE     0x4000 /* the request asks for a protocol switch */
-#define TXN_F_CLI_SHUT    0x8000 /* tunnel: our write side to the client shut */
-#define TXN_F_SRV_SHUT    0x10000 /* tunnel: our write side to the server shut */
 
 struct http_txn {
     struct stream *s;
@@ -84,6 +82,7 @@ struct http_txn {
     struct event *qtimer;        /* timeout queue, while queued */
     int retries;                 /* connection attempts retried */
     int phase;                   /* which rule list of a step runs now */
+    int cli_shut, srv_shut;      /* tunnel: our write sides shut */
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

@@ -252,27 +252,6 @@ static int step_connect(struct tcp_txn *tt)
     return RC_AGAIN;
 }
 
-/* Moves bytes one way with back-pressure; shuts the peer's write side once
- * the source ended and everything was sent. */
-static void forward_one(struct conn *from, struct conn *to,
-                        int from_eof, int *to_shut)
-{
-    struct evbuffer *out = conn_output(to);
-
-    evbuffer_add_buffer(out, conn_input(from));
-    if (from_eof) {
-        if (evbuffer_get_length(out) == 0 && !*to_shut) {
-            shutdown(conn_fd(to), SHUT_WR);
-            *to_shut = 1;
-        }
-        return;
-    }
-    if (evbuffer_get_length(out) > FWD_HIGH_WATER)
-        conn_disable(from, CONN_RD);
-    else
-        conn_enable(from, CONN_RD);
-}
-
 /* Sets <c>'s inactivity timeout to <ms> (0: none). */
 static void set_tmo(struct conn *c, unsigned ms)
 {
@@ -317,9 +296,11 @@ static int step_forward(struct tcp_txn *tt)
         evbuffer_drain(in, evbuffer_get_length(in));
         tt->srv_shut = 1;
     } else {
-        forward_one(cli_conn(tt), tt->srv, tt->cli_eof, &tt->srv_shut);
+        conn_forward(cli_conn(tt), tt->srv, tt->cli_eof, &tt->srv_shut,
+                     FWD_HIGH_WATER);
     }
-    forward_one(tt->srv, cli_conn(tt), tt->srv_eof, &tt->cli_shut);
+    conn_forward(tt->srv, cli_conn(tt), tt->srv_eof, &tt->cli_shut,
+                 FWD_HIGH_WATER);
     if (tt->srv_shut && tt->cli_shut)
         return tcp_end(tt);
     return RC_AGAIN;
