@@ -227,6 +227,18 @@ static int lb_any_usable(const struct proxy *px, int backup)
     return 0;
 }
 
+/* Without "option allbackups" only the first usable backup server
+ * serves (HAProxy's rule); NULL if it has no free slot. */
+static struct server *lb_first_backup(struct proxy *px)
+{
+    struct server *srv;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (srv->backup && server_is_usable(srv))
+            return server_has_slot(srv) ? srv : NULL;
+    return NULL;
+}
+
 /* Appends <s> to its backend's queue. */
 static void lb_enqueue(struct stream *s)
 {
@@ -277,7 +289,9 @@ int lb_assign(struct stream *s)
     /* FIFO: a newcomer does not overtake streams already waiting */
     if (px->queue_head == NULL || px->queue_head == s) {
         h = lb_key_hash(s, &found);
-        if (px->lb->choose == lb_hash_ops.choose && !found)
+        if (backup && !(px->options & PX_OPT_ALLBACKUPS))
+            srv = lb_first_backup(px);
+        else if (px->lb->choose == lb_hash_ops.choose && !found)
             srv = lb_roundrobin_ops.choose(px, backup, 0);
         else
             srv = px->lb->choose(px, backup, h);

@@ -34,6 +34,7 @@ enum px_mode {
 #define PX_OPT_SRV_CLOSE    0x0020
 #define PX_OPT_REDISPATCH   0x0040
 #define PX_OPT_IGNORE_PROBE 0x0080
+#define PX_OPT_ALLBACKUPS   0x0100
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

@@ -19,8 +19,6 @@
 #include "core/server.h"
 #include "core/util.h"
 
-#define IDLE_MAX_PER_SERVER 128
-
 /* A connection kept for reuse, linked in its server's idle list. */
 struct idle_conn {
     struct idle_conn *next, *prev;
@@ -89,6 +87,10 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, 1, 1000, &srv->fall, err);
         else if (strcmp(o, "port") == 0)
             rc = opt_int(&i, argc, args, 1, 65535, &srv->check_port, err);
+        else if (strcmp(o, "pool-max-conn") == 0)
+            rc = opt_int(&i, argc, args, -1, 1000000, &srv->pool_max, err);
+        else if (strcmp(o, "pool-purge-delay") == 0)
+            rc = opt_duration(&i, argc, args, &srv->pool_purge, err);
         else if (strcmp(o, "inter") == 0)
             rc = opt_duration(&i, argc, args, &srv->inter, err);
         else if (strcmp(o, "fastinter") == 0)
@@ -112,6 +114,8 @@ struct server *server_template_new(void)
     t->inter = 2000;
     t->rise = 2;
     t->fall = 3;
+    t->pool_max = -1; /* HAProxy's defaults */
+    t->pool_purge = 5000;
     return t;
 }
 
@@ -202,13 +206,13 @@ struct conn *server_take_idle(struct server *srv)
     return conn;
 }
 
-void server_put_idle(struct server *srv, struct conn *conn,
-                     unsigned idle_ms)
+void server_put_idle(struct server *srv, struct conn *conn)
 {
+    unsigned idle_ms = srv->pool_purge;
     struct timeval tv = {idle_ms / 1000, (idle_ms % 1000) * 1000};
     struct idle_conn *ic;
 
-    if (srv->nidle >= IDLE_MAX_PER_SERVER ||
+    if ((srv->pool_max >= 0 && srv->nidle >= (unsigned)srv->pool_max) ||
         evbuffer_get_length(conn_input(conn)) > 0 ||
         (ic = malloc(sizeof(*ic))) == NULL) {
         conn_free(conn);

@@ -35,6 +35,8 @@ struct server {
     int rise, fall;
     int check_port;     /* 0: the server's port */
     int send_proxy;     /* PROXY protocol version to send first, 0: none */
+    int pool_max;       /* pool-max-conn: idle connections kept, -1: any */
+    unsigned pool_purge; /* pool-purge-delay: an idle one lives this long */
     struct server_health *health; /* shared; NULL without "check" */
     struct check_run *run;        /* the checking worker's state */
     unsigned cur_conns; /* worker-local */
@@ -63,11 +65,11 @@ static inline int server_up(const struct server *srv)
 /* Takes a connection to <srv> kept idle by server_put_idle(), or NULL.
  * The caller owns it and sets its own callbacks. */
 struct conn *server_take_idle(struct server *srv);
-/* Keeps <bev>, a connection to <srv> with nothing in flight, for a later
- * request; it is closed if the server sends anything or closes, after
- * <idle_ms>, or at once if the pool of <srv> is full. Takes ownership. */
-void server_put_idle(struct server *srv, struct conn *bev,
-                     unsigned idle_ms);
+/* Keeps <conn>, a connection to <srv> with nothing in flight, for a later
+ * request; it is closed if the server sends anything or closes, after the
+ * server's pool-purge-delay, or at once if its pool is full
+ * (pool-max-conn). Takes ownership. */
+void server_put_idle(struct server *srv, struct conn *conn);
 /* Frees <srv>. */
 void server_free(struct server *srv);
 

@@ -1010,15 +1010,13 @@ static void srv_release(struct http_txn *txn)
 {
     struct stream *s = txn->s;
     unsigned f = txn->flags;
-    unsigned idle = s->be ? s->be->timeouts.server : 0;
-
     if (txn->srv == NULL)
         return;
     if ((f & TXN_F_SRV_KAL) && (f & TXN_F_SRV_DONE) && (f & TXN_F_REQ_DONE) &&
         s->srv != NULL && !s->srv->send_proxy && !srv_close_each(txn) &&
         !(f & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) &&
         !worker_draining())
-        server_put_idle(s->srv, txn->srv, idle ? idle : 10000);
+        server_put_idle(s->srv, txn->srv);
     else
         conn_free(txn->srv);
     txn->srv = NULL;

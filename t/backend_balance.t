@@ -22,7 +22,7 @@ defaults
     timeout server 5s
 frontend fe
     bind 127.0.0.1:%%PORT_8080%%
-    use_backend %[path,field(2,/)] if { path_beg /rr/ /srr/ /lc/ /first/ /src/ /uri/ /hdr/ /cons/ /consdown/ /map/ /mapdown/ /bk/ /none/ /retry/ /rand/ }
+    use_backend %[path,field(2,/)] if { path_beg /rr/ /srr/ /lc/ /first/ /src/ /uri/ /hdr/ /cons/ /consdown/ /map/ /mapdown/ /bk/ /bkall/ /none/ /retry/ /rand/ }
     default_backend rr
 backend rr
     balance roundrobin
@@ -74,6 +74,12 @@ backend mapdown
 backend bk
     server s1 127.0.0.1:%%PORT_8091%% disabled
     server s2 127.0.0.1:%%PORT_8092%% backup
+    server s3 127.0.0.1:%%PORT_8093%% backup
+backend bkall
+    option allbackups
+    server s1 127.0.0.1:%%PORT_8091%% disabled
+    server s2 127.0.0.1:%%PORT_8092%% backup
+    server s3 127.0.0.1:%%PORT_8093%% backup
 backend none
     server s1 127.0.0.1:%%PORT_8091%% disabled
 backend retry
@@ -119,7 +125,7 @@ $t->port(8099);
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(20);
+$t->plan(21);
 
 # Counts answers per server for <paths>.
 sub spread {
@@ -181,7 +187,10 @@ is($cons, 1, 'consistent: keys not on the down server all stay');
 my $map = moved('map', 'mapdown');
 ok($map < 0.8, "map-based: many keys move (kept " . int($map * 100) . "%)");
 
-is($t->http_get($port, '/bk/x')->{body}, 's2', 'backup serves when actives are down');
+$n = spread([map { "/bk/$_" } 1 .. 6]);
+is_deeply($n, { s2 => 6 }, 'only the first backup serves when actives are down');
+$n = spread([map { "/bkall/$_" } 1 .. 6]);
+is_deeply($n, { s2 => 3, s3 => 3 }, 'option allbackups: every backup serves');
 my $t0 = time;
 is($t->http_get($port, '/none/x')->{status}, 503, 'no usable server: 503');
 ok(time - $t0 < 0.9, 'no usable server: at once (connect timeout 1s)');

@@ -28,6 +28,9 @@ frontend never
 frontend closing
     bind 127.0.0.1:%%PORT_8082%%
     default_backend closing
+frontend nopool
+    bind 127.0.0.1:%%PORT_8083%%
+    default_backend nopool
 backend keep
     server o1 127.0.0.1:%%PORT_8091%%
 backend never
@@ -35,6 +38,8 @@ backend never
     server o1 127.0.0.1:%%PORT_8093%%
 backend closing
     server c1 127.0.0.1:%%PORT_8092%%
+backend nopool
+    server o1 127.0.0.1:%%PORT_8095%% pool-max-conn 0
 EOF2
 
 # An origin that names the connection each answer comes from; with
@@ -70,9 +75,10 @@ sub origin {
 origin(8091, 0);
 origin(8092, 1);
 origin(8093, 0);
+origin(8095, 0);
 $t->run;
 
-$t->plan(5);
+$t->plan(6);
 
 # Answers of <n> requests on one keep-alive client connection to <port>.
 sub bodies {
@@ -97,3 +103,7 @@ is(scalar(grep { /^conn \d+$/ } @b), 6,
     'a server closing idle connections: every request answered');
 %conns = map { $_ => 1 } @b;
 is(scalar keys %conns, 6, 'a server closing idle connections: new ones');
+
+@b = bodies($t->port(8083), 3);
+%conns = map { $_ => 1 } @b;
+is(scalar keys %conns, 3, 'pool-max-conn 0: no connection kept idle');
