@@ -918,6 +918,15 @@ void log_emit(struct proxy *px, int level, const char *msg)
         logger_send(cur->global, cur->nglobal, tag, level, msg, strlen(msg));
 }
 
+int logger_has_targets(const struct proxy *px)
+{
+    const struct logger_px *lp = px ? logger_px_find(px) : NULL;
+
+    if (cur == NULL)
+        return 0;
+    return lp != NULL ? lp->neff > 0 : cur->nglobal > 0;
+}
+
 long logger_actconn(void)
 {
     return actconn;

@@ -47,6 +47,9 @@ void logger_session_accept(struct session *sess);
 /* Sends <msg> at <level> (enum log_level) to the targets of <px>, or to the
  * global targets when <px> is NULL (Lua's core.log, txn:log). */
 void log_emit(struct proxy *px, int level, const char *msg);
+/* 1 if log_emit(<px>, ...) would reach at least one target now (Lua's
+ * "tune.lua.log.stderr auto"), else 0. */
+int logger_has_targets(const struct proxy *px);
 
 /* For log-format tags: live sessions of this worker, of frontend <fe>,
  * lines logged by <fe> so far, and the host name. */

@@ -659,6 +659,14 @@ static int step_wait_req(struct http_txn *txn)
         return RC_OK;
     }
     txn->s->times.req = stream_elapsed_ms(txn->s);
+    /* a reverse proxy opens no tunnels on a client's request */
+    if (ist_eq(txn->req.meth, IST("CONNECT"))) {
+        txn->flags |= TXN_F_CLI_CLOSE;
+        http_txn_term(txn->s, 'P');
+        http_reply_error(txn->s, 405);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
     txn->state = HTTP_ST_REQ_RULES;
     return RC_OK;
 }

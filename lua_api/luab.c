@@ -145,6 +145,8 @@ static struct luab_state *luab_state_get(struct cfg *cfg, char **err)
     st->session_timeout = 4000;
     st->service_timeout = 4000;
     st->burst_timeout = 1000;
+    st->log_loggers = 1;
+    st->log_stderr = LUAB_LOG_STDERR_AUTO;
     st->ptfiles_tail = &st->ptfiles;
     st->L = lua_newstate(luab_alloc, st);
     if (st->L == NULL) {
@@ -1027,6 +1029,40 @@ static int luab_kw_blocking(struct cfg_ctx *cctx, const struct cfg_kw *kw,
                    kw->name, args[1]);
 }
 
+/* "tune.lua.log.loggers on|off". */
+static int luab_kw_log_loggers(struct cfg_ctx *cctx, const struct cfg_kw *kw,
+                               int argc, char **args, char **err)
+{
+    struct luab_state *st = luab_state_get(cctx->cfg, err);
+
+    if (st == NULL)
+        return RC_ERR;
+    if (strcmp(args[1], "on") != 0 && strcmp(args[1], "off") != 0)
+        return set_err(err, "'%s' expects 'on' or 'off', got '%s'", kw->name,
+                       args[1]);
+    st->log_loggers = strcmp(args[1], "on") == 0;
+    return RC_OK;
+}
+
+/* "tune.lua.log.stderr auto|on|off" (enum luab_log_stderr's order). */
+static int luab_kw_log_stderr(struct cfg_ctx *cctx, const struct cfg_kw *kw,
+                              int argc, char **args, char **err)
+{
+    static const char *const modes[] = {"auto", "on", "off"};
+    struct luab_state *st = luab_state_get(cctx->cfg, err);
+    size_t i;
+
+    if (st == NULL)
+        return RC_ERR;
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(args[1], modes[i]) == 0) {
+            st->log_stderr = (enum luab_log_stderr)i;
+            return RC_OK;
+        }
+    return set_err(err, "'%s' expects 'on', 'auto' or 'off', got '%s'",
+                   kw->name, args[1]);
+}
+
 /* "lua-prepend-path PATTERN [path|cpath]". */
 static int luab_kw_prepend_path(struct cfg_ctx *cctx, const struct cfg_kw *kw,
                                 int argc, char **args, char **err)
@@ -1104,8 +1140,9 @@ static const struct cfg_kw luab_keywords[] = {
     {"tune.lua.burst-timeout", CFG_SEC_GLOBAL, 1, 1, luab_kw_timeout,
      LUAB_OFF(burst_timeout), 0, 0},
     {"tune.lua.maxmem", CFG_SEC_GLOBAL, 1, 1, luab_kw_maxmem, 0, 0, 0},
-    {"tune.lua.log.loggers", CFG_SEC_GLOBAL, 1, 1, cfg_ignore, 0, 0, 0},
-    {"tune.lua.log.stderr", CFG_SEC_GLOBAL, 1, 1, cfg_ignore, 0, 0, 0},
+    {"tune.lua.log.loggers", CFG_SEC_GLOBAL, 1, 1, luab_kw_log_loggers, 0, 0,
+     0},
+    {"tune.lua.log.stderr", CFG_SEC_GLOBAL, 1, 1, luab_kw_log_stderr, 0, 0, 0},
     {"tune.lua.bool-sample-conversion", CFG_SEC_GLOBAL, 1, 1, cfg_ignore, 0, 0,
      0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},

@@ -23,6 +23,7 @@ struct pool;
 struct event;
 struct cfg;
 struct http_msg;
+struct proxy;
 
 extern const struct module luab_module;
 
@@ -82,6 +83,13 @@ enum luab_blocking {
     LUAB_BLOCKING_ALLOW,
 };
 
+/* What tune.lua.log.stderr asks of Lua's log messages. */
+enum luab_log_stderr {
+    LUAB_LOG_STDERR_AUTO = 0, /* only when no logger received the message */
+    LUAB_LOG_STDERR_ON,
+    LUAB_LOG_STDERR_OFF,
+};
+
 /* A function registered by core.register_{action,service,fetches,
  * converters}. It belongs to its state's generation; the fetch and
  * converter keywords inside it are what config expressions point at. */
@@ -131,6 +139,8 @@ struct luab_state {
     unsigned burst_timeout;                                  /* ms, 0: none */
     size_t maxmem, mem_used; /* bytes, 0: unlimited */
     enum luab_blocking blocking;
+    int log_loggers; /* tune.lua.log.loggers: 1 (on, default) or 0 */
+    enum luab_log_stderr log_stderr;
     struct luab_stats task_stats;
     struct luab_ptfile *ptfiles, **ptfiles_tail;
     int loading_pt; /* running a lua-load-per-thread file */
@@ -334,8 +344,11 @@ int luab_vars_unset(lua_State *L, struct luab_ctx *ctx);
 /* get_priv/set_priv on <ctx>. */
 int luab_priv_get(lua_State *L, struct luab_ctx *ctx);
 int luab_priv_set(lua_State *L, struct luab_ctx *ctx);
-/* Logs <msg> (non-printable bytes as '.') at <level>. */
-void luab_log(int level, const char *msg, size_t len);
+/* Sends Lua's log message <msg> at <level> (enum log_level) as HAProxy
+ * does: non-printable bytes as '.', to the loggers of <px> (the global ones
+ * when NULL) and to stderr, per tune.lua.log.loggers and .stderr of <st>. */
+void luab_log(struct luab_state *st, struct proxy *px, int level,
+              const char *msg);
 
 /* ---- luab_fetches.c */
 void luab_fetches_register(lua_State *L);

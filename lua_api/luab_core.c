@@ -240,24 +240,19 @@ static int luab_core_level(lua_State *L, int idx)
     return (int)level;
 }
 
-/* core.log(level, msg) */
+/* core.log(level, msg): to the global loggers, not a proxy's. */
 static int luab_core_log(lua_State *L)
 {
     int level = luab_core_level(L, 1);
-    size_t len;
-    const char *msg = luaL_checklstring(L, 2, &len);
 
-    luab_log(level, msg, len);
+    luab_log(luab_state_of(L), NULL, level, luaL_checkstring(L, 2));
     return 0;
 }
 
 /* Shared body of core.Debug/Info/Warning/Alert. */
 static int luab_core_log_at(lua_State *L, int level)
 {
-    size_t len;
-    const char *msg = luaL_checklstring(L, 1, &len);
-
-    luab_log(level, msg, len);
+    luab_log(luab_state_of(L), NULL, level, luaL_checkstring(L, 1));
     return 0;
 }
 

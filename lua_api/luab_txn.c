@@ -1,8 +1,10 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The TXN class (first argument of actions and fetches) and what applets
  * share with it: variables with HAProxy's Lua<->sample conversions, the
- * per-stream private value, logging, txn:done() and the Reply object that
- * txn:reply() builds and txn:done(reply) sends. */
+ * per-stream private value, txn:done() and the Reply object that
+ * txn:reply() builds and txn:done(reply) sends; and Lua's log messages
+ * (txn:log and core.log alike), routed to the loggers and stderr as
+ * HAProxy routes them, per tune.lua.log.loggers and tune.lua.log.stderr. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -10,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -17,29 +21,85 @@
 #include "core/action.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/logger.h"
 #include "core/stream.h"
 #include "core/vars.h"
 #include "http/http_ana.h"
 #include "lua_api/luab.h"
 
-#define LUAB_LOG_LINE 1024
+/* HAProxy cleans a message into its trash buffer (tune.bufsize). */
+#define LUAB_LOG_MAX 16384
 
-void luab_log(int level, const char *msg, size_t len)
+/* Copies <msg> into <out> of <size> bytes as HAProxy cleans Lua's log
+ * messages: non-printable bytes become '.', one that does not fit ends
+ * with " ...". */
+static void luab_log_clean(char *out, size_t size, const char *msg)
 {
-    char line[LUAB_LOG_LINE];
     size_t i;
 
-    if (level > log_stderr_level)
-        return;
-    if (len > sizeof(line) - 1)
-        len = sizeof(line) - 1;
-    for (i = 0; i < len; i++) {
+    for (i = 0; msg[i] != '\0'; i++) {
         unsigned char c = (unsigned char)msg[i];
 
-        line[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+        if (i == size - 1) {
+            memcpy(out + i - 4, " ...", 4);
+            break;
+        }
+        out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
     }
-    line[len] = '\0';
-    log_send(level, "%s", line);
+    out[i] = '\0';
+}
+
+/* 1 if a message at <level> meant for the loggers of <px> goes to stderr
+ * as well. HAProxy writes it there unless quiet (yet always while
+ * starting), a debug one only in debug mode; "auto" only when no logger
+ * got it. */
+static int luab_log_stderr_wanted(const struct luab_state *st,
+                                  const struct proxy *px, int level)
+{
+    if (st->log_stderr == LUAB_LOG_STDERR_OFF)
+        return 0;
+    if (st->log_stderr == LUAB_LOG_STDERR_AUTO && st->log_loggers &&
+        logger_has_targets(px))
+        return 0;
+    if (log_stderr_level < LOG_LVL_NOTICE &&
+        !(st->phase & (LUAB_CTX_BODY | LUAB_CTX_INIT)))
+        return 0;
+    return level < LOG_LVL_DEBUG || log_stderr_level >= LOG_LVL_DEBUG;
+}
+
+/* Writes <line> on stderr in HAProxy's format for Lua messages,
+ * "[level] yday/hhmmss (pid) : line", with one write(2) so that workers
+ * never interleave. */
+static void luab_log_stderr(int level, const char *line)
+{
+    static char out[LUAB_LOG_MAX + 64];
+    time_t now = time(NULL);
+    struct tm tm;
+    int n;
+
+    localtime_r(&now, &tm);
+    n = snprintf(out, sizeof(out), "[%s] %03d/%02d%02d%02d (%d) : %s\n",
+                 log_level_name(level), tm.tm_yday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, (int)getpid(), line);
+    if (n <= 0)
+        return;
+    if ((size_t)n >= sizeof(out))
+        n = (int)sizeof(out) - 1;
+    /* a short write on stderr is not worth a retry */
+    if (write(STDERR_FILENO, out, (size_t)n) < 0)
+        return;
+}
+
+void luab_log(struct luab_state *st, struct proxy *px, int level,
+              const char *msg)
+{
+    static char line[LUAB_LOG_MAX];
+
+    luab_log_clean(line, sizeof(line), msg);
+    if (st->log_loggers)
+        log_emit(px, level, line);
+    if (luab_log_stderr_wanted(st, px, level))
+        luab_log_stderr(level, line);
 }
 
 int luab_vars_set(lua_State *L, struct luab_ctx *ctx)
@@ -167,31 +227,32 @@ static int luab_txn_unset_var(lua_State *L)
     return luab_vars_unset(L, luab_txn_check(L));
 }
 
+/* The proxy whose loggers get the messages of <ctx>'s TXN: HAProxy's
+ * stream backend, which is the frontend until a backend is chosen. */
+static struct proxy *luab_txn_proxy(const struct luab_ctx *ctx)
+{
+    return ctx->s->be != NULL ? ctx->s->be : ctx->s->fe;
+}
+
 /* txn:log(level, msg) */
 static int luab_txn_log(lua_State *L)
 {
-    lua_Integer level;
-    size_t len;
-    const char *msg;
+    struct luab_ctx *ctx = luab_txn_check(L);
+    lua_Integer level = luaL_checkinteger(L, 2);
+    const char *msg = luaL_checkstring(L, 3);
 
-    luab_txn_check(L);
-    level = luaL_checkinteger(L, 2);
-    msg = luaL_checklstring(L, 3, &len);
     luaL_argcheck(L, level >= LOG_LVL_EMERG && level <= LOG_LVL_DEBUG, 2,
                   "Invalid loglevel.");
-    luab_log((int)level, msg, len);
+    luab_log(ctx->st, luab_txn_proxy(ctx), (int)level, msg);
     return 0;
 }
 
 /* Shared body of txn:deflog/Debug/Info/Warning/Alert. */
 static int luab_txn_log_at(lua_State *L, int level)
 {
-    size_t len;
-    const char *msg;
+    struct luab_ctx *ctx = luab_txn_check(L);
 
-    luab_txn_check(L);
-    msg = luaL_checklstring(L, 2, &len);
-    luab_log(level, msg, len);
+    luab_log(ctx->st, luab_txn_proxy(ctx), level, luaL_checkstring(L, 2));
     return 0;
 }
 

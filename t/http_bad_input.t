@@ -100,6 +100,7 @@ my @bad = (
     ['bad method char', "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ['URI of 16000 bytes', "GET /" . ('a' x 16000) . " HTTP/1.1\r\nHost: a\r\n\r\n", 414],
     ['header of 16000 bytes', "GET / HTTP/1.1\r\nHost: a\r\nX: " . ('a' x 16000) . "\r\n\r\n", 431],
+    ['CONNECT', "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405],
     ['102 header fields', "GET / HTTP/1.1\r\nHost: a\r\n" . join('', map { "X$_: v\r\n" } 1 .. 101) . "\r\n", 431],
 );
 
