@@ -32,11 +32,7 @@
 
 /* The modules, in the order their registries are filled. */
 static const struct module *const module_list[] = {
-    &core_module,
-    &http_module,
-    &tcp_module,
-    &luab_module,
-    NULL,
+    &core_module, &http_module, &tcp_module, &luab_module, NULL,
 };
 
 static const char *const build_features[] = {

@@ -101,8 +101,8 @@ int rule_cond_parse(struct cfg_ctx *ctx, int i, int argc, char **args,
                        args[i]);
     if (i + 1 >= argc)
         return set_err(err, "missing condition after '%s'", args[i]);
-    *cond = acl_cond_parse(&ctx->px->acls, argc - i - 1, args + i + 1, unless,
-                           err);
+    *cond =
+        acl_cond_parse(&ctx->px->acls, argc - i - 1, args + i + 1, unless, err);
     return *cond ? RC_OK : RC_ERR;
 }
 

@@ -51,13 +51,13 @@ typedef void (*action_free_cb)(struct rule *r);
  * fills <r> (run, arg, free) and advances *cur past the words it used. It
  * stops at "if"/"unless". RC_OK or RC_ERR with *err. */
 typedef int (*action_parse_cb)(struct cfg_ctx *ctx, struct rule *r,
-                               enum ruleset rs, int *cur, int argc,
-                               char **args, char **err);
+                               enum ruleset rs, int *cur, int argc, char **args,
+                               char **err);
 
 struct action_kw {
     const char *name;
-    unsigned rulesets;  /* RULESET_BIT()s where it may appear */
-    int prefix;         /* name is a prefix ("lua.") */
+    unsigned rulesets; /* RULESET_BIT()s where it may appear */
+    int prefix;        /* name is a prefix ("lua.") */
     action_parse_cb parse;
 };
 
@@ -66,9 +66,9 @@ struct rule {
     const struct action_kw *kw;
     action_run_cb run;
     action_free_cb free;
-    void *arg;              /* owned by the action, freed by <free> */
-    long long iarg;         /* a small integer argument (e.g. deny status) */
-    struct acl_cond *cond;  /* NULL: always */
+    void *arg;             /* owned by the action, freed by <free> */
+    long long iarg;        /* a small integer argument (e.g. deny status) */
+    struct acl_cond *cond; /* NULL: always */
     char *file;
     int line;
 };

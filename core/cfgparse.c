@@ -142,8 +142,7 @@ static int kw_matches(const struct cfg_kw *kw, int argc, char **args)
 /* Finds the keyword matching <args> with the most words; among equals,
  * the one valid in <section> wins ("maxconn" is both a global and a proxy
  * keyword, in different tables). */
-static const struct cfg_kw *kw_lookup(int argc, char **args,
-                                      unsigned section,
+static const struct cfg_kw *kw_lookup(int argc, char **args, unsigned section,
                                       const struct module **owner)
 {
     const struct cfg_kw *best = NULL;

@@ -68,4 +68,3 @@ const struct cfg_kw cfgparse_global_keywords[] = {
      32767},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
-

@@ -221,15 +221,15 @@ static int parse_use_backend(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 }
 
 /* "balance ALGORITHM [options]". */
-static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw,
-                         int argc, char **args, char **err)
+static int parse_balance(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
 {
     return lb_parse_balance(ctx->px, argc, args, err);
 }
 
 /* "option httpchk [METHOD] [URI] [VERSION]". */
-static int parse_httpchk(struct cfg_ctx *ctx, const struct cfg_kw *kw,
-                         int argc, char **args, char **err)
+static int parse_httpchk(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
 {
     return check_parse_httpchk(ctx->px, argc, args, err);
 }
@@ -274,8 +274,7 @@ static int parse_network(const char *s, struct px_forwardfor *f, char **err)
     else
         return set_err(err, "invalid network '%s'", s);
     bits = f->except_family == AF_INET ? 32 : 128;
-    if (slash != NULL &&
-        cfgval_int(slash + 1, 0, bits, &bits, err) != RC_OK)
+    if (slash != NULL && cfgval_int(slash + 1, 0, bits, &bits, err) != RC_OK)
         return RC_ERR;
     f->except_bits = (int)bits;
     return RC_OK;
@@ -325,8 +324,9 @@ static int parse_http_reuse(struct cfg_ctx *ctx, const struct cfg_kw *kw,
             return RC_OK;
         }
     }
-    return set_err(err, "'http-reuse' expects 'never', 'safe', 'aggressive' "
-                        "or 'always', got '%s'",
+    return set_err(err,
+                   "'http-reuse' expects 'never', 'safe', 'aggressive' "
+                   "or 'always', got '%s'",
                    args[1]);
 }
 
@@ -388,4 +388,3 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
-

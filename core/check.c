@@ -107,13 +107,14 @@ static int check_parse_send(struct px_check *c, int argc, char **args,
             n += (size_t)w;
             i++;
         } else {
-            return set_err(err, "'http-check send': '%s' is not supported "
-                                "yet", args[i]);
+            return set_err(err,
+                           "'http-check send': '%s' is not supported "
+                           "yet",
+                           args[i]);
         }
     }
     if (i < argc)
-        return set_err(err, "'http-check send': '%s' expects a value",
-                       args[i]);
+        return set_err(err, "'http-check send': '%s' expects a value", args[i]);
     check_set_request(c, meth, uri, ver, hdrs);
     return RC_OK;
 }
@@ -136,8 +137,10 @@ static int check_parse_expect(struct px_check *c, int argc, char **args,
         if (strcmp(args[i], kinds[k]) == 0)
             break;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-        return set_err(err, "'http-check expect': '%s' is not supported "
-                            "yet", args[i]);
+        return set_err(err,
+                       "'http-check expect': '%s' is not supported "
+                       "yet",
+                       args[i]);
     c->expect = (enum check_expect)k;
     free(c->expect_arg);
     c->expect_arg = xstrdup(args[i + 1]);
@@ -145,16 +148,15 @@ static int check_parse_expect(struct px_check *c, int argc, char **args,
     c->expect_re = NULL;
     if (c->expect == CHECK_EXPECT_RSTATUS ||
         c->expect == CHECK_EXPECT_RSTRING) {
-        c->expect_re = sample_regex_new(args[i + 1], strlen(args[i + 1]), 0,
-                                        err);
+        c->expect_re =
+            sample_regex_new(args[i + 1], strlen(args[i + 1]), 0, err);
         if (c->expect_re == NULL)
             return RC_ERR;
     }
     return RC_OK;
 }
 
-int check_parse_http_check(struct proxy *px, int argc, char **args,
-                           char **err)
+int check_parse_http_check(struct proxy *px, int argc, char **args, char **err)
 {
     if (px->chk == NULL) {
         px->chk = xcalloc(1, sizeof(*px->chk));
@@ -178,10 +180,10 @@ struct px_check *check_dup(const struct px_check *src)
     *c = *src;
     c->request = src->request ? xstrdup(src->request) : NULL;
     c->expect_arg = src->expect_arg ? xstrdup(src->expect_arg) : NULL;
-    c->expect_re = src->expect_re
-                       ? sample_regex_new(c->expect_arg,
-                                          strlen(c->expect_arg), 0, &err)
-                       : NULL;
+    c->expect_re =
+        src->expect_re
+            ? sample_regex_new(c->expect_arg, strlen(c->expect_arg), 0, &err)
+            : NULL;
     free(err);
     return c;
 }
@@ -278,8 +280,7 @@ static void count_usable(const struct proxy *px, int *act, int *bck)
 }
 
 /* Logs a transition in HAProxy's words. */
-static void check_log_change(struct check_run *run, const char *reason,
-                             long ms)
+static void check_log_change(struct check_run *run, const char *reason, long ms)
 {
     struct server *srv = run->srv;
     int act, bck;
@@ -376,8 +377,9 @@ static int check_http_verdict(const struct px_check *c, const char *buf,
         break;
     }
     ok ^= c->negate;
-    snprintf(why, cap, ok ? "Layer7 check passed, code: %d"
-                          : "Layer7 wrong status, code: %d",
+    snprintf(why, cap,
+             ok ? "Layer7 check passed, code: %d"
+                : "Layer7 wrong status, code: %d",
              status);
     return ok;
 }
@@ -426,19 +428,20 @@ static void check_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT) {
-        check_result(run, 0, c && evbuffer_get_length(run->resp) == 0 &&
-                                     (what & BEV_EVENT_READING)
-                                 ? "Layer7 timeout"
-                                 : "Layer4 timeout");
+        check_result(run, 0,
+                     c && evbuffer_get_length(run->resp) == 0 &&
+                             (what & BEV_EVENT_READING)
+                         ? "Layer7 timeout"
+                         : "Layer4 timeout");
         return;
     }
     if ((what & BEV_EVENT_EOF) && c != NULL) {
         check_http_done(run);
         return;
     }
-    snprintf(why, sizeof(why), "Layer4 connection problem, info: \"%s\"",
-             strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR()
-                                            : ECONNRESET));
+    snprintf(
+        why, sizeof(why), "Layer4 connection problem, info: \"%s\"",
+        strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
     check_result(run, 0, why);
 }
 
@@ -448,8 +451,8 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
     struct check_run *run = arg;
     struct server *srv = run->srv;
     struct sockaddr_storage ss = srv->addr.ss;
-    unsigned tmo = srv->px->timeouts.check ? srv->px->timeouts.check
-                                           : srv->inter;
+    unsigned tmo =
+        srv->px->timeouts.check ? srv->px->timeouts.check : srv->inter;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
     gettimeofday(&run->start, NULL);
@@ -457,11 +460,11 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
         ((struct sockaddr_in *)&ss)->sin_port = htons(srv->check_port);
     else if (srv->check_port != 0 && ss.ss_family == AF_INET6)
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons(srv->check_port);
-    run->bev = bufferevent_socket_new(worker_loop(), -1,
-                                      BEV_OPT_CLOSE_ON_FREE);
+    run->bev = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
     if (run->bev == NULL) {
-        check_result(run, 0, "Layer4 connection problem, info: \"out of "
-                             "memory\"");
+        check_result(run, 0,
+                     "Layer4 connection problem, info: \"out of "
+                     "memory\"");
         return;
     }
     bufferevent_setcb(run->bev, check_read_cb, NULL, check_event_cb, run);
@@ -469,8 +472,9 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
     bufferevent_enable(run->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(run->bev, (struct sockaddr *)&ss,
                                    (int)srv->addr.len) < 0)
-        check_result(run, 0, "Layer4 connection problem, info: \"Connection "
-                             "refused\"");
+        check_result(run, 0,
+                     "Layer4 connection problem, info: \"Connection "
+                     "refused\"");
 }
 
 /* Creates the check state of <srv> and runs its first check soon. */

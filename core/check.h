@@ -35,8 +35,7 @@ struct px_check {
 int check_parse_httpchk(struct proxy *px, int argc, char **args, char **err);
 /* "http-check expect [!] status|rstatus|string|rstring X", "http-check
  * send [meth M] [uri U] [ver V] [hdr N V]...". */
-int check_parse_http_check(struct proxy *px, int argc, char **args,
-                           char **err);
+int check_parse_http_check(struct proxy *px, int argc, char **args, char **err);
 /* Copies <src> for a proxy inheriting it from a defaults section. */
 struct px_check *check_dup(const struct px_check *src);
 void check_px_free(struct px_check *c);

@@ -49,10 +49,10 @@ struct conn {
     struct timeval rd_tmo, wr_tmo;
     int has_rd_tmo, has_wr_tmo;
     int connecting;
-    int eof;          /* the peer closed: no more reading */
-    int rd_armed;     /* the read event is added */
-    int in_cb;        /* callbacks of ours on the stack */
-    int dead;         /* conn_free() was called */
+    int eof;      /* the peer closed: no more reading */
+    int rd_armed; /* the read event is added */
+    int in_cb;    /* callbacks of ours on the stack */
+    int dead;     /* conn_free() was called */
 };
 
 static void conn_read_ready(evutil_socket_t fd, short what, void *arg);
@@ -68,8 +68,7 @@ static int conn_events_new(struct conn *c)
 {
     struct event_base *base = worker_loop();
 
-    c->rev = event_new(base, c->fd, EV_READ | EV_PERSIST, conn_read_ready,
-                       c);
+    c->rev = event_new(base, c->fd, EV_READ | EV_PERSIST, conn_read_ready, c);
     c->wev = event_new(base, c->fd, EV_WRITE, conn_write_ready, c);
     return c->rev != NULL && c->wev != NULL ? RC_OK : RC_ERR;
 }
@@ -184,7 +183,8 @@ static int conn_write_now(struct conn *c)
         n = evbuffer_write(c->out, c->fd);
         if (n > 0)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        if (n < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             break;
         event_del(c->wev);
         return conn_event(c, CONN_ERROR | CONN_WRITING);
@@ -360,8 +360,8 @@ static void conn_in_cb(struct evbuffer *buf,
 
 int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len)
 {
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+    int fd =
+        socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
 
     if (fd < 0)
@@ -401,8 +401,7 @@ void conn_enable(struct conn *c, short what)
 
     c->enabled |= what;
     conn_arm_read(c);
-    if ((what & CONN_WR) && !(was & CONN_WR) &&
-        evbuffer_get_length(c->out) > 0)
+    if ((what & CONN_WR) && !(was & CONN_WR) && evbuffer_get_length(c->out) > 0)
         conn_notify(c, NOTIFY_FLUSH);
 }
 
@@ -445,8 +444,8 @@ void conn_trigger_read(struct conn *c)
     conn_notify(c, NOTIFY_READ);
 }
 
-void conn_forward(struct conn *from, struct conn *to, int from_eof,
-                  int *shut, size_t high)
+void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
+                  size_t high)
 {
     evbuffer_add_buffer(to->out, from->in);
     if (from_eof) {

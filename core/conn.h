@@ -65,8 +65,8 @@ void conn_trigger_read(struct conn *c);
  * holds more than <high> bytes; once <from> ended (<from_eof>) and <to>
  * sent everything, shuts <to>'s write side once (*<shut> records it). For
  * tunnels and TCP proxying. */
-void conn_forward(struct conn *from, struct conn *to, int from_eof,
-                  int *shut, size_t high);
+void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
+                  size_t high);
 
 struct evbuffer *conn_input(struct conn *c);
 struct evbuffer *conn_output(struct conn *c);

@@ -31,7 +31,8 @@ static inline int ist_eq(struct ist a, struct ist b)
 /* Returns 1 if <a> and <b> are equal ignoring ASCII case. */
 static inline int ist_ieq(struct ist a, struct ist b)
 {
-    return a.len == b.len && (a.len == 0 || strncasecmp(a.ptr, b.ptr, a.len) == 0);
+    return a.len == b.len &&
+           (a.len == 0 || strncasecmp(a.ptr, b.ptr, a.len) == 0);
 }
 
 #endif

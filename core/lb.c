@@ -65,17 +65,21 @@ static int lb_parse_uri(struct proxy *px, int argc, char **args, char **err)
         if (strcmp(args[i], "whole") == 0) {
             px->lb_uri_whole = 1;
         } else if ((strcmp(args[i], "len") == 0 ||
-                    strcmp(args[i], "depth") == 0) && i + 1 < argc) {
+                    strcmp(args[i], "depth") == 0) &&
+                   i + 1 < argc) {
             v = strtoll(args[i + 1], NULL, 10);
             if (v <= 0)
-                return set_err(err, "'balance uri %s' expects a positive "
-                                    "integer", args[i]);
-            *(args[i][0] == 'l' ? &px->lb_uri_len : &px->lb_uri_depth) =
-                (int)v;
+                return set_err(err,
+                               "'balance uri %s' expects a positive "
+                               "integer",
+                               args[i]);
+            *(args[i][0] == 'l' ? &px->lb_uri_len : &px->lb_uri_depth) = (int)v;
             i++;
         } else {
-            return set_err(err, "'balance uri': option '%s' is not "
-                                "supported yet", args[i]);
+            return set_err(err,
+                           "'balance uri': option '%s' is not "
+                           "supported yet",
+                           args[i]);
         }
     }
     return lb_set_key(px, px->lb_uri_whole ? "url" : "path", err);
@@ -133,8 +137,7 @@ int lb_parse_balance(struct proxy *px, int argc, char **args, char **err)
         if (px->lb_draws < 1)
             return set_err(err, "'balance random(N)' expects N >= 1");
     } else {
-        return set_err(err, "balance algorithm '%s' is not supported yet",
-                       a);
+        return set_err(err, "balance algorithm '%s' is not supported yet", a);
     }
     return RC_OK;
 }
@@ -146,8 +149,10 @@ int lb_parse_hash_type(struct proxy *px, int argc, char **args, char **err)
     else if (strcmp(args[1], "map-based") == 0)
         px->lb_consistent = 0;
     else
-        return set_err(err, "'hash-type' expects 'map-based' or "
-                            "'consistent', got '%s'", args[1]);
+        return set_err(err,
+                       "'hash-type' expects 'map-based' or "
+                       "'consistent', got '%s'",
+                       args[1]);
     /* the hash function and "avalanche" are accepted: ours always
      * avalanches, which is what they ask for */
     return RC_OK;

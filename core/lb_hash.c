@@ -84,8 +84,7 @@ static void hash_deinit(struct proxy *px)
 }
 
 /* Consistent: the first usable server at or after <hash> on the ring. */
-static struct server *ring_choose(struct ring *ring, int backup,
-                                  uint64_t hash)
+static struct server *ring_choose(struct ring *ring, int backup, uint64_t hash)
 {
     size_t lo = 0, hi = ring->n, i;
 
@@ -128,8 +127,7 @@ static struct server *map_choose(struct proxy *px, int backup, uint64_t hash)
     return NULL;
 }
 
-static struct server *hash_choose(struct proxy *px, int backup,
-                                  uint64_t hash)
+static struct server *hash_choose(struct proxy *px, int backup, uint64_t hash)
 {
     if (px->lb_consistent && px->lb_data != NULL)
         return ring_choose(px->lb_data, backup, hash);
@@ -148,8 +146,7 @@ static uint64_t random_next(void)
 }
 
 /* random(N): N weighted draws, the least loaded wins. */
-static struct server *random_choose(struct proxy *px, int backup,
-                                    uint64_t hash)
+static struct server *random_choose(struct proxy *px, int backup, uint64_t hash)
 {
     struct server *best = NULL, *srv;
     int d;
@@ -170,8 +167,7 @@ static struct server *random_choose(struct proxy *px, int backup,
                 break;
             k -= (uint64_t)srv->weight;
         }
-        if (best == NULL ||
-            (srv != NULL && srv->cur_conns < best->cur_conns))
+        if (best == NULL || (srv != NULL && srv->cur_conns < best->cur_conns))
             best = srv;
     }
     return best;

@@ -51,8 +51,7 @@ static struct server *leastconn_choose(struct proxy *px, int backup,
 }
 
 /* The first server with a free slot. */
-static struct server *first_choose(struct proxy *px, int backup,
-                                   uint64_t hash)
+static struct server *first_choose(struct proxy *px, int backup, uint64_t hash)
 {
     struct server *srv;
 

@@ -72,9 +72,8 @@ int listener_same(const struct listener *a, const struct listener *b)
 {
     return a->addr.family == b->addr.family && a->addr.len == b->addr.len &&
            memcmp(&a->addr.ss, &b->addr.ss, a->addr.len) == 0 &&
-           a->backlog == b->backlog && a->mode == b->mode &&
-           a->uid == b->uid && a->gid == b->gid && !a->inherited &&
-           !b->inherited;
+           a->backlog == b->backlog && a->mode == b->mode && a->uid == b->uid &&
+           a->gid == b->gid && !a->inherited && !b->inherited;
 }
 
 void listener_close(struct listener *l)

@@ -15,19 +15,19 @@ struct listener {
     struct listener *next; /* in the proxy's list */
     struct proxy *px;
     struct cfg_addr addr;
-    char *name;        /* the address as written, for logs and Lua */
-    int fd;            /* -1 until bound */
-    int backlog;       /* 0: the proxy's maxconn or the default */
-    int maxconn;       /* 0: unlimited */
-    unsigned mode;     /* unix socket permissions, 0 = default */
-    int uid, gid;      /* unix socket owner, -1 = unchanged */
-    int inherited;     /* fd@N: not ours to bind nor close at reload */
-    int accept_proxy;  /* a PROXY protocol header comes first */
-    struct event *ev;  /* worker side: accept event */
-    unsigned nconn;    /* worker side: its sessions now */
-    int watched;       /* worker side: its accept event is added (not at
-                          its or its frontend's maxconn, not draining) */
-    const char *file;  /* where it was declared */
+    char *name;       /* the address as written, for logs and Lua */
+    int fd;           /* -1 until bound */
+    int backlog;      /* 0: the proxy's maxconn or the default */
+    int maxconn;      /* 0: unlimited */
+    unsigned mode;    /* unix socket permissions, 0 = default */
+    int uid, gid;     /* unix socket owner, -1 = unchanged */
+    int inherited;    /* fd@N: not ours to bind nor close at reload */
+    int accept_proxy; /* a PROXY protocol header comes first */
+    struct event *ev; /* worker side: accept event */
+    unsigned nconn;   /* worker side: its sessions now */
+    int watched;      /* worker side: its accept event is added (not at
+                         its or its frontend's maxconn, not draining) */
+    const char *file; /* where it was declared */
     int line;
 };
 

@@ -9,9 +9,9 @@ struct cfg;
 
 struct master_opts {
     int npaths;
-    char **paths;    /* -f arguments, re-read on reload */
-    int foreground;  /* -d / -db */
-    int daemon;      /* -D */
+    char **paths;   /* -f arguments, re-read on reload */
+    int foreground; /* -d / -db */
+    int daemon;     /* -D */
     const char *pidfile;
 };
 

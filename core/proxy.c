@@ -87,8 +87,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         if (defaults->fwdfor.header != NULL)
             px->fwdfor.header = xstrdup(defaults->fwdfor.header);
         if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
-            px->default_backend_name =
-                xstrdup(defaults->default_backend_name);
+            px->default_backend_name = xstrdup(defaults->default_backend_name);
     }
     return px;
 }
@@ -132,8 +131,7 @@ void proxy_free(struct proxy *px)
     free(px);
 }
 
-struct proxy *proxy_find(const struct cfg *cfg, const char *name,
-                         unsigned cap)
+struct proxy *proxy_find(const struct cfg *cfg, const char *name, unsigned cap)
 {
     struct proxy *px;
 
@@ -160,8 +158,8 @@ static struct proxy *resolve_backend(struct cfg *cfg, struct proxy *fe,
     struct proxy *be = proxy_find(cfg, name, PX_CAP_BE);
 
     if (be == NULL) {
-        log_alert("%s:%d: %s '%s': unable to find required backend '%s'",
-                  file, line, proxy_cap_name(fe), fe->name, name);
+        log_alert("%s:%d: %s '%s': unable to find required backend '%s'", file,
+                  line, proxy_cap_name(fe), fe->name, name);
         (*errors)++;
     } else if (be->mode != fe->mode) {
         log_alert("%s:%d: %s '%s' (mode %s) cannot use backend '%s' "
@@ -181,18 +179,17 @@ static int check_frontend(struct cfg *cfg, struct proxy *px)
     int errors = 0;
 
     if (px->listeners == NULL) {
-        log_alert("%s:%d: %s '%s' has no 'bind' directive", px->file,
-                  px->line, proxy_cap_name(px), px->name);
+        log_alert("%s:%d: %s '%s' has no 'bind' directive", px->file, px->line,
+                  proxy_cap_name(px), px->name);
         errors++;
     }
     if (px->default_backend_name != NULL)
-        px->default_backend =
-            resolve_backend(cfg, px, px->default_backend_name, px->file,
-                            px->line, &errors);
+        px->default_backend = resolve_backend(cfg, px, px->default_backend_name,
+                                              px->file, px->line, &errors);
     for (sw = px->switching; sw != NULL; sw = sw->next)
         if (sw->name_expr == NULL)
-            sw->be = resolve_backend(cfg, px, sw->be_name, sw->file,
-                                     sw->line, &errors);
+            sw->be = resolve_backend(cfg, px, sw->be_name, sw->file, sw->line,
+                                     &errors);
     if ((px->cap & PX_CAP_BE) && px->default_backend == NULL &&
         px->servers != NULL)
         px->default_backend = px;
@@ -210,8 +207,7 @@ static struct proxy *switching_dynamic(const struct switching_rule *sw,
 
     memset(&smp, 0, sizeof(smp));
     if (!sample_expr_eval(sw->name_expr, env, &smp) ||
-        !sample_cast(&smp, SMP_T_STR, env) ||
-        smp.data.str.len >= sizeof(name))
+        !sample_cast(&smp, SMP_T_STR, env) || smp.data.str.len >= sizeof(name))
         return NULL;
     memcpy(name, smp.data.str.ptr, smp.data.str.len);
     name[smp.data.str.len] = '\0';

@@ -16,8 +16,8 @@ struct stream;
 struct lb_ops;
 struct px_check;
 
-#define PX_CAP_FE 0x1
-#define PX_CAP_BE 0x2
+#define PX_CAP_FE  0x1
+#define PX_CAP_BE  0x2
 #define PX_CAP_DEF 0x4
 
 enum px_mode {
@@ -52,9 +52,9 @@ struct px_timeouts {
 
 /* "option forwardfor [except NET] [header NAME] [if-none]". */
 struct px_forwardfor {
-    char *header;          /* NULL: option off */
-    int if_none;           /* only when the request has none */
-    int except_family;     /* AF_INET / AF_INET6, 0: no exception */
+    char *header;      /* NULL: option off */
+    int if_none;       /* only when the request has none */
+    int except_family; /* AF_INET / AF_INET6, 0: no exception */
     unsigned char except_addr[16];
     int except_bits;
 };
@@ -64,16 +64,16 @@ struct px_forwardfor {
 struct errorfile {
     struct errorfile *next;
     int status;
-    char *raw;     /* status line, headers and body, as in the file */
+    char *raw; /* status line, headers and body, as in the file */
     size_t len;
-    int framed;    /* it has a Content-Length: the connection may stay */
+    int framed; /* it has a Content-Length: the connection may stay */
 };
 
 /* "use_backend NAME [if COND]". */
 struct switching_rule {
     struct switching_rule *next;
     char *be_name;
-    struct proxy *be; /* resolved after parsing */
+    struct proxy *be;              /* resolved after parsing */
     struct sample_expr *name_expr; /* "%[expr]": the name, per stream */
     struct acl_cond *cond;
     char *file;
@@ -94,8 +94,8 @@ struct proxy {
     struct px_forwardfor fwdfor;
     struct listener *listeners;
     struct server *servers;
-    struct server *defsrv;      /* default-server settings, or NULL */
-    struct px_check *chk;       /* option httpchk, or NULL: connect only */
+    struct server *defsrv; /* default-server settings, or NULL */
+    struct px_check *chk;  /* option httpchk, or NULL: connect only */
     struct errorfile *errorfiles;
     struct acl_list acls;
     struct rule_list rules[RULESET_COUNT];
@@ -109,10 +109,10 @@ struct proxy {
     struct sample_expr *lb_key; /* hashed by hashing algorithms */
     int lb_consistent;          /* hash-type consistent */
     int lb_uri_whole, lb_uri_len, lb_uri_depth;
-    int lb_draws;               /* random(N) */
-    void *lb_data;              /* the algorithm's state, worker-local */
-    unsigned rr_next;           /* static round robin position */
-    unsigned feconn;            /* sessions of a frontend, worker-local */
+    int lb_draws;     /* random(N) */
+    void *lb_data;    /* the algorithm's state, worker-local */
+    unsigned rr_next; /* static round robin position */
+    unsigned feconn;  /* sessions of a frontend, worker-local */
     struct stream *queue_head, *queue_tail; /* waiting for a slot */
     unsigned queue_len;
 };
@@ -125,8 +125,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
 /* Frees <px> and everything it owns. */
 void proxy_free(struct proxy *px);
 /* Finds a proxy of <cfg> named <name> with at least capability <cap>. */
-struct proxy *proxy_find(const struct cfg *cfg, const char *name,
-                         unsigned cap);
+struct proxy *proxy_find(const struct cfg *cfg, const char *name, unsigned cap);
 /* Returns "frontend", "backend", "listen" or "defaults". */
 const char *proxy_cap_name(const struct proxy *px);
 /* The backend for stream <s> of a frontend: its use_backend rules in

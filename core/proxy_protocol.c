@@ -23,8 +23,8 @@
 #include "core/proxy_protocol.h"
 #include "core/stream.h"
 
-#define PP1_MAX 107
-#define PP2_SIG "\r\n\r\n\0\r\nQUIT\n"
+#define PP1_MAX     107
+#define PP2_SIG     "\r\n\r\n\0\r\nQUIT\n"
 #define PP2_SIG_LEN 12
 #define PP2_HDR_LEN 16
 
@@ -82,8 +82,8 @@ static int pp1_parse(struct session *sess, char *line, size_t n)
 }
 
 /* Parses the v2 addresses of <len> bytes at <p> for family byte <fam>. */
-static int pp2_addrs(struct session *sess, unsigned fam,
-                     const unsigned char *p, size_t len)
+static int pp2_addrs(struct session *sess, unsigned fam, const unsigned char *p,
+                     size_t len)
 {
     if ((fam >> 4) == 1 && len >= 12) {
         struct sockaddr_in *s = (struct sockaddr_in *)&sess->src;
@@ -126,8 +126,8 @@ static int pp_read(struct session *sess, struct evbuffer *in)
 
     if (avail == 0)
         return RC_AGAIN;
-    p = evbuffer_pullup(in, (ev_ssize_t)(avail < PP2_HDR_LEN ? avail
-                                                            : PP2_HDR_LEN));
+    p = evbuffer_pullup(
+        in, (ev_ssize_t)(avail < PP2_HDR_LEN ? avail : PP2_HDR_LEN));
     if (p[0] == '\r') { /* v2 */
         size_t len;
 
@@ -202,11 +202,10 @@ void proxy_protocol_accept(struct session *sess)
 /* Writes the text form of the address and port of <ss>. */
 static int pp_ntop(const struct sockaddr_storage *ss, char *ip, size_t cap)
 {
-    const void *a = ss->ss_family == AF_INET
-                        ? (const void *)&((const struct sockaddr_in *)ss)
-                              ->sin_addr
-                        : (const void *)&((const struct sockaddr_in6 *)ss)
-                              ->sin6_addr;
+    const void *a =
+        ss->ss_family == AF_INET
+            ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+            : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
 
     return inet_ntop(ss->ss_family, a, ip, (socklen_t)cap) != NULL;
 }
@@ -267,8 +266,8 @@ void proxy_protocol_write(struct evbuffer *out, int version,
         pp2_write(out, sess);
         return;
     }
-    if ((fam != AF_INET && fam != AF_INET6) ||
-        sess->dst.ss_family != fam || !pp_ntop(&sess->src, src, sizeof(src)) ||
+    if ((fam != AF_INET && fam != AF_INET6) || sess->dst.ss_family != fam ||
+        !pp_ntop(&sess->src, src, sizeof(src)) ||
         !pp_ntop(&sess->dst, dst, sizeof(dst))) {
         evbuffer_add(out, "PROXY UNKNOWN\r\n", 15);
         return;

@@ -29,8 +29,7 @@ struct idle_conn {
 static void idle_drop(struct idle_conn *ic);
 
 /* Parses a duration option at args[*i + 1] into *<ms>. */
-static int opt_duration(int *i, int argc, char **args, unsigned *ms,
-                        char **err)
+static int opt_duration(int *i, int argc, char **args, unsigned *ms, char **err)
 {
     if (*i + 1 >= argc)
         return set_err(err, "'server' option '%s' expects a duration",
@@ -98,8 +97,7 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
         else if (strcmp(o, "downinter") == 0)
             rc = opt_duration(&i, argc, args, &srv->downinter, err);
         else
-            return set_err(err, "'server' option '%s' is not supported yet",
-                           o);
+            return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)
             return RC_ERR;
     }
@@ -119,8 +117,7 @@ struct server *server_template_new(void)
     return t;
 }
 
-int server_parse_defaults(struct proxy *px, int argc, char **args,
-                          char **err)
+int server_parse_defaults(struct proxy *px, int argc, char **args, char **err)
 {
     if (px->defsrv == NULL)
         px->defsrv = server_template_new();

@@ -28,18 +28,18 @@ struct server {
     int maxconn;
     int disabled;
     int backup;
-    int lb_cw;          /* smooth round robin current weight */
+    int lb_cw; /* smooth round robin current weight */
     /* health checks ("check", "inter", "rise", "fall"...) */
     int check;
     unsigned inter, fastinter, downinter; /* ms */
     int rise, fall;
-    int check_port;     /* 0: the server's port */
-    int send_proxy;     /* PROXY protocol version to send first, 0: none */
-    int pool_max;       /* pool-max-conn: idle connections kept, -1: any */
+    int check_port;      /* 0: the server's port */
+    int send_proxy;      /* PROXY protocol version to send first, 0: none */
+    int pool_max;        /* pool-max-conn: idle connections kept, -1: any */
     unsigned pool_purge; /* pool-purge-delay: an idle one lives this long */
     struct server_health *health; /* shared; NULL without "check" */
     struct check_run *run;        /* the checking worker's state */
-    unsigned cur_conns; /* worker-local */
+    unsigned cur_conns;           /* worker-local */
     unsigned long long served;
     struct idle_conn *idle; /* connections kept for reuse, worker-local */
     unsigned nidle;
@@ -52,8 +52,7 @@ struct server {
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
                  char **err);
 /* Parses "default-server [options]" into <px>'s template. */
-int server_parse_defaults(struct proxy *px, int argc, char **args,
-                          char **err);
+int server_parse_defaults(struct proxy *px, int argc, char **args, char **err);
 /* A new server template with HAProxy's defaults; the caller frees it. */
 struct server *server_template_new(void);
 /* Returns 1 unless health checks found <srv> down. */

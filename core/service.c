@@ -62,8 +62,7 @@ static int use_service_parse(struct cfg_ctx *ctx, struct rule *r,
                              char **err)
 {
     struct service_ref ref;
-    enum applet_kind kind =
-        rs == RULESET_HTTP_REQ ? APPLET_HTTP : APPLET_TCP;
+    enum applet_kind kind = rs == RULESET_HTTP_REQ ? APPLET_HTTP : APPLET_TCP;
 
     if (argc < 2)
         return set_err(err, "'use-service' expects a service name");
@@ -78,9 +77,9 @@ static int use_service_parse(struct cfg_ctx *ctx, struct rule *r,
 }
 
 static const struct action_kw service_actions[] = {
-    {"use-service", RULESET_BIT(RULESET_HTTP_REQ) |
-                        RULESET_BIT(RULESET_TCP_CONT),
-     0, use_service_parse},
+    {"use-service",
+     RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_TCP_CONT), 0,
+     use_service_parse},
     {NULL, 0, 0, NULL},
 };
 

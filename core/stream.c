@@ -26,8 +26,8 @@
 #include "core/worker.h"
 
 #define SESSION_POOL_SIZE 512
-#define STREAM_POOL_SIZE 4096
-#define MODES_MAX 4
+#define STREAM_POOL_SIZE  4096
+#define MODES_MAX         4
 
 static session_start_cb mode_start[MODES_MAX];
 static int stream_nslots;

@@ -65,11 +65,11 @@ struct stream {
     struct proxy *fe, *be;
     struct server *srv;
     const struct stream_ops *ops;
-    void *proto;          /* the protocol layer's state */
-    struct event *wake;   /* activated by stream_wake() */
+    void *proto;        /* the protocol layer's state */
+    struct event *wake; /* activated by stream_wake() */
     struct rule_cursor cursor;
-    enum ruleset cur_rs;  /* the ruleset being run (HTTP_REQ, HTTP_RES...) */
-    struct service_ref svc;  /* set by use-service */
+    enum ruleset cur_rs;    /* the ruleset being run (HTTP_REQ, HTTP_RES...) */
+    struct service_ref svc; /* set by use-service */
     void *applet_ctx;
     struct evbuffer *applet_in; /* client bytes for the applet (TCP raw,
                                  * HTTP body without framing) */

@@ -109,8 +109,7 @@ int file_read_all(const char *path, char **out, size_t *len, char **err)
     long n;
 
     if (fp == NULL)
-        return set_err(err, "cannot open file '%s': %s", path,
-                       strerror(errno));
+        return set_err(err, "cannot open file '%s': %s", path, strerror(errno));
     if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 ||
         fseek(fp, 0, SEEK_SET) != 0) {
         fclose(fp);

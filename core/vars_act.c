@@ -57,9 +57,8 @@ static void var_act_free(struct rule *r)
 }
 
 /* Parses "set-var(scope.name) EXPR" or "unset-var(scope.name)". */
-static int var_act_parse(struct cfg_ctx *ctx, struct rule *r,
-                         enum ruleset rs, int *cur, int argc, char **args,
-                         char **err)
+static int var_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                         int *cur, int argc, char **args, char **err)
 {
     int unset = args[0][0] == 'u';
     const char *open = strchr(args[0], '(');
@@ -74,8 +73,8 @@ static int var_act_parse(struct cfg_ctx *ctx, struct rule *r,
     r->arg = va;
     r->free = var_act_free;
     r->run = var_act_run;
-    if (vars_parse_name(open + 1, (size_t)(close - open - 1), &va->scope,
-                        &name, err) != RC_OK)
+    if (vars_parse_name(open + 1, (size_t)(close - open - 1), &va->scope, &name,
+                        err) != RC_OK)
         return RC_ERR;
     va->name = xstrndup(name.ptr, name.len);
     *cur = 1;

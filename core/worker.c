@@ -129,8 +129,7 @@ void worker_session_remove(struct session *sess)
         event_base_loopexit(loop, NULL);
         return;
     }
-    if (cur_cfg != NULL &&
-        nsessions < (unsigned long)cur_cfg->global.maxconn)
+    if (cur_cfg != NULL && nsessions < (unsigned long)cur_cfg->global.maxconn)
         worker_accept_set(1);
     for (l = sess->fe->listeners; l != NULL; l = l->next)
         listener_update(l); /* the frontend's maxconn may have room again */

@@ -32,8 +32,8 @@ static int parse_http_rule(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 static int parse_redirect(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                           int argc, char **args, char **err)
 {
-    return rule_parse(ctx, &ctx->px->rules[RULESET_HTTP_REQ],
-                      RULESET_HTTP_REQ, argc, args, err);
+    return rule_parse(ctx, &ctx->px->rules[RULESET_HTTP_REQ], RULESET_HTTP_REQ,
+                      argc, args, err);
 }
 
 /* "errorfile CODE FILE": the file holds a whole HTTP response, checked
@@ -76,8 +76,8 @@ static const struct cfg_kw http_keywords[] = {
     {"errorfile", CFG_SEC_PROXY, 2, 2, parse_errorfile, 0, 0, 0},
     {"redirect", CFG_SEC_FRONTEND | CFG_SEC_LISTEN | CFG_SEC_BACKEND, 2, -1,
      parse_redirect, 0, 0, 0},
-    {"http-request", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
-     RULESET_HTTP_REQ, 0},
+    {"http-request", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0, RULESET_HTTP_REQ,
+     0},
     {"http-response", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
      RULESET_HTTP_RES, 0},
     {"http-after-response", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,

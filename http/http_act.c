@@ -47,8 +47,8 @@ static struct http_msg *act_msg(struct stream *s)
 /* An action's value: a literal, or a whole "%[expr]" sample expression
  * (full log-format strings come with the log-format engine). */
 struct act_value {
-    char *literal;         /* no '%' in it */
-    struct logformat *lf;  /* else a log-format string */
+    char *literal;        /* no '%' in it */
+    struct logformat *lf; /* else a log-format string */
 };
 
 /* Parses <word> into <v>: a literal, or a log-format string such as
@@ -114,8 +114,8 @@ struct return_act {
     char *body;
     size_t body_len;
     int nhdrs;
-    char **hdrs; /* name, value, name, value... */
-    int custom;  /* deny: a reply was described, send it */
+    char **hdrs;              /* name, value, name, value... */
+    int custom;               /* deny: a reply was described, send it */
     struct act_value lf_body; /* "lf-string": rendered per request */
 };
 

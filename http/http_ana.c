@@ -114,11 +114,11 @@ void http_txn_free(struct stream *s)
 void http_txn_term(struct stream *s, char cause)
 {
     static const char steps[] = {
-        [HTTP_ST_WAIT_REQ] = 'R', [HTTP_ST_REQ_RULES] = 'R',
-        [HTTP_ST_BE_RULES] = 'R', [HTTP_ST_APPLET] = 'R',
-        [HTTP_ST_CONNECT] = 'C',  [HTTP_ST_WAIT_RES] = 'H',
+        [HTTP_ST_WAIT_REQ] = 'R',  [HTTP_ST_REQ_RULES] = 'R',
+        [HTTP_ST_BE_RULES] = 'R',  [HTTP_ST_APPLET] = 'R',
+        [HTTP_ST_CONNECT] = 'C',   [HTTP_ST_WAIT_RES] = 'H',
         [HTTP_ST_RES_RULES] = 'H', [HTTP_ST_FWD_RES] = 'D',
-        [HTTP_ST_TUNNEL] = 'D',   [HTTP_ST_DONE] = 'L',
+        [HTTP_ST_TUNNEL] = 'D',    [HTTP_ST_DONE] = 'L',
     };
     struct http_txn *txn = s->proto;
 
@@ -132,8 +132,8 @@ void http_txn_term(struct stream *s, char cause)
 static int txn_finish(struct http_txn *txn)
 {
     struct http_conn *hc = txn->hc;
-    int close = (txn->flags & TXN_F_CLI_CLOSE) != 0 ||
-                !(txn->flags & TXN_F_REQ_DONE);
+    int close =
+        (txn->flags & TXN_F_CLI_CLOSE) != 0 || !(txn->flags & TXN_F_REQ_DONE);
 
     http_txn_free(txn->s);
     http_conn_txn_done(hc, close);
@@ -269,8 +269,9 @@ static int msg_from_parser(struct stream *s, struct http_msg *m,
 static int hdr_hop_by_hop(const struct http_msg *m, struct ist name)
 {
     static const struct ist hop[] = {
-        IST("connection"), IST("keep-alive"), IST("proxy-connection"),
-        IST("te"),         IST("upgrade"),    IST("trailer"),
+        IST("connection"),        IST("keep-alive"),
+        IST("proxy-connection"),  IST("te"),
+        IST("upgrade"),           IST("trailer"),
         IST("transfer-encoding"),
     };
     size_t i;
@@ -308,41 +309,76 @@ static void msg_write_headers(const struct http_msg *m, struct evbuffer *out)
 const char *http_status_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 421: return "Misdirected Request";
-    case 425: return "Too Early";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 200 ? "Informational" : status < 300 ? "OK"
-                    : status < 400 ? "Redirection" : status < 500
-                    ? "Client Error" : "Server Error";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 421:
+        return "Misdirected Request";
+    case 425:
+        return "Too Early";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status < 200   ? "Informational"
+               : status < 300 ? "OK"
+               : status < 400 ? "Redirection"
+               : status < 500 ? "Client Error"
+                              : "Server Error";
     }
 }
 
@@ -350,27 +386,44 @@ const char *http_status_reason(int status)
 static const char *error_text(int status)
 {
     switch (status) {
-    case 400: return "Your browser sent an invalid request.";
-    case 403: return "Request forbidden by administrative rules.";
-    case 405: return "Method Not Allowed";
-    case 408: return "Your browser didn't send a complete request in time.";
-    case 410: return "The resource is no longer available and will not be "
-                     "available again.";
-    case 413: return "The request is too large.";
-    case 414: return "The request URI is too long.";
-    case 425: return "Your browser sent a request that was too early.";
-    case 429: return "You have sent too many requests in a given amount of "
-                     "time.";
-    case 431: return "The request header fields are too large.";
-    case 500: return "An internal server error occurred.";
-    case 501: return "The server does not support the functionality "
-                     "required to fulfill the request.";
-    case 502: return "The server returned an invalid or incomplete "
-                     "response.";
-    case 503: return "No server is available to handle this request.";
-    case 504: return "The server didn't respond in time.";
-    case 505: return "The HTTP version of the request is not supported.";
-    default: return http_status_reason(status);
+    case 400:
+        return "Your browser sent an invalid request.";
+    case 403:
+        return "Request forbidden by administrative rules.";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Your browser didn't send a complete request in time.";
+    case 410:
+        return "The resource is no longer available and will not be "
+               "available again.";
+    case 413:
+        return "The request is too large.";
+    case 414:
+        return "The request URI is too long.";
+    case 425:
+        return "Your browser sent a request that was too early.";
+    case 429:
+        return "You have sent too many requests in a given amount of "
+               "time.";
+    case 431:
+        return "The request header fields are too large.";
+    case 500:
+        return "An internal server error occurred.";
+    case 501:
+        return "The server does not support the functionality "
+               "required to fulfill the request.";
+    case 502:
+        return "The server returned an invalid or incomplete "
+               "response.";
+    case 503:
+        return "No server is available to handle this request.";
+    case 504:
+        return "The server didn't respond in time.";
+    case 505:
+        return "The HTTP version of the request is not supported.";
+    default:
+        return http_status_reason(status);
     }
 }
 
@@ -413,8 +466,8 @@ int http_reply_headers_end(struct stream *s)
 {
     struct http_txn *txn = s->proto;
     struct evbuffer *out = cli_out(txn);
-    int bodyless = txn->status < 200 || txn->status == 204 ||
-                   txn->status == 304;
+    int bodyless =
+        txn->status < 200 || txn->status == 204 || txn->status == 304;
 
     if (worker_draining())
         txn->flags |= TXN_F_CLI_CLOSE;
@@ -506,15 +559,13 @@ void http_reply_error(struct stream *s, int status)
     if (status >= 500 || status == 400 || status == 408 || status == 414 ||
         status == 431 || status == 505 || status == 501)
         txn->flags |= TXN_F_CLI_CLOSE;
-    evbuffer_add_printf(cli_out(txn),
-                        "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
-                        "cache-control: no-cache\r\n"
-                        "content-type: text/html\r\n%s\r\n%s",
-                        status, reason, n,
-                        (txn->flags & TXN_F_CLI_CLOSE)
-                            ? "connection: close\r\n"
-                            : "",
-                        body);
+    evbuffer_add_printf(
+        cli_out(txn),
+        "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
+        "cache-control: no-cache\r\n"
+        "content-type: text/html\r\n%s\r\n%s",
+        status, reason, n,
+        (txn->flags & TXN_F_CLI_CLOSE) ? "connection: close\r\n" : "", body);
 }
 
 /* The applet's output path (stream_ops.applet_send). */
@@ -551,8 +602,8 @@ static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
     while ((avail = evbuffer_get_length(in)) > 0) {
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
         size_t used, off, dlen;
-        int rc = h1_chunked_parse(&txn->req_chunk, p, avail, &used, &off,
-                                  &dlen);
+        int rc =
+            h1_chunked_parse(&txn->req_chunk, p, avail, &used, &off, &dlen);
 
         if (rc == RC_ERR)
             return RC_ERR;
@@ -731,8 +782,7 @@ static int after_req_rules(struct http_txn *txn, int be_done)
             txn->state = HTTP_ST_DONE;
             return RC_OK;
         }
-        if (s->be != s->fe &&
-            s->be->rules[RULESET_HTTP_REQ].first != NULL) {
+        if (s->be != s->fe && s->be->rules[RULESET_HTTP_REQ].first != NULL) {
             txn->state = HTTP_ST_BE_RULES;
             return RC_OK;
         }
@@ -786,8 +836,7 @@ static int step_req_rules(struct http_txn *txn, int backend)
 
     if (!backend && s->fe->rules[RULESET_TCP_CONT].first != NULL)
         steps[n++] = (struct rule_step){s->fe, RULESET_TCP_CONT};
-    steps[n++] = (struct rule_step){backend ? s->be : s->fe,
-                                    RULESET_HTTP_REQ};
+    steps[n++] = (struct rule_step){backend ? s->be : s->fe, RULESET_HTTP_REQ};
     txn_env(txn, &env, 0);
     ret = run_rule_steps(txn, steps, n, &env);
     s->cur_rs = RULESET_HTTP_REQ;
@@ -875,7 +924,8 @@ static int fwdfor_excepted(const struct px_forwardfor *f,
             : (const unsigned char *)&((const struct sockaddr_in6 *)ss)
                   ->sin6_addr;
     for (i = 0; bits > 0; i++, bits -= 8) {
-        unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+        unsigned char mask =
+            bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
 
         if ((a[i] & mask) != (f->except_addr[i] & mask))
             return 0;
@@ -887,8 +937,8 @@ static int fwdfor_excepted(const struct px_forwardfor *f,
  * setting, else the frontend's). */
 static void fwdfor_write(struct http_txn *txn, struct evbuffer *out)
 {
-    const struct proxy *px = txn->s->be->fwdfor.header ? txn->s->be
-                                                       : txn->s->fe;
+    const struct proxy *px =
+        txn->s->be->fwdfor.header ? txn->s->be : txn->s->fe;
     const struct px_forwardfor *f = &px->fwdfor;
     const struct sockaddr_storage *ss = &txn->s->sess->src;
     char ip[INET6_ADDRSTRLEN];
@@ -992,14 +1042,13 @@ static int srv_connect(struct http_txn *txn)
         srv_attach(txn, conn);
         conn_set_timeouts(conn, NULL, tmo ? &tv : NULL);
         if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss,
-                                       (int)srv->addr.len) < 0) {
+                         (int)srv->addr.len) < 0) {
             conn_free(conn);
             txn->srv = NULL;
             return RC_ERR;
         }
         if (srv->send_proxy)
-            proxy_protocol_write(conn_output(conn),
-                                 srv->send_proxy, s->sess);
+            proxy_protocol_write(conn_output(conn), srv->send_proxy, s->sess);
     }
     txn_limits(&lim);
     h1_msg_init(txn->parser, &lim); /* now for the response head */
@@ -1032,6 +1081,15 @@ static void srv_release(struct http_txn *txn)
     txn->flags &= ~TXN_F_SRV_KAL;
 }
 
+/* Returns 1 if the client shut its side before sending the whole body:
+ * the request can never complete, so the server must not wait for it
+ * (HAProxy's client abort during data, "CD"). */
+static int client_left_mid_body(const struct http_txn *txn)
+{
+    return txn->hc->cli_eof && !(txn->flags & TXN_F_REQ_DONE) &&
+           evbuffer_get_length(cli_in(txn)) == 0;
+}
+
 /* The queue timer fired: no slot came in time ("timeout queue"). */
 static void queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1050,8 +1108,8 @@ static void queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static int queue_wait(struct http_txn *txn)
 {
     struct stream *s = txn->s;
-    unsigned tmo = s->be->timeouts.queue ? s->be->timeouts.queue
-                                         : s->be->timeouts.connect;
+    unsigned tmo =
+        s->be->timeouts.queue ? s->be->timeouts.queue : s->be->timeouts.connect;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
     if (txn->qtimer == NULL) {
@@ -1088,6 +1146,10 @@ static int step_connect(struct http_txn *txn)
     struct stream *s = txn->s;
     int rc;
 
+    if (client_left_mid_body(txn)) {
+        http_txn_term(s, 'C');
+        return txn_abort(txn);
+    }
     if (txn->srv != NULL) {
         if (!(txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO)))
             return RC_AGAIN;
@@ -1232,6 +1294,10 @@ static int step_wait_res(struct http_txn *txn)
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }
+    if (client_left_mid_body(txn)) {
+        http_txn_term(txn->s, 'C');
+        return txn_abort(txn);
+    }
     if (len == 0)
         return (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO))
                    ? srv_failed(txn)
@@ -1282,8 +1348,8 @@ static void res_head_send(struct http_txn *txn)
 {
     struct http_msg *m = &txn->res;
     struct evbuffer *out = cli_out(txn);
-    int bodyless = (txn->flags & TXN_F_HEAD) || m->status == 204 ||
-                   m->status == 304;
+    int bodyless =
+        (txn->flags & TXN_F_HEAD) || m->status == 204 || m->status == 304;
 
     if (worker_draining())
         txn->flags |= TXN_F_CLI_CLOSE;
@@ -1370,8 +1436,8 @@ static int res_body_move(struct http_txn *txn)
             const char *p =
                 (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
             size_t used, off, dlen;
-            int rc = h1_chunked_parse(&txn->res_chunk, p, avail, &used, &off,
-                                      &dlen);
+            int rc =
+                h1_chunked_parse(&txn->res_chunk, p, avail, &used, &off, &dlen);
 
             if (rc == RC_ERR)
                 return RC_ERR;

@@ -31,8 +31,8 @@ struct http_msg {
     struct ist reason;
     struct http_hdr *hdrs;
     unsigned nhdrs, cap;
-    unsigned h1flags;          /* H1_MF_* of the parsed head */
-    int body_kind;             /* enum h1_body_kind */
+    unsigned h1flags; /* H1_MF_* of the parsed head */
+    int body_kind;    /* enum h1_body_kind */
     uint64_t body_len;
 };
 
@@ -70,19 +70,19 @@ struct http_txn {
     struct stream *s;
     struct http_conn *hc;
     enum http_state state;
-    struct h1_msg *parser;       /* head parser state, in the stream pool */
+    struct h1_msg *parser; /* head parser state, in the stream pool */
     struct http_msg req, res;
-    char *req_head, *res_head;   /* copies of the raw heads */
+    char *req_head, *res_head; /* copies of the raw heads */
     unsigned flags;
     int status;                  /* status sent to the client */
     int deny_status;             /* status an ACT_RET_DENY answers with */
     uint64_t req_left, res_left; /* Content-Length bytes still to move */
     struct h1_chunked req_chunk, res_chunk;
-    struct conn *srv;     /* server connection */
-    struct event *qtimer;        /* timeout queue, while queued */
-    int retries;                 /* connection attempts retried */
-    int phase;                   /* which rule list of a step runs now */
-    int cli_shut, srv_shut;      /* tunnel: our write sides shut */
+    struct conn *srv;       /* server connection */
+    struct event *qtimer;   /* timeout queue, while queued */
+    int retries;            /* connection attempts retried */
+    int phase;              /* which rule list of a step runs now */
+    int cli_shut, srv_shut; /* tunnel: our write sides shut */
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

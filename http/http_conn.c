@@ -68,8 +68,7 @@ static void hc_linger(struct http_conn *hc)
 
     hc->lingering = 1;
     shutdown(conn_fd(conn), SHUT_WR);
-    evbuffer_drain(conn_input(conn),
-                   evbuffer_get_length(conn_input(conn)));
+    evbuffer_drain(conn_input(conn), evbuffer_get_length(conn_input(conn)));
     conn_setwatermark(conn, CONN_RD, 0, 0);
     conn_enable(conn, CONN_RD);
     hc_timer_add(hc, LINGER_MS);
@@ -93,8 +92,7 @@ static void hc_read_cb(struct conn *conn, void *arg)
     struct http_conn *hc = arg;
 
     if (hc->lingering) {
-        evbuffer_drain(conn_input(conn),
-                       evbuffer_get_length(conn_input(conn)));
+        evbuffer_drain(conn_input(conn), evbuffer_get_length(conn_input(conn)));
         return;
     }
     if (hc->cur == NULL) {
@@ -145,8 +143,7 @@ static int hc_client_sent(struct http_conn *hc)
 {
     char c;
 
-    return recv(conn_fd(hc->sess->conn), &c, 1,
-                MSG_PEEK | MSG_DONTWAIT) > 0;
+    return recv(conn_fd(hc->sess->conn), &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 /* Head, keep-alive or lingering timer. */

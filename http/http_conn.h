@@ -11,13 +11,13 @@ struct event;
 
 struct http_conn {
     struct session *sess;
-    struct stream *cur;       /* the transaction in progress, or NULL */
-    struct event *timer;      /* head, keep-alive and lingering timer */
+    struct stream *cur;            /* the transaction in progress, or NULL */
+    struct event *timer;           /* head, keep-alive and lingering timer */
     struct http_conn *prev, *next; /* every connection of the worker */
-    unsigned nreq;            /* transactions served */
-    int cli_eof;              /* the client shut its side */
-    int closing;              /* flushing output, then lingering close */
-    int lingering;            /* output sent, reading and discarding */
+    unsigned nreq;                 /* transactions served */
+    int cli_eof;                   /* the client shut its side */
+    int closing;                   /* flushing output, then lingering close */
+    int lingering;                 /* output sent, reading and discarding */
     unsigned long long pending_in; /* bytes read before the next stream */
 };
 

@@ -78,8 +78,7 @@ static int luab_chn_may_recv(const struct luab_chn *c)
 {
     struct conn *conn = c->ctx->s ? c->ctx->s->sess->conn : NULL;
 
-    return conn != NULL && !c->is_resp &&
-           (conn_enabled(conn) & CONN_RD) &&
+    return conn != NULL && !c->is_resp && (conn_enabled(conn) & CONN_RD) &&
            luab_chn_input(c) < LUAB_CHN_FULL;
 }
 

@@ -41,8 +41,9 @@ static int parse_tcp_request(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     else if (strcmp(args[1], "session") == 0)
         return set_err(err, "'tcp-request session' is not supported yet");
     else
-        return set_err(err, "'tcp-request' expects 'connection', 'content' "
-                            "or 'inspect-delay', got '%s'",
+        return set_err(err,
+                       "'tcp-request' expects 'connection', 'content' "
+                       "or 'inspect-delay', got '%s'",
                        args[1]);
     if (rs == RULESET_TCP_CONN && (ctx->px->cap & 0x1) == 0)
         return set_err(err, "'tcp-request connection' is only allowed in "
@@ -86,16 +87,15 @@ static const struct action_kw tcp_actions[] = {
 };
 
 static const struct cfg_kw tcp_keywords[] = {
-    {"tcp-request", CFG_SEC_PROXY & ~CFG_SEC_DEFAULTS, 1, -1,
-     parse_tcp_request, 0, 0, 0},
+    {"tcp-request", CFG_SEC_PROXY & ~CFG_SEC_DEFAULTS, 1, -1, parse_tcp_request,
+     0, 0, 0},
     {"tcp-request inspect-delay", CFG_SEC_PROXY, 1, 1, cfg_set_duration,
      offsetof(struct proxy, inspect_delay), 0, 0},
     {"tcp-response", CFG_SEC_NODEF, 1, -1, parse_tcp_response, 0, 0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 
-static const struct cfg_kw *const tcp_keyword_tables[] = {tcp_keywords,
-                                                          NULL};
+static const struct cfg_kw *const tcp_keyword_tables[] = {tcp_keywords, NULL};
 
 /* Fills the registries with what the TCP layer provides. */
 static int tcp_init(void)

@@ -39,13 +39,13 @@ enum tcp_state {
 struct tcp_txn {
     struct stream *s;
     enum tcp_state state;
-    struct event *timer;      /* inspect-delay */
+    struct event *timer; /* inspect-delay */
     struct conn *srv;
     int inspect_expired;
     int cli_eof, srv_eof, srv_connected, srv_failed;
-    int srv_err;              /* the server connection broke (reset) */
+    int srv_err;               /* the server connection broke (reset) */
     unsigned cli_tmo, srv_tmo; /* the inactivity timeouts in force */
-    int cli_shut, srv_shut;   /* we shut our write side towards it */
+    int cli_shut, srv_shut;    /* we shut our write side towards it */
 };
 
 static void tcp_process(struct stream *s);
@@ -130,8 +130,8 @@ static int step_content(struct tcp_txn *tt)
     if (!(flags & ACT_FLAG_FINAL))
         env.opt &= ~SMP_OPT_FINAL;
     s->cur_rs = RULESET_TCP_CONT;
-    ret = rules_exec(&s->fe->rules[RULESET_TCP_CONT], &s->cursor, s, &env,
-                     flags);
+    ret =
+        rules_exec(&s->fe->rules[RULESET_TCP_CONT], &s->cursor, s, &env, flags);
     if (ret == ACT_RET_YIELD)
         return RC_AGAIN;
     if (ret != ACT_RET_CONT && ret != ACT_RET_STOP && ret != ACT_RET_DONE) {
@@ -171,8 +171,7 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
         tt->srv_connected = 1;
         s->times.connect = stream_elapsed_ms(s);
         conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
-    } else if ((what & (CONN_EOF | CONN_ERROR)) &&
-               tt->srv_connected) {
+    } else if ((what & (CONN_EOF | CONN_ERROR)) && tt->srv_connected) {
         /* what the server sent still goes to the client, then we close */
         tt->srv_eof = 1;
         tt->srv_err = (what & CONN_ERROR) != 0;
@@ -243,11 +242,10 @@ static int step_connect(struct tcp_txn *tt)
     conn_set_timeouts(tt->srv, NULL, tmo ? &tv : NULL);
     conn_setwatermark(tt->srv, CONN_WR, 16384, 0);
     if (conn_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
-                                   (int)srv->addr.len) < 0)
+                     (int)srv->addr.len) < 0)
         return tcp_end(tt);
     if (srv->send_proxy)
-        proxy_protocol_write(conn_output(tt->srv), srv->send_proxy,
-                             s->sess);
+        proxy_protocol_write(conn_output(tt->srv), srv->send_proxy, s->sess);
     conn_enable(tt->srv, CONN_RD | CONN_WR);
     return RC_AGAIN;
 }
@@ -326,9 +324,8 @@ static void tcp_process(struct stream *s)
             rc = step_forward(tt);
             break;
         default:
-            rc = evbuffer_get_length(conn_output(cli_conn(tt)))
-                     ? RC_AGAIN
-                     : tcp_end(tt);
+            rc = evbuffer_get_length(conn_output(cli_conn(tt))) ? RC_AGAIN
+                                                                : tcp_end(tt);
             break;
         }
     } while (rc == RC_OK);
@@ -380,8 +377,8 @@ static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     ((struct stream *)arg)->bytes_in += info->n_added;
 }
 
-static void count_out(struct evbuffer *buf,
-                      const struct evbuffer_cb_info *info, void *arg)
+static void count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                      void *arg)
 {
     ((struct stream *)arg)->bytes_out += info->n_added;
 }
@@ -395,8 +392,7 @@ static void tcp_session_start(struct session *sess)
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
     if (s == NULL || (tt = pcalloc(s->pool, sizeof(*tt))) == NULL ||
-        (tt->timer = evtimer_new(worker_loop(), inspect_timer_cb, s)) ==
-            NULL) {
+        (tt->timer = evtimer_new(worker_loop(), inspect_timer_cb, s)) == NULL) {
         if (s != NULL)
             stream_free(s);
         session_free(sess);

@@ -17,8 +17,8 @@
 #include "tcp/tcp.h"
 
 /* The client's unread bytes, pulled up to <want> (or all); NULL if none. */
-static const unsigned char *client_bytes(const struct smp_env *env,
-                                         size_t want, size_t *len)
+static const unsigned char *client_bytes(const struct smp_env *env, size_t want,
+                                         size_t *len)
 {
     struct evbuffer *in;
 
@@ -75,9 +75,8 @@ static int fetch_req_payload(const struct arg *args, struct sample *smp,
 /* Reads the TLS record and handshake headers of a ClientHello; returns
  * the handshake body and its length, or NULL with *<more> set when more
  * bytes are needed. */
-static const unsigned char *tls_client_hello(const unsigned char *p,
-                                             size_t len, size_t *body,
-                                             int *more)
+static const unsigned char *tls_client_hello(const unsigned char *p, size_t len,
+                                             size_t *body, int *more)
 {
     size_t rec;
 
@@ -120,13 +119,13 @@ static int sni_from_hello(const unsigned char *h, size_t n, struct ist *out)
 
     if (i >= n)
         return 0;
-    i += 1 + h[i];                                   /* session id */
+    i += 1 + h[i]; /* session id */
     if (i + 2 > n)
         return 0;
-    i += 2 + (((size_t)h[i] << 8) | h[i + 1]);       /* cipher suites */
+    i += 2 + (((size_t)h[i] << 8) | h[i + 1]); /* cipher suites */
     if (i >= n)
         return 0;
-    i += 1 + h[i];                                   /* compression */
+    i += 1 + h[i]; /* compression */
     if (i + 2 > n)
         return 0;
     l = ((size_t)h[i] << 8) | h[i + 1];
@@ -156,8 +155,7 @@ static int fetch_ssl_sni(const struct arg *args, struct sample *smp,
     size_t len, body;
     int more;
     const unsigned char *p = client_bytes(env, 16384 + 5, &len);
-    const unsigned char *h = p ? tls_client_hello(p, len, &body, &more)
-                               : NULL;
+    const unsigned char *h = p ? tls_client_hello(p, len, &body, &more) : NULL;
 
     if (h == NULL)
         return p != NULL && !more ? 0 : not_yet(smp, env);
@@ -168,18 +166,37 @@ static int fetch_ssl_sni(const struct arg *args, struct sample *smp,
 }
 
 static const struct sample_fetch_kw tcp_fetches[] = {
-    {.name = "req.len", .fn = fetch_req_len, .out = SMP_T_SINT,
-     .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_INT},
-    {.name = "req_len", .fn = fetch_req_len, .out = SMP_T_SINT,
-     .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_INT},
-    {.name = "req.payload", .fn = fetch_req_payload, .args = "I,I",
-     .out = SMP_T_BIN, .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_BIN},
-    {.name = "req.ssl_hello_type", .fn = fetch_ssl_hello_type,
-     .out = SMP_T_SINT, .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_INT},
-    {.name = "req.ssl_sni", .fn = fetch_ssl_sni, .out = SMP_T_STR,
-     .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_STR},
-    {.name = "req_ssl_sni", .fn = fetch_ssl_sni, .out = SMP_T_STR,
-     .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_STR},
+    {.name = "req.len",
+     .fn = fetch_req_len,
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_INT},
+    {.name = "req_len",
+     .fn = fetch_req_len,
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_INT},
+    {.name = "req.payload",
+     .fn = fetch_req_payload,
+     .args = "I,I",
+     .out = SMP_T_BIN,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_BIN},
+    {.name = "req.ssl_hello_type",
+     .fn = fetch_ssl_hello_type,
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_INT},
+    {.name = "req.ssl_sni",
+     .fn = fetch_ssl_sni,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_STR},
+    {.name = "req_ssl_sni",
+     .fn = fetch_ssl_sni,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_STR},
     {.name = NULL},
 };
 
