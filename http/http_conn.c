@@ -66,6 +66,10 @@ static void hc_linger(struct http_conn *hc)
 {
     struct conn *conn = hc->sess->conn;
 
+    if (hc->cli_eof) { /* the client is done sending: nothing to linger on */
+        http_conn_abort(hc);
+        return;
+    }
     hc->lingering = 1;
     shutdown(conn_fd(conn), SHUT_WR);
     evbuffer_drain(conn_input(conn), evbuffer_get_length(conn_input(conn)));
@@ -126,13 +130,20 @@ static void hc_event_cb(struct conn *conn, short what, void *arg)
 {
     struct http_conn *hc = arg;
 
-    if (hc->lingering || (what & (CONN_ERROR | CONN_TIMEOUT)) ||
-        hc->cur == NULL) {
+    if (hc->lingering || (what & (CONN_ERROR | CONN_TIMEOUT))) {
         http_conn_abort(hc);
         return;
     }
-    /* EOF with a transaction running: let it finish what it can */
     hc->cli_eof = 1;
+    if (hc->cur == NULL) {
+        /* between requests: the last response may still be queued (its
+         * write comes after this event in the same loop turn), so close
+         * gracefully rather than drop it */
+        if (!hc->closing)
+            hc_close(hc);
+        return;
+    }
+    /* EOF with a transaction running: let it finish what it can */
     conn_disable(conn, CONN_RD);
     hc->cur->applet_in_eof = 1;
     hc->cur->ops->process(hc->cur);
