@@ -26,7 +26,8 @@
 #include "core/proxy.h"
 #include "core/util.h"
 
-#define CFG_MAX_TABLES 32
+#define CFG_MAX_TABLES   32
+#define CFG_MAX_SECTIONS 16
 
 /* A section that we recognise but do not support: its lines are skipped
  * after one error on the section line. */
@@ -40,15 +41,21 @@ struct kw_table {
 static struct kw_table kw_tables[CFG_MAX_TABLES];
 static int kw_ntables;
 
+struct sec_entry {
+    const struct cfg_section *sec;
+    const struct module *module;
+};
+
+/* Sections that modules own, beside core's global and proxy sections. */
+static struct sec_entry sec_tables[CFG_MAX_SECTIONS];
+static int sec_nentries;
+
 /* HAProxy keywords that we know and do not support yet: naming them as
  * unsupported tells the user it is not a typo. */
 static const char *const unsupported_kws[] = {
     "log-send-hostname",
     "stats",
-    "errorfiles",
-    "http-error",
     "compression",
-    "tcp-check",
     "stick-table",
     "stick",
     "cookie",
@@ -62,9 +69,6 @@ static const char *const unsupported_kws[] = {
     "unique-id-format",
     "unique-id-header",
     "filter",
-    "errorloc",
-    "errorloc302",
-    "errorloc303",
     "persist",
     "dispatch",
     "source",
@@ -88,17 +92,60 @@ static const char *const unsupported_kws[] = {
 
 /* HAProxy sections we do not support yet. */
 static const char *const unsupported_secs[] = {
-    "userlist",    "peers",       "resolvers", "program",  "cache",
-    "http-errors", "ring",        "mailers",   "fcgi-app", "crt-store",
-    "traces",      "log-forward", NULL,
+    "userlist", "peers",    "resolvers", "program",     "cache",  "ring",
+    "mailers",  "fcgi-app", "crt-store", "log-forward", "traces", NULL,
 };
+
+/* The module section opened by <name>, or NULL. */
+static const struct sec_entry *sec_find(const char *name)
+{
+    int i;
+
+    for (i = 0; i < sec_nentries; i++)
+        if (strcmp(sec_tables[i].sec->name, name) == 0)
+            return &sec_tables[i];
+    return NULL;
+}
+
+/* The module section whose bit is <bit>, or NULL. */
+static const struct sec_entry *sec_find_bit(unsigned bit)
+{
+    int i;
+
+    for (i = 0; i < sec_nentries; i++)
+        if (sec_tables[i].sec->sec_bit == bit)
+            return &sec_tables[i];
+    return NULL;
+}
+
+/* Registers the sections of module <m>; a name or bit already taken is a
+ * programming error, logged and refused. */
+static void register_sections(const struct module *m)
+{
+    const struct cfg_section *sec;
+
+    for (sec = m->sections; sec != NULL && sec->name != NULL; sec++) {
+        if (sec_nentries == CFG_MAX_SECTIONS || sec_find(sec->name) != NULL ||
+            sec_find_bit(sec->sec_bit) != NULL ||
+            sec->sec_bit < CFG_SEC_MODULE(0)) {
+            log_alert("module %s: section '%s' cannot be registered", m->name,
+                      sec->name);
+            continue;
+        }
+        sec_tables[sec_nentries].sec = sec;
+        sec_tables[sec_nentries].module = m;
+        sec_nentries++;
+    }
+}
 
 void cfgparse_register_modules(const struct module *const *list)
 {
     const struct cfg_kw *const *t;
 
     kw_ntables = 0;
+    sec_nentries = 0;
     for (; *list != NULL; list++) {
+        register_sections(*list);
         for (t = (*list)->keywords; t != NULL && *t != NULL; t++) {
             if (kw_ntables == CFG_MAX_TABLES)
                 return;
@@ -177,6 +224,8 @@ static int word_in(const char *word, const char *const *list)
 
 static const char *section_name(unsigned sec)
 {
+    const struct sec_entry *se;
+
     switch (sec) {
     case CFG_SEC_GLOBAL:
         return "global";
@@ -189,7 +238,8 @@ static const char *section_name(unsigned sec)
     case CFG_SEC_LISTEN:
         return "listen";
     default:
-        return "no";
+        se = sec_find_bit(sec);
+        return se != NULL ? se->sec->name : "no";
     }
 }
 
@@ -238,6 +288,7 @@ static void section_proxy(struct cfg_ctx *ctx, unsigned sec, int argc,
 
     ctx->section = sec;
     ctx->px = NULL;
+    ctx->sec_data = NULL;
     if (name != NULL && strcmp(name, "from") == 0 && sec == CFG_SEC_DEFAULTS)
         name = NULL;
     if (name == NULL && sec != CFG_SEC_DEFAULTS) {
@@ -282,14 +333,33 @@ static void section_proxy(struct cfg_ctx *ctx, unsigned sec, int argc,
     ctx->px = px;
 }
 
+/* Opens the module section <se> from its header line. */
+static void section_module(struct cfg_ctx *ctx, const struct sec_entry *se,
+                           int argc, char **args)
+{
+    char *err = NULL;
+
+    ctx->section = se->sec->sec_bit;
+    ctx->px = NULL;
+    ctx->sec_data = NULL;
+    ctx->module = se->module;
+    if (se->sec->open(ctx, argc, args, &err) != RC_OK) {
+        cfg_alert(ctx, "%s", err ? err : "invalid section");
+        ctx->section = CFG_SEC_SKIP;
+    }
+    free(err);
+}
+
 /* Handles a section line; returns 1 if <args>[0] opened a section. */
 static int section_line(struct cfg_ctx *ctx, int argc, char **args)
 {
+    const struct sec_entry *se;
     const char *w = args[0];
 
     if (strcmp(w, "global") == 0) {
         ctx->section = CFG_SEC_GLOBAL;
         ctx->px = NULL;
+        ctx->sec_data = NULL;
         if (argc > 1)
             cfg_alert(ctx, "'global' takes no argument, got '%s'", args[1]);
     } else if (strcmp(w, "defaults") == 0) {
@@ -300,6 +370,8 @@ static int section_line(struct cfg_ctx *ctx, int argc, char **args)
         section_proxy(ctx, CFG_SEC_BACKEND, argc, args);
     } else if (strcmp(w, "listen") == 0) {
         section_proxy(ctx, CFG_SEC_LISTEN, argc, args);
+    } else if ((se = sec_find(w)) != NULL) {
+        section_module(ctx, se, argc, args);
     } else if (word_in(w, unsupported_secs)) {
         cfg_alert(ctx, "section '%s' is not supported yet", w);
         ctx->section = CFG_SEC_SKIP;
@@ -536,6 +608,8 @@ static char *setter_base(struct cfg_ctx *ctx)
 {
     if (ctx->section == CFG_SEC_GLOBAL)
         return (char *)&ctx->cfg->global;
+    if (ctx->section >= CFG_SEC_MODULE(0))
+        return ctx->sec_data;
     return (char *)ctx->px;
 }
 

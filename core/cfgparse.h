@@ -26,6 +26,9 @@ struct module;
 #define CFG_SEC_FE    (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
 #define CFG_SEC_BE    (CFG_SEC_DEFAULTS | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
 #define CFG_SEC_NODEF (CFG_SEC_FRONTEND | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
+/* The bit of the <n>th section a module owns (struct cfg_section); each
+ * module picks its own, and registration refuses a bit already taken. */
+#define CFG_SEC_MODULE(n) (0x100u << (n))
 
 struct cfg_ctx {
     struct cfg *cfg;
@@ -36,6 +39,21 @@ struct cfg_ctx {
     const struct module *module; /* owner of the keyword being parsed */
     int errors;                  /* count of errors so far */
     int warnings;
+    void *sec_data; /* what a module section's open hook made current (its
+                     * keywords fill it), NULL in any other section */
+};
+
+/* Opens a section that a module owns, from its header line <args>[0..]
+ * ("http-errors NAME"): sets ctx->sec_data to the object the section's
+ * keywords fill. RC_OK, or RC_ERR with *err set (without file:line); the
+ * section's lines are then skipped. */
+typedef int (*cfg_section_cb)(struct cfg_ctx *ctx, int argc, char **args,
+                              char **err);
+
+struct cfg_section {
+    const char *name; /* the word that opens it: "http-errors" */
+    unsigned sec_bit; /* CFG_SEC_MODULE(n), in its keywords' sections */
+    cfg_section_cb open;
 };
 
 /* A keyword handler. <args>[0..] are the whole line's words; the keyword
@@ -55,7 +73,8 @@ struct cfg_kw {
 };
 
 /* Generic setters: store the single argument at kw->offset of the struct
- * of the current section (struct global or struct proxy). */
+ * of the current section (struct global, struct proxy, or a module
+ * section's ctx->sec_data). */
 int cfg_set_int(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                 char **args, char **err);
 int cfg_set_duration(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
@@ -82,7 +101,7 @@ void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...)
 void cfg_alert(struct cfg_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Registers the keyword tables of every module of the list. */
+/* Registers the keyword tables and sections of every module of the list. */
 void cfgparse_register_modules(const struct module *const *list);
 /* Parses every path of <paths> (files, or directories whose *.cfg are read
  * in lexical order) into <cfg>; returns the number of errors (all of them

@@ -381,7 +381,6 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      PX_OPT_IGNORE_PROBE, 0},
     {"option forwardfor", CFG_SEC_PROXY, 0, 5, parse_forwardfor, 0, 0, 0},
     {"option httpchk", CFG_SEC_BE, 0, 3, parse_httpchk, 0, 0, 0},
-    {"option tcp-check", CFG_SEC_BE, 0, -1, parse_option_unsupported, 0, 0, 0},
     {"option originalto", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,
      0},
     {"option log-health-checks", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),

@@ -1,8 +1,10 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* Health checks: TCP connect checks and HTTP checks ("option httpchk",
- * "http-check expect/send"), the rise/fall state machine, HAProxy's log
- * messages for transitions, and the shared memory that carries the health
- * of each server from the checking worker to all the others. */
+/* Health checks: TCP connect checks, HTTP checks ("option httpchk",
+ * "http-check expect/send") and tcp-check sequences ("option tcp-check",
+ * "tcp-check connect/send/send-binary/expect/comment"), the rise/fall state
+ * machine, HAProxy's log messages for transitions, and the shared memory
+ * that carries the health of each server from the checking worker to all
+ * the others. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -19,6 +21,8 @@
 #include <event2/event.h>
 
 #include "core/cfg.h"
+#include "core/cfgparse.h"
+#include "core/cfgval.h"
 #include "core/check.h"
 #include "core/core.h"
 #include "core/errors.h"
@@ -37,13 +41,20 @@ struct check_shm {
     size_t len;
 };
 
+struct tcpchk_rule;
+
 /* The checking worker's state for one server. */
 struct check_run {
     struct server *srv;
     struct event *timer;
     struct bufferevent *bev;
     struct timeval start;
-    struct evbuffer *resp;
+    struct evbuffer *resp; /* what the server sent (since the last send) */
+    /* tcp-check: the step running (NULL: the implicit connect), the one
+     * to go on with, and the state of the connection */
+    const struct tcpchk_rule *cur, *resume;
+    int connected, eof;
+    int finishing; /* every step passed: the output drains, then done */
 };
 
 /* ---------------------------------------------------------------- */
@@ -77,6 +88,7 @@ int check_parse_httpchk(struct proxy *px, int argc, char **args, char **err)
     }
     if (px->chk == NULL)
         px->chk = xcalloc(1, sizeof(*px->chk));
+    px->chk->type = CHECK_TYPE_HTTP;
     /* HAProxy's old form puts headers after the version, "\r\n" escaped */
     check_set_request(px->chk, meth, uri, ver, "");
     return RC_OK;
@@ -169,6 +181,351 @@ int check_parse_http_check(struct proxy *px, int argc, char **args, char **err)
     return set_err(err, "'http-check %s' is not supported yet", args[1]);
 }
 
+/* ---------------------------------------------------------------- */
+/* tcp-check configuration                                           */
+/* ---------------------------------------------------------------- */
+
+enum tcpchk_act {
+    TCPCHK_CONNECT,
+    TCPCHK_SEND,
+    TCPCHK_EXPECT,
+    TCPCHK_COMMENT, /* removed after parsing, its text given to rules */
+};
+
+enum tcpchk_match {
+    TCPCHK_STRING,
+    TCPCHK_RSTRING,
+    TCPCHK_BINARY,
+};
+
+/* One "tcp-check" line. */
+struct tcpchk_rule {
+    struct tcpchk_rule *next;
+    enum tcpchk_act act;
+    int step;      /* HAProxy's step number: the line's rank, from 1 */
+    char *comment; /* NULL if none */
+    int port;      /* connect: 0 for the server's (or its check port) */
+    /* send: the bytes; expect: the pattern (decoded for binary) */
+    char *data;
+    size_t len;
+    /* expect */
+    enum tcpchk_match match;
+    int negate;
+    long long min_recv; /* -1: wait for a match until the end */
+    char *text;         /* the pattern as written */
+    struct sample_regex *re;
+    const struct tcpchk_rule *head; /* where a waiting expect starts again */
+};
+
+static void tcpchk_rule_free(struct tcpchk_rule *r)
+{
+    free(r->comment);
+    free(r->data);
+    free(r->text);
+    sample_regex_free(r->re);
+    free(r);
+}
+
+static void tcpchk_rules_free(struct tcpchk_rule *r)
+{
+    struct tcpchk_rule *next;
+
+    for (; r != NULL; r = next) {
+        next = r->next;
+        tcpchk_rule_free(r);
+    }
+}
+
+/* Returns the px_check of <px>, created as a connect-only HTTP default. */
+static struct px_check *check_get(struct proxy *px)
+{
+    if (px->chk == NULL) {
+        px->chk = xcalloc(1, sizeof(*px->chk));
+        check_set_request(px->chk, "OPTIONS", "/", "HTTP/1.0", "");
+    }
+    return px->chk;
+}
+
+/* "option tcp-check": the tcp-check sequence runs; "no option tcp-check"
+ * goes back to connect-only checks. */
+static int parse_option_tcpcheck(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                                 int argc, char **args, char **err)
+{
+    struct px_check *c;
+
+    if (strcmp(args[0], "no") == 0) {
+        if (ctx->px->chk != NULL && ctx->px->chk->type == CHECK_TYPE_TCP) {
+            check_px_free(ctx->px->chk);
+            ctx->px->chk = NULL;
+        }
+        return RC_OK;
+    }
+    c = check_get(ctx->px);
+    c->type = CHECK_TYPE_TCP;
+    return RC_OK;
+}
+
+/* Parses the options of "tcp-check connect": "port N", "comment TEXT". */
+static int tcpchk_parse_connect(struct tcpchk_rule *r, int argc, char **args,
+                                char **err)
+{
+    long long port;
+    int i;
+
+    for (i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return set_err(err, "'tcp-check connect': '%s' expects a value",
+                           args[i]);
+        if (strcmp(args[i], "port") == 0) {
+            if (cfgval_int(args[i + 1], 1, 65535, &port, err) != RC_OK)
+                return RC_ERR;
+            r->port = (int)port;
+        } else if (strcmp(args[i], "comment") == 0) {
+            free(r->comment);
+            r->comment = xstrdup(args[i + 1]);
+        } else {
+            return set_err(err,
+                           "'tcp-check connect': '%s' is not supported "
+                           "yet",
+                           args[i]);
+        }
+    }
+    return RC_OK;
+}
+
+/* Parses "tcp-check send DATA" and "tcp-check send-binary HEX", with an
+ * optional "comment TEXT". */
+static int tcpchk_parse_send(struct tcpchk_rule *r, int argc, char **args,
+                             char **err)
+{
+    size_t n;
+
+    if (argc < 3 || args[2][0] == '\0')
+        return set_err(err, "'tcp-check %s' expects the data to send", args[1]);
+    if (argc == 5 && strcmp(args[3], "comment") == 0)
+        r->comment = xstrdup(args[4]);
+    else if (argc != 3)
+        return set_err(err, "'tcp-check %s': unexpected '%s'", args[1],
+                       args[3]);
+    n = strlen(args[2]);
+    if (strcmp(args[1], "send") == 0) {
+        r->data = xstrndup(args[2], n);
+        r->len = n;
+        return RC_OK;
+    }
+    r->data = xcalloc(1, n / 2 + 1);
+    if (sample_hex2bin(args[2], n, (unsigned char *)r->data) < 0)
+        return set_err(err,
+                       "'tcp-check send-binary': '%s' is not a hex "
+                       "string of even length",
+                       args[2]);
+    r->len = n / 2;
+    return RC_OK;
+}
+
+/* Sets the pattern of an expect rule: "string", "rstring" or "binary". */
+static int tcpchk_set_pattern(struct tcpchk_rule *r, const char *kind,
+                              const char *pat, char **err)
+{
+    size_t n = strlen(pat);
+
+    if (r->text != NULL)
+        return set_err(err, "'tcp-check expect': only one pattern");
+    r->text = xstrdup(pat);
+    if (strcmp(kind, "string") == 0) {
+        r->match = TCPCHK_STRING;
+        r->data = xstrndup(pat, n);
+        r->len = n;
+    } else if (strcmp(kind, "rstring") == 0) {
+        r->match = TCPCHK_RSTRING;
+        r->re = sample_regex_new(pat, n, 0, err);
+        if (r->re == NULL)
+            return RC_ERR;
+    } else {
+        r->match = TCPCHK_BINARY;
+        r->data = xcalloc(1, n / 2 + 1);
+        if (sample_hex2bin(pat, n, (unsigned char *)r->data) < 0)
+            return set_err(err,
+                           "'tcp-check expect binary': '%s' is not a "
+                           "hex string of even length",
+                           pat);
+        r->len = n / 2;
+    }
+    if (n == 0)
+        return set_err(err, "'tcp-check expect %s' expects a pattern", kind);
+    return RC_OK;
+}
+
+/* Parses "tcp-check expect [min-recv N] [comment TEXT] [!] string|rstring|
+ * binary PATTERN" (HAProxy takes the options in any order). */
+static int tcpchk_parse_expect(struct tcpchk_rule *r, int argc, char **args,
+                               char **err)
+{
+    int i;
+
+    r->min_recv = -1;
+    for (i = 2; i < argc; i++) {
+        const char *a = args[i];
+
+        if (strcmp(a, "!") == 0) {
+            r->negate = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return set_err(err, "'tcp-check expect': '%s' expects a value", a);
+        if (strcmp(a, "min-recv") == 0) {
+            if (cfgval_int(args[++i], -1, 1 << 30, &r->min_recv, err) != RC_OK)
+                return RC_ERR;
+        } else if (strcmp(a, "comment") == 0) {
+            free(r->comment);
+            r->comment = xstrdup(args[++i]);
+        } else if (strcmp(a, "string") == 0 || strcmp(a, "rstring") == 0 ||
+                   strcmp(a, "binary") == 0) {
+            if (tcpchk_set_pattern(r, a, args[++i], err) != RC_OK)
+                return RC_ERR;
+        } else {
+            return set_err(err, "'tcp-check expect': '%s' is not supported yet",
+                           a);
+        }
+    }
+    if (r->text == NULL)
+        return set_err(err, "'tcp-check expect' expects [!] string|rstring|"
+                            "binary and a pattern");
+    return RC_OK;
+}
+
+/* Returns 1 if a connect may be added after the rules <first>: HAProxy
+ * wants the first step to be a connect when there is one. */
+static int tcpchk_connect_allowed(const struct tcpchk_rule *first)
+{
+    for (; first != NULL; first = first->next) {
+        if (first->act == TCPCHK_CONNECT)
+            return 1;
+        if (first->act != TCPCHK_COMMENT)
+            return 0;
+    }
+    return 1;
+}
+
+/* Parses the words of one "tcp-check" line into <r>. */
+static int tcpchk_parse_rule(struct px_check *c, struct tcpchk_rule *r,
+                             int argc, char **args, char **err)
+{
+    const char *a = args[1];
+
+    if (strcmp(a, "connect") == 0) {
+        r->act = TCPCHK_CONNECT;
+        if (!tcpchk_connect_allowed(c->tcp_rules))
+            return set_err(err, "first step MUST also be a 'connect', "
+                                "optionally preceded by a 'comment', when "
+                                "there is a 'connect' step in the "
+                                "tcp-check ruleset");
+        return tcpchk_parse_connect(r, argc, args, err);
+    }
+    if (strcmp(a, "send") == 0 || strcmp(a, "send-binary") == 0) {
+        r->act = TCPCHK_SEND;
+        return tcpchk_parse_send(r, argc, args, err);
+    }
+    if (strcmp(a, "expect") == 0) {
+        r->act = TCPCHK_EXPECT;
+        return tcpchk_parse_expect(r, argc, args, err);
+    }
+    if (strcmp(a, "comment") == 0) {
+        r->act = TCPCHK_COMMENT;
+        if (argc != 3)
+            return set_err(err, "'tcp-check comment' expects one text");
+        r->comment = xstrdup(args[2]);
+        return RC_OK;
+    }
+    return set_err(err, "'tcp-check %s' is not supported yet", a);
+}
+
+/* "tcp-check connect|send|send-binary|expect|comment ...". */
+static int parse_tcpcheck(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                          int argc, char **args, char **err)
+{
+    struct px_check *c = check_get(ctx->px);
+    struct tcpchk_rule *r = xcalloc(1, sizeof(*r)), **tail;
+
+    if (tcpchk_parse_rule(c, r, argc, args, err) != RC_OK) {
+        tcpchk_rule_free(r);
+        return RC_ERR;
+    }
+    r->step = ++c->tcp_nlines;
+    for (tail = &c->tcp_rules; *tail != NULL; tail = &(*tail)->next)
+        ;
+    *tail = r;
+    return RC_OK;
+}
+
+/* Copies the rule list <src> (heads are set later, by tcpchk_resolve). */
+static struct tcpchk_rule *tcpchk_rules_dup(const struct tcpchk_rule *src)
+{
+    struct tcpchk_rule *first = NULL, **tail = &first, *r;
+    char *err = NULL;
+
+    for (; src != NULL; src = src->next) {
+        r = xcalloc(1, sizeof(*r));
+        *r = *src;
+        r->next = NULL;
+        r->comment = src->comment ? xstrdup(src->comment) : NULL;
+        r->data = src->data ? xstrndup(src->data, src->len) : NULL;
+        r->text = src->text ? xstrdup(src->text) : NULL;
+        r->re = src->re ? sample_regex_new(r->text, strlen(r->text), 0, &err)
+                        : NULL;
+        free(err);
+        err = NULL;
+        *tail = r;
+        tail = &r->next;
+    }
+    return first;
+}
+
+/* Gives comment lines' text to the rules after them as HAProxy does (the
+ * next rule, and the ones after it while the action stays the same; a
+ * connect ends it), drops the comment lines and sets each expect's head:
+ * the first negated expect of the chain of expects it ends, or itself. */
+static void tcpchk_resolve(struct px_check *c)
+{
+    struct tcpchk_rule **pr = &c->tcp_rules, *r, *chain = NULL;
+    const char *comment = NULL;
+    char *owned = NULL;
+    int prev = -1;
+
+    while ((r = *pr) != NULL) {
+        if (r->act == TCPCHK_COMMENT) {
+            free(owned);
+            owned = r->comment;
+            r->comment = NULL;
+            comment = owned;
+            prev = TCPCHK_COMMENT;
+            *pr = r->next;
+            tcpchk_rule_free(r);
+            continue;
+        }
+        if (prev != TCPCHK_COMMENT && (int)r->act != prev)
+            comment = NULL;
+        if (r->comment == NULL && comment != NULL)
+            r->comment = xstrdup(comment);
+        if (r->act == TCPCHK_CONNECT)
+            comment = NULL;
+        prev = (int)r->act;
+        if (r->act != TCPCHK_EXPECT)
+            chain = NULL;
+        else if (chain == NULL && r->negate)
+            chain = r;
+        r->head = r->act == TCPCHK_EXPECT && chain ? chain : r;
+        pr = &r->next;
+    }
+    free(owned);
+}
+
+const struct cfg_kw check_keywords[] = {
+    {"option tcp-check", CFG_SEC_BE, 0, 0, parse_option_tcpcheck, 0, 0, 0},
+    {"tcp-check", CFG_SEC_BE, 1, -1, parse_tcpcheck, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, 0, 0, 0},
+};
+
 struct px_check *check_dup(const struct px_check *src)
 {
     struct px_check *c;
@@ -185,6 +542,7 @@ struct px_check *check_dup(const struct px_check *src)
             ? sample_regex_new(c->expect_arg, strlen(c->expect_arg), 0, &err)
             : NULL;
     free(err);
+    c->tcp_rules = tcpchk_rules_dup(src->tcp_rules);
     return c;
 }
 
@@ -195,6 +553,7 @@ void check_px_free(struct px_check *c)
     free(c->request);
     free(c->expect_arg);
     sample_regex_free(c->expect_re);
+    tcpchk_rules_free(c->tcp_rules);
     free(c);
 }
 
@@ -232,8 +591,12 @@ int check_prepare(struct cfg *cfg)
 {
     struct check_shm *shm;
     struct server_health *next;
+    struct proxy *px;
     size_t n = 0;
 
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        if (px->chk != NULL)
+            tcpchk_resolve(px->chk);
     each_checked(cfg, count_one, &n);
     if (n == 0)
         return RC_OK;
@@ -445,33 +808,315 @@ static void check_event_cb(struct bufferevent *bev, short what, void *arg)
     check_result(run, 0, why);
 }
 
-/* Starts one check of <run>'s server. */
-static void check_begin(evutil_socket_t fd, short what, void *arg)
+/* Opens the check connection of <run> to its server, on <port> if not 0
+ * (else the server's "port" setting, else its own port), with the
+ * callbacks of the check type. RC_OK, or RC_ERR when no connection could
+ * be started. */
+static int check_open(struct check_run *run, int port, bufferevent_data_cb rd,
+                      bufferevent_data_cb wr, bufferevent_event_cb ev)
 {
-    struct check_run *run = arg;
     struct server *srv = run->srv;
     struct sockaddr_storage ss = srv->addr.ss;
     unsigned tmo =
         srv->px->timeouts.check ? srv->px->timeouts.check : srv->inter;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
-    gettimeofday(&run->start, NULL);
-    if (srv->check_port != 0 && ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = htons(srv->check_port);
-    else if (srv->check_port != 0 && ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(srv->check_port);
+    if (port == 0)
+        port = srv->check_port;
+    if (port != 0 && ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    else if (port != 0 && ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
     run->bev = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
-    if (run->bev == NULL) {
-        check_result(run, 0,
-                     "Layer4 connection problem, info: \"out of "
-                     "memory\"");
-        return;
-    }
-    bufferevent_setcb(run->bev, check_read_cb, NULL, check_event_cb, run);
+    if (run->bev == NULL)
+        return RC_ERR;
+    bufferevent_setcb(run->bev, rd, wr, ev, run);
     bufferevent_set_timeouts(run->bev, &tv, &tv);
     bufferevent_enable(run->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(run->bev, (struct sockaddr *)&ss,
                                    (int)srv->addr.len) < 0)
+        return RC_ERR;
+    return RC_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* Running a tcp-check sequence                                      */
+/* ---------------------------------------------------------------- */
+
+/* Appends <len> bytes of <s> to <out> as HAProxy quotes them in a log
+ * line's info: non-printable bytes and '"' as \xHH. */
+static void tcpchk_quote(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = strlen(out), i;
+
+    for (i = 0; i < len && n + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch < 0x20 || ch >= 0x7f || ch == '"')
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02X", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+}
+
+/* Describes where the sequence of <run> stands, as HAProxy does after an
+ * error: " at step N of tcp-check (expect string 'X')". */
+static void tcpchk_where(const struct check_run *run, char *out, size_t cap)
+{
+    const struct tcpchk_rule *r = run->cur;
+    size_t n;
+
+    if (r == NULL) {
+        snprintf(out, cap, " at initial connection step of tcp-check");
+        return;
+    }
+    n = (size_t)snprintf(out, cap, " at step %d of tcp-check", r->step);
+    if (r->act == TCPCHK_CONNECT && r->port)
+        snprintf(out + n, cap - n, " (connect port %d)", r->port);
+    else if (r->act == TCPCHK_CONNECT)
+        snprintf(out + n, cap - n, " (connect)");
+    else if (r->act == TCPCHK_SEND)
+        snprintf(out + n, cap - n, " (send)");
+    else if (r->match == TCPCHK_RSTRING)
+        snprintf(out + n, cap - n, " (expect regex)");
+    else
+        snprintf(out + n, cap - n, " (expect %s '%s')",
+                 r->match == TCPCHK_STRING ? "string" : "binary", r->text);
+    if (r->comment != NULL) {
+        n = strlen(out);
+        snprintf(out + n, cap - n, " comment: '%s'", r->comment);
+    }
+}
+
+/* Ends the check of <run> on a connection error or timeout <what>. */
+static void tcpchk_conn_fail(struct check_run *run, short what)
+{
+    char where[320], info[384], why[512];
+    int err = EVUTIL_SOCKET_ERROR();
+
+    tcpchk_where(run, where, sizeof(where));
+    info[0] = '\0';
+    if (what & BEV_EVENT_TIMEOUT)
+        snprintf(info, sizeof(info), "%s", where);
+    else
+        snprintf(info, sizeof(info), "%s%s",
+                 strerror(err              ? err
+                          : run->connected ? ECONNRESET
+                                           : ECONNREFUSED),
+                 where);
+    snprintf(why, sizeof(why), "%s, info: \"",
+             !run->connected
+                 ? ((what & BEV_EVENT_TIMEOUT) ? "Layer4 timeout"
+                                               : "Layer4 connection problem")
+             : (what & BEV_EVENT_TIMEOUT) ? "Layer7 timeout"
+                                          : "Socket error");
+    tcpchk_quote(why, sizeof(why) - 1, info, strlen(info));
+    strncat(why, "\"", sizeof(why) - strlen(why) - 1);
+    check_result(run, 0, why);
+}
+
+/* Ends the check of <run> on the expect rule <r> that failed, <match>
+ * telling whether the pattern was found (negated rules fail then). */
+static void tcpchk_expect_fail(struct check_run *run,
+                               const struct tcpchk_rule *r, int match,
+                               int empty)
+{
+    char info[384], why[512];
+    size_t n;
+
+    if (empty)
+        n = (size_t)snprintf(info, sizeof(info),
+                             "TCPCHK got an empty response at step %d",
+                             r->step);
+    else if (r->match == TCPCHK_STRING)
+        n = (size_t)snprintf(info, sizeof(info), "TCPCHK %s '%s' at step %d",
+                             match ? "matched unwanted content"
+                                   : "did not match content",
+                             r->text, r->step);
+    else
+        n = (size_t)snprintf(
+            info, sizeof(info), "TCPCHK %s (%s) at step %d",
+            match ? "matched unwanted content" : "did not match content",
+            r->match == TCPCHK_BINARY ? "binary" : "regex", r->step);
+    if (r->comment != NULL && n < sizeof(info))
+        snprintf(info + n, sizeof(info) - n,
+                 empty ? " comment: '%s'" : " comment: %s", r->comment);
+    snprintf(why, sizeof(why), "Layer7 invalid response, info: \"");
+    tcpchk_quote(why, sizeof(why) - 1, info, strlen(info));
+    strncat(why, "\"", sizeof(why) - strlen(why) - 1);
+    check_result(run, 0, why);
+}
+
+/* Evaluates the expect rule <r> on what the server sent since the last
+ * send: RC_OK when it passes, RC_AGAIN to wait for more, RC_ERR when it
+ * failed (the result is recorded). */
+static int tcpchk_expect(struct check_run *run, const struct tcpchk_rule *r)
+{
+    size_t len = evbuffer_get_length(run->resp);
+    const char *p = (const char *)evbuffer_pullup(run->resp, -1);
+    int last = run->eof || len >= CHECK_MAX_RESPONSE, match;
+
+    if (!last && r->match != TCPCHK_RSTRING && len < r->len)
+        return RC_AGAIN;
+    if (!last && r->min_recv > 0 && len < (size_t)r->min_recv)
+        return RC_AGAIN;
+    if (len == 0 && last) {
+        tcpchk_expect_fail(run, r, 0, 1);
+        return RC_ERR;
+    }
+    if (r->match == TCPCHK_RSTRING)
+        match = len > 0 && sample_regex_match(r->re, p, len);
+    else
+        match = len >= r->len && memmem(p, len, r->data, r->len) != NULL;
+    if (!match && !last && r->min_recv < 0)
+        return RC_AGAIN;
+    if (match ^ r->negate)
+        return RC_OK;
+    tcpchk_expect_fail(run, r, match, 0);
+    return RC_ERR;
+}
+
+/* The sequence of <run> ended well: HAProxy's words for its last step. */
+static void tcpchk_pass(struct check_run *run)
+{
+    const struct tcpchk_rule *r = run->cur;
+
+    if (r == NULL)
+        check_result(run, 1, "Layer4 check passed");
+    else if (r->act == TCPCHK_CONNECT)
+        check_result(run, 1, "Layer4 check passed, info: \"(tcp-check)\"");
+    else
+        check_result(run, 1,
+                     "Layer7 check passed, code: 0, info: \"(tcp-check)\"");
+}
+
+static void tcpchk_connect(struct check_run *run, const struct tcpchk_rule *r);
+
+/* Runs the steps of <run> from run->resume until one must wait for the
+ * network or the sequence ends. */
+static void tcpchk_go(struct check_run *run)
+{
+    const struct tcpchk_rule *r;
+
+    for (r = run->resume; r != NULL; r = r->next) {
+        run->cur = r;
+        if (r->act == TCPCHK_CONNECT) {
+            run->resume = r->next;
+            tcpchk_connect(run, r);
+            return;
+        }
+        if (r->act == TCPCHK_SEND) {
+            /* an expect judges the answer to the last send only */
+            evbuffer_drain(run->resp, evbuffer_get_length(run->resp));
+            bufferevent_write(run->bev, r->data, r->len);
+            continue;
+        }
+        switch (tcpchk_expect(run, r)) {
+        case RC_OK:
+            continue;
+        case RC_AGAIN:
+            run->resume = r->head;
+            return;
+        default:
+            return;
+        }
+    }
+    /* the last bytes sent leave before the connection closes */
+    run->resume = NULL;
+    run->finishing = 1;
+    if (evbuffer_get_length(bufferevent_get_output(run->bev)) == 0)
+        tcpchk_pass(run);
+}
+
+/* Server bytes of a tcp-check. */
+static void tcpchk_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct check_run *run = arg;
+
+    evbuffer_add_buffer(run->resp, bufferevent_get_input(bev));
+    if (!run->finishing && run->connected)
+        tcpchk_go(run);
+}
+
+/* The output of a tcp-check drained: a finished sequence passes now. */
+static void tcpchk_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct check_run *run = arg;
+
+    if (run->finishing)
+        tcpchk_pass(run);
+}
+
+/* Connection events of a tcp-check. */
+static void tcpchk_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct check_run *run = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        run->connected = 1;
+        tcpchk_go(run);
+        return;
+    }
+    if (run->finishing) {
+        tcpchk_pass(run); /* the server closed first: all was said */
+        return;
+    }
+    /* a reset right after the last bytes still lets them be judged */
+    if (run->connected && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) &&
+        ((what & BEV_EVENT_EOF) || evbuffer_get_length(run->resp) > 0) &&
+        run->cur != NULL && run->cur->act == TCPCHK_EXPECT) {
+        run->eof = 1;
+        tcpchk_go(run);
+        return;
+    }
+    tcpchk_conn_fail(run, what);
+}
+
+/* Opens the connection of the connect step <r> (NULL: the implicit one
+ * before a sequence that does not start with a connect). */
+static void tcpchk_connect(struct check_run *run, const struct tcpchk_rule *r)
+{
+    run->cur = r;
+    run->connected = 0;
+    run->eof = 0;
+    evbuffer_drain(run->resp, evbuffer_get_length(run->resp));
+    if (run->bev != NULL) {
+        bufferevent_free(run->bev);
+        run->bev = NULL;
+    }
+    if (check_open(run, r ? r->port : 0, tcpchk_read_cb, tcpchk_write_cb,
+                   tcpchk_event_cb) != RC_OK)
+        tcpchk_conn_fail(run, BEV_EVENT_ERROR);
+}
+
+/* Starts the tcp-check sequence of <run>'s backend. */
+static void tcpchk_start(struct check_run *run)
+{
+    const struct tcpchk_rule *first = run->srv->px->chk->tcp_rules;
+
+    run->finishing = 0;
+    if (first != NULL && first->act == TCPCHK_CONNECT) {
+        run->resume = first;
+        tcpchk_go(run);
+        return;
+    }
+    run->resume = first;
+    tcpchk_connect(run, NULL);
+}
+
+/* Starts one check of <run>'s server. */
+static void check_begin(evutil_socket_t fd, short what, void *arg)
+{
+    struct check_run *run = arg;
+    const struct px_check *c = run->srv->px->chk;
+
+    gettimeofday(&run->start, NULL);
+    if (c != NULL && c->type == CHECK_TYPE_TCP) {
+        tcpchk_start(run);
+        return;
+    }
+    if (check_open(run, 0, check_read_cb, NULL, check_event_cb) != RC_OK)
         check_result(run, 0,
                      "Layer4 connection problem, info: \"Connection "
                      "refused\"");

@@ -9,9 +9,12 @@
 
 #include <stddef.h>
 
+#include "core/cfgparse.h"
+
 struct cfg;
 struct proxy;
 struct sample_regex;
+struct tcpchk_rule;
 
 enum check_expect {
     CHECK_EXPECT_DEFAULT, /* a 2xx or 3xx status */
@@ -21,15 +24,31 @@ enum check_expect {
     CHECK_EXPECT_RSTRING,
 };
 
-/* "option httpchk" and "http-check" settings of a backend. */
+/* What a backend's checks do beyond the connect (px->chk NULL: only the
+ * connect). */
+enum check_type {
+    CHECK_TYPE_HTTP = 0, /* option httpchk, http-check */
+    CHECK_TYPE_TCP,      /* option tcp-check: the tcp-check sequence */
+};
+
+/* "option httpchk" and "http-check" settings of a backend, and its
+ * "tcp-check" sequence (kept even when another check type is in force, as
+ * HAProxy keeps the lines). */
 struct px_check {
+    enum check_type type;
     char *request; /* the request sent */
     size_t request_len;
     enum check_expect expect;
     int negate;
     char *expect_arg;
     struct sample_regex *expect_re;
+    struct tcpchk_rule *tcp_rules; /* in order, comments resolved after
+                                    * parsing (check_prepare) */
+    int tcp_nlines;                /* tcp-check lines so far: step numbers */
 };
+
+/* Keywords of health checks: "option tcp-check", "tcp-check". */
+extern const struct cfg_kw check_keywords[];
 
 /* "option httpchk [METHOD] [URI] [VERSION]". */
 int check_parse_httpchk(struct proxy *px, int argc, char **args, char **err);
@@ -40,8 +59,9 @@ int check_parse_http_check(struct proxy *px, int argc, char **args, char **err);
 struct px_check *check_dup(const struct px_check *src);
 void check_px_free(struct px_check *c);
 
-/* Master, after parsing: maps the shared health of every checked server
- * of <cfg>. RC_OK or RC_ERR. */
+/* Master, after parsing: resolves the tcp-check comments of every proxy,
+ * maps the shared health of every checked server of <cfg>. RC_OK or
+ * RC_ERR. */
 int check_prepare(struct cfg *cfg);
 /* Master: unmaps it when the generation is freed. */
 void check_release(struct cfg *cfg);

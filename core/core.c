@@ -54,6 +54,7 @@ static void core_cfg_free(struct cfg *cfg)
 static const struct cfg_kw *const core_keywords[] = {
     cfgparse_global_keywords,
     cfgparse_proxy_keywords,
+    check_keywords,
     logger_keywords,
     NULL,
 };

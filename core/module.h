@@ -9,12 +9,17 @@
 
 struct cfg;
 struct cfg_kw;
+struct cfg_section;
 
 struct module {
     const char *name;
     /* keyword tables this module owns (each NULL-name terminated), the
      * list itself NULL-terminated; may be NULL */
     const struct cfg_kw *const *keywords;
+    /* sections this module owns ("http-errors"), NULL-name terminated; may
+     * be NULL. Their lines are rows of the keyword tables whose sections
+     * carry the section's bit; core knows only the name and the bit. */
+    const struct cfg_section *sections;
     /* once per process, before any parsing: fill the registries */
     int (*init)(void);
     /* after every file of <cfg> parsed, before sockets are bound (the Lua

@@ -21,31 +21,40 @@
 #include "core/worker.h"
 #include "core/util.h"
 
+struct errorfile *errorfile_dup(const struct errorfile *src)
+{
+    struct errorfile *e = xmalloc(sizeof(*e));
+
+    *e = *src;
+    if (src->raw != NULL) {
+        e->raw = xmalloc(src->len ? src->len : 1);
+        memcpy(e->raw, src->raw, src->len);
+    }
+    if (src->section != NULL)
+        e->section = xstrdup(src->section);
+    e->next = NULL;
+    return e;
+}
+
 /* Copies the errorfile list <src>. */
 static struct errorfile *errorfiles_dup(const struct errorfile *src)
 {
     struct errorfile *head = NULL, **tail = &head;
 
     for (; src != NULL; src = src->next) {
-        struct errorfile *e = xmalloc(sizeof(*e));
-
-        *e = *src;
-        e->raw = xmalloc(src->len ? src->len : 1);
-        memcpy(e->raw, src->raw, src->len);
-        e->next = NULL;
-        *tail = e;
-        tail = &e->next;
+        *tail = errorfile_dup(src);
+        tail = &(*tail)->next;
     }
     return head;
 }
 
-/* Frees the errorfile list <e>. */
-static void errorfiles_free(struct errorfile *e)
+void errorfiles_free(struct errorfile *e)
 {
     while (e != NULL) {
         struct errorfile *next = e->next;
 
         free(e->raw);
+        free(e->section);
         free(e);
         e = next;
     }
@@ -71,6 +80,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->options = defaults->options;
         px->timeouts = defaults->timeouts;
         px->inspect_delay = defaults->inspect_delay;
+        px->res_inspect_delay = defaults->res_inspect_delay;
         px->maxconn = defaults->maxconn;
         px->retries = defaults->retries;
         px->reuse = defaults->reuse;

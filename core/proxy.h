@@ -59,14 +59,21 @@ struct px_forwardfor {
     int except_bits;
 };
 
-/* "errorfile CODE FILE": a whole response that replaces a built-in error
- * page. http/ fills and uses it; core only keeps and frees it. */
+/* "errorfile CODE FILE" (and errorloc, http-error...): a whole response
+ * that replaces a built-in error page. http/ fills and uses it; core only
+ * copies it from defaults and frees it. While parsing, the list also holds
+ * "errorfiles NAME" references (<section> set, <raw> NULL; <status> 0 for
+ * every page of the section) and resets to the built-in page (both NULL),
+ * in the order written; http/ resolves them after parsing. */
 struct errorfile {
     struct errorfile *next;
     int status;
     char *raw; /* status line, headers and body, as in the file */
     size_t len;
-    int framed; /* it has a Content-Length: the connection may stay */
+    int framed;       /* it has a Content-Length: the connection may stay */
+    char *section;    /* an unresolved "errorfiles" reference, or NULL */
+    const char *file; /* where it was written (cfg_intern_file) */
+    int line;
 };
 
 /* "use_backend NAME [if COND]". */
@@ -87,7 +94,8 @@ struct proxy {
     enum px_mode mode;
     unsigned options;
     struct px_timeouts timeouts;
-    unsigned inspect_delay; /* tcp-request inspect-delay, ms */
+    unsigned inspect_delay;     /* tcp-request inspect-delay, ms */
+    unsigned res_inspect_delay; /* tcp-response inspect-delay, ms */
     int maxconn;
     int retries;
     enum px_reuse reuse;
@@ -116,6 +124,11 @@ struct proxy {
     struct stream *queue_head, *queue_tail; /* waiting for a slot */
     unsigned queue_len;
 };
+
+/* Copies the one errorfile entry <src> (its next is not followed). */
+struct errorfile *errorfile_dup(const struct errorfile *src);
+/* Frees the errorfile list <e> and everything its entries own. */
+void errorfiles_free(struct errorfile *e);
 
 /* Creates a proxy named <name> with capabilities <cap>, inheriting the
  * settings of <defaults> (may be NULL). */

@@ -9,6 +9,19 @@
 
 extern const struct module http_module;
 
+/* The "http-errors" section's bit (core/cfgparse.h). */
+#define CFG_SEC_HTTP_ERRORS CFG_SEC_MODULE(0)
+
+/* http/http_errors.c: "http-errors" sections and errorfile, errorfiles,
+ * errorloc*, http-error in proxies */
+extern const struct cfg_section http_errors_sections[];
+extern const struct cfg_kw http_errors_keywords[];
+/* Resolves every proxy's "errorfiles" references and overrides; RC_OK,
+ * or RC_ERR after logging each unknown section with file:line. */
+int http_errors_post_parse(struct cfg *cfg);
+/* Frees the http-errors sections hung on <cfg>. */
+void http_errors_cfg_free(struct cfg *cfg);
+
 /* http/http_act.c */
 void http_act_init(void);
 /* monitor-uri, capture: frontend keywords built as leading rules */

@@ -65,9 +65,53 @@ my @errors = (
      qr/check\.cfg:8: .*99/],
     ["unknown proxy mode", "${base}frontend f\n    mode ftp\n",
      qr/check\.cfg:7: unknown proxy mode 'ftp'/],
+    ["http-errors without a name", "http-errors\n",
+     qr/check\.cfg:1: 'http-errors' expects exactly one name/],
+    ["duplicate http-errors section",
+     "http-errors e\nhttp-errors e\n    errorfile 503 %%TESTDIR%%/e503.http\n",
+     qr/check\.cfg:2: http-errors section 'e' has the same name as the one declared at check\.cfg:1/],
+    ["unhandled code in http-errors",
+     "http-errors e\n    errorfile 299 %%TESTDIR%%/e503.http\n",
+     qr/check\.cfg:2: status code 299 not handled/],
+    ["missing errorfile", "http-errors e\n    errorfile 503 %%TESTDIR%%/nope.http\n",
+     qr/check\.cfg:2: .*nope\.http/],
+    ["invalid errorfile", "http-errors e\n    errorfile 503 %%TESTDIR%%/bad.http\n",
+     qr/check\.cfg:2: errorfile '.*bad\.http' is not a valid HTTP response/],
+    ["proxy keyword in http-errors", "http-errors e\n    bind 127.0.0.1:1\n",
+     qr/check\.cfg:2: 'bind' is not allowed in 'http-errors' section/],
+    ["unknown keyword in http-errors", "http-errors e\n    errorloc 503 /x\n",
+     qr/check\.cfg:2: 'errorloc' is not allowed in 'http-errors' section/],
+    ["errorfiles naming an unknown section",
+     "${base}    errorfiles nodef\nfrontend f\n    bind 127.0.0.1:1\n    errorfiles nosuch 503\n    default_backend b\nbackend b\n",
+     qr/check\.cfg:6: defaults section: unknown http-errors section 'nodef'.*check\.cfg:9: frontend 'f': unknown http-errors section 'nosuch'/s],
+    ["errorfiles with an unhandled code",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    errorfiles e 299\n",
+     qr/check\.cfg:8: status code 299 not handled/],
+    ["errorloc with an unhandled code",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    errorloc303 299 /x\n",
+     qr/check\.cfg:8: status code 299 not handled/],
+    ["http-error without status",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    http-error code 503\n",
+     qr/check\.cfg:8: 'http-error' expects 'status', got 'code'/],
+    ["http-error body without content-type",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    http-error status 503 string oops\n",
+     qr/check\.cfg:8: 'http-error' with a body needs a 'content-type'/],
+    ["http-error with two payloads",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    http-error status 503 content-type t/p string a file %%TESTDIR%%/e503.http\n",
+     qr/check\.cfg:8: 'http-error': 'file' follows another payload/],
+    ["http-error log-format",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    http-error status 503 content-type t/p lf-string %[path]\n",
+     qr/check\.cfg:8: 'http-error': log-format values in 'lf-string' are not supported yet/],
+    ["http-error unknown option",
+     "${base}frontend f\n    bind 127.0.0.1:1\n    http-error status 503 body x\n",
+     qr/check\.cfg:8: 'http-error': unknown option 'body'/],
 );
 
-$t->plan(2 * @errors + 17);
+$t->write_file('e503.http',
+    "HTTP/1.1 503 Down\r\ncontent-length: 4\r\n\r\ndown");
+$t->write_file('bad.http', "this is not HTTP\r\n\r\n");
+
+$t->plan(2 * @errors + 19);
 
 for my $e (@errors) {
     my ($name, $text, $re) = @$e;
@@ -87,6 +131,33 @@ like($out, qr/check\.cfg:11: .*zz/, 'third error reported');
 # "maxconn" is a global and a proxy keyword: each in its own section.
 ($rc, $out) = check("global\n    maxconn 100\n${base}    maxconn 50\nfrontend f\n    bind 127.0.0.1:1\n    maxconn 20\n    http-request return status 200\n");
 is($rc, 0, 'maxconn in global, defaults and frontend') or diag($out);
+
+# Error pages: a section declared after the proxies that import it, every
+# keyword in proxies and defaults; a missing code in a section only warns.
+($rc, $out) = check(<<'EOF3');
+defaults
+    mode http
+    errorfiles pages 503
+    errorloc 403 http://example.com/denied
+    errorloc302 400 /bad
+    errorloc303 502 /gateway
+    http-error status 504 content-type text/plain string late hdr retry-after 5
+    http-error status 429 default-errorfiles
+frontend f
+    bind 127.0.0.1:1
+    errorfile 503 %%TESTDIR%%/e503.http
+    errorfiles pages
+    errorfiles pages 504
+    http-error status 503 errorfiles pages
+    http-error status 500 errorfile %%TESTDIR%%/e503.http
+    http-request return status 200
+http-errors pages
+    errorfile 503 %%TESTDIR%%/e503.http
+    errorfile 408 /dev/null
+EOF3
+is($rc, 0, 'error pages: valid configuration') or diag($out);
+like($out, qr/check\.cfg:13: status 504 is not declared in http-errors section 'pages'/,
+    'error pages: a code missing from the section is a warning');
 
 # A valid file.
 ($rc, $out) = check("global\n    nbproc 1\n${base}frontend f\n    bind 127.0.0.1:1\n    http-request return status 200\n");

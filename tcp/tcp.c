@@ -1,7 +1,7 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The tcp module's entry in main's module list: "tcp-request connection",
  * "tcp-request content", "tcp-request inspect-delay", "tcp-response
- * content", and the accept/reject actions. */
+ * content", "tcp-response inspect-delay", and the accept/reject actions. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -51,14 +51,21 @@ static int parse_tcp_request(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return rule_parse(ctx, &ctx->px->rules[rs], rs, argc - 2, args + 2, err);
 }
 
-/* "tcp-response content ACTION ...". */
+/* "tcp-response content ACTION ...": rules on what the server sends, in
+ * backends ("tcp-response inspect-delay" has its own row). */
 static int parse_tcp_response(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                               int argc, char **args, char **err)
 {
     if (strcmp(args[1], "content") != 0)
-        return set_err(err, "'tcp-response' expects 'content', got '%s'",
+        return set_err(err,
+                       "'tcp-response' expects 'content' or "
+                       "'inspect-delay', got '%s'",
                        args[1]);
-    return set_err(err, "'tcp-response content' is not supported yet");
+    if ((ctx->px->cap & PX_CAP_BE) == 0)
+        return set_err(err, "'tcp-response content' is only allowed in "
+                            "backends and listen sections");
+    return rule_parse(ctx, &ctx->px->rules[RULESET_TCP_RES], RULESET_TCP_RES,
+                      argc - 2, args + 2, err);
 }
 
 static enum act_ret accept_run(struct rule *r, struct stream *s, unsigned f)
@@ -92,6 +99,8 @@ static const struct cfg_kw tcp_keywords[] = {
     {"tcp-request inspect-delay", CFG_SEC_PROXY, 1, 1, cfg_set_duration,
      offsetof(struct proxy, inspect_delay), 0, 0},
     {"tcp-response", CFG_SEC_NODEF, 1, -1, parse_tcp_response, 0, 0, 0},
+    {"tcp-response inspect-delay", CFG_SEC_BE, 1, 1, cfg_set_duration,
+     offsetof(struct proxy, res_inspect_delay), 0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 

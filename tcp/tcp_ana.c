@@ -2,7 +2,9 @@
 /* The TCP stream state machine. Like the HTTP one, each step returns
  * RC_OK (moved on), RC_AGAIN (wait for an event or a wake) or RC_DONE (the
  * session is gone), so a content rule or an applet that waits resumes at
- * the same step. */
+ * the same step. Once the server is connected, the backend's tcp-response
+ * content rules judge the server's first bytes before any of them reach
+ * the client; they run once per connection, as in HAProxy. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -15,6 +17,7 @@
 
 #include "core/conn.h"
 #include "core/acl.h"
+#include "core/cfg.h"
 #include "core/errors.h"
 #include "core/lb.h"
 #include "core/pool.h"
@@ -36,12 +39,23 @@ enum tcp_state {
     TCP_ST_CLOSE, /* flushing the client output, then close */
 };
 
+/* Where the tcp-response content rules stand. */
+enum tcp_res_state {
+    TCP_RES_IDLE,    /* not started: the server is not connected yet */
+    TCP_RES_INSPECT, /* holding the server's bytes until the rules decide */
+    TCP_RES_DONE,    /* accepted (or no rules): forwarding */
+};
+
 struct tcp_txn {
     struct stream *s;
     enum tcp_state state;
-    struct event *timer; /* inspect-delay */
+    /* tcp-request inspect-delay, then the queue wait, then tcp-response
+     * inspect-delay: one at a time */
+    struct event *timer;
     struct conn *srv;
     int inspect_expired;
+    enum tcp_res_state res;
+    int res_expired;
     int cli_eof, srv_eof, srv_connected, srv_failed;
     int srv_err;               /* the server connection broke (reset) */
     unsigned cli_tmo, srv_tmo; /* the inactivity timeouts in force */
@@ -60,6 +74,15 @@ static const struct stream_ops tcp_stream_ops = {
 int tcp_stream_is(const struct stream *s)
 {
     return s->ops == &tcp_stream_ops;
+}
+
+struct evbuffer *tcp_stream_res_buf(const struct stream *s)
+{
+    const struct tcp_txn *tt = s->proto;
+
+    if (!tcp_stream_is(s) || tt->srv == NULL || !tt->srv_connected)
+        return NULL;
+    return conn_input(tt->srv);
 }
 
 static struct conn *cli_conn(const struct tcp_txn *tt)
@@ -281,9 +304,70 @@ static void forward_timeouts(struct tcp_txn *tt)
     }
 }
 
+/* Starts judging the server's bytes: arms tcp-response inspect-delay and
+ * caps what is read from the server meanwhile at one buffer. */
+static void res_inspect_start(struct tcp_txn *tt)
+{
+    unsigned ms = tt->s->be->res_inspect_delay;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    tt->res = TCP_RES_INSPECT;
+    if (ms > 0)
+        evtimer_add(tt->timer, &tv);
+    conn_setwatermark(tt->srv, CONN_RD, 0, worker_cfg()->global.bufsize);
+}
+
+/* Runs the backend's tcp-response content rules on the server's bytes not
+ * forwarded yet. They wait for data (as "not final") until the
+ * inspect-delay expires, the server ends or a buffer is full. RC_OK once
+ * forwarding may go on, RC_AGAIN while they wait, RC_DONE when they
+ * rejected the connection (both sides are closed). */
+static int res_inspect(struct tcp_txn *tt)
+{
+    struct stream *s = tt->s;
+    size_t len = evbuffer_get_length(conn_input(tt->srv));
+    unsigned flags = 0;
+    struct smp_env env;
+    enum act_ret ret;
+
+    if (tt->res == TCP_RES_DONE)
+        return RC_OK;
+    if (s->be->rules[RULESET_TCP_RES].first == NULL) {
+        tt->res = TCP_RES_DONE;
+        return RC_OK;
+    }
+    if (tt->res == TCP_RES_IDLE)
+        res_inspect_start(tt);
+    /* rules first run when the server has spoken (or ended, or the delay
+     * ran out), never on the empty buffer of a fresh connection */
+    if (len == 0 && !tt->srv_eof && !tt->res_expired)
+        return RC_AGAIN;
+    if (s->be->res_inspect_delay == 0 || tt->res_expired || tt->srv_eof ||
+        len >= worker_cfg()->global.bufsize)
+        flags |= ACT_FLAG_FINAL;
+    s->cur_rs = RULESET_TCP_RES;
+    stream_env(s, &env);
+    if (!(flags & ACT_FLAG_FINAL))
+        env.opt &= ~SMP_OPT_FINAL;
+    ret =
+        rules_exec(&s->be->rules[RULESET_TCP_RES], &s->cursor, s, &env, flags);
+    if (ret == ACT_RET_YIELD)
+        return RC_AGAIN;
+    if (ret != ACT_RET_CONT && ret != ACT_RET_STOP && ret != ACT_RET_DONE) {
+        tcp_term(tt, 'P', 'D');
+        return tcp_end(tt);
+    }
+    evtimer_del(tt->timer);
+    conn_setwatermark(tt->srv, CONN_RD, 0, 0);
+    tt->res = TCP_RES_DONE;
+    return RC_OK;
+}
+
 /* TCP_ST_FORWARD. */
 static int step_forward(struct tcp_txn *tt)
 {
+    int rc;
+
     if (tt->srv_failed)
         return tcp_end(tt);
     forward_timeouts(tt);
@@ -297,8 +381,12 @@ static int step_forward(struct tcp_txn *tt)
         conn_forward(cli_conn(tt), tt->srv, tt->cli_eof, &tt->srv_shut,
                      FWD_HIGH_WATER);
     }
-    conn_forward(tt->srv, cli_conn(tt), tt->srv_eof, &tt->cli_shut,
-                 FWD_HIGH_WATER);
+    rc = res_inspect(tt);
+    if (rc == RC_DONE)
+        return RC_DONE;
+    if (rc == RC_OK)
+        conn_forward(tt->srv, cli_conn(tt), tt->srv_eof, &tt->cli_shut,
+                     FWD_HIGH_WATER);
     if (tt->srv_shut && tt->cli_shut)
         return tcp_end(tt);
     return RC_AGAIN;
@@ -356,7 +444,8 @@ static void cli_event_cb(struct conn *conn, short what, void *arg)
     tcp_process(s);
 }
 
-/* The inspect-delay expired: content rules now run as final. */
+/* The timer of the step in progress expired: the request or response
+ * content rules now run as final, or the queue wait is over. */
 static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct stream *s = arg;
@@ -366,7 +455,10 @@ static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
         tcp_end(tt); /* no slot came in time */
         return;
     }
-    tt->inspect_expired = 1;
+    if (tt->state == TCP_ST_FORWARD)
+        tt->res_expired = 1;
+    else
+        tt->inspect_expired = 1;
     tcp_process(s);
 }
 

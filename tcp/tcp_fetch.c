@@ -1,8 +1,10 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Fetches on the bytes the client sent that no layer consumed yet, for
  * "tcp-request content" rules: req.len, req.payload(off,len),
- * req.ssl_hello_type, req.ssl_sni. While the inspect-delay runs, a fetch
- * that needs more bytes says so (SMP_F_MAY_CHANGE) so the rule waits. */
+ * req.ssl_hello_type, req.ssl_sni; and on the server's bytes not forwarded
+ * yet, for "tcp-response content" rules: res.len, res.payload(off,len).
+ * While the inspect-delay runs, a fetch that needs more bytes says so
+ * (SMP_F_MAY_CHANGE) so the rule waits. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -15,17 +17,16 @@
 #include "core/sample.h"
 #include "core/stream.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_ana.h"
 
-/* The client's unread bytes, pulled up to <want> (or all); NULL if none. */
-static const unsigned char *client_bytes(const struct smp_env *env, size_t want,
-                                         size_t *len)
+/* The bytes of <in> (may be NULL), pulled up to <want> (or all); NULL if
+ * none. */
+static const unsigned char *pending_bytes(struct evbuffer *in, size_t want,
+                                          size_t *len)
 {
-    struct evbuffer *in;
-
     *len = 0;
-    if (env->strm == NULL || env->strm->sess->conn == NULL)
+    if (in == NULL)
         return NULL;
-    in = conn_input(env->strm->sess->conn);
     *len = evbuffer_get_length(in);
     if (*len == 0)
         return NULL;
@@ -33,6 +34,32 @@ static const unsigned char *client_bytes(const struct smp_env *env, size_t want,
         want = *len;
     return evbuffer_pullup(in, (ev_ssize_t)want);
 }
+
+/* The client's unread bytes, pulled up to <want> (or all); NULL if none. */
+static const unsigned char *client_bytes(const struct smp_env *env, size_t want,
+                                         size_t *len)
+{
+    struct evbuffer *in = NULL;
+
+    if (env->strm != NULL && env->strm->sess->conn != NULL)
+        in = conn_input(env->strm->sess->conn);
+    return pending_bytes(in, want, len);
+}
+
+/* The server's bytes not forwarded yet (TCP mode), pulled up likewise. */
+static const unsigned char *server_bytes(const struct smp_env *env, size_t want,
+                                         size_t *len)
+{
+    struct evbuffer *in = NULL;
+
+    if (env->strm != NULL)
+        in = tcp_stream_res_buf(env->strm);
+    return pending_bytes(in, want, len);
+}
+
+/* The bytes "req.*" or "res.*" fetches look at. */
+typedef const unsigned char *(*bytes_cb)(const struct smp_env *env, size_t want,
+                                         size_t *len);
 
 /* Marks <smp> as "not yet" unless the data is final. */
 static int not_yet(struct sample *smp, const struct smp_env *env)
@@ -42,12 +69,14 @@ static int not_yet(struct sample *smp, const struct smp_env *env)
     return 0;
 }
 
-static int fetch_req_len(const struct arg *args, struct sample *smp,
-                         const struct smp_env *env, const void *priv)
+/* req.len, res.len: <priv> says whose bytes. */
+static int fetch_len(const struct arg *args, struct sample *smp,
+                     const struct smp_env *env, const void *priv)
 {
+    bytes_cb bytes = *(const bytes_cb *)priv;
     size_t len;
 
-    client_bytes(env, 0, &len);
+    bytes(env, 0, &len);
     smp->type = SMP_T_SINT;
     smp->data.sint = (long long)len;
     if (!(env->opt & SMP_OPT_FINAL))
@@ -55,12 +84,14 @@ static int fetch_req_len(const struct arg *args, struct sample *smp,
     return 1;
 }
 
-static int fetch_req_payload(const struct arg *args, struct sample *smp,
-                             const struct smp_env *env, const void *priv)
+/* req.payload(off,len), res.payload(off,len): <priv> says whose bytes. */
+static int fetch_payload(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
 {
+    bytes_cb bytes = *(const bytes_cb *)priv;
     size_t off = (size_t)args[0].data.sint, want = (size_t)args[1].data.sint;
     size_t len;
-    const unsigned char *p = client_bytes(env, off + want, &len);
+    const unsigned char *p = bytes(env, off + want, &len);
 
     if (want == 0) /* length 0: everything from off */
         want = len > off ? len - off : 0;
@@ -165,22 +196,40 @@ static int fetch_ssl_sni(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+static const bytes_cb from_client = client_bytes, from_server = server_bytes;
+
 static const struct sample_fetch_kw tcp_fetches[] = {
     {.name = "req.len",
-     .fn = fetch_req_len,
+     .fn = fetch_len,
+     .priv = &from_client,
      .out = SMP_T_SINT,
      .use = SMP_AVAIL_CONN,
      .match_method = PAT_MATCH_INT},
     {.name = "req_len",
-     .fn = fetch_req_len,
+     .fn = fetch_len,
+     .priv = &from_client,
      .out = SMP_T_SINT,
      .use = SMP_AVAIL_CONN,
      .match_method = PAT_MATCH_INT},
     {.name = "req.payload",
-     .fn = fetch_req_payload,
+     .fn = fetch_payload,
+     .priv = &from_client,
      .args = "I,I",
      .out = SMP_T_BIN,
      .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_BIN},
+    {.name = "res.len",
+     .fn = fetch_len,
+     .priv = &from_server,
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_RES,
+     .match_method = PAT_MATCH_INT},
+    {.name = "res.payload",
+     .fn = fetch_payload,
+     .priv = &from_server,
+     .args = "I,I",
+     .out = SMP_T_BIN,
+     .use = SMP_AVAIL_RES,
      .match_method = PAT_MATCH_BIN},
     {.name = "req.ssl_hello_type",
      .fn = fetch_ssl_hello_type,
