@@ -296,8 +296,11 @@ static void section_proxy(struct cfg_ctx *ctx, unsigned sec, int argc,
         ctx->section = CFG_SEC_SKIP;
         return;
     }
-    /* the last defaults section applies unless "from NAME" picks one */
-    for (d = ctx->cfg->defaults; d != NULL; d = d->next)
+    /* a proxy takes the last defaults section unless "from NAME" picks
+     * one; a defaults section starts from the built-in values (HAProxy
+     * does not chain them) unless it says "from" too */
+    for (d = ctx->cfg->defaults; d != NULL && sec != CFG_SEC_DEFAULTS;
+         d = d->next)
         defaults = d;
     for (i = 1; i < argc; i++) {
         if (strcmp(args[i], "from") != 0)

@@ -111,7 +111,7 @@ $t->write_file('e503.http',
     "HTTP/1.1 503 Down\r\ncontent-length: 4\r\n\r\ndown");
 $t->write_file('bad.http', "this is not HTTP\r\n\r\n");
 
-$t->plan(2 * @errors + 19);
+$t->plan(2 * @errors + 20);
 
 for my $e (@errors) {
     my ($name, $text, $re) = @$e;
@@ -158,6 +158,13 @@ EOF3
 is($rc, 0, 'error pages: valid configuration') or diag($out);
 like($out, qr/check\.cfg:13: status 504 is not declared in http-errors section 'pages'/,
     'error pages: a code missing from the section is a warning');
+
+# A second defaults section starts from the built-in values: "mode http"
+# of the first does not carry over, so the frontend below is in tcp mode
+# and its http-request rule is reported as ignored.
+($rc, $out) = check("defaults\n    mode http\n    timeout client 1s\ndefaults\n    timeout client 1s\nfrontend f\n    bind 127.0.0.1:1\n    http-request return status 200\n");
+like($out, qr/frontend 'f' is in tcp mode/, 'defaults sections do not chain')
+    or diag($out);
 
 # A valid file.
 ($rc, $out) = check("global\n    nbproc 1\n${base}frontend f\n    bind 127.0.0.1:1\n    http-request return status 200\n");
