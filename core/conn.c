@@ -27,7 +27,10 @@
 #include "core/errors.h"
 #include "core/worker.h"
 
-#define CONN_READ_MAX (64 * 1024)
+/* A read takes up to 64 KiB less a chain header: libevent rounds a chain
+ * up to a power of two, and 64 KiB plus its header became 128 KiB, which
+ * malloc serves with mmap/munmap on every read. */
+#define CONN_READ_MAX (64 * 1024 - 256)
 
 /* What the notify event has to deliver. */
 #define NOTIFY_FLUSH     0x1

@@ -389,6 +389,8 @@ void worker_run(struct cfg *cfg, int id, int chan)
      * instead of returning it to the kernel and asking again (brk) */
     mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TOP_PAD, 4 * 1024 * 1024);
+    /* buffers come and go by the thousand: from the heap, never mmap */
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     worker_drop_privileges(&cfg->global);
     worker_signals();
     chan_ev = event_new(loop, chan, EV_READ | EV_PERSIST, worker_chan_cb, NULL);
