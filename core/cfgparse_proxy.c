@@ -50,6 +50,19 @@ static int parse_mode(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return RC_OK;
 }
 
+/* Returns 1 if "bind" option <o> is one of ours that takes a value. */
+static int bind_opt_takes_arg(const char *o)
+{
+    static const char *const opts[] = {"name", "backlog", "maxconn", "mode",
+                                       "uid",  "gid",     "user",    "group"};
+    size_t k;
+
+    for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+        if (strcmp(o, opts[k]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Parses the options after "bind ADDR". */
 static int parse_bind_opts(struct listener *l, int i, int argc, char **args,
                            char **err)
@@ -59,8 +72,7 @@ static int parse_bind_opts(struct listener *l, int i, int argc, char **args,
     for (; i < argc; i += 2) {
         const char *o = args[i];
 
-        if (i + 1 >= argc && strcmp(o, "accept-proxy") != 0 &&
-            strcmp(o, "ssl") != 0 && strcmp(o, "v4v6") != 0)
+        if (i + 1 >= argc && bind_opt_takes_arg(o))
             return set_err(err, "'bind' option '%s' expects an argument", o);
         if (strcmp(o, "name") == 0) {
             free(l->name);

@@ -123,7 +123,7 @@ static int tok_run(struct tok_in *in, struct tok_out *o, char **err)
                        (int)(in->quote - in->line) + 1);
     out_close(o);
     if (o->nwords > CFG_MAX_ARGS)
-        return set_err(err, "too many words, truncating after word %d",
+        return set_err(err, "too many words (more than %d): line ignored",
                        CFG_MAX_ARGS);
     return RC_OK;
 }

@@ -48,6 +48,8 @@ void log_sendv(int level, const char *fmt, va_list ap)
     char line[4096];
     int n, m;
 
+    if (level > log_stderr_level)
+        return; /* -q and "quiet" silence direct callers too */
     if (level < 0)
         level = 0;
     if (level > LOG_LVL_DEBUG)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/errors.h"
 #include "core/util.h"
@@ -106,18 +107,29 @@ int set_err(char **err, const char *fmt, ...)
 int file_read_all(const char *path, char **out, size_t *len, char **err)
 {
     FILE *fp = fopen(path, "rb");
-    long n;
+    struct stat st;
+    size_t n;
 
     if (fp == NULL)
         return set_err(err, "cannot open file '%s': %s", path, strerror(errno));
-    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 ||
-        fseek(fp, 0, SEEK_SET) != 0) {
+    /* a directory "opens" too, and reports an absurd size; a device is
+     * read as empty ("errorfile 408 /dev/null" is an HAProxy idiom) */
+    if (fstat(fileno(fp), &st) < 0 ||
+        !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)) ||
+        st.st_size > FILE_READ_MAX) {
         fclose(fp);
+        return set_err(err, "'%s' is not a regular file of at most %d MiB",
+                       path, FILE_READ_MAX >> 20);
+    }
+    n = S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
+    *out = xmalloc(n + 1);
+    *len = fread(*out, 1, n, fp);
+    (*out)[*len] = '\0';
+    if (*len != n || ferror(fp)) {
+        fclose(fp);
+        xfree_null(out);
         return set_err(err, "cannot read file '%s'", path);
     }
-    *out = xmalloc((size_t)n + 1);
-    *len = fread(*out, 1, (size_t)n, fp);
-    (*out)[*len] = '\0';
     fclose(fp);
     return RC_OK;
 }

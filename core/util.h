@@ -22,6 +22,8 @@ int set_err(char **err, const char *fmt, ...)
 /* Reads the whole file <path> into a malloc'ed, NUL-terminated *<out> of
  * *<len> bytes (configuration time only); RC_OK or RC_ERR with *err. */
 int file_read_all(const char *path, char **out, size_t *len, char **err);
+/* The largest file file_read_all() takes (error pages, reply bodies). */
+#define FILE_READ_MAX (64 << 20)
 /* Frees *<pp> and sets it to NULL. */
 #define xfree_null(pp)                                                         \
     do {                                                                       \

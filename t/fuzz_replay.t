@@ -10,7 +10,7 @@ use Test::More;
 my $top = File::Spec->rel2abs("$FindBin::Bin/..");
 my $bindir = $ENV{LUAPROXY_BINARY}
     ? (File::Spec->splitpath($ENV{LUAPROXY_BINARY}))[1] : $top;
-my %targets = (h1 => 'replay_h1');
+my %targets = (h1 => 'replay_h1', cfg => 'replay_cfg');
 
 plan tests => 2 * keys %targets;
 for my $name (sort keys %targets) {
