@@ -156,6 +156,16 @@ void cfgparse_register_modules(const struct module *const *list)
     }
 }
 
+int cfg_word_index(const char *word, const char *const *words, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(word, words[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 int cfg_kw_words(const struct cfg_kw *kw)
 {
     const char *p;

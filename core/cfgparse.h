@@ -92,6 +92,9 @@ int cfg_set_flag(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
 int cfg_ignore(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                char **args, char **err);
 
+/* Returns the index of <word> among the <n> <words>, or -1: for keywords
+ * whose value is one of a few names ("http-reuse safe"). */
+int cfg_word_index(const char *word, const char *const *words, size_t n);
 /* Number of words the keyword <kw> itself spans. */
 int cfg_kw_words(const struct cfg_kw *kw);
 /* Logs a warning "file:line: msg" for the current line. */

@@ -328,13 +328,11 @@ static int parse_http_reuse(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 {
     static const char *const modes[] = {"safe", "never", "aggressive",
                                         "always"};
-    size_t i;
+    int k = cfg_word_index(args[1], modes, sizeof(modes) / sizeof(modes[0]));
 
-    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-        if (strcmp(args[1], modes[i]) == 0) {
-            ctx->px->reuse = (enum px_reuse)i;
-            return RC_OK;
-        }
+    if (k >= 0) {
+        ctx->px->reuse = (enum px_reuse)k;
+        return RC_OK;
     }
     return set_err(err,
                    "'http-reuse' expects 'never', 'safe', 'aggressive' "

@@ -1016,15 +1016,14 @@ static int luab_kw_blocking(struct cfg_ctx *cctx, const struct cfg_kw *kw,
 {
     static const char *const modes[] = {"warn", "deny", "allow"};
     struct luab_state *st = luab_state_get(cctx->cfg, err);
-    size_t i;
+    int k = cfg_word_index(args[1], modes, sizeof(modes) / sizeof(modes[0]));
 
     if (st == NULL)
         return RC_ERR;
-    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-        if (strcmp(args[1], modes[i]) == 0) {
-            st->blocking = (enum luab_blocking)i;
-            return RC_OK;
-        }
+    if (k >= 0) {
+        st->blocking = (enum luab_blocking)k;
+        return RC_OK;
+    }
     return set_err(err, "'%s' expects 'warn', 'deny' or 'allow', got '%s'",
                    kw->name, args[1]);
 }
@@ -1050,15 +1049,14 @@ static int luab_kw_log_stderr(struct cfg_ctx *cctx, const struct cfg_kw *kw,
 {
     static const char *const modes[] = {"auto", "on", "off"};
     struct luab_state *st = luab_state_get(cctx->cfg, err);
-    size_t i;
+    int k = cfg_word_index(args[1], modes, sizeof(modes) / sizeof(modes[0]));
 
     if (st == NULL)
         return RC_ERR;
-    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-        if (strcmp(args[1], modes[i]) == 0) {
-            st->log_stderr = (enum luab_log_stderr)i;
-            return RC_OK;
-        }
+    if (k >= 0) {
+        st->log_stderr = (enum luab_log_stderr)k;
+        return RC_OK;
+    }
     return set_err(err, "'%s' expects 'on', 'auto' or 'off', got '%s'",
                    kw->name, args[1]);
 }
