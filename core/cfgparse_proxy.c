@@ -383,6 +383,8 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      PX_OPT_SRV_CLOSE, 0},
     {"option http-keep-alive", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options), 0,
      0},
+    {"option http-buffer-request", CFG_SEC_PROXY, 0, 0, cfg_set_flag,
+     P(options), PX_OPT_BUFFER_REQ, 0},
     {"option allbackups", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_ALLBACKUPS, 0},
     {"option redispatch", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),

@@ -35,6 +35,7 @@ enum px_mode {
 #define PX_OPT_REDISPATCH   0x0040
 #define PX_OPT_IGNORE_PROBE 0x0080
 #define PX_OPT_ALLBACKUPS   0x0100
+#define PX_OPT_BUFFER_REQ   0x0200 /* option http-buffer-request */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

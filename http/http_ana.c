@@ -791,6 +791,24 @@ static int after_req_rules(struct http_txn *txn, int be_done)
     return RC_OK;
 }
 
+/* "option http-buffer-request": before the frontend's rules, wait until
+ * the request body is in (as far as one buffer holds it), so that rules
+ * can look at it (req.body). Returns 1 while waiting. */
+static int body_wait(struct http_txn *txn)
+{
+    size_t have = evbuffer_get_length(cli_in(txn));
+    size_t room = (size_t)worker_cfg()->global.bufsize;
+
+    if (!((txn->s->fe->options | (txn->s->be ? txn->s->be->options : 0)) &
+          PX_OPT_BUFFER_REQ) ||
+        txn->req.body_kind != H1_BODY_CLEN || txn->hc->cli_eof)
+        return 0;
+    if (have >= txn->req_left || have >= room)
+        return 0;
+    conn_enable(txn->hc->sess->conn, CONN_RD);
+    return 1;
+}
+
 /* One rule list of a step, and the ruleset its actions run as. */
 struct rule_step {
     const struct proxy *px;
@@ -834,6 +852,8 @@ static int step_req_rules(struct http_txn *txn, int backend)
     enum act_ret ret;
     int rc, n = 0;
 
+    if (!backend && txn->phase == 0 && body_wait(txn))
+        return RC_AGAIN;
     if (!backend && s->fe->rules[RULESET_TCP_CONT].first != NULL)
         steps[n++] = (struct rule_step){s->fe, RULESET_TCP_CONT};
     steps[n++] = (struct rule_step){backend ? s->be : s->fe, RULESET_HTTP_REQ};

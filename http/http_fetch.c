@@ -9,12 +9,16 @@
 #include <ctype.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "core/acl.h"
+#include "core/conn.h"
 #include "core/pool.h"
 #include "core/sample.h"
 #include "core/stream.h"
 #include "http/http.h"
 #include "http/http_ana.h"
+#include "http/http_conn.h"
 
 /* The transaction of <env>, or NULL. */
 static struct http_txn *env_txn(const struct smp_env *env)
@@ -508,6 +512,29 @@ static int fetch_status(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* req.body: the request body bytes received and not forwarded yet (all
+ * of it with "option http-buffer-request" and a body that fits a buffer;
+ * Content-Length bodies only for now). */
+static int fetch_req_body(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    struct evbuffer *in;
+    size_t len;
+
+    if (txn == NULL || txn->req.body_kind != H1_BODY_CLEN ||
+        txn->state > HTTP_ST_BE_RULES)
+        return 0;
+    in = conn_input(txn->hc->sess->conn);
+    len = evbuffer_get_length(in);
+    if (len > txn->req_left)
+        len = (size_t)txn->req_left;
+    smp->type = SMP_T_BIN;
+    smp->data.str.ptr = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    smp->data.str.len = len;
+    return smp->data.str.ptr != NULL || len == 0;
+}
+
 static const char part_path = 'p', part_url = 'u', part_query = 'q';
 static const char msg_req = 'q', msg_res = 's';
 static const struct hdr_fetch hf_req = {'q', 0}, hf_req_full = {'q', 1},
@@ -551,6 +578,11 @@ static const struct sample_fetch_kw http_fetches[] = {
      .out = SMP_T_STR,
      .use = REQ,
      .match_method = PAT_MATCH_STR},
+    {.name = "req.body",
+     .fn = fetch_req_body,
+     .out = SMP_T_BIN,
+     .use = REQ,
+     .match_method = PAT_MATCH_BIN},
     {.name = "req.ver",
      .fn = fetch_req_ver,
      .out = SMP_T_STR,

@@ -66,6 +66,12 @@ frontend tcpconn_reject
     bind 127.0.0.1:%%PORT_8085%%
     tcp-request connection reject if { src 127.0.0.0/8 }
     http-request return status 200
+frontend bodyrules
+    bind 127.0.0.1:%%PORT_8086%%
+    option http-buffer-request
+    http-request deny if { req.body -m sub secret }
+    http-request set-header X-Body-Len %[req.body,length]
+    default_backend origin
 frontend xff_except
     bind 127.0.0.1:%%PORT_8083%%
     option forwardfor except 127.0.0.0/8
@@ -90,7 +96,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(39);
+$t->plan(42);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -164,5 +170,17 @@ $r = $t->raw_request($t->port(8085), "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
 is($r->{data}, '', 'tcp-request connection reject in an HTTP frontend');
 $r = $t->http_get($t->port(8084), '/plain');
 like($r->{body}, qr/^GET \/plain/, 'tcp-request content accepts the rest');
+
+# option http-buffer-request: the rules wait for the body, even when it
+# comes after the head, and req.body sees it.
+$r = $t->raw_request($t->port(8086),
+    ["POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 14\r\n\r\n",
+     "my secret here"], delay => 0.3, timeout => 3);
+like($r->{data}, qr{^HTTP/1\.1 403 }, 'req.body: a body arriving late is seen by the rules');
+$r = $t->raw_request($t->port(8086),
+    "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    timeout => 3);
+like($r->{data}, qr{^HTTP/1\.1 200 }, 'req.body: an innocent body passes');
+like($r->{data}, qr{^X-Body-Len: 5$}mi, 'req.body: the whole body, then forwarded');
 
 is($t->http_get($port, '/plain')->{status}, 200, 'still serving');
