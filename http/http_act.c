@@ -1124,9 +1124,11 @@ static enum act_ret monitor_run(struct rule *r, struct stream *s, unsigned f)
     return ACT_RET_DONE;
 }
 
-/* One "capture request|response header NAME len N". */
+/* One "capture request|response header NAME len N", or one
+ * "http-request capture EXPR len N" (<expr> set, <name> NULL). */
 struct capture_act {
     char *name;
+    struct sample_expr *expr;
     unsigned len;
     unsigned idx;   /* slot in configuration order */
     unsigned total; /* slots of this direction in the frontend */
@@ -1137,8 +1139,10 @@ static void capture_free(struct rule *r)
 {
     struct capture_act *ca = r->arg;
 
-    if (ca != NULL)
+    if (ca != NULL) {
         free(ca->name);
+        sample_expr_free(ca->expr);
+    }
     free(ca);
 }
 
@@ -1162,6 +1166,27 @@ static enum act_ret capture_run(struct rule *r, struct stream *s, unsigned f)
         v = m->hdrs[i].value;
     /* without the header the slots still exist: the logger prints them */
     logctl_capture(s, caps, ca->idx, ca->total, v, ca->len);
+    return ACT_RET_CONT;
+}
+
+/* Stores the expression's value as a string, cut to the length. */
+static enum act_ret capture_sample_run(struct rule *r, struct stream *s,
+                                       unsigned f)
+{
+    const struct capture_act *ca = r->arg;
+    struct logctl *lc = logctl_need(s);
+    struct ist v = {NULL, 0};
+    struct smp_env env;
+    struct sample smp;
+
+    if (lc == NULL)
+        return ACT_RET_CONT;
+    stream_env(s, &env);
+    memset(&smp, 0, sizeof(smp));
+    if (sample_expr_eval(ca->expr, &env, &smp) &&
+        sample_cast(&smp, SMP_T_STR, &env))
+        v = smp.data.str;
+    logctl_capture(s, &lc->req, ca->idx, ca->total, v, ca->len);
     return ACT_RET_CONT;
 }
 
@@ -1227,9 +1252,34 @@ static int parse_monitor_uri(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return RC_OK;
 }
 
+/* A new capture slot of <l>, in declaration order whatever the kind of
+ * capture rule: every capture rule of the list learns the new slot count. */
+static struct capture_act *capture_slot_new(struct rule_list *l, int res,
+                                            const char *len_word, char **err)
+{
+    struct capture_act *ca;
+    long long len;
+    struct rule *r;
+    unsigned n = 0;
+
+    if (cfgval_int(len_word, 1, 65535, &len, err) != RC_OK)
+        return NULL;
+    for (r = l->first; r != NULL; r = r->next)
+        n += r->run == capture_run || r->run == capture_sample_run;
+    for (r = l->first; r != NULL; r = r->next)
+        if (r->run == capture_run || r->run == capture_sample_run)
+            ((struct capture_act *)r->arg)->total = n + 1;
+    ca = xcalloc(1, sizeof(*ca));
+    ca->len = (unsigned)len;
+    ca->idx = n;
+    ca->total = n + 1;
+    ca->res = res;
+    logctl_init();
+    return ca;
+}
+
 /* "capture request|response header NAME len N": a leading rule of the
- * frontend's http-request (or http-response) list; every capture rule of
- * a direction knows its slot and the slot count. */
+ * frontend's http-request (or http-response) list. */
 static int parse_capture(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                          char **args, char **err)
 {
@@ -1237,32 +1287,52 @@ static int parse_capture(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     struct rule_list *l =
         &ctx->px->rules[res ? RULESET_HTTP_RES : RULESET_HTTP_REQ];
     struct capture_act *ca;
-    long long len;
-    struct rule *r;
-    unsigned n = 0;
 
     if ((!res && strcmp(args[1], "request") != 0) ||
         strcmp(args[2], "header") != 0 || argc != 6 ||
         strcmp(args[4], "len") != 0)
         return set_err(err, "'capture' expects 'request header NAME len N' "
                             "or 'response header NAME len N'");
-    if (cfgval_int(args[5], 1, 65535, &len, err) != RC_OK)
+    ca = capture_slot_new(l, res, args[5], err);
+    if (ca == NULL)
         return RC_ERR;
-    for (r = l->first; r != NULL && rule_is_leading(r); r = r->next)
-        n += r->run == capture_run;
-    for (r = l->first; r != NULL && rule_is_leading(r); r = r->next)
-        if (r->run == capture_run)
-            ((struct capture_act *)r->arg)->total = n + 1;
-    ca = xcalloc(1, sizeof(*ca));
     ca->name = xstrdup(args[3]);
-    ca->len = (unsigned)len;
-    ca->idx = n;
-    ca->total = n + 1;
-    ca->res = res;
-    logctl_init();
     rule_insert_leading(
         l, leading_rule(ctx, &internal_kws[1], capture_run, ca, capture_free),
         0);
+    return RC_OK;
+}
+
+/* "http-request capture EXPR len N": a new request slot of the frontend,
+ * logged by %hr in declaration order with the header captures. */
+static int capture_sample_parse(struct cfg_ctx *ctx, struct rule *r,
+                                enum ruleset rs, int *cur, int argc,
+                                char **args, char **err)
+{
+    struct capture_act *ca;
+    struct sample_expr *e;
+
+    if (argc >= 4 && strcmp(args[2], "id") == 0)
+        return set_err(err, "'http-request capture' with 'id' is not "
+                            "supported yet");
+    if (argc < 4 || strcmp(args[2], "len") != 0)
+        return set_err(err, "'http-request capture' expects 'EXPR len N'");
+    if (!(ctx->px->cap & PX_CAP_FE) || (ctx->px->cap & PX_CAP_DEF))
+        return set_err(err, "'http-request capture EXPR len N' is only "
+                            "allowed in a frontend or listen section");
+    e = sample_expr_parse(args[1], err);
+    if (e == NULL)
+        return RC_ERR;
+    ca = capture_slot_new(&ctx->px->rules[RULESET_HTTP_REQ], 0, args[3], err);
+    if (ca == NULL) {
+        sample_expr_free(e);
+        return RC_ERR;
+    }
+    ca->expr = e;
+    r->arg = ca;
+    r->run = capture_sample_run;
+    r->free = capture_free;
+    *cur = 4;
     return RC_OK;
 }
 
@@ -1300,6 +1370,7 @@ static const struct action_kw http_actions[] = {
          RULESET_BIT(RULESET_TCP_RES),
      0, log_level_parse_act},
     {"normalize-uri", RULESET_BIT(RULESET_HTTP_REQ), 0, normalize_parse},
+    {"capture", RULESET_BIT(RULESET_HTTP_REQ), 0, capture_sample_parse},
     {NULL, 0, 0, NULL},
 };
 

@@ -32,7 +32,7 @@ for my $who (qw(lp ha)) {
 sub config {
     my ($who, $base) = @_;
     my $uport = $udp{$who}->sockport;
-    my %p = map { $_ => $t->port($base + $_) } 0 .. 2;
+    my %p = map { $_ => $t->port($base + $_) } 0 .. 3;
     my $o = $t->port(8091);
     my $dead = $t->port(8092);
     return <<"EOF2";
@@ -68,6 +68,14 @@ frontend nocap
     bind 127.0.0.1:$p{2}
     log-format "A %hr B %hrl C %hs D %hsl E %{+Q}hrl F"
     default_backend origin
+frontend smp
+    bind 127.0.0.1:$p{3}
+    capture request header Host len 20
+    http-request capture req.hdr(x-b),lower len 4
+    http-request capture path len 20 if { path_beg /c }
+    capture request header X-A len 5
+    log-format "A %hr B %hrl C"
+    default_backend origin
 backend origin
     server o1 127.0.0.1:$o
 backend dead
@@ -87,7 +95,7 @@ if ($with_ha) {
         open(STDERR, '>&', \*STDOUT);
         exec($haproxy, '-db', '-f', "$dir/ha.cfg") or exit 127;
     });
-    for (0 .. 2) {
+    for (0 .. 3) {
         $t->waitforsocket($t->port(8200 + $_))
             or BAIL_OUT('haproxy did not start');
     }
@@ -180,5 +188,14 @@ same('log-format: a missing header is "-" in a list, "" quoted',
     $get->('/p', 1, Host => 'h'));
 same('log-format without captures: the tags and their separators vanish',
     '<134>HDR: A B C D E F', $get->('/p', 2));
+
+# http-request capture: slots in declaration order among the header ones,
+# the value converted and cut, empty when absent or when the rule's
+# condition did not hold
+same('http-request capture: a sample in its slot, cut to its length',
+    '<134>HDR: A {h|abcd|/c/d|x} B h abcd /c/d x C',
+    $get->('/c/d', 3, Host => 'h', 'X-B' => 'ABCDEF', 'X-A' => 'x'));
+same('http-request capture: missing sample, condition false',
+    '<134>HDR: A {h|||} B h - - - C', $get->('/p', 3, Host => 'h'));
 
 $t->done_testing;
