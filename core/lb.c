@@ -309,6 +309,9 @@ int lb_assign(struct stream *s)
     lb_dequeue(s);
     srv->cur_conns++;
     srv->served++;
+    /* as HAProxy: a retry that lands on another server is a redispatch */
+    if (s->srv != NULL && s->srv != srv)
+        s->redispatched = 1;
     s->srv = srv;
     s->has_slot = 1;
     /* the next in line may find a slot too (a server with room left) */

@@ -333,7 +333,15 @@ static void lf_sc(struct logformat_out *out, struct stream *s, unsigned o)
     logformat_put_int(out, s && s->srv ? (long long)s->srv->cur_conns : 0);
 }
 
-/* %rc, %sq, %bq: no retries counted, no queues yet. */
+/* %rc: '+' first when a retry went to another server, as HAProxy. */
+static void lf_rc(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    if (s != NULL && s->redispatched)
+        logformat_put_char(out, '+');
+    logformat_put_int(out, s ? s->retries : 0);
+}
+
+/* %sq, %bq: no queue positions recorded yet. */
 static void lf_zero(struct logformat_out *out, struct stream *s, unsigned o)
 {
     logformat_put_int(out, 0);
@@ -388,7 +396,7 @@ static const struct logformat_tag logformat_core_tags[] = {
     {"Tr", lf_Tr, 1},     {"Td", lf_Td, 0},     {"Ta", lf_Ta, 1},
     {"Tt", lf_Tt, 0},     {"Tu", lf_Tu, 0},     {"B", lf_B, 0},
     {"U", lf_U, 0},       {"ac", lf_ac, 0},     {"fc", lf_fc, 0},
-    {"bc", lf_bc, 0},     {"sc", lf_sc, 0},     {"rc", lf_zero, 0},
+    {"bc", lf_bc, 0},     {"sc", lf_sc, 0},     {"rc", lf_rc, 0},
     {"sq", lf_zero, 0},   {"bq", lf_zero, 0},   {"ts", lf_ts, 0},
     {"tsc", lf_tsc, 0},   {"rt", lf_rt, 0},     {"lc", lf_lc, 0},
     {"H", lf_H, 0},       {"pid", lf_pid, 0},   {NULL, NULL, 0},

@@ -82,7 +82,9 @@ struct stream {
     char term[2]; /* termination cause and state ('-' when normal) */
     struct stream *q_next, *q_prev; /* in the backend's queue */
     int queued;
-    int has_slot; /* holds one of srv's maxconn slots (lb_assign) */
+    int has_slot;     /* holds one of srv's maxconn slots (lb_assign) */
+    int retries;      /* connection attempts retried (%rc) */
+    int redispatched; /* a retry changed server (%rc's '+') */
 };
 
 /* Starts serving a new session; the protocol layer of each proxy mode

@@ -1148,9 +1148,9 @@ static int srv_retry(struct http_txn *txn)
 {
     struct stream *s = txn->s;
 
-    if (txn->retries >= s->be->retries || (txn->flags & TXN_F_SRV_TMO))
+    if (s->retries >= s->be->retries || (txn->flags & TXN_F_SRV_TMO))
         return RC_ERR;
-    txn->retries++;
+    s->retries++;
     conn_free(txn->srv);
     txn->srv = NULL;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF);

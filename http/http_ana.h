@@ -80,7 +80,6 @@ struct http_txn {
     struct h1_chunked req_chunk, res_chunk;
     struct conn *srv;       /* server connection */
     struct event *qtimer;   /* timeout queue, while queued */
-    int retries;            /* connection attempts retried */
     int phase;              /* which rule list of a step runs now */
     int cli_shut, srv_shut; /* tunnel: our write sides shut */
 };

@@ -3,7 +3,8 @@
 # "capture request|response header" printed by option httplog as
 # "{v1|v2} {v3}" and by %hr, %hrl, %hs, %hsl (quoted or not, with '"',
 # '|', '{', '}' encoded as #XX, values cut to their length, '-' for a
-# missing one), nothing at all without captures; "set-log-level silent"
+# missing one), nothing at all without captures; "http-request capture";
+# %rc counting connection retries ('+' after a change of server); "set-log-level silent"
 # suppressing the line and "set-log-level err" changing its syslog
 # priority. Each line is checked against what HAProxy 2.6 writes, and,
 # when /usr/sbin/haproxy is installed, compared with its own line for the
@@ -56,6 +57,8 @@ frontend web
     http-request return status 200 content-type text/plain string ok if { path /local }
     http-request deny if { path /deny }
     use_backend dead if { path /dead }
+    use_backend deadr if { path /deadr }
+    use_backend retry if { path /retry }
     default_backend origin
 frontend fmt
     bind 127.0.0.1:$p{1}
@@ -79,6 +82,14 @@ frontend smp
 backend origin
     server o1 127.0.0.1:$o
 backend dead
+    server d1 127.0.0.1:$dead
+backend retry
+    option redispatch
+    server d1 127.0.0.1:$dead
+    server o1 127.0.0.1:$o
+backend deadr
+    retries 1
+    option redispatch
     server d1 127.0.0.1:$dead
 EOF2
 }
@@ -118,8 +129,6 @@ sub next_line {
     $b =~ s{\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]}{[DATE]}g;
     $b =~ s{127\.0\.0\.1:\d+}{127.0.0.1:PORT}g;
     $b =~ s{ -?\d+/-?\d+/-?\d+/-?\d+/-?\d+ (\d{3}) \d+ }{ T/T/T/T/T $1 B }g;
-    # %rc: retries are not counted yet (HAProxy retries a refused server)
-    $b =~ s{ (\d+/\d+/\d+/\d+)/\d+ (\d+/\d+) }{ $1/R $2 };
     $b =~ s{\n\z}{};
     return $b;
 }
@@ -144,30 +153,47 @@ my $req = '"GET %s HTTP/1.1"';
 
 same('httplog: request and response captures, cut to their length',
     '<134>HDR: 127.0.0.1:PORT [DATE] web origin/o1 T/T/T/T/T 200 B - - '
-    . '---- 1/1/0/0/R 0/0 {127.0.0.1:PORT|abcde} {text/plain} '
+    . '---- 1/1/0/0/0 0/0 {127.0.0.1:PORT|abcde} {text/plain} '
     . sprintf($req, '/p'),
     $get->('/p', 0, Host => '127.0.0.1:1234', 'X-A' => 'abcdefgh'));
 same('httplog: a missing header is an empty slot, no response captured',
     '<134>HDR: 127.0.0.1:PORT [DATE] web web/<NOSRV> T/T/T/T/T 200 B - - '
-    . 'LR-- 1/1/0/0/R 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/local'),
+    . 'LR-- 1/1/0/0/0 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/local'),
     $get->('/local', 0, Host => '127.0.0.1:1234'));
 same('set-log-level err: priority local0.err',
     '<131>HDR: 127.0.0.1:PORT [DATE] web origin/o1 T/T/T/T/T 200 B - - '
-    . '---- 1/1/0/0/R 0/0 {127.0.0.1:PORT|} {text/plain} '
+    . '---- 1/1/0/0/0 0/0 {127.0.0.1:PORT|} {text/plain} '
     . sprintf($req, '/err'),
     $get->('/err', 0, Host => '127.0.0.1:1234'));
 same('httplog: a bad request has no captures at all',
     '<134>HDR: 127.0.0.1:PORT [DATE] web web/<NOSRV> T/T/T/T/T 400 B - - '
-    . 'PR-- 1/1/0/0/R 0/0 "<BADREQ>"',
+    . 'PR-- 1/1/0/0/0 0/0 "<BADREQ>"',
     sub { $t->raw_request($t->port($_[0]), "GARBAGE\r\n\r\n") });
 same('httplog: a denied request',
     '<134>HDR: 127.0.0.1:PORT [DATE] web web/<NOSRV> T/T/T/T/T 403 B - - '
-    . 'PR-- 1/1/0/0/R 0/0 {127.0.0.1:PORT|x} {} ' . sprintf($req, '/deny'),
+    . 'PR-- 1/1/0/0/0 0/0 {127.0.0.1:PORT|x} {} ' . sprintf($req, '/deny'),
     $get->('/deny', 0, Host => '127.0.0.1:1234', 'X-A' => 'x'));
 same('httplog: no server answered, no response captured',
     '<134>HDR: 127.0.0.1:PORT [DATE] web dead/d1 T/T/T/T/T 503 B - - '
-    . 'SC-- 1/1/0/0/R 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/dead'),
+    . 'SC-- 1/1/0/0/3 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/dead'),
     $get->('/dead', 0, Host => '127.0.0.1:1234'));
+same('httplog: redispatch to the same server: retries without "+"',
+    '<134>HDR: 127.0.0.1:PORT [DATE] web deadr/d1 T/T/T/T/T 503 B - - '
+    . 'SC-- 1/1/0/0/1 0/0 {127.0.0.1:PORT|} {} ' . sprintf($req, '/deadr'),
+    $get->('/deadr', 0, Host => '127.0.0.1:1234'));
+
+# roundrobin over a dead and a live server: within two requests one meets
+# the dead server first, and its retry on the other one is a "+1"
+for my $who (qw(lp ha)) {
+    next if $who eq 'ha' && !$with_ha;
+    my @lines = map {
+        $t->http_get($t->port($who eq 'lp' ? 8100 : 8200), '/retry');
+        next_line($who);
+    } 1 .. 2;
+    ok((grep { m{ retry/o1 T/T/T/T/T 200 B - - ---- 1/1/0/0/\+1 0/0 } }
+            @lines), "$who: a retry on another server is counted as \"+1\"")
+        or diag(join("\n", @lines));
+}
 
 # silent: no line at all, for us and for HAProxy
 for my $who (qw(lp ha)) {
