@@ -7,6 +7,8 @@
 #include "core/cfgparse.h"
 #include "core/module.h"
 
+struct proxy;
+
 extern const struct module http_module;
 
 /* The "http-errors" section's bit (core/cfgparse.h). */
@@ -26,6 +28,9 @@ void http_errors_cfg_free(struct cfg *cfg);
 void http_act_init(void);
 /* monitor-uri, capture: frontend keywords built as leading rules */
 extern const struct cfg_kw http_act_keywords[];
+/* The capture slots of frontend <fe> for requests (<res> 0) or responses,
+ * as %hr/%hs print them. */
+unsigned http_capture_slots(const struct proxy *fe, int res);
 /* http/http_fetch.c */
 void http_fetch_init(void);
 

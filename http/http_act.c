@@ -1124,8 +1124,11 @@ static enum act_ret monitor_run(struct rule *r, struct stream *s, unsigned f)
     return ACT_RET_DONE;
 }
 
-/* One "capture request|response header NAME len N", or one
- * "http-request capture EXPR len N" (<expr> set, <name> NULL). */
+/* One capture slot and the rule filling it: "capture request|response
+ * header NAME len N" (<name>), "declare capture request|response len N"
+ * (neither), "http-request capture EXPR len N" (<expr>); or, with <by_id>,
+ * "http-request|http-response capture EXPR id N", which fills slot <idx>
+ * of the stream's frontend and owns no slot. */
 struct capture_act {
     char *name;
     struct sample_expr *expr;
@@ -1133,6 +1136,7 @@ struct capture_act {
     unsigned idx;   /* slot in configuration order */
     unsigned total; /* slots of this direction in the frontend */
     int res;        /* response side */
+    int by_id;
 };
 
 static void capture_free(struct rule *r)
@@ -1161,12 +1165,52 @@ static enum act_ret capture_run(struct rule *r, struct stream *s, unsigned f)
         return ACT_RET_CONT;
     m = ca->res ? &txn->res : &txn->req;
     caps = ca->res ? &lc->res : &lc->req;
-    for (i = http_hdr_find(m, ist_from(ca->name), 0); i >= 0;
+    for (i = ca->name ? http_hdr_find(m, ist_from(ca->name), 0) : -1; i >= 0;
          i = http_hdr_find(m, ist_from(ca->name), (unsigned)i + 1))
         v = m->hdrs[i].value;
     /* without the header the slots still exist: the logger prints them */
     logctl_capture(s, caps, ca->idx, ca->total, v, ca->len);
     return ACT_RET_CONT;
+}
+
+static enum act_ret capture_sample_run(struct rule *r, struct stream *s,
+                                       unsigned f);
+
+/* The capture slot rule behind <r>, or NULL if <r> fills no slot of its
+ * own. */
+static const struct capture_act *capture_slot_of(const struct rule *r)
+{
+    const struct capture_act *ca;
+
+    if (r->run != capture_run && r->run != capture_sample_run)
+        return NULL;
+    ca = r->arg;
+    return ca->by_id ? NULL : ca;
+}
+
+/* The slot of <px> that the "id" rule <ca> names, or NULL. */
+static const struct capture_act *capture_slot_find(const struct proxy *px,
+                                                   const struct capture_act *ca)
+{
+    const struct rule *r =
+        px->rules[ca->res ? RULESET_HTTP_RES : RULESET_HTTP_REQ].first;
+    const struct capture_act *slot;
+
+    for (; r != NULL; r = r->next)
+        if ((slot = capture_slot_of(r)) != NULL && slot->idx == ca->idx)
+            return slot;
+    return NULL;
+}
+
+unsigned http_capture_slots(const struct proxy *fe, int res)
+{
+    const struct rule *r =
+        fe->rules[res ? RULESET_HTTP_RES : RULESET_HTTP_REQ].first;
+    unsigned n = 0;
+
+    for (; r != NULL; r = r->next)
+        n += capture_slot_of(r) != NULL;
+    return n;
 }
 
 /* Stores the expression's value as a string, cut to the length. */
@@ -1175,18 +1219,28 @@ static enum act_ret capture_sample_run(struct rule *r, struct stream *s,
 {
     const struct capture_act *ca = r->arg;
     struct logctl *lc = logctl_need(s);
+    unsigned total = ca->total, len = ca->len;
     struct ist v = {NULL, 0};
     struct smp_env env;
     struct sample smp;
 
     if (lc == NULL)
         return ACT_RET_CONT;
+    if (ca->by_id) {
+        /* the slot is the frontend's, which a backend rule cannot know */
+        const struct capture_act *slot = capture_slot_find(s->fe, ca);
+
+        if (slot == NULL)
+            return ACT_RET_CONT;
+        total = slot->total;
+        len = slot->len;
+    }
     stream_env(s, &env);
     memset(&smp, 0, sizeof(smp));
     if (sample_expr_eval(ca->expr, &env, &smp) &&
         sample_cast(&smp, SMP_T_STR, &env))
         v = smp.data.str;
-    logctl_capture(s, &lc->req, ca->idx, ca->total, v, ca->len);
+    logctl_capture(s, ca->res ? &lc->res : &lc->req, ca->idx, total, v, len);
     return ACT_RET_CONT;
 }
 
@@ -1265,9 +1319,9 @@ static struct capture_act *capture_slot_new(struct rule_list *l, int res,
     if (cfgval_int(len_word, 1, 65535, &len, err) != RC_OK)
         return NULL;
     for (r = l->first; r != NULL; r = r->next)
-        n += r->run == capture_run || r->run == capture_sample_run;
+        n += capture_slot_of(r) != NULL;
     for (r = l->first; r != NULL; r = r->next)
-        if (r->run == capture_run || r->run == capture_sample_run)
+        if (capture_slot_of(r) != NULL)
             ((struct capture_act *)r->arg)->total = n + 1;
     ca = xcalloc(1, sizeof(*ca));
     ca->len = (unsigned)len;
@@ -1278,52 +1332,105 @@ static struct capture_act *capture_slot_new(struct rule_list *l, int res,
     return ca;
 }
 
-/* "capture request|response header NAME len N": a leading rule of the
- * frontend's http-request (or http-response) list. */
-static int parse_capture(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
-                         char **args, char **err)
+/* A leading capture rule of <ctx>'s proxy owning a new slot of <len_word>
+ * bytes, capturing header <name> (NULL: a declared slot). */
+static int capture_leading_add(struct cfg_ctx *ctx, int res, const char *name,
+                               const char *len_word, char **err)
 {
-    int res = strcmp(args[1], "response") == 0;
     struct rule_list *l =
         &ctx->px->rules[res ? RULESET_HTTP_RES : RULESET_HTTP_REQ];
-    struct capture_act *ca;
+    struct capture_act *ca = capture_slot_new(l, res, len_word, err);
 
-    if ((!res && strcmp(args[1], "request") != 0) ||
-        strcmp(args[2], "header") != 0 || argc != 6 ||
-        strcmp(args[4], "len") != 0)
-        return set_err(err, "'capture' expects 'request header NAME len N' "
-                            "or 'response header NAME len N'");
-    ca = capture_slot_new(l, res, args[5], err);
     if (ca == NULL)
         return RC_ERR;
-    ca->name = xstrdup(args[3]);
+    ca->name = name ? xstrdup(name) : NULL;
     rule_insert_leading(
         l, leading_rule(ctx, &internal_kws[1], capture_run, ca, capture_free),
         0);
     return RC_OK;
 }
 
+/* "capture request|response header NAME len N": a leading rule of the
+ * frontend's http-request (or http-response) list. */
+static int parse_capture(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
+{
+    int res = strcmp(args[1], "response") == 0;
+
+    if ((!res && strcmp(args[1], "request") != 0) ||
+        strcmp(args[2], "header") != 0 || argc != 6 ||
+        strcmp(args[4], "len") != 0)
+        return set_err(err, "'capture' expects 'request header NAME len N' "
+                            "or 'response header NAME len N'");
+    return capture_leading_add(ctx, res, args[3], args[5], err);
+}
+
+/* "declare capture request|response len N": an empty slot of the
+ * frontend for "capture EXPR id N" rules (of its backends too). */
+static int parse_declare(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
+{
+    int res = strcmp(args[2], "response") == 0;
+
+    if (strcmp(args[1], "capture") != 0 ||
+        (!res && strcmp(args[2], "request") != 0) ||
+        strcmp(args[3], "len") != 0)
+        return set_err(err, "'declare' expects 'capture request len N' or "
+                            "'capture response len N'");
+    return capture_leading_add(ctx, res, NULL, args[4], err);
+}
+
+/* The "id N" form: slot N of the frontend, checked now in a frontend and
+ * when it runs in a backend (HAProxy does the same). */
+static struct capture_act *capture_by_id(struct cfg_ctx *ctx, int res,
+                                         const char *id_word, char **err)
+{
+    struct capture_act *ca;
+    long long id;
+
+    if (cfgval_int(id_word, 0, 65535, &id, err) != RC_OK)
+        return NULL;
+    if ((ctx->px->cap & PX_CAP_FE) && !(ctx->px->cap & PX_CAP_DEF) &&
+        (unsigned)id >= http_capture_slots(ctx->px, res)) {
+        set_err(err,
+                "'capture' id %lld: no such %s capture slot in this "
+                "proxy",
+                id, res ? "response" : "request");
+        return NULL;
+    }
+    ca = xcalloc(1, sizeof(*ca));
+    ca->idx = (unsigned)id;
+    ca->res = res;
+    ca->by_id = 1;
+    logctl_init();
+    return ca;
+}
+
 /* "http-request capture EXPR len N": a new request slot of the frontend,
- * logged by %hr in declaration order with the header captures. */
+ * logged by %hr in declaration order with the header captures; "...
+ * capture EXPR id N" (also in http-response) fills a declared slot. */
 static int capture_sample_parse(struct cfg_ctx *ctx, struct rule *r,
                                 enum ruleset rs, int *cur, int argc,
                                 char **args, char **err)
 {
+    int res = rs == RULESET_HTTP_RES,
+        by_id = argc >= 4 && !strcmp(args[2], "id");
     struct capture_act *ca;
     struct sample_expr *e;
 
-    if (argc >= 4 && strcmp(args[2], "id") == 0)
-        return set_err(err, "'http-request capture' with 'id' is not "
-                            "supported yet");
-    if (argc < 4 || strcmp(args[2], "len") != 0)
-        return set_err(err, "'http-request capture' expects 'EXPR len N'");
-    if (!(ctx->px->cap & PX_CAP_FE) || (ctx->px->cap & PX_CAP_DEF))
+    if (argc < 4 || (!by_id && (res || strcmp(args[2], "len") != 0)))
+        return set_err(err, res ? "'http-response capture' expects 'EXPR id N'"
+                                : "'http-request capture' expects 'EXPR len N' "
+                                  "or 'EXPR id N'");
+    if (!by_id && (!(ctx->px->cap & PX_CAP_FE) || (ctx->px->cap & PX_CAP_DEF)))
         return set_err(err, "'http-request capture EXPR len N' is only "
                             "allowed in a frontend or listen section");
     e = sample_expr_parse(args[1], err);
     if (e == NULL)
         return RC_ERR;
-    ca = capture_slot_new(&ctx->px->rules[RULESET_HTTP_REQ], 0, args[3], err);
+    ca = by_id ? capture_by_id(ctx, res, args[3], err)
+               : capture_slot_new(&ctx->px->rules[RULESET_HTTP_REQ], 0, args[3],
+                                  err);
     if (ca == NULL) {
         sample_expr_free(e);
         return RC_ERR;
@@ -1340,6 +1447,8 @@ const struct cfg_kw http_act_keywords[] = {
     {"monitor-uri", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, 1, parse_monitor_uri,
      0, 0, 0},
     {"capture", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 5, 5, parse_capture, 0, 0,
+     0},
+    {"declare", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 4, 4, parse_declare, 0, 0,
      0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
@@ -1370,7 +1479,8 @@ static const struct action_kw http_actions[] = {
          RULESET_BIT(RULESET_TCP_RES),
      0, log_level_parse_act},
     {"normalize-uri", RULESET_BIT(RULESET_HTTP_REQ), 0, normalize_parse},
-    {"capture", RULESET_BIT(RULESET_HTTP_REQ), 0, capture_sample_parse},
+    {"capture", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES),
+     0, capture_sample_parse},
     {NULL, 0, 0, NULL},
 };
 

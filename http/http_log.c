@@ -21,6 +21,7 @@
 #include "core/logformat.h"
 #include "core/proxy.h"
 #include "core/stream.h"
+#include "http/http.h"
 #include "http/http_ana.h"
 #include "http/http_log.h"
 
@@ -193,15 +194,9 @@ static void lf_ST(struct logformat_out *out, struct stream *s, unsigned o)
  * HAProxy, none before the request line is parsed (a bad request). */
 static unsigned cap_count(struct stream *s, int res)
 {
-    const struct rule *r;
-    unsigned n = 0;
-
     if (s == NULL || req_line(s).ptr == NULL)
         return 0;
-    r = s->fe->rules[res ? RULESET_HTTP_RES : RULESET_HTTP_REQ].first;
-    for (; r != NULL; r = r->next)
-        n += r->kw != NULL && strcmp(r->kw->name, "capture") == 0;
-    return n;
+    return http_capture_slots(s->fe, res);
 }
 
 /* What slot <i> holds: ptr NULL when its rule did not run or found no

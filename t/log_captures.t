@@ -3,7 +3,8 @@
 # "capture request|response header" printed by option httplog as
 # "{v1|v2} {v3}" and by %hr, %hrl, %hs, %hsl (quoted or not, with '"',
 # '|', '{', '}' encoded as #XX, values cut to their length, '-' for a
-# missing one), nothing at all without captures; "http-request capture";
+# missing one), nothing at all without captures; "http-request capture"
+# (len and id forms) and "declare capture";
 # %rc counting connection retries ('+' after a change of server); "set-log-level silent"
 # suppressing the line and "set-log-level err" changing its syslog
 # priority. Each line is checked against what HAProxy 2.6 writes, and,
@@ -77,8 +78,14 @@ frontend smp
     http-request capture req.hdr(x-b),lower len 4
     http-request capture path len 20 if { path_beg /c }
     capture request header X-A len 5
-    log-format "A %hr B %hrl C"
-    default_backend origin
+    declare capture request len 3
+    declare capture response len 6
+    log-format "A %hr B %hrl C %hs D"
+    default_backend origin_cap
+backend origin_cap
+    http-request capture req.hdr(x-c) id 4
+    http-response capture res.hdr(content-type) id 0
+    server o1 127.0.0.1:$o
 backend origin
     server o1 127.0.0.1:$o
 backend dead
@@ -218,10 +225,13 @@ same('log-format without captures: the tags and their separators vanish',
 # http-request capture: slots in declaration order among the header ones,
 # the value converted and cut, empty when absent or when the rule's
 # condition did not hold
+# "declare capture" slots filled by "capture ... id N" in the backend
 same('http-request capture: a sample in its slot, cut to its length',
-    '<134>HDR: A {h|abcd|/c/d|x} B h abcd /c/d x C',
-    $get->('/c/d', 3, Host => 'h', 'X-B' => 'ABCDEF', 'X-A' => 'x'));
+    '<134>HDR: A {h|abcd|/c/d|x|xyz} B h abcd /c/d x xyz C {text/p} D',
+    $get->('/c/d', 3, Host => 'h', 'X-B' => 'ABCDEF', 'X-A' => 'x',
+        'X-C' => 'xyzzy'));
 same('http-request capture: missing sample, condition false',
-    '<134>HDR: A {h|||} B h - - - C', $get->('/p', 3, Host => 'h'));
+    '<134>HDR: A {h||||} B h - - - - C {text/p} D',
+    $get->('/p', 3, Host => 'h'));
 
 $t->done_testing;
