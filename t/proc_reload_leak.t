@@ -40,13 +40,13 @@ my $port = $t->port(8080);
 my $master = $t->pid;
 # Two warm-up reloads: the first ones may fill caches (libc, libevent).
 reload_and_settle() for 1 .. 2;
-my %before = snapshot();
+my %before = settled_snapshot();
 
 my $done = 0;
 $done += reload_and_settle() for 1 .. $RELOADS;
 is($done, $RELOADS, "$RELOADS reloads done, each generation replaced");
 is($t->http_get($port, '/')->{body}, 'ok', 'still serving');
-my %after = snapshot();
+my %after = settled_snapshot();
 
 is($after{nfds}, $before{nfds}, "master fd count unchanged ($after{nfds})")
     or diag("before: $before{fds}\nafter:  $after{fds}");
@@ -94,6 +94,20 @@ sub reload_and_settle {
         sleep 0.01;
     }
     return 0;
+}
+
+# A snapshot once two readings 50 ms apart agree: the master closes an
+# old worker's channel just after reaping it, so a reading taken as the
+# worker vanishes may still show that channel.
+sub settled_snapshot {
+    my %s = snapshot();
+    for (1 .. 40) {
+        sleep 0.05;
+        my %n = snapshot();
+        return %n if $n{fds} eq $s{fds};
+        %s = %n;
+    }
+    return %s;
 }
 
 # The master's fd count, fd kinds (sorted link targets with inode numbers
