@@ -621,6 +621,37 @@ static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
     return RC_OK;
 }
 
+int http_req_chunked_peek(struct http_txn *txn, char *dst, size_t *dlen)
+{
+    struct evbuffer *in = cli_in(txn);
+    size_t avail = evbuffer_get_length(in), pos = 0, used, off, len;
+    struct h1_chunked c = txn->req_chunk;
+    const char *p;
+    int rc = RC_AGAIN;
+
+    *dlen = 0;
+    if (avail == 0)
+        return RC_AGAIN;
+    p = (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
+    while (pos < avail && rc == RC_AGAIN) {
+        rc = h1_chunked_parse(&c, p + pos, avail - pos, &used, &off, &len);
+        if (rc == RC_ERR)
+            return RC_ERR;
+        if (dst != NULL)
+            memcpy(dst + *dlen, p + pos + off, len);
+        *dlen += len;
+        if (used == 0)
+            break;
+        pos += used;
+    }
+    return rc;
+}
+
+size_t http_req_buffered(struct http_txn *txn)
+{
+    return evbuffer_get_length(cli_in(txn));
+}
+
 /* Reads the rest of the request body into nowhere (after a local answer).
  * RC_OK when done, RC_AGAIN, or RC_ERR. */
 static int req_body_discard(struct http_txn *txn)
@@ -796,14 +827,16 @@ static int after_req_rules(struct http_txn *txn, int be_done)
  * can look at it (req.body). Returns 1 while waiting. */
 static int body_wait(struct http_txn *txn)
 {
-    size_t have = evbuffer_get_length(cli_in(txn));
+    size_t have = evbuffer_get_length(cli_in(txn)), dlen;
     size_t room = (size_t)worker_cfg()->global.bufsize;
 
     if (!((txn->s->fe->options | (txn->s->be ? txn->s->be->options : 0)) &
           PX_OPT_BUFFER_REQ) ||
-        txn->req.body_kind != H1_BODY_CLEN || txn->hc->cli_eof)
+        txn->req.body_kind == H1_BODY_NONE || txn->hc->cli_eof || have >= room)
         return 0;
-    if (have >= txn->req_left || have >= room)
+    if (txn->req.body_kind == H1_BODY_CLEN
+            ? have >= txn->req_left
+            : http_req_chunked_peek(txn, NULL, &dlen) != RC_AGAIN)
         return 0;
     conn_enable(txn->hc->sess->conn, CONN_RD);
     return 1;

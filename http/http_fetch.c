@@ -512,9 +512,23 @@ static int fetch_status(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* req.body of a chunked request: its payload so far, without framing, in
+ * a copy the stream's pool owns. */
+static int req_body_dechunked(struct http_txn *txn, struct sample *smp)
+{
+    size_t len = http_req_buffered(txn);
+    char *copy = palloc(txn->s->pool, len + 1);
+
+    if (copy == NULL || http_req_chunked_peek(txn, copy, &len) == RC_ERR)
+        return 0;
+    smp->type = SMP_T_BIN;
+    smp->data.str = (struct ist){copy, len};
+    return 1;
+}
+
 /* req.body: the request body bytes received and not forwarded yet (all
- * of it with "option http-buffer-request" and a body that fits a buffer;
- * Content-Length bodies only for now). */
+ * of it with "option http-buffer-request" and a body that fits a buffer),
+ * without the chunked framing. */
 static int fetch_req_body(const struct arg *args, struct sample *smp,
                           const struct smp_env *env, const void *priv)
 {
@@ -522,9 +536,11 @@ static int fetch_req_body(const struct arg *args, struct sample *smp,
     struct evbuffer *in;
     size_t len;
 
-    if (txn == NULL || txn->req.body_kind != H1_BODY_CLEN ||
+    if (txn == NULL || txn->req.body_kind == H1_BODY_NONE ||
         txn->state > HTTP_ST_BE_RULES)
         return 0;
+    if (txn->req.body_kind == H1_BODY_CHUNKED)
+        return req_body_dechunked(txn, smp);
     in = conn_input(txn->hc->sess->conn);
     len = evbuffer_get_length(in);
     if (len > txn->req_left)

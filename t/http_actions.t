@@ -84,11 +84,13 @@ backend api
     server o1 127.0.0.1:%%PORT_8091%%
 EOF2
 
-# The origin echoes the request line and the headers it received.
+# The origin echoes the request line and the headers it received (and,
+# on /b, the body it decoded).
 $t->http_origin(8091, sub {
     my ($req) = @_;
     my $body = "$req->{method} $req->{uri}\n"
         . join('', map { "$_->[0]: $_->[1]\n" } @{ $req->{header_list} });
+    $body .= "body: $req->{body}\n" if $req->{uri} eq '/b';
     my $status = $req->{uri} =~ m{/api/fail} ? 500 : 200;
     return [$status, ['content-type' => 'text/plain', 'X-Secret' => 's'],
         $body];
@@ -96,7 +98,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(42);
+$t->plan(46);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -182,5 +184,17 @@ $r = $t->raw_request($t->port(8086),
     timeout => 3);
 like($r->{data}, qr{^HTTP/1\.1 200 }, 'req.body: an innocent body passes');
 like($r->{data}, qr{^X-Body-Len: 5$}mi, 'req.body: the whole body, then forwarded');
+# a chunked body: the rules see the payload without its framing, even
+# a word split over two chunks arriving apart; the server gets the framing
+$r = $t->raw_request($t->port(8086),
+    ["POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nmy se\r\n",
+     "9\r\ncret here\r\n0\r\n\r\n"], delay => 0.3, timeout => 3);
+like($r->{data}, qr{^HTTP/1\.1 403 }, 'req.body: a chunked body is seen without its framing');
+$r = $t->raw_request($t->port(8086),
+    "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    . "3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n", timeout => 3);
+like($r->{data}, qr{^HTTP/1\.1 200 }, 'req.body: an innocent chunked body passes');
+like($r->{data}, qr{^X-Body-Len: 5$}mi, 'req.body: the chunked payload length');
+like($r->{data}, qr{^Transfer-Encoding: chunked\r?\n.*^body: hello$}msi, 'req.body: the chunked body reaches the server whole');
 
 is($t->http_get($port, '/plain')->{status}, 200, 'still serving');
