@@ -647,11 +647,6 @@ int http_req_chunked_peek(struct http_txn *txn, char *dst, size_t *dlen)
     return rc;
 }
 
-size_t http_req_buffered(struct http_txn *txn)
-{
-    return evbuffer_get_length(cli_in(txn));
-}
-
 /* Reads the rest of the request body into nowhere (after a local answer).
  * RC_OK when done, RC_AGAIN, or RC_ERR. */
 static int req_body_discard(struct http_txn *txn)

@@ -100,8 +100,6 @@ int http_hdr_find(const struct http_msg *m, struct ist name, unsigned start);
  * than the bytes received) and its length to *<dlen>. RC_OK when the whole
  * body is in, RC_AGAIN when more is to come, RC_ERR on bad framing. */
 int http_req_chunked_peek(struct http_txn *txn, char *dst, size_t *dlen);
-/* The client bytes received and not consumed yet. */
-size_t http_req_buffered(struct http_txn *txn);
 /* The path of the request (no query string, no scheme and authority). */
 struct ist http_msg_path(const struct http_msg *m);
 /* The query string without '?', or an empty slice. */

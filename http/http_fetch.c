@@ -516,7 +516,7 @@ static int fetch_status(const struct arg *args, struct sample *smp,
  * a copy the stream's pool owns. */
 static int req_body_dechunked(struct http_txn *txn, struct sample *smp)
 {
-    size_t len = http_req_buffered(txn);
+    size_t len = evbuffer_get_length(conn_input(txn->hc->sess->conn));
     char *copy = palloc(txn->s->pool, len + 1);
 
     if (copy == NULL || http_req_chunked_peek(txn, copy, &len) == RC_ERR)
