@@ -814,6 +814,25 @@ static int conv_map(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* map_regm: the first regex entry matching the input gives its value with
+ * \1..\9 replaced by the groups it captured (HAProxy's "regm" method). */
+static int conv_map_regm(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    const struct map *m = args[0].data.map;
+    size_t i, ov[20];
+
+    (void)priv;
+    if (args[0].type != ARGT_MAP)
+        return 0;
+    for (i = 0; i < m->n; i++)
+        if (sample_regex_exec(m->e[i].re, smp->data.str.ptr, smp->data.str.len,
+                              0, ov, 10))
+            return sample_set_backrefs(smp, m->e[i].text, smp->data.str.ptr, ov,
+                                       env);
+    return map_default(&args[1], smp);
+}
+
 /* Check callbacks get no keyword, so each row has its own small one. */
 #define MAP_DEF(m, M, o, O)                                                    \
     static const struct map_conv mc_##m##_##o = {PAT_MATCH_##M, MAP_OUT_##O};  \
@@ -871,6 +890,12 @@ static const struct sample_conv_kw map_convs[] = {
      .out = SMP_T_STR,
      .priv = &mc_str_str,
      .check = check_str_str},
+    {.name = "map_regm",
+     .fn = conv_map_regm,
+     .args = "S,S?",
+     .in = SMP_T_STR,
+     .out = SMP_T_STR,
+     .check = check_reg_str},
     MAP_EACH_MATCH(MAP_ROW, str, STR) MAP_EACH_MATCH(MAP_ROW, int, INT)
         MAP_EACH_MATCH(MAP_ROW, ip, IP){.name = NULL},
 };

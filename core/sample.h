@@ -293,5 +293,10 @@ int sample_regex_match(const struct sample_regex *re, const char *s,
  * pairs, (size_t)-1 for unset groups. Returns 1 on a match, else 0. */
 int sample_regex_exec(const struct sample_regex *re, const char *s, size_t len,
                       size_t start, size_t *ovec, int npairs);
+/* Sets <smp> to a pool copy of the template <rep> (NUL-terminated) with
+ * \0..\9 replaced by the groups <ov> (10 pairs) found in <subj>, "\xHH" by
+ * that byte and "\c" by c, as regsub does. 1, or 0 out of memory. */
+int sample_set_backrefs(struct sample *smp, const char *rep, const char *subj,
+                        const size_t *ov, const struct smp_env *env);
 
 #endif

@@ -583,6 +583,15 @@ static void regsub_expand(struct obuf *b, const char *rep, const char *subj,
     }
 }
 
+int sample_set_backrefs(struct sample *smp, const char *rep, const char *subj,
+                        const size_t *ov, const struct smp_env *env)
+{
+    struct obuf b = {0};
+
+    regsub_expand(&b, rep, subj, ov);
+    return obuf_finish(&b, smp, env);
+}
+
 /* s/re/rep/ once, or globally with the 'g' flag kept in args[2]; empty
  * matches copy one character and move on, as sed and HAProxy do. */
 CONV_PROTO(conv_regsub)

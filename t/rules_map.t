@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # Map files through real requests: each map_* converter picks the entry
 # its index should (exact, longest prefix, first list match, longest
-# network), defaults apply on a miss, typed outputs feed other converters
-# and ACLs, and bad map files are load errors naming the file and line.
+# network; map_regm fills in the groups), defaults apply on a miss, typed
+# outputs feed other converters and ACLs, and bad map files are load
+# errors naming the file and line.
 use strict;
 use warnings;
 use FindBin;
@@ -26,6 +27,8 @@ $t->write_file('end.map', ".png image\n.js script\n");
 $t->write_file('sub.map', "admin has-admin\n");
 $t->write_file('dir.map', "img dir-img\n");
 $t->write_file('reg.map', "^/u/[0-9]+\$ numeric-user\n^/u/ other-user\n");
+$t->write_file('regm.map',
+    "^/u/([0-9]+)\$ id=\\1\n^/(u)/(.*)\$ \\2\@\\1 \\\\ \\x41 [\\3]\n");
 $t->write_file('int.map', "200:299 2xx\n404 not-found\n");
 $t->write_file('rate.map', "gold 100\nsilver 10\n");
 $t->write_file('nets.map', <<'EOF2');
@@ -53,6 +56,7 @@ frontend fe
     http-request set-header X-Sub %[path,map_sub(%%TESTDIR%%/sub.map,nosub)]
     http-request set-header X-Dir %[path,map_dir(%%TESTDIR%%/dir.map,nodir)]
     http-request set-header X-Reg %[path,map_reg(%%TESTDIR%%/reg.map,noreg)]
+    http-request set-header X-Regm %[path,map_regm(%%TESTDIR%%/regm.map,noregm)]
     http-request set-header X-Int %[req.hdr(x-code),map_int(%%TESTDIR%%/int.map,noint)]
     http-request set-header X-Rate %[req.hdr(x-plan),map_str_int(%%TESTDIR%%/rate.map,1),mul(2)]
     http-request set-header X-Net %[src,map_ip(%%TESTDIR%%/nets.map,nonet)]
@@ -71,7 +75,7 @@ $t->http_origin(8091, sub {
 });
 $t->run;
 my $port = $t->port(8080);
-$t->plan(24);
+$t->plan(27);
 
 my $r = $t->http_get($port, '/api/users', headers => ['Host' => 'WWW.Example.COM']);
 like($r->{body}, qr/^X-Host: www$/mi, 'map: exact key after lower');
@@ -86,14 +90,18 @@ like($r->{body}, qr/^X-Dom: dom$/mi, 'map_dom: domain word between dots');
 like($r->{body}, qr/^X-End: image$/mi, 'map_end');
 like($r->{body}, qr/^X-Sub: has-admin$/mi, 'map_sub');
 like($r->{body}, qr/^X-Dir: dir-img$/mi, 'map_dir');
+like($r->{body}, qr/^X-Regm: noregm$/mi, 'map_regm: default on a miss');
 $r = $t->http_get($port, '/u/42', headers => ['X-Code' => '204', 'X-Plan' => 'gold']);
 like($r->{body}, qr/^X-Reg: numeric-user$/mi, 'map_reg: first matching regex');
+like($r->{body}, qr/^X-Regm: id=42$/mi, 'map_regm: value with the group captured');
 like($r->{body}, qr/^X-Int: 2xx$/mi, 'map_int: range key');
 like($r->{body}, qr/^X-Rate: 200$/mi, 'map_str_int: integer output usable by mul');
 like($r->{body}, qr/^X-Net: exact-host$/mi, 'map_ip: /32 beats /8 for src');
 $r = $t->http_get($port, '/u/bob', headers => ['X-Code' => '404', 'X-Plan' => 'none',
     'X-Ip' => '10.1.2.3', 'X-K' => 'a']);
 like($r->{body}, qr/^X-Reg: other-user$/mi, 'map_reg: second regex');
+like($r->{body}, qr/^X-Regm: bob\@u \\ A \[\]$/mi,
+    'map_regm: groups reordered, escaped backslash, hex byte, absent group empty');
 like($r->{body}, qr/^X-Int: not-found$/mi, 'map_int: exact integer');
 like($r->{body}, qr/^X-Rate: 2$/mi, 'map_str_int: integer default');
 like($r->{body}, qr/^X-Xff-Net: private$/mi, 'map_ip on a string sample');
