@@ -1,12 +1,15 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Connections over raw sockets with libevent events and evbuffers. See
  * conn.h for the model; the notes here are about the mechanics:
- *  - one "notify" event, activated (never polled), delivers what must not
- *    run inside the caller: the deferred write of new output, the
- *    connected or failed notice of a connect, a triggered read callback;
+ *  - one "notify" event per worker, activated (never polled), walks the
+ *    list of connections with something that must not run inside the
+ *    caller: the deferred write of new output, the connected or failed
+ *    notice of a connect, a triggered read callback. One event for all
+ *    keeps an idle connection small;
  *  - the read event is persistent while reading is on and the input is
  *    under its high watermark; a drain of the input resumes it;
- *  - the write event is added only when a write could not finish. */
+ *  - the write event is made the first time a write cannot finish or a
+ *    connect waits, and added only then. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -41,7 +44,8 @@
 struct conn {
     int fd;
     struct evbuffer *in, *out;
-    struct event *rev, *wev, *notify;
+    struct event *rev, *wev;  /* wev made on first need */
+    struct conn *notify_next; /* in the notify list */
     conn_data_cb readcb, writecb;
     conn_event_cb eventcb;
     void *arg;
@@ -56,24 +60,52 @@ struct conn {
     int rd_armed; /* the read event is added */
     int in_cb;    /* callbacks of ours on the stack */
     int dead;     /* conn_free() was called */
+    int notify_queued;
 };
+
+/* The worker's notify event and the connections it will visit, in order. */
+static struct event *notify_ev;
+static struct conn *notify_head, *notify_tail;
 
 static void conn_read_ready(evutil_socket_t fd, short what, void *arg);
 static void conn_write_ready(evutil_socket_t fd, short what, void *arg);
-static void conn_notify_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_notify_run(evutil_socket_t fd, short what, void *arg);
 static void conn_out_cb(struct evbuffer *buf,
                         const struct evbuffer_cb_info *info, void *arg);
 static void conn_in_cb(struct evbuffer *buf,
                        const struct evbuffer_cb_info *info, void *arg);
 
-/* Creates the events of <c> for its current fd. */
+/* Creates the read event of <c> for its current fd. */
 static int conn_events_new(struct conn *c)
 {
-    struct event_base *base = worker_loop();
+    c->rev = event_new(worker_loop(), c->fd, EV_READ | EV_PERSIST,
+                       conn_read_ready, c);
+    return c->rev != NULL ? RC_OK : RC_ERR;
+}
 
-    c->rev = event_new(base, c->fd, EV_READ | EV_PERSIST, conn_read_ready, c);
-    c->wev = event_new(base, c->fd, EV_WRITE, conn_write_ready, c);
-    return c->rev != NULL && c->wev != NULL ? RC_OK : RC_ERR;
+/* Adds the write event, made now if it never was; RC_ERR out of memory. */
+static int conn_watch_write(struct conn *c)
+{
+    if (c->wev == NULL) {
+        c->wev = event_new(worker_loop(), c->fd, EV_WRITE, conn_write_ready, c);
+        if (c->wev == NULL)
+            return RC_ERR;
+    }
+    event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
+    return RC_OK;
+}
+
+/* Stops watching for writability. */
+static void conn_unwatch_write(struct conn *c)
+{
+    if (c->wev != NULL)
+        event_del(c->wev);
+}
+
+/* 1 while the write event waits for writability. */
+static int conn_write_watched(const struct conn *c)
+{
+    return c->wev != NULL && event_pending(c->wev, EV_WRITE, NULL);
 }
 
 struct conn *conn_new(int fd)
@@ -85,8 +117,9 @@ struct conn *conn_new(int fd)
     c->fd = fd;
     c->in = evbuffer_new();
     c->out = evbuffer_new();
-    c->notify = event_new(worker_loop(), -1, 0, conn_notify_cb, c);
-    if (c->in == NULL || c->out == NULL || c->notify == NULL ||
+    if (notify_ev == NULL)
+        notify_ev = event_new(worker_loop(), -1, 0, conn_notify_run, NULL);
+    if (c->in == NULL || c->out == NULL || notify_ev == NULL ||
         (fd >= 0 && conn_events_new(c) != RC_OK)) {
         c->fd = -1; /* the caller keeps its fd on failure */
         conn_free(c);
@@ -97,15 +130,16 @@ struct conn *conn_new(int fd)
     return c;
 }
 
-/* Releases everything of <c>. */
+/* Releases everything of <c>; a connection still in the notify list is
+ * released when the list reaches it. */
 static void conn_destroy(struct conn *c)
 {
+    if (c->notify_queued)
+        return;
     if (c->rev != NULL)
         event_free(c->rev);
     if (c->wev != NULL)
         event_free(c->wev);
-    if (c->notify != NULL)
-        event_free(c->notify);
     if (c->in != NULL)
         evbuffer_free(c->in);
     if (c->out != NULL)
@@ -120,10 +154,7 @@ void conn_free(struct conn *c)
     c->dead = 1;
     if (c->rev != NULL)
         event_del(c->rev);
-    if (c->wev != NULL)
-        event_del(c->wev);
-    if (c->notify != NULL)
-        event_del(c->notify);
+    conn_unwatch_write(c);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -146,8 +177,16 @@ static int conn_leave(struct conn *c)
 static void conn_notify(struct conn *c, unsigned what)
 {
     c->notify_what |= what;
-    if (!event_pending(c->notify, EV_TIMEOUT, NULL))
-        event_active(c->notify, 0, 0);
+    if (c->notify_queued)
+        return;
+    c->notify_queued = 1;
+    c->notify_next = NULL;
+    if (notify_tail != NULL)
+        notify_tail->notify_next = c;
+    else
+        notify_head = c;
+    notify_tail = c;
+    event_active(notify_ev, 0, 0);
 }
 
 /* Adds or removes the read event as the state asks. */
@@ -189,13 +228,13 @@ static int conn_write_now(struct conn *c)
         if (n < 0 &&
             (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             break;
-        event_del(c->wev);
+        conn_unwatch_write(c);
         return conn_event(c, CONN_ERROR | CONN_WRITING);
     }
-    if (evbuffer_get_length(c->out) > 0)
-        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
-    else
-        event_del(c->wev);
+    if (evbuffer_get_length(c->out) == 0)
+        conn_unwatch_write(c);
+    else if (conn_watch_write(c) != RC_OK)
+        return conn_event(c, CONN_ERROR | CONN_WRITING);
     if (evbuffer_get_length(c->out) <= c->wr_lowat && c->writecb != NULL) {
         c->writecb(c, c->arg);
         return c->dead;
@@ -283,8 +322,9 @@ static int conn_connect_done(struct conn *c, short what)
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     if (err == EINPROGRESS) {
-        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
-        return 0;
+        if (conn_watch_write(c) == RC_OK)
+            return 0;
+        err = ENOMEM;
     }
     c->connecting = 0;
     if (err != 0) {
@@ -312,10 +352,9 @@ static void conn_write_ready(evutil_socket_t fd, short what, void *arg)
     conn_leave(c);
 }
 
-/* Delivers what conn_notify() asked for, outside the callers' stacks. */
-static void conn_notify_cb(evutil_socket_t fd, short what, void *arg)
+/* Delivers what conn_notify() asked of <c>, outside the callers' stacks. */
+static void conn_notify_one(struct conn *c)
 {
-    struct conn *c = arg;
     unsigned todo = c->notify_what;
 
     c->notify_what = 0;
@@ -340,14 +379,34 @@ out:
     conn_leave(c);
 }
 
+/* The notify event: visits the connections queued so far; those queued
+ * meanwhile wait for the next turn, so one busy connection cannot keep the
+ * loop here. */
+static void conn_notify_run(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = notify_head, *next;
+
+    notify_head = notify_tail = NULL;
+    for (; c != NULL; c = next) {
+        next = c->notify_next;
+        c->notify_queued = 0;
+        if (c->dead) {
+            if (c->in_cb == 0)
+                conn_destroy(c);
+        } else {
+            conn_notify_one(c);
+        }
+    }
+}
+
 /* Output gained bytes: write them once the current handler is done. */
 static void conn_out_cb(struct evbuffer *buf,
                         const struct evbuffer_cb_info *info, void *arg)
 {
     struct conn *c = arg;
 
-    if (info->n_added > 0 && !c->dead && !c->connecting && c->wev != NULL &&
-        (c->enabled & CONN_WR) && !event_pending(c->wev, EV_WRITE, NULL))
+    if (info->n_added > 0 && !c->dead && !c->connecting && c->rev != NULL &&
+        (c->enabled & CONN_WR) && !conn_write_watched(c))
         conn_notify(c, NOTIFY_FLUSH);
 }
 
@@ -380,10 +439,8 @@ int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len)
     c->connecting = 1;
     if (connect(fd, sa, len) == 0) {
         conn_notify(c, NOTIFY_CONNECTED);
-    } else if (errno == EINPROGRESS) {
-        event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
-    } else {
-        c->notify_errno = errno;
+    } else if (errno != EINPROGRESS || conn_watch_write(c) != RC_OK) {
+        c->notify_errno = errno == EINPROGRESS ? ENOMEM : errno;
         conn_notify(c, NOTIFY_ERROR);
     }
     return RC_OK;
@@ -412,8 +469,8 @@ void conn_disable(struct conn *c, short what)
 {
     c->enabled &= (short)~what;
     conn_arm_read(c);
-    if ((what & CONN_WR) && c->wev != NULL && !c->connecting)
-        event_del(c->wev);
+    if ((what & CONN_WR) && !c->connecting)
+        conn_unwatch_write(c);
 }
 
 void conn_set_timeouts(struct conn *c, const struct timeval *rd,
@@ -428,7 +485,7 @@ void conn_set_timeouts(struct conn *c, const struct timeval *rd,
     /* event_add() on an added event only moves its timer: no syscall */
     if (c->rd_armed)
         event_add(c->rev, c->has_rd_tmo ? &c->rd_tmo : NULL);
-    if (c->wev != NULL && event_pending(c->wev, EV_WRITE, NULL))
+    if (conn_write_watched(c))
         event_add(c->wev, c->has_wr_tmo ? &c->wr_tmo : NULL);
 }
 
@@ -462,6 +519,13 @@ void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
         conn_disable(from, CONN_RD);
     else
         conn_enable(from, CONN_RD);
+}
+
+void conn_loop_done(void)
+{
+    if (notify_ev != NULL)
+        event_free(notify_ev);
+    notify_ev = NULL;
 }
 
 struct evbuffer *conn_input(struct conn *c)

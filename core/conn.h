@@ -68,6 +68,9 @@ void conn_trigger_read(struct conn *c);
 void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
                   size_t high);
 
+/* Frees what the connections of this process share, at exit. */
+void conn_loop_done(void);
+
 struct evbuffer *conn_input(struct conn *c);
 struct evbuffer *conn_output(struct conn *c);
 int conn_fd(const struct conn *c);

@@ -28,6 +28,7 @@
 
 #include "core/cfg.h"
 #include "core/channel.h"
+#include "core/conn.h"
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -368,6 +369,7 @@ static void worker_free_events(void)
     event_free(chan_ev);
     if (hard_stop_ev != NULL)
         event_free(hard_stop_ev);
+    conn_loop_done();
 }
 
 void worker_run(struct cfg *cfg, int id, int chan)
