@@ -61,6 +61,7 @@ struct conn {
     int in_cb;    /* callbacks of ours on the stack */
     int dead;     /* conn_free() was called */
     int notify_queued;
+    unsigned long long in_total, out_total; /* bytes ever added */
 };
 
 /* The worker's notify event and the connections it will visit, in order. */
@@ -399,23 +400,27 @@ static void conn_notify_run(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Output gained bytes: write them once the current handler is done. */
+/* Output gained bytes: count them, write them once the current handler
+ * is done. */
 static void conn_out_cb(struct evbuffer *buf,
                         const struct evbuffer_cb_info *info, void *arg)
 {
     struct conn *c = arg;
 
+    c->out_total += info->n_added;
     if (info->n_added > 0 && !c->dead && !c->connecting && c->rev != NULL &&
         (c->enabled & CONN_WR) && !conn_write_watched(c))
         conn_notify(c, NOTIFY_FLUSH);
 }
 
-/* Input was drained: reading may resume under the high watermark. */
+/* Counts what came in; a drain may resume reading under the high
+ * watermark. */
 static void conn_in_cb(struct evbuffer *buf,
                        const struct evbuffer_cb_info *info, void *arg)
 {
     struct conn *c = arg;
 
+    c->in_total += info->n_added;
     if (info->n_deleted > 0 && c->rd_hiwat > 0 && !c->dead)
         conn_arm_read(c);
 }
@@ -536,6 +541,16 @@ struct evbuffer *conn_input(struct conn *c)
 struct evbuffer *conn_output(struct conn *c)
 {
     return c->out;
+}
+
+unsigned long long conn_bytes_in(const struct conn *c)
+{
+    return c->in_total;
+}
+
+unsigned long long conn_bytes_out(const struct conn *c)
+{
+    return c->out_total;
 }
 
 int conn_fd(const struct conn *c)

@@ -73,6 +73,10 @@ void conn_loop_done(void);
 
 struct evbuffer *conn_input(struct conn *c);
 struct evbuffer *conn_output(struct conn *c);
+/* Bytes ever added to the input (received) and to the output (sent or
+ * queued): the counters streams take their %U and %B from. */
+unsigned long long conn_bytes_in(const struct conn *c);
+unsigned long long conn_bytes_out(const struct conn *c);
 int conn_fd(const struct conn *c);
 /* Returns the CONN_RD/CONN_WR bits that are on. */
 short conn_enabled(const struct conn *c);

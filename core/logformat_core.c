@@ -297,12 +297,12 @@ static void lf_Tu(struct logformat_out *out, struct stream *s, unsigned o)
 
 static void lf_B(struct logformat_out *out, struct stream *s, unsigned o)
 {
-    logformat_put_int(out, s ? (long long)s->bytes_out : 0);
+    logformat_put_int(out, s ? (long long)stream_bytes_out(s) : 0);
 }
 
 static void lf_U(struct logformat_out *out, struct stream *s, unsigned o)
 {
-    logformat_put_int(out, s ? (long long)s->bytes_in : 0);
+    logformat_put_int(out, s ? (long long)stream_bytes_in(s) : 0);
 }
 
 static void lf_ac(struct logformat_out *out, struct stream *s, unsigned o)

@@ -822,7 +822,7 @@ void logger_stream_end(struct stream *s)
         return;
     /* nothing received: HTTP never logs it (HAProxy makes no stream),
      * TCP only without dontlognull */
-    if (s->bytes_in == 0 &&
+    if (stream_bytes_in(s) == 0 &&
         (s->fe->mode == PX_MODE_HTTP || (s->fe->options & PX_OPT_DONTLOGNULL)))
         return;
     /* without a format HAProxy logs "Connect from" for every stream it

@@ -156,6 +156,24 @@ void stream_free(struct stream *s)
     pool_free(s->pool);
 }
 
+void stream_count_from(struct stream *s, unsigned long long in_base)
+{
+    s->in_base = in_base;
+    s->out_base = conn_bytes_out(s->sess->conn);
+    s->counting = 1;
+}
+
+/* The client connection lives as long as its streams. */
+unsigned long long stream_bytes_in(const struct stream *s)
+{
+    return s->counting ? conn_bytes_in(s->sess->conn) - s->in_base : 0;
+}
+
+unsigned long long stream_bytes_out(const struct stream *s)
+{
+    return s->counting ? conn_bytes_out(s->sess->conn) - s->out_base : 0;
+}
+
 int stream_conn_rules(struct stream *s)
 {
     struct smp_env env;

@@ -78,7 +78,9 @@ struct stream {
     void *slots[STREAM_SLOTS];
     unsigned long long id;
     struct stream_times times;
-    unsigned long long bytes_in, bytes_out; /* from / to the client */
+    /* the client connection's byte counters when the stream began */
+    unsigned long long in_base, out_base;
+    int counting; /* the bases are set */
     char term[2]; /* termination cause and state ('-' when normal) */
     struct stream *q_next, *q_prev; /* in the backend's queue */
     int queued;
@@ -101,6 +103,13 @@ int stream_slot_register(void);
 struct stream *stream_new(struct session *sess, const struct stream_ops *ops);
 /* Ends <s>: runs the applet's release and the pool's cleanups, frees it. */
 void stream_free(struct stream *s);
+/* From now on <s> counts the client connection's bytes as its own (%U,
+ * %B), those received from <in_base> (the connection's count where this
+ * stream's input starts) on. */
+void stream_count_from(struct stream *s, unsigned long long in_base);
+/* Bytes received from and sent to the client by <s> so far. */
+unsigned long long stream_bytes_in(const struct stream *s);
+unsigned long long stream_bytes_out(const struct stream *s);
 /* Fills <env> to evaluate samples on <s> for the ruleset being run. */
 void stream_env(struct stream *s, struct smp_env *env);
 /* Runs the frontend's "tcp-request connection" rules on <s> (final: they

@@ -36,6 +36,16 @@ static void hc_timer_add(struct http_conn *hc, unsigned ms)
     evtimer_add(hc->timer, &tv);
 }
 
+/* Starts the next transaction; the bytes received since the last one
+ * ended are its own (%U). */
+static int hc_txn_new(struct http_conn *hc)
+{
+    if (http_txn_new(hc) != RC_OK)
+        return RC_ERR;
+    stream_count_from(hc->cur, hc->in_mark);
+    return RC_OK;
+}
+
 /* Frees <hc> and its session; the transaction must be gone. */
 static void hc_free(struct http_conn *hc)
 {
@@ -100,12 +110,10 @@ static void hc_read_cb(struct conn *conn, void *arg)
         return;
     }
     if (hc->cur == NULL) {
-        if (http_txn_new(hc) != RC_OK) {
+        if (hc_txn_new(hc) != RC_OK) {
             http_conn_abort(hc);
             return;
         }
-        hc->cur->bytes_in = hc->pending_in;
-        hc->pending_in = 0;
     }
     if (hc->cur != NULL)
         hc->cur->ops->process(hc->cur);
@@ -185,7 +193,7 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
         http_conn_abort(hc);
         return;
     }
-    if (hc->cur == NULL && http_txn_new(hc) != RC_OK) {
+    if (hc->cur == NULL && hc_txn_new(hc) != RC_OK) {
         http_conn_abort(hc);
         return;
     }
@@ -214,28 +222,6 @@ void http_conn_disarm_timer(struct http_conn *hc)
     evtimer_del(hc->timer);
 }
 
-/* Counts the bytes queued to the client into the current stream (%B). */
-static void hc_count_out(struct evbuffer *buf,
-                         const struct evbuffer_cb_info *info, void *arg)
-{
-    struct http_conn *hc = arg;
-
-    if (hc->cur != NULL)
-        hc->cur->bytes_out += info->n_added;
-}
-
-/* Counts the bytes received from the client (%U). */
-static void hc_count_in(struct evbuffer *buf,
-                        const struct evbuffer_cb_info *info, void *arg)
-{
-    struct http_conn *hc = arg;
-
-    if (hc->cur != NULL)
-        hc->cur->bytes_in += info->n_added;
-    else
-        hc->pending_in += info->n_added;
-}
-
 void http_conn_start(struct session *sess)
 {
     struct http_conn *hc = pcalloc(sess->pool, sizeof(*hc));
@@ -253,15 +239,13 @@ void http_conn_start(struct session *sess)
         all_conns->prev = hc;
     all_conns = hc;
     conn_setcb(sess->conn, hc_read_cb, hc_write_cb, hc_event_cb, hc);
-    evbuffer_add_cb(conn_output(sess->conn), hc_count_out, hc);
-    evbuffer_add_cb(conn_input(sess->conn), hc_count_in, hc);
     conn_setwatermark(sess->conn, CONN_WR, WRITE_LOWAT, 0);
     conn_set_timeouts(sess->conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
     conn_enable(sess->conn, CONN_RD | CONN_WR);
     http_conn_arm_head_timer(hc, 0);
     /* tcp-request connection rules run at accept, on the first stream */
     if (sess->fe->rules[RULESET_TCP_CONN].first != NULL &&
-        (http_txn_new(hc) != RC_OK || !stream_conn_rules(hc->cur))) {
+        (hc_txn_new(hc) != RC_OK || !stream_conn_rules(hc->cur))) {
         http_conn_abort(hc);
     }
     return;
@@ -274,6 +258,7 @@ void http_conn_txn_done(struct http_conn *hc, int close)
     struct conn *conn = hc->sess->conn;
 
     hc->cur = NULL;
+    hc->in_mark = conn_bytes_in(conn);
     hc->nreq++;
     if (close || hc->cli_eof) {
         hc_close(hc);

@@ -18,7 +18,7 @@ struct http_conn {
     int cli_eof;                   /* the client shut its side */
     int closing;                   /* flushing output, then lingering close */
     int lingering;                 /* output sent, reading and discarding */
-    unsigned long long pending_in; /* bytes read before the next stream */
+    unsigned long long in_mark; /* input count where the next stream starts */
 };
 
 /* Starts serving <sess> (the session_start hook of HTTP frontends). */

@@ -2,7 +2,8 @@
 # Traffic logs through real requests: UDP syslog (formats, len, levels),
 # a unix datagram socket, stdout, "log global" and defaults inheritance,
 # "no log", log-tag, option httplog/tcplog, the "Connect from" line,
-# dontlognull, every log-format variable, and a unix socket nobody reads
+# dontlognull, every log-format variable, %U and %B per request on a
+# keep-alive connection, and a unix socket nobody reads
 # that must never slow requests down.
 use strict;
 use warnings;
@@ -67,6 +68,12 @@ frontend fe_full
     no log
     log $dir/full.sock format raw daemon
     default_backend origin
+frontend fe_bytes
+    bind 127.0.0.1:%%PORT_8086%%
+    no log
+    log 127.0.0.1:$uport format raw local0
+    log-format "BY %HU %U %B"
+    http-request return status 200 content-type text/plain lf-string "%[path]%[path]"
 listen tcp_null
     mode tcp
     bind 127.0.0.1:%%PORT_8085%%
@@ -174,6 +181,37 @@ is($r->{status}, 200, 'tcp listen forwards');
 my ($tl) = recv_matching($udp, qr{tcp_null});
 like($tl // '', qr{: 127\.0\.0\.1:\d+ \[[^\]]+\] tcp_null tcp_null/o1 -?\d+/-?\d+/\d+ \d+ -- \d+/\d+/\d+/\d+/0 0/0\n\z},
     'tcplog line');
+
+# %U and %B are each request's own bytes on a keep-alive connection
+{
+    my $ka = IO::Socket::INET->new("127.0.0.1:" . $t->port(8086))
+        or die "connect: $!";
+    my %sent;
+    for my $path ('/a', '/bbbbbbbbbbbbbbbbbbbb') {
+        my $req = "GET $path HTTP/1.1\r\nHost: h\r\nX-Pad: "
+            . ('p' x length $path) . "\r\n\r\n";
+        print $ka $req;
+        my $resp = '';
+        my $want;
+        while (!defined $want || length($resp) < $want) {
+            last unless IO::Select->new($ka)->can_read(3);
+            last unless sysread($ka, $resp, 4096, length $resp);
+            my $head_end = index($resp, "\r\n\r\n");
+            if (!defined $want && $head_end >= 0) {
+                my ($cl) = $resp =~ /content-length: *(\d+)/i;
+                $want = $head_end + 4 + ($cl // 0);
+            }
+        }
+        $sent{$path} = [length $req, length $resp];
+    }
+    close $ka;
+    my @by = recv_matching($udp, qr{^BY });
+    for my $path (sort keys %sent) {
+        my ($line) = grep { m{^BY \Q$path\E } } @by;
+        is($line // '<none>', "BY $path $sent{$path}[0] $sent{$path}[1]\n",
+            "%U and %B of $path: its request and response bytes");
+    }
+}
 
 # a target that never reads: requests go on at full speed
 my $start = time;

@@ -462,19 +462,6 @@ static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
     tcp_process(s);
 }
 
-/* Counts client bytes into the stream (%U, %B). */
-static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-                     void *arg)
-{
-    ((struct stream *)arg)->bytes_in += info->n_added;
-}
-
-static void count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-                      void *arg)
-{
-    ((struct stream *)arg)->bytes_out += info->n_added;
-}
-
 /* The session_start hook of TCP frontends. */
 static void tcp_session_start(struct session *sess)
 {
@@ -497,9 +484,9 @@ static void tcp_session_start(struct session *sess)
         return;
     }
     conn_setcb(sess->conn, cli_read_cb, cli_write_cb, cli_event_cb, s);
-    evbuffer_add_cb(conn_input(sess->conn), count_in, s);
-    evbuffer_add_cb(conn_output(sess->conn), count_out, s);
-    s->bytes_in = evbuffer_get_length(conn_input(sess->conn));
+    /* bytes a PROXY header left in the input are the stream's */
+    stream_count_from(s, conn_bytes_in(sess->conn) -
+                             evbuffer_get_length(conn_input(sess->conn)));
     conn_setwatermark(sess->conn, CONN_WR, 16384, 0);
     conn_set_timeouts(sess->conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
     conn_enable(sess->conn, CONN_RD | CONN_WR);
