@@ -9,7 +9,10 @@
  *  - the read event is persistent while reading is on and the input is
  *    under its high watermark; a drain of the input resumes it;
  *  - the write event is made the first time a write cannot finish or a
- *    connect waits, and added only then. */
+ *    connect waits, and added only then;
+ *  - the buffers are made when first used; a connection told it is idle
+ *    (conn_idle) frees each one as soon as it is empty, and stays lean
+ *    until its next bytes arrive. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -28,6 +31,7 @@
 
 #include "core/conn.h"
 #include "core/errors.h"
+#include "core/util.h"
 #include "core/worker.h"
 
 /* A read takes up to 64 KiB less a chain header: libevent rounds a chain
@@ -61,6 +65,7 @@ struct conn {
     int in_cb;    /* callbacks of ours on the stack */
     int dead;     /* conn_free() was called */
     int notify_queued;
+    int lean; /* idle: free the buffers once empty */
     unsigned long long in_total, out_total; /* bytes ever added */
 };
 
@@ -116,19 +121,42 @@ struct conn *conn_new(int fd)
     if (c == NULL)
         return NULL;
     c->fd = fd;
-    c->in = evbuffer_new();
-    c->out = evbuffer_new();
     if (notify_ev == NULL)
         notify_ev = event_new(worker_loop(), -1, 0, conn_notify_run, NULL);
-    if (c->in == NULL || c->out == NULL || notify_ev == NULL ||
-        (fd >= 0 && conn_events_new(c) != RC_OK)) {
+    if (notify_ev == NULL || (fd >= 0 && conn_events_new(c) != RC_OK)) {
         c->fd = -1; /* the caller keeps its fd on failure */
         conn_free(c);
         return NULL;
     }
-    evbuffer_add_cb(c->out, conn_out_cb, c);
-    evbuffer_add_cb(c->in, conn_in_cb, c);
     return c;
+}
+
+/* Makes the buffer <*b> of <c>, watched by <cb>, unless it exists; NULL
+ * out of memory. */
+static struct evbuffer *conn_buf(struct conn *c, struct evbuffer **b,
+                                 evbuffer_cb_func cb)
+{
+    if (*b == NULL && (*b = evbuffer_new()) != NULL &&
+        evbuffer_add_cb(*b, cb, c) == NULL) {
+        evbuffer_free(*b);
+        *b = NULL;
+    }
+    return *b;
+}
+
+/* Bytes in a buffer that may not exist. */
+static size_t conn_buf_len(const struct evbuffer *b)
+{
+    return b != NULL ? evbuffer_get_length(b) : 0;
+}
+
+/* Frees the buffer <*b> if it exists and is empty. */
+static void conn_buf_drop_empty(struct evbuffer **b)
+{
+    if (*b != NULL && evbuffer_get_length(*b) == 0) {
+        evbuffer_free(*b);
+        *b = NULL;
+    }
 }
 
 /* Releases everything of <c>; a connection still in the notify list is
@@ -195,7 +223,7 @@ static void conn_arm_read(struct conn *c)
 {
     int want = (c->enabled & CONN_RD) && !c->eof && !c->connecting &&
                c->fd >= 0 &&
-               (c->rd_hiwat == 0 || evbuffer_get_length(c->in) < c->rd_hiwat);
+               (c->rd_hiwat == 0 || conn_buf_len(c->in) < c->rd_hiwat);
 
     if (want && !c->rd_armed) {
         event_add(c->rev, c->has_rd_tmo ? &c->rd_tmo : NULL);
@@ -222,7 +250,7 @@ static int conn_write_now(struct conn *c)
 
     if (c->fd < 0 || c->connecting || !(c->enabled & CONN_WR))
         return 0;
-    while (evbuffer_get_length(c->out) > 0) {
+    while (conn_buf_len(c->out) > 0) {
         n = evbuffer_write(c->out, c->fd);
         if (n > 0)
             continue;
@@ -232,11 +260,13 @@ static int conn_write_now(struct conn *c)
         conn_unwatch_write(c);
         return conn_event(c, CONN_ERROR | CONN_WRITING);
     }
-    if (evbuffer_get_length(c->out) == 0)
+    if (conn_buf_len(c->out) == 0) {
         conn_unwatch_write(c);
-    else if (conn_watch_write(c) != RC_OK)
+        if (c->lean)
+            conn_buf_drop_empty(&c->out);
+    } else if (conn_watch_write(c) != RC_OK)
         return conn_event(c, CONN_ERROR | CONN_WRITING);
-    if (evbuffer_get_length(c->out) <= c->wr_lowat && c->writecb != NULL) {
+    if (conn_buf_len(c->out) <= c->wr_lowat && c->writecb != NULL) {
         c->writecb(c, c->arg);
         return c->dead;
     }
@@ -248,10 +278,12 @@ static int conn_write_now(struct conn *c)
 static int conn_read_now(struct conn *c)
 {
     struct evbuffer_iovec v[2];
-    size_t want = CONN_READ_MAX, have = evbuffer_get_length(c->in);
+    size_t want = CONN_READ_MAX, have = conn_buf_len(c->in);
     ssize_t n;
     int nv, i;
 
+    if (conn_buf(c, &c->in, conn_in_cb) == NULL)
+        return conn_event(c, CONN_ERROR | CONN_READING);
     if (c->rd_hiwat > 0)
         want = have < c->rd_hiwat ? c->rd_hiwat - have : 0;
     if (want == 0) {
@@ -276,6 +308,8 @@ static int conn_read_now(struct conn *c)
     }
     if (n == 0) {
         evbuffer_commit_space(c->in, v, 0);
+        if (c->lean)
+            conn_buf_drop_empty(&c->in);
         c->eof = 1;
         conn_arm_read(c);
         return conn_event(c, CONN_EOF | CONN_READING);
@@ -287,6 +321,7 @@ static int conn_read_now(struct conn *c)
         n -= (ssize_t)l;
     }
     evbuffer_commit_space(c->in, v, nv);
+    c->lean = 0;
     conn_arm_read(c); /* the high watermark may pause reading */
     if (c->readcb != NULL)
         c->readcb(c, c->arg);
@@ -368,8 +403,7 @@ static void conn_notify_one(struct conn *c)
     }
     if ((todo & NOTIFY_CONNECTED) && conn_connect_done(c, EV_WRITE))
         goto out;
-    if ((todo & NOTIFY_READ) && c->readcb != NULL &&
-        evbuffer_get_length(c->in) > 0) {
+    if ((todo & NOTIFY_READ) && c->readcb != NULL && conn_buf_len(c->in) > 0) {
         c->readcb(c, c->arg);
         if (c->dead)
             goto out;
@@ -466,7 +500,7 @@ void conn_enable(struct conn *c, short what)
 
     c->enabled |= what;
     conn_arm_read(c);
-    if ((what & CONN_WR) && !(was & CONN_WR) && evbuffer_get_length(c->out) > 0)
+    if ((what & CONN_WR) && !(was & CONN_WR) && conn_buf_len(c->out) > 0)
         conn_notify(c, NOTIFY_FLUSH);
 }
 
@@ -512,15 +546,16 @@ void conn_trigger_read(struct conn *c)
 void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
                   size_t high)
 {
-    evbuffer_add_buffer(to->out, from->in);
+    if (conn_buf_len(from->in) > 0)
+        evbuffer_add_buffer(conn_output(to), from->in);
     if (from_eof) {
-        if (evbuffer_get_length(to->out) == 0 && !*shut && to->fd >= 0) {
+        if (conn_buf_len(to->out) == 0 && !*shut && to->fd >= 0) {
             shutdown(to->fd, SHUT_WR);
             *shut = 1;
         }
         return;
     }
-    if (evbuffer_get_length(to->out) > high)
+    if (conn_buf_len(to->out) > high)
         conn_disable(from, CONN_RD);
     else
         conn_enable(from, CONN_RD);
@@ -533,13 +568,26 @@ void conn_loop_done(void)
     notify_ev = NULL;
 }
 
+void conn_idle(struct conn *c)
+{
+    c->lean = 1;
+    conn_buf_drop_empty(&c->in);
+    conn_buf_drop_empty(&c->out);
+}
+
+/* A buffer that cannot be made at the caller's request is a lost cause:
+ * the caller has no way to report it. */
 struct evbuffer *conn_input(struct conn *c)
 {
+    if (conn_buf(c, &c->in, conn_in_cb) == NULL)
+        oom();
     return c->in;
 }
 
 struct evbuffer *conn_output(struct conn *c)
 {
+    if (conn_buf(c, &c->out, conn_out_cb) == NULL)
+        oom();
     return c->out;
 }
 

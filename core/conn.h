@@ -8,9 +8,9 @@
  * to the socket; the socket is watched for writability only when it is
  * full. A keep-alive request then costs a wait, a read and a write.
  *
- * A connection may be freed from inside its own callbacks: conn_free()
- * closes the socket at once and releases the memory when the callback
- * returns. */
+ * Buffers are made when first asked for. A connection may be freed from inside
+ * its own callbacks: conn_free() closes the socket at once and releases the
+ * memory when the callback returns. */
 #ifndef LUAPROXY_CORE_CONN_H
 #define LUAPROXY_CORE_CONN_H
 
@@ -68,6 +68,10 @@ void conn_trigger_read(struct conn *c);
 void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
                   size_t high);
 
+/* Tells <c> it waits idle for its peer's next bytes: it frees its buffers
+ * once they are empty (after the last output is written) and keeps none
+ * until bytes come in again. */
+void conn_idle(struct conn *c);
 /* Frees what the connections of this process share, at exit. */
 void conn_loop_done(void);
 

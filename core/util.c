@@ -16,7 +16,7 @@
 #include "core/util.h"
 
 /* Stops the process: memory is gone during configuration. */
-static void oom(void)
+void oom(void)
 {
     fputs("luaproxy: out of memory\n", stderr);
     abort();

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* Reports that memory ran out and aborts: the x* allocators' end. */
+void oom(void) __attribute__((noreturn));
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *ptr, size_t size);

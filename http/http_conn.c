@@ -25,6 +25,10 @@
 #define LINGER_MS           1000
 #define DRAIN_IDLE_GRACE_MS 500
 #define WRITE_LOWAT         16384
+/* An idle keep-alive connection frees its buffers after this long: a
+ * client sending its next request at once reuses them, one that waits
+ * costs only the connection itself. */
+#define IDLE_TRIM_MS 200
 
 static struct http_conn *all_conns;
 
@@ -33,6 +37,7 @@ static void hc_timer_add(struct http_conn *hc, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
+    hc->trimming = 0;
     evtimer_add(hc->timer, &tv);
 }
 
@@ -165,12 +170,29 @@ static int hc_client_sent(struct http_conn *hc)
     return recv(conn_fd(hc->sess->conn), &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+/* The first keep-alive timer step: still idle, the buffers go; then the
+ * rest of the keep-alive timeout. */
+static void hc_trim(struct http_conn *hc)
+{
+    unsigned rest = hc->trim_rest;
+
+    if (hc->cur == NULL)
+        conn_idle(hc->sess->conn);
+    hc->trimming = 0;
+    if (rest > 0)
+        hc_timer_add(hc, rest);
+}
+
 /* Head, keep-alive or lingering timer. */
 static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct http_conn *hc = arg;
     struct conn *conn = hc->sess->conn;
 
+    if (hc->trimming) {
+        hc_trim(hc);
+        return;
+    }
     if (hc->lingering || hc->closing) {
         http_conn_abort(hc);
         return;
@@ -213,12 +235,19 @@ void http_conn_arm_head_timer(struct http_conn *hc, int keepalive)
         ms = t->http_keep_alive;
     if (worker_draining() && keepalive)
         ms = DRAIN_IDLE_GRACE_MS;
+    else if (keepalive && (ms == 0 || ms > IDLE_TRIM_MS)) {
+        hc_timer_add(hc, IDLE_TRIM_MS);
+        hc->trimming = 1;
+        hc->trim_rest = ms ? ms - IDLE_TRIM_MS : 0;
+        return;
+    }
     if (ms > 0)
         hc_timer_add(hc, ms);
 }
 
 void http_conn_disarm_timer(struct http_conn *hc)
 {
+    hc->trimming = 0;
     evtimer_del(hc->timer);
 }
 

@@ -19,6 +19,8 @@ struct http_conn {
     int closing;                   /* flushing output, then lingering close */
     int lingering;                 /* output sent, reading and discarding */
     unsigned long long in_mark; /* input count where the next stream starts */
+    int trimming;               /* the timer is the idle trim step */
+    unsigned trim_rest;         /* keep-alive ms left after it (0: none) */
 };
 
 /* Starts serving <sess> (the session_start hook of HTTP frontends). */
