@@ -418,44 +418,44 @@ static void lf_put_hex_bytes(struct logformat_out *out, const void *p, size_t n)
     }
 }
 
-void logformat_put_addr(struct logformat_out *out,
-                        const struct sockaddr_storage *ss, unsigned opts)
+void logformat_put_addr(struct logformat_out *out, const struct sockaddr *sa,
+                        unsigned opts)
 {
-    const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
     char pn[INET6_ADDRSTRLEN];
 
-    if (ss == NULL) {
+    if (sa == NULL) {
         logformat_put_text(out, NULL, 0, opts);
-    } else if ((opts & LF_OPT_HEXA) && ss->ss_family == AF_INET) {
+    } else if ((opts & LF_OPT_HEXA) && sa->sa_family == AF_INET) {
         lf_put_hex_bytes(out, &sin->sin_addr, 4);
-    } else if ((opts & LF_OPT_HEXA) && ss->ss_family == AF_INET6) {
+    } else if ((opts & LF_OPT_HEXA) && sa->sa_family == AF_INET6) {
         lf_put_hex_bytes(out, &sin6->sin6_addr, 16);
-    } else if (ss->ss_family == AF_INET) {
+    } else if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &sin->sin_addr, pn, sizeof(pn));
         logformat_put_text(out, pn, strlen(pn), opts);
-    } else if (ss->ss_family == AF_INET6) {
+    } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &sin6->sin6_addr, pn, sizeof(pn));
         logformat_put_text(out, pn, strlen(pn), opts);
-    } else if (ss->ss_family == AF_UNIX) {
+    } else if (sa->sa_family == AF_UNIX) {
         logformat_put_text(out, "unix", 4, opts);
     } else {
         logformat_put_text(out, NULL, 0, opts);
     }
 }
 
-void logformat_put_port(struct logformat_out *out,
-                        const struct sockaddr_storage *ss, unsigned opts)
+void logformat_put_port(struct logformat_out *out, const struct sockaddr *sa,
+                        unsigned opts)
 {
     in_port_t port;
 
-    if (ss == NULL || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)) {
+    if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
         logformat_put_text(out, NULL, 0, opts);
         return;
     }
-    port = ss->ss_family == AF_INET
-               ? ((const struct sockaddr_in *)ss)->sin_port
-               : ((const struct sockaddr_in6 *)ss)->sin6_port;
+    port = sa->sa_family == AF_INET
+               ? ((const struct sockaddr_in *)sa)->sin_port
+               : ((const struct sockaddr_in6 *)sa)->sin6_port;
     if (opts & LF_OPT_HEXA)
         lf_put_hex_bytes(out, &port, 2);
     else

@@ -99,11 +99,11 @@ void logformat_put_counter(struct logformat_out *out, long long v,
                            unsigned opts);
 /* An address as HAProxy prints it ("unix" for AF_UNIX); hex with
  * LF_OPT_HEXA. */
-void logformat_put_addr(struct logformat_out *out,
-                        const struct sockaddr_storage *ss, unsigned opts);
+void logformat_put_addr(struct logformat_out *out, const struct sockaddr *sa,
+                        unsigned opts);
 /* The port of an inet address; hex with LF_OPT_HEXA. */
-void logformat_put_port(struct logformat_out *out,
-                        const struct sockaddr_storage *ss, unsigned opts);
+void logformat_put_port(struct logformat_out *out, const struct sockaddr *sa,
+                        unsigned opts);
 /* "26/Nov/2026:11:24:12.993" in local time (HAProxy's %t). */
 void logformat_put_date_ms(struct logformat_out *out, const struct timeval *tv);
 /* "26/Nov/2026:11:24:12 +0000", in GMT or local time (%T, %Tl). */

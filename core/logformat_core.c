@@ -26,14 +26,14 @@
 #define LF_T_HANDSHAKE 0
 
 /* The stream's session addresses, or NULL. */
-static const struct sockaddr_storage *lf_src(const struct stream *s)
+static const struct sockaddr *lf_src(const struct stream *s)
 {
-    return s != NULL && s->sess->srclen > 0 ? &s->sess->src : NULL;
+    return s != NULL && s->sess->srclen > 0 ? &s->sess->src.sa : NULL;
 }
 
-static const struct sockaddr_storage *lf_dst(const struct stream *s)
+static const struct sockaddr *lf_dst(const struct stream *s)
 {
-    return s != NULL && s->sess->dstlen > 0 ? &s->sess->dst : NULL;
+    return s != NULL && s->sess->dstlen > 0 ? &s->sess->dst.sa : NULL;
 }
 
 /* HAProxy's listener id for unix sockets: its rank in the frontend. */
@@ -49,12 +49,12 @@ static int lf_listener_id(const struct stream *s)
 
 /* A port, or the listener id when the address is a unix socket. */
 static void lf_put_port_or_id(struct logformat_out *out, struct stream *s,
-                              const struct sockaddr_storage *ss, unsigned opts)
+                              const struct sockaddr *sa, unsigned opts)
 {
-    if (ss != NULL && ss->ss_family == AF_UNIX)
+    if (sa != NULL && sa->sa_family == AF_UNIX)
         logformat_put_int(out, lf_listener_id(s));
     else
-        logformat_put_port(out, ss, opts);
+        logformat_put_port(out, sa, opts);
 }
 
 static void lf_ci(struct logformat_out *out, struct stream *s, unsigned o)
@@ -78,9 +78,11 @@ static void lf_fp(struct logformat_out *out, struct stream *s, unsigned o)
 }
 
 /* %si, %sp: the server's address. */
-static const struct sockaddr_storage *lf_srv_addr(const struct stream *s)
+static const struct sockaddr *lf_srv_addr(const struct stream *s)
 {
-    return s != NULL && s->srv != NULL ? &s->srv->addr.ss : NULL;
+    return s != NULL && s->srv != NULL
+               ? (const struct sockaddr *)&s->srv->addr.ss
+               : NULL;
 }
 
 static void lf_si(struct logformat_out *out, struct stream *s, unsigned o)

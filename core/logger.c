@@ -863,7 +863,7 @@ static void logger_connect_line(const struct logger_px *lp,
     struct logformat_out o2 = {dst, sizeof(dst), 0};
     int n;
 
-    if (sess->src.ss_family == AF_UNIX) {
+    if (sess->src.sa.sa_family == AF_UNIX) {
         const struct listener *l;
         int id = 1;
 
@@ -872,13 +872,12 @@ static void logger_connect_line(const struct logger_px *lp,
         n = snprintf(line, sizeof(line), "Connect to unix:%d (%s/%s)", id,
                      sess->fe->name, mode);
     } else {
-        logformat_put_addr(&o1, &sess->src, 0);
-        logformat_put_addr(&o2, &sess->dst, 0);
-        n = snprintf(
-            line, sizeof(line), "Connect from %s:%d to %s:%d (%s/%s)", src,
-            ntohs(((const struct sockaddr_in *)&sess->src)->sin_port), dst,
-            ntohs(((const struct sockaddr_in *)&sess->dst)->sin_port),
-            sess->fe->name, mode);
+        logformat_put_addr(&o1, &sess->src.sa, 0);
+        logformat_put_addr(&o2, &sess->dst.sa, 0);
+        /* sin_port and sin6_port lie at the same offset */
+        n = snprintf(line, sizeof(line), "Connect from %s:%d to %s:%d (%s/%s)",
+                     src, ntohs(sess->src.in4.sin_port), dst,
+                     ntohs(sess->dst.in4.sin_port), sess->fe->name, mode);
     }
     if (n > 0)
         logger_send(lp->eff, lp->neff, lp->eff_tag, LOG_LVL_INFO, line,

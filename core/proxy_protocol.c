@@ -28,31 +28,26 @@
 #define PP2_SIG_LEN 12
 #define PP2_HDR_LEN 16
 
-/* Fills <ss> from a textual address and port; 1 if valid. */
+/* Fills <sa> from a textual address and port; 1 if valid. */
 static int pp1_addr(int family, const char *ip, const char *port,
-                    struct sockaddr_storage *ss, socklen_t *len)
+                    union sess_addr *sa, socklen_t *len)
 {
     char *end;
     unsigned long p = strtoul(port, &end, 10);
 
     if (*end != '\0' || p > 65535 || *port == '\0')
         return 0;
-    memset(ss, 0, sizeof(*ss));
+    memset(sa, 0, sizeof(*sa));
     if (family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-        a->sin_family = AF_INET;
-        a->sin_port = htons((unsigned short)p);
-        *len = sizeof(*a);
-        return inet_pton(AF_INET, ip, &a->sin_addr) == 1;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((unsigned short)p);
-        *len = sizeof(*a);
-        return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1;
+        sa->in4.sin_family = AF_INET;
+        sa->in4.sin_port = htons((unsigned short)p);
+        *len = sizeof(sa->in4);
+        return inet_pton(AF_INET, ip, &sa->in4.sin_addr) == 1;
     }
+    sa->in6.sin6_family = AF_INET6;
+    sa->in6.sin6_port = htons((unsigned short)p);
+    *len = sizeof(sa->in6);
+    return inet_pton(AF_INET6, ip, &sa->in6.sin6_addr) == 1;
 }
 
 /* Parses a v1 line of <n> bytes (CRLF included); RC_OK or RC_ERR. */
@@ -86,8 +81,7 @@ static int pp2_addrs(struct session *sess, unsigned fam, const unsigned char *p,
                      size_t len)
 {
     if ((fam >> 4) == 1 && len >= 12) {
-        struct sockaddr_in *s = (struct sockaddr_in *)&sess->src;
-        struct sockaddr_in *d = (struct sockaddr_in *)&sess->dst;
+        struct sockaddr_in *s = &sess->src.in4, *d = &sess->dst.in4;
 
         memset(&sess->src, 0, sizeof(sess->src));
         memset(&sess->dst, 0, sizeof(sess->dst));
@@ -100,8 +94,7 @@ static int pp2_addrs(struct session *sess, unsigned fam, const unsigned char *p,
         return RC_OK;
     }
     if ((fam >> 4) == 2 && len >= 36) {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&sess->src;
-        struct sockaddr_in6 *d = (struct sockaddr_in6 *)&sess->dst;
+        struct sockaddr_in6 *s = &sess->src.in6, *d = &sess->dst.in6;
 
         memset(&sess->src, 0, sizeof(sess->src));
         memset(&sess->dst, 0, sizeof(sess->dst));
@@ -200,22 +193,20 @@ void proxy_protocol_accept(struct session *sess)
 }
 
 /* Writes the text form of the address and port of <ss>. */
-static int pp_ntop(const struct sockaddr_storage *ss, char *ip, size_t cap)
+static int pp_ntop(const union sess_addr *sa, char *ip, size_t cap)
 {
-    const void *a =
-        ss->ss_family == AF_INET
-            ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-            : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+    const void *a = sa->sa.sa_family == AF_INET
+                        ? (const void *)&sa->in4.sin_addr
+                        : (const void *)&sa->in6.sin6_addr;
 
-    return inet_ntop(ss->ss_family, a, ip, (socklen_t)cap) != NULL;
+    return inet_ntop(sa->sa.sa_family, a, ip, (socklen_t)cap) != NULL;
 }
 
 /* The port of <ss>, host order. */
-static unsigned pp_port(const struct sockaddr_storage *ss)
+static unsigned pp_port(const union sess_addr *sa)
 {
-    return ntohs(ss->ss_family == AF_INET
-                     ? ((const struct sockaddr_in *)ss)->sin_port
-                     : ((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(sa->sa.sa_family == AF_INET ? sa->in4.sin_port
+                                             : sa->in6.sin6_port);
 }
 
 /* Appends the v2 form. */
@@ -226,9 +217,9 @@ static void pp2_write(struct evbuffer *out, const struct session *sess)
 
     memcpy(h, PP2_SIG, PP2_SIG_LEN);
     h[12] = 0x21; /* version 2, PROXY */
-    if (sess->src.ss_family == AF_INET && sess->dst.ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const void *)&sess->src;
-        const struct sockaddr_in *d = (const void *)&sess->dst;
+    if (sess->src.sa.sa_family == AF_INET &&
+        sess->dst.sa.sa_family == AF_INET) {
+        const struct sockaddr_in *s = &sess->src.in4, *d = &sess->dst.in4;
 
         h[13] = 0x11;
         memcpy(h + 16, &s->sin_addr, 4);
@@ -236,10 +227,9 @@ static void pp2_write(struct evbuffer *out, const struct session *sess)
         memcpy(h + 24, &s->sin_port, 2);
         memcpy(h + 26, &d->sin_port, 2);
         len = 12;
-    } else if (sess->src.ss_family == AF_INET6 &&
-               sess->dst.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const void *)&sess->src;
-        const struct sockaddr_in6 *d = (const void *)&sess->dst;
+    } else if (sess->src.sa.sa_family == AF_INET6 &&
+               sess->dst.sa.sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = &sess->src.in6, *d = &sess->dst.in6;
 
         h[13] = 0x21;
         memcpy(h + 16, &s->sin6_addr, 16);
@@ -260,13 +250,13 @@ void proxy_protocol_write(struct evbuffer *out, int version,
                           const struct session *sess)
 {
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-    int fam = sess->src.ss_family;
+    int fam = sess->src.sa.sa_family;
 
     if (version == 2) {
         pp2_write(out, sess);
         return;
     }
-    if ((fam != AF_INET && fam != AF_INET6) || sess->dst.ss_family != fam ||
+    if ((fam != AF_INET && fam != AF_INET6) || sess->dst.sa.sa_family != fam ||
         !pp_ntop(&sess->src, src, sizeof(src)) ||
         !pp_ntop(&sess->dst, dst, sizeof(dst))) {
         evbuffer_add(out, "PROXY UNKNOWN\r\n", 15);

@@ -25,7 +25,9 @@
 #include "core/stream.h"
 #include "core/worker.h"
 
-#define SESSION_POOL_SIZE 512
+/* the session, its protocol's connection state (http_conn) and a log
+ * cleanup: every idle connection holds one */
+#define SESSION_POOL_SIZE 256
 #define STREAM_POOL_SIZE  4096
 #define MODES_MAX         4
 
@@ -44,11 +46,24 @@ int stream_slot_register(void)
     return stream_nslots < STREAM_SLOTS ? stream_nslots++ : -1;
 }
 
+/* Keeps what <a> needs of the <len> bytes at <sa>; returns the length
+ * kept. */
+static socklen_t session_addr_set(union sess_addr *a, const struct sockaddr *sa,
+                                  socklen_t len)
+{
+    if (len > sizeof(*a))
+        len = sizeof(*a);
+    memcpy(a, sa, len);
+    return len;
+}
+
 struct session *session_new(struct listener *li, int fd,
                             const struct sockaddr *src, socklen_t srclen)
 {
     struct pool *pool = pool_new(SESSION_POOL_SIZE);
     struct session *sess;
+    struct sockaddr_storage dst;
+    socklen_t dstlen;
 
     if (pool == NULL || (sess = pcalloc(pool, sizeof(*sess))) == NULL)
         goto fail;
@@ -56,13 +71,12 @@ struct session *session_new(struct listener *li, int fd,
     sess->li = li;
     sess->fe = li->px;
     sess->id = ++session_ids;
-    if (srclen > sizeof(sess->src))
-        srclen = sizeof(sess->src);
-    memcpy(&sess->src, src, srclen);
-    sess->srclen = srclen;
-    sess->dstlen = sizeof(sess->dst);
-    if (getsockname(fd, (struct sockaddr *)&sess->dst, &sess->dstlen) < 0)
-        sess->dstlen = 0;
+    sess->srclen = session_addr_set(&sess->src, src, srclen);
+    dstlen = sizeof(dst);
+    if (getsockname(fd, (struct sockaddr *)&dst, &dstlen) < 0)
+        dstlen = 0;
+    sess->dstlen =
+        session_addr_set(&sess->dst, (struct sockaddr *)&dst, dstlen);
     vars_init(&sess->vars);
     sess->conn = conn_new(fd);
     if (sess->conn == NULL)

@@ -11,6 +11,7 @@
 #ifndef LUAPROXY_CORE_STREAM_H
 #define LUAPROXY_CORE_STREAM_H
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/action.h"
@@ -28,12 +29,21 @@ struct smp_env;
 
 #define STREAM_SLOTS 4
 
+/* An address as a session keeps it: IPv4 or IPv6 with its port; of a
+ * unix socket only the family (the path is the listener's). A quarter of
+ * a sockaddr_storage, and every idle connection holds two. */
+union sess_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+};
+
 struct session {
     struct pool *pool; /* lives as long as the connection */
     struct proxy *fe;
     struct listener *li;
     struct conn *conn; /* the client connection, owns the fd */
-    struct sockaddr_storage src, dst;
+    union sess_addr src, dst;
     socklen_t srclen, dstlen;
     struct vars vars; /* sess.* */
     unsigned long long id;

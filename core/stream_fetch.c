@@ -22,29 +22,29 @@
 #include "core/worker.h"
 
 /* Fills <smp> with the address of <ss>; 0 for non-IP sockets. */
-static int smp_set_addr(struct sample *smp, const struct sockaddr_storage *ss)
+static int smp_set_addr(struct sample *smp, const union sess_addr *a)
 {
-    if (ss->ss_family == AF_INET) {
+    if (a->sa.sa_family == AF_INET) {
         smp->type = SMP_T_IPV4;
-        smp->data.ipv4 = ((const struct sockaddr_in *)ss)->sin_addr;
+        smp->data.ipv4 = a->in4.sin_addr;
         return 1;
     }
-    if (ss->ss_family == AF_INET6) {
+    if (a->sa.sa_family == AF_INET6) {
         smp->type = SMP_T_IPV6;
-        smp->data.ipv6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+        smp->data.ipv6 = a->in6.sin6_addr;
         return 1;
     }
     return 0;
 }
 
 /* Fills <smp> with the port of <ss>; 0 for non-IP sockets. */
-static int smp_set_port(struct sample *smp, const struct sockaddr_storage *ss)
+static int smp_set_port(struct sample *smp, const union sess_addr *a)
 {
     smp->type = SMP_T_SINT;
-    if (ss->ss_family == AF_INET)
-        smp->data.sint = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-    else if (ss->ss_family == AF_INET6)
-        smp->data.sint = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    if (a->sa.sa_family == AF_INET)
+        smp->data.sint = ntohs(a->in4.sin_port);
+    else if (a->sa.sa_family == AF_INET6)
+        smp->data.sint = ntohs(a->in6.sin6_port);
     else
         return 0;
     return 1;

@@ -960,17 +960,16 @@ static int srv_close_each(const struct http_txn *txn)
 
 /* Returns 1 if <ss> is in the "except" network of <f>. */
 static int fwdfor_excepted(const struct px_forwardfor *f,
-                           const struct sockaddr_storage *ss)
+                           const union sess_addr *src)
 {
     const unsigned char *a;
     int bits = f->except_bits, i;
 
-    if (f->except_family == 0 || ss->ss_family != f->except_family)
+    if (f->except_family == 0 || src->sa.sa_family != f->except_family)
         return 0;
-    a = ss->ss_family == AF_INET
-            ? (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr
-            : (const unsigned char *)&((const struct sockaddr_in6 *)ss)
-                  ->sin6_addr;
+    a = src->sa.sa_family == AF_INET
+            ? (const unsigned char *)&src->in4.sin_addr
+            : (const unsigned char *)&src->in6.sin6_addr;
     for (i = 0; bits > 0; i++, bits -= 8) {
         unsigned char mask =
             bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
@@ -988,20 +987,20 @@ static void fwdfor_write(struct http_txn *txn, struct evbuffer *out)
     const struct proxy *px =
         txn->s->be->fwdfor.header ? txn->s->be : txn->s->fe;
     const struct px_forwardfor *f = &px->fwdfor;
-    const struct sockaddr_storage *ss = &txn->s->sess->src;
+    const union sess_addr *src = &txn->s->sess->src;
     char ip[INET6_ADDRSTRLEN];
     const void *a;
 
-    if (f->header == NULL || fwdfor_excepted(f, ss) ||
+    if (f->header == NULL || fwdfor_excepted(f, src) ||
         (f->if_none && http_hdr_find(&txn->req, ist_from(f->header), 0) >= 0))
         return;
-    if (ss->ss_family == AF_INET)
-        a = &((const struct sockaddr_in *)ss)->sin_addr;
-    else if (ss->ss_family == AF_INET6)
-        a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    if (src->sa.sa_family == AF_INET)
+        a = &src->in4.sin_addr;
+    else if (src->sa.sa_family == AF_INET6)
+        a = &src->in6.sin6_addr;
     else
         return;
-    if (inet_ntop(ss->ss_family, a, ip, sizeof(ip)) != NULL)
+    if (inet_ntop(src->sa.sa_family, a, ip, sizeof(ip)) != NULL)
         evbuffer_add_printf(out, "%s: %s\r\n", f->header, ip);
 }
 

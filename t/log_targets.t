@@ -70,9 +70,10 @@ frontend fe_full
     default_backend origin
 frontend fe_bytes
     bind 127.0.0.1:%%PORT_8086%%
+    bind unix\@$dir/fe.sock
     no log
     log 127.0.0.1:$uport format raw local0
-    log-format "BY %HU %U %B"
+    log-format "BY %HU %U %B %ci %cp %fi %fp"
     http-request return status 200 content-type text/plain lf-string "%[path]%[path]"
 listen tcp_null
     mode tcp
@@ -208,9 +209,21 @@ like($tl // '', qr{: 127\.0\.0\.1:\d+ \[[^\]]+\] tcp_null tcp_null/o1 -?\d+/-?\d
     my @by = recv_matching($udp, qr{^BY });
     for my $path (sort keys %sent) {
         my ($line) = grep { m{^BY \Q$path\E } } @by;
-        is($line // '<none>', "BY $path $sent{$path}[0] $sent{$path}[1]\n",
+        like($line // '<none>',
+            qr{^BY \Q$path\E $sent{$path}[0] $sent{$path}[1] 127\.0\.0\.1 \d+ 127\.0\.0\.1 @{[$t->port(8086)]}\n\z},
             "%U and %B of $path: its request and response bytes");
     }
+}
+
+# a client of a unix socket: "unix" and the listener's rank, as HAProxy
+{
+    my $u = IO::Socket::UNIX->new(Peer => "$dir/fe.sock") or die "unix: $!";
+    print $u "GET /ux HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    my $resp = join('', <$u>);
+    like($resp, qr{^HTTP/1\.1 200 .*/ux/ux\z}s, 'served on a unix socket');
+    my ($line) = recv_matching($udp, qr{^BY /ux });
+    is($line // '<none>', "BY /ux 48 " . length($resp) . " unix 2 unix 2\n",
+        '%ci %cp %fi %fp of a unix socket client');
 }
 
 # a target that never reads: requests go on at full speed

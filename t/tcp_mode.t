@@ -48,6 +48,12 @@ frontend pp_out
 frontend pp_out2
     bind 127.0.0.1:%%PORT_8085%%
     default_backend pp_server2
+frontend pp_relay
+    bind 127.0.0.1:%%PORT_8086%% accept-proxy
+    default_backend pp_server
+frontend pp_relay2
+    bind 127.0.0.1:%%PORT_8087%% accept-proxy
+    default_backend pp_server2
 backend echo
     server e1 127.0.0.1:%%PORT_8091%%
 backend tag_a
@@ -95,7 +101,7 @@ $t->run_daemon(sub {
 close $pp;
 $t->run;
 
-$t->plan(13);
+$t->plan(15);
 
 # Connects to <n>, sends <data>, shuts the write side, reads everything.
 sub exchange {
@@ -170,3 +176,13 @@ like(pack('H*', ($line =~ /^([0-9a-f]+)/)[0] // ''),
 $line = exchange(8085, "x", keep_open => 1, timeout => 2);
 like($line, qr/^0d0a0d0a000d0a515549540a2111000c7f0000017f000001/,
     'send-proxy-v2: v2 header first');
+
+# Addresses a PROXY header brought in are the ones sent on, IPv6 too.
+$line = exchange(8086, "PROXY TCP6 2001:db8::7 2001:db8::1 4444 80\r\nx",
+    keep_open => 1, timeout => 2);
+is(pack('H*', ($line =~ /^([0-9a-f]+)/)[0] // ''),
+    "PROXY TCP6 2001:db8::7 2001:db8::1 4444 80\r\nx",
+    'PROXY v1 in, send-proxy out: the IPv6 client and destination relayed');
+$line = exchange(8087, $v2 . "x", keep_open => 1, timeout => 2);
+is($line, unpack('H*', $v2 . "x") . "\n",
+    'PROXY v2 in, send-proxy-v2 out: the same IPv6 addresses and ports');
