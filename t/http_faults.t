@@ -16,7 +16,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(fd_count fds_settle rss_kb);
 use Digest::SHA;
 use Errno qw(EAGAIN EINTR);
 use IO::Select;
@@ -166,37 +166,6 @@ sub pattern_digest {
         $sha->add(substr(pattern_block($i), 0, $left < 65536 ? $left : 65536));
     }
     return $sha->hexdigest;
-}
-
-# Number of open fds of a process, or -1.
-sub fd_count {
-    my ($pid) = @_;
-    opendir(my $d, "/proc/$pid/fd") or return -1;
-    my $n = grep { !/^\.\.?\z/ } readdir $d;
-    closedir $d;
-    return $n;
-}
-
-# Poll (bounded) until the process's fd count is at most <base>; the last
-# count seen. Closes can be deferred (lingering close: 1 s).
-sub fds_settle {
-    my ($pid, $base, $wait) = @_;
-    my $deadline = time + ($wait // 4);
-    my $n;
-    while (($n = fd_count($pid)) > $base && time < $deadline) {
-        sleep 0.05;
-    }
-    return $n;
-}
-
-# Resident memory of a process in kB (VmRSS), or -1.
-sub rss_kb {
-    my ($pid) = @_;
-    open(my $fh, '<', "/proc/$pid/status") or return -1;
-    while (<$fh>) {
-        return $1 if /^VmRSS:\s+(\d+)/;
-    }
-    return -1;
 }
 
 # A non-blocking loopback client socket to <port>; <rcvbuf> sets a small

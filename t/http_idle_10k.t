@@ -12,7 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(fd_count fds_settle rss_kb);
 use Errno qw(EAGAIN EINTR);
 use IO::Select;
 use POSIX ();
@@ -72,36 +72,6 @@ $t->http_origin(8091,
 $t->run;
 my $port = $t->port(8080);
 my ($wpid) = $t->worker_pids;
-
-# Number of open fds of a process, or -1.
-sub fd_count {
-    my ($pid) = @_;
-    opendir(my $d, "/proc/$pid/fd") or return -1;
-    my $n = grep { !/^\.\.?\z/ } readdir $d;
-    closedir $d;
-    return $n;
-}
-
-# Poll (bounded) until the fd count is at most <base>; the last count.
-sub fds_settle {
-    my ($pid, $base, $wait) = @_;
-    my $deadline = time + $wait;
-    my $n;
-    while (($n = fd_count($pid)) > $base && time < $deadline) {
-        sleep 0.05;
-    }
-    return $n;
-}
-
-# Resident memory of a process in kB (VmRSS), or -1.
-sub rss_kb {
-    my ($pid) = @_;
-    open(my $fh, '<', "/proc/$pid/status") or return -1;
-    while (<$fh>) {
-        return $1 if /^VmRSS:\s+(\d+)/;
-    }
-    return -1;
-}
 
 # Latencies (s, sorted) of <n> requests on fresh connections, alternating
 # a local answer and a proxied one, and the number of failures. Measured in

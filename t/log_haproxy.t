@@ -10,20 +10,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy;
-use IO::Select;
-use IO::Socket::INET;
-use Time::HiRes qw(time sleep);
+use Test::Luaproxy qw(syslog_sink syslog_drain syslog_next);
+use Time::HiRes qw(sleep);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
 $t->skip_all("no haproxy at $haproxy") unless -x $haproxy;
 
-my %udp;
-for my $who (qw(lp ha)) {
-    $udp{$who} = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0',
-        Proto => 'udp') or die "udp: $!";
-}
+my %udp = map { $_ => syslog_sink() } qw(lp ha);
 
 # One configuration; <who> picks the ports and the log destination.
 sub config {
@@ -68,44 +62,19 @@ $t->write_file('lp.cfg', config('lp', 8100));
 $t->write_file('ha.cfg', config('ha', 8200));
 $t->http_origin(8091, sub { return [200, ['content-type' => 'text/plain'], "hello\n"] });
 $t->run;
-my $dir = $t->testdir;
-$t->run_daemon(sub {
-    open(STDOUT, '>>', "$dir/haproxy.log");
-    open(STDERR, '>&', \*STDOUT);
-    exec($haproxy, '-db', '-f', "$dir/ha.cfg") or exit 127;
-});
-for (0 .. 3) {
-    $t->waitforsocket($t->port(8200 + $_)) or BAIL_OUT('haproxy did not start');
-}
+$t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8200 + $_) } 0 .. 3);
 # drain what the start-up connections logged
 sleep 0.5;
-for my $s (values %udp) {
-    my $sel = IO::Select->new($s);
-    while ($sel->can_read(0.2)) { my $b; $s->recv($b, 65536) }
-}
+syslog_drain($_) for values %udp;
 
-# The next line logged to <who>'s listener, masked.
-sub next_line {
-    my ($who) = @_;
-    my $sel = IO::Select->new($udp{$who});
-    return '<none>' unless $sel->can_read(3);
-    my $b;
-    $udp{$who}->recv($b, 65536);
-    $b =~ s/^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d lb\[\d+\]: /<$1>HDR: /;
-    $b =~ s{\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]}{[DATE]}g;
-    $b =~ s{127\.0\.0\.1:\d+}{127.0.0.1:PORT}g;
-    $b =~ s{ -?\d+/-?\d+/-?\d+/-?\d+/-?\d+ (\d{3}) \d+ }{ T/T/T/T/T $1 B }g;
-    $b =~ s{ -?\d+/-?\d+/-?\d+ \d+ }{ T/T/T B }g;
-    return $b;
-}
 
 # Sends the same thing to both and compares what they log.
 sub same {
     my ($name, $send) = @_;
     $send->(8100);
-    my $lp = next_line('lp');
+    my $lp = syslog_next($udp{lp});
     $send->(8200);
-    my $ha = next_line('ha');
+    my $ha = syslog_next($udp{ha});
     is($lp, $ha, $name);
 }
 

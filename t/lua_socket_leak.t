@@ -15,7 +15,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(fd_count);
 use Time::HiRes qw(sleep);
 
 my $t = Test::Luaproxy->new;
@@ -124,14 +124,6 @@ sub run_mix {
         $ok++ if ($resp->{status} // 0) == 200;
     }
     return $ok;
-}
-
-# Open descriptors of $pid.
-sub fd_count {
-    my ($pid) = @_;
-    opendir(my $dh, "/proc/$pid/fd") or return undef;
-    my @fds = grep { /^\d+\z/ } readdir $dh;
-    return scalar @fds;
 }
 
 # Loopback TCP sockets of $pid in CLOSE-WAIT (state 08 in /proc/net/tcp).

@@ -12,26 +12,12 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(return_config);
 use Test::Luaproxy::Load;
 use Time::HiRes qw(time sleep);
 
 my $t = Test::Luaproxy->new(timeout => 30);
-my $cfg = <<'CFG';
-global
-    nbproc 2
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend fe
-    bind 127.0.0.1:%%PORT_8080%%
-    bind 127.0.0.1:%%PORT_MOVING%%
-    http-request return status 200 content-type text/plain string ok
-CFG
+my $cfg = return_config(binds => ['%%PORT_8080%%', '%%PORT_MOVING%%']);
 (my $v1 = $cfg) =~ s/MOVING/8081/;
 (my $v2 = $cfg) =~ s/MOVING/8082/;
 $t->write_file_expand('bind.cfg', $v1);

@@ -12,27 +12,13 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(return_config);
 use Time::HiRes qw(time sleep);
 
 my $RELOADS = 50;
 
 my $t = Test::Luaproxy->new(timeout => 60);
-$t->write_file_expand('leak.cfg', <<'CFG');
-global
-    nbproc 2
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend fe
-    bind 127.0.0.1:%%PORT_8080%%
-    bind 127.0.0.1:%%PORT_8081%%
-    http-request return status 200 content-type text/plain string ok
-CFG
+$t->write_file_expand('leak.cfg', return_config(binds => ['%%PORT_8080%%', '%%PORT_8081%%']));
 $t->run;
 $t->plan(7);
 

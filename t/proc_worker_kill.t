@@ -12,24 +12,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(return_config);
 use Time::HiRes qw(time sleep);
 
 my $t = Test::Luaproxy->new(timeout => 30);
-$t->write_file_expand('kill.cfg', <<'CFG');
-global
-    nbproc 2
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend fe
-    bind 127.0.0.1:%%PORT_8080%%
-    http-request return status 200 content-type text/plain string ok
-CFG
+$t->write_file_expand('kill.cfg', return_config());
 $t->run;
 $t->plan(7);
 $t->expect_alerts(qr/exited on signal 9/);

@@ -27,7 +27,8 @@ use POSIX qw(WNOHANG);
 use Symbol qw(gensym);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(parse_response http_request_bytes run_command);
+our @EXPORT_OK = qw(parse_response http_request_bytes run_command fd_count
+    fds_settle rss_kb syslog_sink syslog_drain syslog_next return_config);
 
 # Tests checked automatically when the file ends (see finish()).
 use constant FINAL_TESTS => 3;
@@ -138,6 +139,31 @@ sub expand {
     $text =~ s/%%TESTDIR%%/$self->{testdir}/g;
     $text =~ s/%%SEED%%/$self->seed_dir/ge;
     return $text;
+}
+
+# The configuration most process-model tests need: $o{workers} workers
+# (2 by default), one HTTP frontend "fe" bound to each of @{$o{binds}}
+# (ports as %%PORT_N%% placeholders; one on 8080 by default) answering
+# every request with "http-request return" of $o{body} ("ok").
+sub return_config {
+    my (%o) = @_;
+    my $binds = join('', map { "    bind 127.0.0.1:$_\n" }
+        @{ $o{binds} // ['%%PORT_8080%%'] });
+    my $workers = $o{workers} // 2;
+    my $body = $o{body} // 'ok';
+    return <<"CFG";
+global
+    nbproc $workers
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend fe
+${binds}    http-request return status 200 content-type text/plain string $body
+CFG
 }
 
 # Choose the config file passed to -f (relative to the temp dir).
@@ -636,6 +662,73 @@ sub DESTROY {
 }
 
 # ---------------------------------------------------------------------------
+# A process seen from /proc, and syslog lines
+# ---------------------------------------------------------------------------
+
+# Number of descriptors $pid holds, or -1 if /proc does not tell.
+sub fd_count {
+    my ($pid) = @_;
+    opendir(my $d, "/proc/$pid/fd") or return -1;
+    my $n = grep { /^\d+\z/ } readdir $d;
+    closedir $d;
+    return $n;
+}
+
+# Polls (for at most $wait seconds, 4 by default: a lingering close takes
+# 1 s) until $pid holds at most $base descriptors; returns the last count.
+sub fds_settle {
+    my ($pid, $base, $wait) = @_;
+    my $deadline = time + ($wait // 4);
+    my $n;
+    while (($n = fd_count($pid)) > $base && time < $deadline) {
+        sleep 0.05;
+    }
+    return $n;
+}
+
+# Resident memory of $pid in kB (VmRSS), or -1.
+sub rss_kb {
+    my ($pid) = @_;
+    open(my $fh, '<', "/proc/$pid/status") or return -1;
+    while (<$fh>) {
+        return $1 if /^VmRSS:\s+(\d+)/;
+    }
+    return -1;
+}
+
+# A UDP socket on a free loopback port for "log 127.0.0.1:PORT" lines.
+sub syslog_sink {
+    return IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
+        Proto => 'udp') // die "udp socket: $!";
+}
+
+# Reads and drops whatever $sock received until it stays quiet 0.2 s.
+sub syslog_drain {
+    my ($sock) = @_;
+    my $sel = IO::Select->new($sock);
+    while ($sel->can_read(0.2)) { my $b; $sock->recv($b, 65536) }
+}
+
+# The next datagram $sock receives within $secs (3 by default), with what
+# changes from run to run masked, so that two servers' lines compare: the
+# syslog date, tag and pid ("<134>HDR: "), the request date ("[DATE]"),
+# loopback ports, and the timers and byte counts of httplog ("T/T/T/T/T
+# 200 B") and tcplog ("T/T/T B") lines. '<none>' if nothing came.
+sub syslog_next {
+    my ($sock, $secs) = @_;
+    return '<none>' unless IO::Select->new($sock)->can_read($secs // 3);
+    my $b;
+    $sock->recv($b, 65536);
+    $b =~ s/^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d [\w.-]+\[\d+\]: /<$1>HDR: /;
+    $b =~ s{\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]}{[DATE]}g;
+    $b =~ s{127\.0\.0\.1:\d+}{127.0.0.1:PORT}g;
+    $b =~ s{ -?\d+/-?\d+/-?\d+/-?\d+/-?\d+ (\d{3}) \d+ }{ T/T/T/T/T $1 B }g;
+    $b =~ s{ -?\d+/-?\d+/-?\d+ \d+ }{ T/T/T B }g;
+    $b =~ s{\n\z}{};
+    return $b;
+}
+
+# ---------------------------------------------------------------------------
 # Helper daemons
 # ---------------------------------------------------------------------------
 
@@ -655,6 +748,23 @@ sub run_daemon {
     }
     push @{ $self->{daemons} }, $pid;
     return $pid;
+}
+
+# Starts HAProxy ($binary, in the foreground) on the configuration file
+# $cfg of the temp dir, its output in haproxy.log there; BAIL_OUT unless it
+# listens on every port of @ports within the usual wait.
+sub run_haproxy {
+    my ($self, $binary, $cfg, @ports) = @_;
+    my $dir = $self->{testdir};
+    $self->run_daemon(sub {
+        open(STDOUT, '>>', "$dir/haproxy.log");
+        open(STDERR, '>&', \*STDOUT);
+        exec($binary, '-db', '-f', "$dir/$cfg") or exit 127;
+    });
+    for my $port (@ports) {
+        $self->waitforsocket($port)
+            or Test::More::BAIL_OUT("haproxy did not start on port $port");
+    }
 }
 
 # In a daemon: true once the test process has gone.
