@@ -157,14 +157,6 @@ static int parse_server(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return server_parse(ctx, ctx->px, argc, args, err);
 }
 
-/* "option NAME" that we do not support yet. */
-static int parse_option_unsupported(struct cfg_ctx *ctx,
-                                    const struct cfg_kw *kw, int argc,
-                                    char **args, char **err)
-{
-    return set_err(err, "'%s' is not supported yet", kw->name);
-}
-
 /* "option X" without a table row: name it. */
 static int parse_option_unknown(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                                 int argc, char **args, char **err)
@@ -267,8 +259,8 @@ static int parse_hash_type(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return lb_parse_hash_type(ctx->px, argc, args, err);
 }
 
-/* Parses "ADDR[/BITS]" for "option forwardfor except". */
-static int parse_network(const char *s, struct px_forwardfor *f, char **err)
+/* Parses "ADDR[/BITS]" for "option forwardfor|originalto except". */
+static int parse_network(const char *s, struct px_addr_hdr *f, char **err)
 {
     char buf[64];
     const char *slash = strchr(s, '/');
@@ -292,11 +284,15 @@ static int parse_network(const char *s, struct px_forwardfor *f, char **err)
     return RC_OK;
 }
 
-/* "option forwardfor [except NET] [header NAME] [if-none]". */
-static int parse_forwardfor(struct cfg_ctx *ctx, const struct cfg_kw *kw,
-                            int argc, char **args, char **err)
+/* "option forwardfor [except NET] [header NAME] [if-none]" and "option
+ * originalto [except NET] [header NAME]"; kw->offset picks the field, and
+ * the default header is X-Forwarded-For or X-Original-To. */
+static int parse_addr_hdr(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                          int argc, char **args, char **err)
 {
-    struct px_forwardfor *f = &ctx->px->fwdfor;
+    struct px_addr_hdr *f =
+        (struct px_addr_hdr *)((char *)ctx->px + kw->offset);
+    int fwdfor = f == &ctx->px->fwdfor;
     int i;
 
     free(f->header);
@@ -304,7 +300,7 @@ static int parse_forwardfor(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     if (strcmp(args[0], "no") == 0)
         return RC_OK;
     for (i = 2; i < argc; i++) {
-        if (strcmp(args[i], "if-none") == 0) {
+        if (fwdfor && strcmp(args[i], "if-none") == 0) {
             f->if_none = 1;
         } else if (strcmp(args[i], "header") == 0 && i + 1 < argc) {
             free(f->header);
@@ -313,12 +309,11 @@ static int parse_forwardfor(struct cfg_ctx *ctx, const struct cfg_kw *kw,
             if (parse_network(args[++i], f, err) != RC_OK)
                 return RC_ERR;
         } else {
-            return set_err(err, "'option forwardfor': unexpected '%s'",
-                           args[i]);
+            return set_err(err, "'%s': unexpected '%s'", kw->name, args[i]);
         }
     }
     if (f->header == NULL)
-        f->header = xstrdup("X-Forwarded-For");
+        f->header = xstrdup(fwdfor ? "X-Forwarded-For" : "X-Original-To");
     return RC_OK;
 }
 
@@ -391,10 +386,9 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      PX_OPT_REDISPATCH, 0},
     {"option http-ignore-probes", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_IGNORE_PROBE, 0},
-    {"option forwardfor", CFG_SEC_PROXY, 0, 5, parse_forwardfor, 0, 0, 0},
+    {"option forwardfor", CFG_SEC_PROXY, 0, 5, parse_addr_hdr, P(fwdfor), 0, 0},
     {"option httpchk", CFG_SEC_BE, 0, 3, parse_httpchk, 0, 0, 0},
-    {"option originalto", CFG_SEC_PROXY, 0, -1, parse_option_unsupported, 0, 0,
-     0},
+    {"option originalto", CFG_SEC_PROXY, 0, 4, parse_addr_hdr, P(origto), 0, 0},
     {"option log-health-checks", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
      0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},

@@ -88,6 +88,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->lb_consistent = defaults->lb_consistent;
         px->lb_draws = defaults->lb_draws;
         px->fwdfor = defaults->fwdfor;
+        px->origto = defaults->origto;
         px->chk = check_dup(defaults->chk);
         px->errorfiles = errorfiles_dup(defaults->errorfiles);
         if (defaults->defsrv != NULL) {
@@ -96,6 +97,8 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         }
         if (defaults->fwdfor.header != NULL)
             px->fwdfor.header = xstrdup(defaults->fwdfor.header);
+        if (defaults->origto.header != NULL)
+            px->origto.header = xstrdup(defaults->origto.header);
         if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
             px->default_backend_name = xstrdup(defaults->default_backend_name);
     }
@@ -133,6 +136,7 @@ void proxy_free(struct proxy *px)
     acl_list_free(&px->acls);
     free(px->default_backend_name);
     free(px->fwdfor.header);
+    free(px->origto.header);
     check_px_free(px->chk);
     errorfiles_free(px->errorfiles);
     free(px->defsrv);

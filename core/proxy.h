@@ -51,10 +51,13 @@ struct px_timeouts {
         tunnel, client_fin, server_fin, check;
 };
 
-/* "option forwardfor [except NET] [header NAME] [if-none]". */
-struct px_forwardfor {
+/* "option forwardfor [except NET] [header NAME] [if-none]" (the client's
+ * address) and "option originalto [except NET] [header NAME]" (the address
+ * it connected to): a request header naming an address of the session,
+ * unless that address is in the excepted network. */
+struct px_addr_hdr {
     char *header;      /* NULL: option off */
-    int if_none;       /* only when the request has none */
+    int if_none;       /* only when the request has none (forwardfor) */
     int except_family; /* AF_INET / AF_INET6, 0: no exception */
     unsigned char except_addr[16];
     int except_bits;
@@ -100,7 +103,7 @@ struct proxy {
     int maxconn;
     int retries;
     enum px_reuse reuse;
-    struct px_forwardfor fwdfor;
+    struct px_addr_hdr fwdfor, origto;
     struct listener *listeners;
     struct server *servers;
     struct server *defsrv; /* default-server settings, or NULL */

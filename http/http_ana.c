@@ -958,18 +958,18 @@ static int srv_close_each(const struct http_txn *txn)
     return (o & (PX_OPT_SRV_CLOSE | PX_OPT_HTTPCLOSE)) != 0;
 }
 
-/* Returns 1 if <ss> is in the "except" network of <f>. */
-static int fwdfor_excepted(const struct px_forwardfor *f,
-                           const union sess_addr *src)
+/* Returns 1 if <addr> is in the "except" network of <f>. */
+static int addr_hdr_excepted(const struct px_addr_hdr *f,
+                             const union sess_addr *addr)
 {
     const unsigned char *a;
     int bits = f->except_bits, i;
 
-    if (f->except_family == 0 || src->sa.sa_family != f->except_family)
+    if (f->except_family == 0 || addr->sa.sa_family != f->except_family)
         return 0;
-    a = src->sa.sa_family == AF_INET
-            ? (const unsigned char *)&src->in4.sin_addr
-            : (const unsigned char *)&src->in6.sin6_addr;
+    a = addr->sa.sa_family == AF_INET
+            ? (const unsigned char *)&addr->in4.sin_addr
+            : (const unsigned char *)&addr->in6.sin6_addr;
     for (i = 0; bits > 0; i++, bits -= 8) {
         unsigned char mask =
             bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
@@ -980,27 +980,26 @@ static int fwdfor_excepted(const struct px_forwardfor *f,
     return 1;
 }
 
-/* Adds the client's address header of "option forwardfor" (the backend's
- * setting, else the frontend's). */
-static void fwdfor_write(struct http_txn *txn, struct evbuffer *out)
+/* Adds the header of "option forwardfor" or "option originalto" (<fe>'s
+ * and <be>'s settings of one of them; the backend's first) naming <addr>. */
+static void addr_hdr_write(struct http_txn *txn, const struct px_addr_hdr *fe,
+                           const struct px_addr_hdr *be,
+                           const union sess_addr *addr, struct evbuffer *out)
 {
-    const struct proxy *px =
-        txn->s->be->fwdfor.header ? txn->s->be : txn->s->fe;
-    const struct px_forwardfor *f = &px->fwdfor;
-    const union sess_addr *src = &txn->s->sess->src;
+    const struct px_addr_hdr *f = be->header != NULL ? be : fe;
     char ip[INET6_ADDRSTRLEN];
     const void *a;
 
-    if (f->header == NULL || fwdfor_excepted(f, src) ||
+    if (f->header == NULL || addr_hdr_excepted(f, addr) ||
         (f->if_none && http_hdr_find(&txn->req, ist_from(f->header), 0) >= 0))
         return;
-    if (src->sa.sa_family == AF_INET)
-        a = &src->in4.sin_addr;
-    else if (src->sa.sa_family == AF_INET6)
-        a = &src->in6.sin6_addr;
+    if (addr->sa.sa_family == AF_INET)
+        a = &addr->in4.sin_addr;
+    else if (addr->sa.sa_family == AF_INET6)
+        a = &addr->in6.sin6_addr;
     else
         return;
-    if (inet_ntop(src->sa.sa_family, a, ip, sizeof(ip)) != NULL)
+    if (inet_ntop(addr->sa.sa_family, a, ip, sizeof(ip)) != NULL)
         evbuffer_add_printf(out, "%s: %s\r\n", f->header, ip);
 }
 
@@ -1029,7 +1028,10 @@ static void req_head_send(struct http_txn *txn)
     evbuffer_add(out, m->ver.ptr, m->ver.len);
     evbuffer_add(out, "\r\n", 2);
     msg_write_headers(m, out);
-    fwdfor_write(txn, out);
+    addr_hdr_write(txn, &txn->s->fe->fwdfor, &txn->s->be->fwdfor,
+                   &txn->s->sess->src, out);
+    addr_hdr_write(txn, &txn->s->fe->origto, &txn->s->be->origto,
+                   &txn->s->sess->dst, out);
     if (m->body_kind == H1_BODY_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_UPGRADE)

@@ -76,6 +76,20 @@ frontend xff_except
     bind 127.0.0.1:%%PORT_8083%%
     option forwardfor except 127.0.0.0/8
     default_backend origin
+frontend xorig
+    bind 127.0.0.1:%%PORT_8087%%
+    option originalto
+    default_backend origin
+frontend xorig_be
+    bind 127.0.0.1:%%PORT_8088%%
+    default_backend origto_be
+frontend xorig_except
+    bind 127.0.0.1:%%PORT_8089%%
+    option originalto except 127.0.0.1
+    default_backend origin
+backend origto_be
+    option originalto header X-Dst except 10.0.0.0/8
+    server o1 127.0.0.1:%%PORT_8091%%
 backend origin
     http-response set-header X-Backend origin
     server o1 127.0.0.1:%%PORT_8091%%
@@ -98,7 +112,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(46);
+$t->plan(51);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -162,6 +176,20 @@ $r = $t->http_get($t->port(8082), '/xff', headers => ['X-Client' => 'given']);
 unlike($r->{body}, qr/^X-Client: 127/mi, 'forwardfor if-none keeps a given one');
 $r = $t->http_get($t->port(8083), '/xff');
 unlike($r->{body}, qr/^X-Forwarded-For:/mi, 'forwardfor except NET');
+
+$r = $t->http_get($t->port(8087), '/xorig', headers => ['X-Original-To' => 'given']);
+like($r->{body}, qr/^X-Original-To: given\nX-Original-To: 127\.0\.0\.1$/mi,
+    'option originalto appends the address the client connected to');
+$r = $t->http_get($t->port(8088), '/xorig');
+like($r->{body}, qr/^X-Dst: 127\.0\.0\.1$/mi, 'originalto header NAME, in a backend');
+unlike($r->{body}, qr/^X-Original-To:/mi, 'and only that header');
+$r = $t->http_get($t->port(8089), '/xorig');
+unlike($r->{body}, qr/^X-Original-To:/mi, 'originalto except ADDR');
+my ($rc, $out) = $t->run_cmd('-c', '-f', $t->write_file('bad_orig.cfg',
+    "defaults\n    mode http\nfrontend f\n    bind 127.0.0.1:1\n"
+    . "    option originalto if-none\n"));
+like($out, qr/bad_orig\.cfg:5: .*'option originalto': unexpected 'if-none'/,
+    'originalto has no if-none: file:line error');
 
 $r = $t->http_get($t->port(8084), '/evil', headers => ['X-Evil' => '1']);
 ok(!$r->{status}, 'tcp-request content reject in an HTTP frontend closes');
