@@ -66,8 +66,6 @@ static const char *const unsupported_kws[] = {
     "tune.ssl.default-dh-param",
     "cpu-map",
     "email-alert",
-    "unique-id-format",
-    "unique-id-header",
     "filter",
     "persist",
     "dispatch",

@@ -14,6 +14,7 @@
 #include "core/logger.h"
 #include "core/sample.h"
 #include "core/service.h"
+#include "core/unique_id.h"
 
 /* Fills the registries with what core provides. */
 static int core_init(void)
@@ -24,15 +25,18 @@ static int core_init(void)
     vars_act_init();
     service_init();
     logformat_core_init();
+    unique_id_init();
     return RC_OK;
 }
 
-/* After parsing, in the master: log targets and formats, the shared
- * health of checked servers. */
+/* After parsing, in the master: log targets and formats, request
+ * identifier formats, the shared health of checked servers. */
 static int core_post_parse(struct cfg *cfg)
 {
     int rc = logger_post_parse(cfg);
 
+    if (unique_id_post_parse(cfg) != RC_OK)
+        rc = RC_ERR;
     return check_prepare(cfg) == RC_OK ? rc : RC_ERR;
 }
 
@@ -52,11 +56,8 @@ static void core_cfg_free(struct cfg *cfg)
 }
 
 static const struct cfg_kw *const core_keywords[] = {
-    cfgparse_global_keywords,
-    cfgparse_proxy_keywords,
-    check_keywords,
-    logger_keywords,
-    NULL,
+    cfgparse_global_keywords, cfgparse_proxy_keywords, check_keywords,
+    logger_keywords,          unique_id_keywords,      NULL,
 };
 
 const struct module core_module = {

@@ -18,8 +18,9 @@
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stream.h"
-#include "core/worker.h"
+#include "core/unique_id.h"
 #include "core/util.h"
+#include "core/worker.h"
 
 struct errorfile *errorfile_dup(const struct errorfile *src)
 {
@@ -99,6 +100,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
             px->fwdfor.header = xstrdup(defaults->fwdfor.header);
         if (defaults->origto.header != NULL)
             px->origto.header = xstrdup(defaults->origto.header);
+        unique_id_inherit(px, defaults);
         if (defaults->default_backend_name != NULL && (cap & PX_CAP_FE))
             px->default_backend_name = xstrdup(defaults->default_backend_name);
     }
@@ -137,6 +139,7 @@ void proxy_free(struct proxy *px)
     free(px->default_backend_name);
     free(px->fwdfor.header);
     free(px->origto.header);
+    unique_id_release(px);
     check_px_free(px->chk);
     errorfiles_free(px->errorfiles);
     free(px->defsrv);

@@ -15,6 +15,7 @@ struct cfg;
 struct stream;
 struct lb_ops;
 struct px_check;
+struct logformat;
 
 #define PX_CAP_FE  0x1
 #define PX_CAP_BE  0x2
@@ -104,6 +105,12 @@ struct proxy {
     int retries;
     enum px_reuse reuse;
     struct px_addr_hdr fwdfor, origto;
+    /* "unique-id-format" (compiled at post-parse) and "unique-id-header" */
+    char *uid_format;
+    const char *uid_file;
+    int uid_line;
+    struct logformat *uid_lf;
+    char *uid_header;
     struct listener *listeners;
     struct server *servers;
     struct server *defsrv; /* default-server settings, or NULL */

@@ -88,6 +88,7 @@ struct stream {
     void *slots[STREAM_SLOTS];
     unsigned long long id;
     struct stream_times times;
+    const char *unique_id; /* made on first use (unique_id.h) */
     /* the client connection's byte counters when the stream began */
     unsigned long long in_base, out_base;
     int counting; /* the bases are set */

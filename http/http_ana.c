@@ -30,6 +30,7 @@
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stream.h"
+#include "core/unique_id.h"
 #include "core/worker.h"
 #include "http/http_ana.h"
 #include "http/http_conn.h"
@@ -1003,6 +1004,16 @@ static void addr_hdr_write(struct http_txn *txn, const struct px_addr_hdr *fe,
         evbuffer_add_printf(out, "%s: %s\r\n", f->header, ip);
 }
 
+/* Adds "unique-id-header" naming the stream's identifier, even empty. */
+static void unique_id_write(struct http_txn *txn, struct evbuffer *out)
+{
+    const char *id;
+
+    if (txn->s->fe->uid_header != NULL &&
+        (id = stream_unique_id(txn->s)) != NULL)
+        evbuffer_add_printf(out, "%s: %s\r\n", txn->s->fe->uid_header, id);
+}
+
 /* Writes "connection: upgrade" and the Upgrade header of <m>, which the
  * hop-by-hop filter removed, so that a protocol switch can pass. */
 static void upgrade_write(const struct http_msg *m, struct evbuffer *out)
@@ -1032,6 +1043,7 @@ static void req_head_send(struct http_txn *txn)
                    &txn->s->sess->src, out);
     addr_hdr_write(txn, &txn->s->fe->origto, &txn->s->be->origto,
                    &txn->s->sess->dst, out);
+    unique_id_write(txn, out);
     if (m->body_kind == H1_BODY_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_UPGRADE)

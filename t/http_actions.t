@@ -87,6 +87,13 @@ frontend xorig_except
     bind 127.0.0.1:%%PORT_8089%%
     option originalto except 127.0.0.1
     default_backend origin
+frontend uid
+    bind 127.0.0.1:%%PORT_8090%%
+    unique-id-format %[req.hdr(x-a)]-%HM
+    unique-id-header X-UID
+    http-request set-header X-Seen %[unique-id]
+    http-request return status 200 content-type text/plain lf-string "%[unique-id,length]" if { path /len }
+    default_backend origin
 backend origto_be
     option originalto header X-Dst except 10.0.0.0/8
     server o1 127.0.0.1:%%PORT_8091%%
@@ -112,7 +119,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(51);
+$t->plan(53);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -190,6 +197,12 @@ my ($rc, $out) = $t->run_cmd('-c', '-f', $t->write_file('bad_orig.cfg',
     . "    option originalto if-none\n"));
 like($out, qr/bad_orig\.cfg:5: .*'option originalto': unexpected 'if-none'/,
     'originalto has no if-none: file:line error');
+
+$r = $t->http_get($t->port(8090), '/uid', headers => ['X-A' => 'v']);
+like($r->{body}, qr/^X-Seen: v-GET\nX-UID: v-GET$/mi,
+    'unique-id: the fetch in a rule, then unique-id-header, one identifier');
+$r = $t->http_get($t->port(8090), '/len', headers => ['X-A' => 'a' x 300]);
+is($r->{body}, '127', 'unique-id: cut to 127 bytes');
 
 $r = $t->http_get($t->port(8084), '/evil', headers => ['X-Evil' => '1']);
 ok(!$r->{status}, 'tcp-request content reject in an HTTP frontend closes');

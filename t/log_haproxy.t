@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # The same configuration run by HAProxy (Debian's /usr/sbin/haproxy, when
 # installed) and by us, logging to two UDP listeners: the lines of option
-# httplog, option tcplog, the "Connect from" line and a log-format line
+# httplog, option tcplog, the "Connect from" line and log-format lines
+# (unique-id-format among them)
 # must be identical once dates, ports, timers, byte counts and pids are
 # masked. Byte counts differ on purpose in HTTP mode: HAProxy 2.6 counts
 # its internal HTX representation, we count bytes on the wire.
@@ -23,7 +24,7 @@ my %udp = map { $_ => syslog_sink() } qw(lp ha);
 sub config {
     my ($who, $base) = @_;
     my $uport = $udp{$who}->sockport;
-    my %p = map { $_ => $t->port($base + $_) } 0 .. 3;
+    my %p = map { $_ => $t->port($base + $_) } 0 .. 5;
     my $o = $t->port(8091);
     return <<"EOF2";
 global
@@ -48,6 +49,16 @@ frontend custom
     bind 127.0.0.1:$p{2}
     log-format "%{+Q}o %HM %HU %HP %HV %ST %b %s %f %ft %ts %tsc %CC %CS %[str(x)] %%"
     default_backend origin
+frontend uid
+    bind 127.0.0.1:$p{4}
+    unique-id-format %[req.hdr(x-a)]:%HM:%[req.hdr(x-none)]:%HU
+    unique-id-header X-UID
+    log-format "%ID %{+Q}ID [%[unique-id]]"
+    default_backend origin
+frontend nouid
+    bind 127.0.0.1:$p{5}
+    log-format "%ID %{+Q}ID [%[unique-id]]"
+    default_backend origin
 listen raw
     mode tcp
     bind 127.0.0.1:$p{3}
@@ -62,7 +73,7 @@ $t->write_file('lp.cfg', config('lp', 8100));
 $t->write_file('ha.cfg', config('ha', 8200));
 $t->http_origin(8091, sub { return [200, ['content-type' => 'text/plain'], "hello\n"] });
 $t->run;
-$t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8200 + $_) } 0 .. 3);
+$t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8200 + $_) } 0 .. 5);
 # drain what the start-up connections logged
 sleep 0.5;
 syslog_drain($_) for values %udp;
@@ -76,6 +87,7 @@ sub same {
     $send->(8200);
     my $ha = syslog_next($udp{ha});
     is($lp, $ha, $name);
+    return $lp;
 }
 
 my $get = sub { my ($path, $off) = @_; sub { $t->http_get($t->port($_[0] + ($off // 0)), $path) } };
@@ -87,5 +99,10 @@ same('option httplog, bad request', sub {
 same('no format: Connect from, once the request comes', $get->('/plain', 1));
 same('log-format with %o, HTTP tags and a sample', $get->('/c/d?e', 2));
 same('option tcplog', $get->('/tcp', 3));
+is(same('unique-id-format: %ID, quoted, and the unique-id fetch', sub {
+    $t->http_get($t->port($_[0] + 4), '/u?x', headers => ['X-A' => 'v1']) }),
+    '<134>HDR: v1:GET::/u?x "v1:GET::/u?x" [v1:GET::/u?x]', 'the identifier');
+is(same('no unique-id-format: %ID is "-", the fetch has no value',
+    $get->('/n', 5)), '<134>HDR: - "" [-]', 'no identifier');
 
 $t->done_testing;
