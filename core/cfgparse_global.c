@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <unistd.h>
 
 #include "core/cfg.h"
 #include "core/cfgparse.h"
@@ -43,7 +44,68 @@ static int parse_global_flag(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return RC_OK;
 }
 
+/* "setenv NAME VALUE" and "presetenv NAME VALUE" (only when NAME is not
+ * set): the environment changes at once, so the next lines of the
+ * configuration ("${NAME}"), the Lua code and the workers see it. */
+static int parse_setenv(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                        char **args, char **err)
+{
+    if (setenv(args[1], args[2], strcmp(args[0], "setenv") == 0) != 0)
+        return set_err(err, "'%s': cannot set '%s'", args[0], args[1]);
+    return RC_OK;
+}
+
+/* "unsetenv NAME...". */
+static int parse_unsetenv(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                          int argc, char **args, char **err)
+{
+    int i;
+
+    for (i = 1; i < argc; i++)
+        if (unsetenv(args[i]) != 0)
+            return set_err(err, "'unsetenv': cannot unset '%s'", args[i]);
+    return RC_OK;
+}
+
+/* 1 if the "NAME=value" entry <e> names one of <names>. */
+static int env_named(const char *e, int n, char **names)
+{
+    size_t len = strcspn(e, "=");
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (strlen(names[i]) == len && strncmp(e, names[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+/* "resetenv [NAME...]": every variable but the named ones goes. Names
+ * are copied first: unsetenv() moves the entries of environ. */
+static int parse_resetenv(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                          int argc, char **args, char **err)
+{
+    size_t n = 0, i;
+    char **drop;
+
+    while (environ[n] != NULL)
+        n++;
+    drop = xcalloc(n + 1, sizeof(*drop));
+    for (i = 0, n = 0; environ[i] != NULL; i++)
+        if (!env_named(environ[i], argc - 1, args + 1))
+            drop[n++] = xstrndup(environ[i], strcspn(environ[i], "="));
+    for (i = 0; i < n; i++) {
+        unsetenv(drop[i]);
+        free(drop[i]);
+    }
+    free(drop);
+    return RC_OK;
+}
+
 const struct cfg_kw cfgparse_global_keywords[] = {
+    {"setenv", CFG_SEC_GLOBAL, 2, 2, parse_setenv, 0, 0, 0},
+    {"presetenv", CFG_SEC_GLOBAL, 2, 2, parse_setenv, 0, 0, 0},
+    {"unsetenv", CFG_SEC_GLOBAL, 1, -1, parse_unsetenv, 0, 0, 0},
+    {"resetenv", CFG_SEC_GLOBAL, 0, -1, parse_resetenv, 0, 0, 0},
     {"nbproc", CFG_SEC_GLOBAL, 1, 1, parse_nbproc, 0, 0, 0},
     {"nbthread", CFG_SEC_GLOBAL, 1, 1, parse_nbproc, 0, 0, 0},
     {"maxconn", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxconn), 1, 1000000},
