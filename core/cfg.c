@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cfg.h"
+#include "core/cli.h"
 #include "core/module.h"
 #include "core/proxy.h"
 #include "core/util.h"
@@ -22,6 +23,7 @@ struct cfg *cfg_new(void)
     cfg->global.bufsize = 16384;
     cfg->global.maxrewrite = 1024;
     cfg->global.maxhdr = 101;
+    cfg->global.stats_timeout = CLI_DEFAULT_TIMEOUT_MS;
     cfg->global.maxconn = 4096;
     cfg->generation = ++generation;
     return cfg;

@@ -9,6 +9,7 @@
 
 struct proxy;
 struct module;
+struct listener;
 
 struct global {
     int nbproc;  /* workers; 0 = one per online CPU */
@@ -23,6 +24,8 @@ struct global {
     unsigned long long maxrewrite;
     int maxhdr;
     int quiet;
+    struct listener *stats_sockets; /* "stats socket", in order */
+    unsigned stats_timeout;         /* ms */
 };
 
 struct cfg {

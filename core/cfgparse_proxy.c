@@ -63,9 +63,8 @@ static int bind_opt_takes_arg(const char *o)
     return 0;
 }
 
-/* Parses the options after "bind ADDR". */
-static int parse_bind_opts(struct listener *l, int i, int argc, char **args,
-                           char **err)
+int cfgparse_bind_opts(struct listener *l, int i, int argc, char **args,
+                       char **err)
 {
     long long v;
 
@@ -134,7 +133,7 @@ static int parse_bind(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                             "supported yet: use one 'bind' per address");
     }
     if (cfgval_addr(args[1], CFGVAL_ADDR_NEED_PORT, &l->addr, err) != RC_OK ||
-        parse_bind_opts(l, 2, argc, args, err) != RC_OK) {
+        cfgparse_bind_opts(l, 2, argc, args, err) != RC_OK) {
         free(l->name);
         free(l);
         return RC_ERR;

@@ -8,10 +8,13 @@
 #include <stddef.h>
 
 #include "core/check.h"
+#include "core/cli.h"
 #include "core/core.h"
 #include "core/errors.h"
 #include "core/logformat.h"
 #include "core/logger.h"
+#include "core/map.h"
+#include "core/server.h"
 #include "core/sample.h"
 #include "core/service.h"
 #include "core/unique_id.h"
@@ -26,6 +29,10 @@ static int core_init(void)
     service_init();
     logformat_core_init();
     unique_id_init();
+    cli_init();
+    map_cli_init();
+    server_cli_init();
+    stats_cli_init();
     return RC_OK;
 }
 
@@ -53,11 +60,17 @@ static void core_cfg_free(struct cfg *cfg)
 {
     logger_cfg_free(cfg);
     check_release(cfg);
+    cli_master_cfg_free(cfg);
 }
 
 static const struct cfg_kw *const core_keywords[] = {
-    cfgparse_global_keywords, cfgparse_proxy_keywords, check_keywords,
-    logger_keywords,          unique_id_keywords,      NULL,
+    cfgparse_global_keywords,
+    cfgparse_proxy_keywords,
+    check_keywords,
+    logger_keywords,
+    unique_id_keywords,
+    cli_master_keywords,
+    NULL,
 };
 
 const struct module core_module = {

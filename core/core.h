@@ -13,6 +13,15 @@ extern const struct module core_module;
 /* core/cfgparse_global.c and core/cfgparse_proxy.c */
 extern const struct cfg_kw cfgparse_global_keywords[];
 extern const struct cfg_kw cfgparse_proxy_keywords[];
+/* core/cli_master.c: "stats socket", "stats timeout" */
+extern const struct cfg_kw cli_master_keywords[];
+struct listener;
+/* Parses the options of "bind ADDR" (mode, user, backlog...) from
+ * args[i] on into <l>; RC_OK or RC_ERR with *err (also "stats socket"). */
+int cfgparse_bind_opts(struct listener *l, int i, int argc, char **args,
+                       char **err);
+/* core/stats.c: "show stat" */
+void stats_cli_init(void);
 /* core/stream_fetch.c: src, dst, fe_name... */
 void stream_fetch_init(void);
 /* core/vars_act.c: set-var and unset-var actions */

@@ -23,6 +23,7 @@ struct listener {
     int uid, gid;     /* unix socket owner, -1 = unchanged */
     int inherited;    /* fd@N: not ours to bind nor close at reload */
     int accept_proxy; /* a PROXY protocol header comes first */
+    int level;        /* stats socket: enum cli_level of its clients */
     struct event *ev; /* worker side: accept event */
     unsigned nconn;   /* worker side: its sessions now */
     int watched;      /* worker side: its accept event is added (not at

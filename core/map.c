@@ -36,6 +36,7 @@ struct map_entry {
     struct sample_regex *re; /* REG */
     struct sample value;     /* strings point into <text> */
     char *text;              /* owned value text */
+    char *src;               /* owned key as written, for the runtime API */
 };
 
 /* Distinct key lengths (bytes, or prefix bits for IP), longest first. */
@@ -47,6 +48,7 @@ struct len_set {
 struct map {
     struct map *next; /* in the cache of loaded files */
     unsigned refs;
+    int id; /* "#id" of the runtime API, in order of loading */
     char *path;
     int match, icase;
     enum map_out out;
@@ -63,6 +65,7 @@ struct map {
 };
 
 static struct map *map_cache;
+static int map_next_id;
 
 /* ------------------------------------------------------------------ */
 /* Hash index                                                           */
@@ -367,6 +370,7 @@ static int add_line(void *arg, char *key, char *value, char **err)
     e = &m->e[m->n++];
     memset(e, 0, sizeof(*e));
     e->key = (struct ist){xstrdup(key), strlen(key)};
+    e->src = xstrdup(key);
     e->text = xstrdup(m->out == MAP_OUT_NONE ? "" : value);
     if (parse_key(m, e, err) != RC_OK || parse_value(m, e, err) != RC_OK)
         return RC_ERR;
@@ -377,16 +381,22 @@ static int add_line(void *arg, char *key, char *value, char **err)
 /* Loading and the cache                                                */
 /* ------------------------------------------------------------------ */
 
+/* Frees what entry <e> owns. */
+static void entry_free(struct map_entry *e)
+{
+    free((char *)e->key.ptr);
+    free(e->text);
+    free(e->src);
+    sample_regex_free(e->re);
+}
+
 /* Frees what the map owns, and the map. */
 static void map_free(struct map *m)
 {
     size_t i;
 
-    for (i = 0; i < m->n; i++) {
-        free((char *)m->e[i].key.ptr);
-        free(m->e[i].text);
-        sample_regex_free(m->e[i].re);
-    }
+    for (i = 0; i < m->n; i++)
+        entry_free(&m->e[i]);
     free(m->e);
     free(m->hash);
     free(m->lens[0].v);
@@ -494,6 +504,7 @@ struct map *map_load(const char *path, int match, int icase, enum map_out out,
     m->size = st.st_size;
     m->mtime = st.st_mtim;
     m->refs = 1;
+    m->id = map_next_id++;
     m->next = map_cache;
     map_cache = m;
     return m;
@@ -512,6 +523,129 @@ void map_release(struct map *m)
             break;
         }
     map_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Run-time edits (runtime API, in one worker)                          */
+/* ------------------------------------------------------------------ */
+
+struct map *map_find_ref(const char *ref, int keys_only)
+{
+    struct map *m;
+    char *end;
+    long id = -1;
+
+    if (ref[0] == '#') {
+        id = strtol(ref + 1, &end, 10);
+        if (end == ref + 1 || *end != '\0')
+            return NULL;
+    }
+    for (m = map_cache; m != NULL; m = m->next)
+        if ((m->out == MAP_OUT_NONE) == (keys_only != 0) &&
+            (id >= 0 ? m->id == id : strcmp(m->path, ref) == 0))
+            return m;
+    return NULL;
+}
+
+struct map *map_next(struct map *m, int keys_only)
+{
+    for (m = m == NULL ? map_cache : m->next; m != NULL; m = m->next)
+        if ((m->out == MAP_OUT_NONE) == (keys_only != 0))
+            return m;
+    return NULL;
+}
+
+void map_describe(const struct map *m, int *id, const char **path)
+{
+    *id = m->id;
+    *path = m->path;
+}
+
+int map_entry_get(const struct map *m, size_t i, const char **key,
+                  const char **value, const void **ptr)
+{
+    if (i >= m->n)
+        return 0;
+    *key = m->e[i].src;
+    *value = m->e[i].text;
+    *ptr = &m->e[i];
+    return 1;
+}
+
+/* Indexes the map again after an edit. */
+static void map_reindex(struct map *m)
+{
+    free(m->hash);
+    hash_build(m);
+}
+
+int map_add(struct map *m, const char *key, const char *value, char **err)
+{
+    char *k = xstrdup(key), *v = xstrdup(value);
+    int rc = add_line(m, k, v, err);
+
+    free(k);
+    free(v);
+    if (rc != RC_OK) {
+        entry_free(&m->e[--m->n]);
+        return RC_ERR;
+    }
+    map_reindex(m);
+    return RC_OK;
+}
+
+int map_set(struct map *m, const char *key, const char *value, char **err)
+{
+    struct map_entry tmp;
+    size_t i;
+    int found = 0;
+
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.text = xstrdup(value);
+    if (parse_value(m, &tmp, err) != RC_OK) {
+        free(tmp.text);
+        return RC_ERR;
+    }
+    for (i = 0; i < m->n; i++) {
+        if (strcmp(m->e[i].src, key) != 0)
+            continue;
+        free(m->e[i].text);
+        m->e[i].text = xstrdup(value);
+        parse_value(m, &m->e[i], err); /* checked on <tmp> */
+        found = 1;
+    }
+    free(tmp.text);
+    return found ? RC_OK : RC_DECLINED;
+}
+
+size_t map_del(struct map *m, const char *key)
+{
+    size_t i, j, n = 0;
+
+    for (i = j = 0; i < m->n; i++) {
+        if (strcmp(m->e[i].src, key) == 0) {
+            m->nlisted -= m->e[i].listed;
+            entry_free(&m->e[i]);
+            n++;
+        } else {
+            m->e[j++] = m->e[i];
+        }
+    }
+    m->n = j;
+    if (n > 0)
+        map_reindex(m);
+    return n;
+}
+
+void map_clear(struct map *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        entry_free(&m->e[i]);
+    m->n = 0;
+    m->nlisted = 0;
+    map_reindex(m);
 }
 
 /* Entry count. */

@@ -65,12 +65,36 @@ int map_lookup(const struct map *m, const struct sample *key,
 /* The sample type a key is cast to before map_lookup: SINT for INT, ADDR
  * for IP, STR otherwise. */
 enum smp_type map_input_type(int match);
+/* Run-time edits, made by the runtime API in one worker. Values in
+ * samples a look-up returned before an edit must not be used after it. */
+/* The loaded map (<keys_only> 0) or pattern file (1) named by <ref>:
+ * "#id" or its path; NULL if none. */
+struct map *map_find_ref(const char *ref, int keys_only);
+/* Walks the maps (<keys_only> 0) or pattern files: the one after <m>,
+ * the first for NULL; NULL at the end. */
+struct map *map_next(struct map *m, int keys_only);
+/* The id and the path of <m>. */
+void map_describe(const struct map *m, int *id, const char **path);
+/* Entry <i> as written (key, value; <ptr> identifies it); 0 past the end. */
+int map_entry_get(const struct map *m, size_t i, const char **key,
+                  const char **value, const void **ptr);
+/* Appends "key value"; RC_OK or RC_ERR with *err (bad key or value). */
+int map_add(struct map *m, const char *key, const char *value, char **err);
+/* Sets the value of every entry of <key>: RC_OK, RC_DECLINED if there is
+ * none, RC_ERR with *err for a bad value (nothing changed). */
+int map_set(struct map *m, const char *key, const char *value, char **err);
+/* Removes every entry of <key>; returns how many. */
+size_t map_del(struct map *m, const char *key);
+/* Removes every entry. */
+void map_clear(struct map *m);
 /* Number of entries (tests, diagnostics). */
 size_t map_size(const struct map *m);
 /* Tries the string pattern <pat> on <s> with <match> (STR, BEG, END, SUB,
  * DIR or DOM), as HAProxy: DIR and DOM look for <pat> as a whole word
  * between delimiters ("/?" and "/?.:"). Returns 1 on a match. */
 int map_str_match(int match, struct ist pat, struct ist s, int icase);
+/* Registers the runtime API's map and acl commands (core/map_cli.c). */
+void map_cli_init(void);
 /* Registers the map, map_<match> and map_<match>_<out> converters. */
 void map_register_convs(void);
 

@@ -27,6 +27,7 @@
 #include "core/cfg.h"
 #include "core/cfgparse.h"
 #include "core/channel.h"
+#include "core/cli.h"
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -140,12 +141,17 @@ int master_bind(struct cfg *cfg, struct cfg *old)
                 goto fail;
         }
     }
+    if (cli_master_bind(cfg, old) != RC_OK)
+        goto fail_cli;
     /* commit: the old generation no longer owns the sockets taken over */
     for (px = cfg->proxies; px != NULL; px = px->next)
         for (l = px->listeners; l != NULL; l = l->next)
             if ((o = master_find_socket(old, l)) != NULL && o->fd == l->fd)
                 o->fd = -1;
     return RC_OK;
+fail_cli:
+    master_unbind_new(cfg, old);
+    return RC_ERR;
 fail:
     log_alert("%s:%d: %s", l->file, l->line, err);
     free(err);
@@ -210,6 +216,7 @@ static void child_forget_master(void)
     event_reinit(mbase);
     event_base_free(mbase);
     mbase = NULL;
+    cli_master_forget(); /* after the base let go of their events */
 }
 
 /* Forks worker number <id> of the current generation. */
@@ -254,6 +261,25 @@ static int master_spawn(int id)
     log_notice("worker %d (pid %d) started, generation %u", id, (int)pid,
                cur->generation);
     return RC_OK;
+}
+
+/* The runtime API's view of the workers: those of the current generation,
+ * by id (cli_targets_cb). */
+static int master_cli_targets(struct cli_target *t, int max)
+{
+    int id, i, n = 0;
+
+    for (id = 1; id <= nworkers && n < max; id++)
+        for (i = 0; i < MAX_PROCS; i++)
+            if (procs[i].pid != 0 && !procs[i].old && procs[i].id == id &&
+                procs[i].gen == cur->generation) {
+                t[n].id = id;
+                t[n].pid = (int)procs[i].pid;
+                t[n].chan = procs[i].chan;
+                n++;
+                break;
+            }
+    return n;
 }
 
 /* Returns the number of live worker processes. */
@@ -459,6 +485,8 @@ static void master_reload(void)
     }
     cur = next;
     master_close_listeners(prev); /* the binds no longer configured */
+    cli_master_start(cur, mbase, master_cli_targets);
+    cli_master_cfg_free(prev); /* before the new workers inherit them */
     master_respawns_init();
     for (i = 1; i <= cur->global.nbproc; i++)
         master_spawn(i);
@@ -524,6 +552,7 @@ static void master_cleanup(void)
     respawns = NULL;
     if (kill_ev != NULL)
         event_free(kill_ev);
+    cli_master_stop();
     cfg_free(cur);
     cur = NULL;
     event_base_free(mbase);
@@ -550,6 +579,7 @@ int master_run(struct cfg *cfg, const struct master_opts *opts)
         event_add(evs[i], NULL);
     }
     master_respawns_init();
+    cli_master_start(cfg, mbase, master_cli_targets);
     for (id = 1; id <= cfg->global.nbproc; id++)
         master_spawn(id);
     event_base_dispatch(mbase);

@@ -15,6 +15,8 @@
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
+#include "core/lb.h"
+#include "core/log.h"
 #include "core/proxy.h"
 #include "core/server.h"
 #include "core/util.h"
@@ -146,10 +148,42 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
         server_free(srv);
         return RC_ERR;
     }
+    srv->iweight = srv->uweight = srv->weight;
     for (ps = &px->servers; *ps != NULL; ps = &(*ps)->next)
         ;
     *ps = srv;
     return RC_OK;
+}
+
+/* Weights changed in <srv>'s backend: algorithms that lay the weights out
+ * beforehand (consistent hashing) lay them out again. */
+static void server_weights_changed(struct server *srv)
+{
+    char *err = NULL;
+
+    if (srv->px->lb == NULL || srv->px->lb->init == NULL)
+        return;
+    if (srv->px->lb->deinit != NULL)
+        srv->px->lb->deinit(srv->px);
+    if (srv->px->lb->init(srv->px, &err) != RC_OK) {
+        log_alert("backend '%s': cannot apply the new weights: %s",
+                  srv->px->name, err != NULL ? err : "out of memory");
+        free(err);
+    }
+}
+
+void server_set_weight(struct server *srv, int weight)
+{
+    srv->uweight = weight;
+    srv->weight = srv->drain ? 0 : weight;
+    server_weights_changed(srv);
+}
+
+void server_set_admin(struct server *srv, enum server_admin st)
+{
+    srv->disabled = st == SERVER_MAINT;
+    srv->drain = st == SERVER_DRAIN;
+    server_set_weight(srv, srv->uweight);
 }
 
 void server_free(struct server *srv)

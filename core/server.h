@@ -24,9 +24,12 @@ struct server {
     struct proxy *px;
     char *name;
     struct cfg_addr addr;
-    int weight;
+    int weight;  /* effective: what balancing uses (0 while draining) */
+    int iweight; /* as configured */
+    int uweight; /* as last set ("set weight"), kept while draining */
+    int drain;   /* "set server ... state drain": no new traffic */
     int maxconn;
-    int disabled;
+    int disabled; /* "disabled", or maintenance ("set server ... maint") */
     int backup;
     int lb_cw; /* smooth round robin current weight */
     /* health checks ("check", "inter", "rise", "fall"...) */
@@ -69,6 +72,18 @@ struct conn *server_take_idle(struct server *srv);
  * server's pool-purge-delay, or at once if its pool is full
  * (pool-max-conn). Takes ownership. */
 void server_put_idle(struct server *srv, struct conn *conn);
+/* The administrative states of the runtime API ("set server ... state"). */
+enum server_admin {
+    SERVER_READY,
+    SERVER_DRAIN,
+    SERVER_MAINT,
+};
+/* Puts <srv> in state <st>. */
+void server_set_admin(struct server *srv, enum server_admin st);
+/* Sets the weight of <srv> (0..256), kept aside while it drains. */
+void server_set_weight(struct server *srv, int weight);
+/* Registers the runtime API's server commands (core/server_cli.c). */
+void server_cli_init(void);
 /* Frees <srv>. */
 void server_free(struct server *srv);
 

@@ -22,12 +22,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "core/cfg.h"
 #include "core/channel.h"
+#include "core/cli.h"
 #include "core/conn.h"
 #include "core/errors.h"
 #include "core/listener.h"
@@ -44,6 +46,8 @@ static struct event_base *loop;
 static struct cfg *cur_cfg;
 static int my_id, draining, accepting;
 static unsigned long nsessions;
+static unsigned long long cum_sessions;
+static time_t started;
 static struct event *chan_ev, *hard_stop_ev;
 static void (*drain_hooks[DRAIN_HOOKS_MAX])(void);
 static int ndrain_hooks;
@@ -108,9 +112,17 @@ static void worker_accept_set(int on)
             listener_update(l);
 }
 
+void worker_get_counts(struct worker_counts *wc)
+{
+    wc->cur_conns = nsessions;
+    wc->cum_conns = cum_sessions;
+    wc->started = started;
+}
+
 void worker_session_add(struct session *sess)
 {
     nsessions++;
+    cum_sessions++;
     sess->li->nconn++;
     sess->fe->feconn++;
     if (cur_cfg != NULL && nsessions >= (unsigned long)cur_cfg->global.maxconn)
@@ -215,6 +227,10 @@ static void worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             worker_drain();
         else if (msg.cmd == CHANNEL_STOP)
             worker_stop();
+        else if (msg.cmd == CHANNEL_CLI && msg.fd >= 0)
+            cli_worker_serve(msg.fd);
+        else if (msg.fd >= 0)
+            close(msg.fd);
     }
     if (rc == RC_ERR)
         worker_stop();
@@ -378,6 +394,7 @@ void worker_run(struct cfg *cfg, int id, int chan)
 
     cur_cfg = cfg;
     my_id = id;
+    started = time(NULL);
     /* a loop the master made (a module used it at load time) shares the
      * master's epoll instance: give it its own */
     if (loop != NULL)

@@ -4,6 +4,8 @@
 #ifndef LUAPROXY_CORE_WORKER_H
 #define LUAPROXY_CORE_WORKER_H
 
+#include <time.h>
+
 struct cfg;
 struct event_base;
 
@@ -17,6 +19,13 @@ int worker_draining(void);
 void worker_drain_register(void (*fn)(void));
 /* Worker number, 1..N. */
 int worker_id(void);
+/* What "show info" reports of this worker. */
+struct worker_counts {
+    unsigned long cur_conns;
+    unsigned long long cum_conns;
+    time_t started;
+};
+void worker_get_counts(struct worker_counts *wc);
 /* Counts a session in and out, so a draining worker knows when to exit. */
 struct session;
 void worker_session_add(struct session *sess);

@@ -125,7 +125,7 @@ static int luab_state_open(lua_State *L)
 }
 
 /* The state of <cfg>, or NULL if no Lua keyword was seen. */
-static struct luab_state *luab_state_peek(struct cfg *cfg)
+struct luab_state *luab_state_peek(struct cfg *cfg)
 {
     return *cfg_module_data(cfg, &luab_module);
 }
@@ -1156,6 +1156,7 @@ static const struct cfg_kw *const luab_keyword_tables[] = {luab_keywords, NULL};
 static int luab_init(void)
 {
     luab_slot = stream_slot_register();
+    luab_cli_init();
     if (luab_slot < 0)
         return RC_ERR;
     action_register(luab_actions);
@@ -1225,6 +1226,8 @@ static int luab_worker_init(struct cfg *cfg)
     if (st == NULL)
         return RC_OK;
     worker_drain_register(luab_drain_hook);
+    if (luab_cli_worker_init(st) != RC_OK)
+        return RC_ERR;
     if (id > 1 && st->ptfiles != NULL && luab_pt_worker(st, id) != RC_OK)
         return RC_ERR;
     st->phase = LUAB_CTX_IDLE;

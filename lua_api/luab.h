@@ -205,6 +205,8 @@ struct luab_handle {
 };
 
 /* ---- luab.c */
+/* The Lua state of generation <cfg>, or NULL if it has none. */
+struct luab_state *luab_state_peek(struct cfg *cfg);
 /* The state of the Lua code running on <L>. */
 struct luab_state *luab_state_of(lua_State *L);
 /* The registered function of <kind> named <name>, or NULL. */
@@ -332,6 +334,21 @@ void luab_channel_attach(lua_State *L, int idx, struct luab_ctx *ctx);
 void luab_guard_register(lua_State *L);
 /* Logs the figures of every function of <st> (a worker draining). */
 void luab_guard_log_stats(struct luab_state *st);
+/* Receives the figures <s> of the function <name> of kind <what>. */
+typedef void (*luab_stats_cb)(const char *what, const char *name,
+                              const struct luab_stats *s, void *arg);
+/* Calls <cb> for every registered function of <st>, the tasks (as one)
+ * and the runtime API commands. */
+void luab_guard_each_stats(struct luab_state *st, luab_stats_cb cb, void *arg);
+
+/* ---- luab_cli.c: core.register_cli commands and "show lua" */
+/* Registers "show lua" (module init). */
+void luab_cli_init(void);
+/* In a worker: makes the commands core.register_cli registered in <st>
+ * rows of the runtime API. RC_OK or RC_ERR (logged). */
+int luab_cli_worker_init(struct luab_state *st);
+/* Calls <cb> for the figures of every Lua command of this worker. */
+void luab_cli_each_stats(luab_stats_cb cb, void *arg);
 
 /* ---- luab_txn.c */
 void luab_txn_register(lua_State *L);

@@ -138,7 +138,7 @@ void luab_guard_register(lua_State *L)
 
 /* Logs the figures <s> of <what> '<name>' if it ran. */
 static void luab_guard_log_one(const char *what, const char *name,
-                               const struct luab_stats *s)
+                               const struct luab_stats *s, void *arg)
 {
     if (s->calls == 0)
         return;
@@ -149,13 +149,19 @@ static void luab_guard_log_one(const char *what, const char *name,
                (double)s->max_ns / LUAB_NS_PER_MS);
 }
 
-void luab_guard_log_stats(struct luab_state *st)
+void luab_guard_each_stats(struct luab_state *st, luab_stats_cb cb, void *arg)
 {
     static const char *const kinds[] = {"action", "service", "service", "fetch",
                                         "converter"};
     const struct luab_fn *fn;
 
     for (fn = st->fns; fn != NULL; fn = fn->next)
-        luab_guard_log_one(kinds[fn->kind], fn->name, &fn->stats);
-    luab_guard_log_one("tasks", "*", &st->task_stats);
+        cb(kinds[fn->kind], fn->name, &fn->stats, arg);
+    cb("tasks", "*", &st->task_stats, arg);
+    luab_cli_each_stats(cb, arg);
+}
+
+void luab_guard_log_stats(struct luab_state *st)
+{
+    luab_guard_each_stats(st, luab_guard_log_one, NULL);
 }

@@ -1,0 +1,381 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The runtime API's command registry and its worker side. For each
+ * command the master passes the worker one end of a fresh socketpair on
+ * the channel; on it come the client's level and the command line, and
+ * back go one status byte ('0' done, '1' failed) and the answer, then the
+ * worker closes it. Each command is a connection of its own in the
+ * worker's loop, so a command that waits (a Lua command on a socket)
+ * holds up nothing else. Also core's own commands: help and show info. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/cfg.h"
+#include "core/cli.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "core/worker.h"
+
+#define CLI_TABLES_MAX    16
+#define CLI_HELP_MAX      256
+#define CLI_WRITE_TIMEOUT 10
+
+/* The worker's end of one command. */
+struct cli_conn {
+    struct bufferevent *bev;
+    struct cli_req req;
+    int running; /* the command returned RC_AGAIN */
+};
+
+static const struct cli_cmd *cli_tables[CLI_TABLES_MAX];
+static int cli_ntables;
+
+int cli_register(const struct cli_cmd *tbl)
+{
+    if (cli_ntables == CLI_TABLES_MAX)
+        return RC_ERR;
+    cli_tables[cli_ntables++] = tbl;
+    return RC_OK;
+}
+
+/* Number of leading words of <args> that <cmd>'s words match, -1 when it
+ * has more words than match. */
+static int cli_match(const struct cli_cmd *cmd, int argc, char **args)
+{
+    int i;
+
+    for (i = 0; cmd->words[i] != NULL; i++)
+        if (i >= argc || strcmp(cmd->words[i], args[i]) != 0)
+            return -1;
+    return i;
+}
+
+const struct cli_cmd *cli_find(int argc, char **args)
+{
+    const struct cli_cmd *best = NULL, *c;
+    int t, n, best_n = 0;
+
+    for (t = 0; t < cli_ntables; t++)
+        for (c = cli_tables[t]; c->words[0] != NULL; c++)
+            if ((n = cli_match(c, argc, args)) > best_n) {
+                best = c;
+                best_n = n;
+            }
+    return best;
+}
+
+int cli_split(char *line, char **args)
+{
+    char *r = line, *w = line;
+    int n = 0;
+
+    while (*r != '\0' && n < CLI_ARGS_MAX) {
+        while (*r == ' ' || *r == '\t')
+            r++;
+        if (*r == '\0')
+            break;
+        args[n++] = w;
+        while (*r != '\0' && *r != ' ' && *r != '\t') {
+            if (*r == '\\' && r[1] != '\0')
+                r++;
+            *w++ = *r++;
+        }
+        if (*r != '\0')
+            r++;
+        *w++ = '\0';
+    }
+    return n;
+}
+
+void cli_printf(struct cli_req *req, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(req->out, fmt, ap);
+    va_end(ap);
+}
+
+int cli_fail(struct cli_req *req, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(req->out, fmt, ap);
+    va_end(ap);
+    req->failed = 1;
+    return RC_ERR;
+}
+
+/* ------------------------------------------------------------------ */
+/* help and unknown commands                                            */
+/* ------------------------------------------------------------------ */
+
+/* qsort order of usage lines. */
+static int cli_usage_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Lists, after <title>, the usage of the commands allowed at the request's
+ * level whose first <nwords> words are those of <args>, then the three
+ * commands every level has (HAProxy's help layout). */
+static void cli_usage(struct cli_req *req, const char *title, int nwords,
+                      char **args)
+{
+    const char *lines[CLI_HELP_MAX];
+    const struct cli_cmd *c;
+    int t, i, n = 0;
+
+    cli_printf(req, "%s\n", title);
+    for (t = 0; t < cli_ntables; t++)
+        for (c = cli_tables[t]; c->words[0] != NULL; c++) {
+            if (c->usage == NULL || c->level > req->level || n == CLI_HELP_MAX)
+                continue;
+            for (i = 0; i < nwords && c->words[i] != NULL; i++)
+                if (strcmp(c->words[i], args[i]) != 0)
+                    break;
+            if (i == nwords)
+                lines[n++] = c->usage;
+        }
+    qsort(lines, (size_t)n, sizeof(lines[0]), cli_usage_cmp);
+    for (i = 0; i < n; i++)
+        cli_printf(req, "  %s\n", lines[i]);
+    cli_printf(req, "  help [<command>]                        : list "
+                    "matching or all commands\n"
+                    "  prompt                                  : toggle "
+                    "interactive mode with prompt\n"
+                    "  quit                                    : "
+                    "disconnect\n");
+}
+
+/* The longest run of leading words of <args> that some visible command
+ * starts with. */
+static int cli_known_words(const struct cli_req *req, int argc, char **args)
+{
+    const struct cli_cmd *c;
+    int t, i, best = 0;
+
+    for (t = 0; t < cli_ntables; t++)
+        for (c = cli_tables[t]; c->words[0] != NULL; c++) {
+            if (c->usage == NULL || c->level > req->level)
+                continue;
+            for (i = 0; i < argc && c->words[i] != NULL; i++)
+                if (strcmp(c->words[i], args[i]) != 0)
+                    break;
+            if (i > best)
+                best = i;
+        }
+    return best;
+}
+
+/* "help [words]", and the answer to a command nobody knows. */
+static void cli_help(struct cli_req *req, int argc, char **args, int ishelp)
+{
+    int n = cli_known_words(req, argc, args);
+
+    if (ishelp)
+        cli_usage(req, "The following commands are valid at this level:", n,
+                  args);
+    else if (n == 0)
+        cli_usage(req,
+                  "Unknown command. Please enter one of the following "
+                  "commands only:",
+                  0, args);
+    else
+        cli_usage(req,
+                  "Unknown command, but maybe one of the following ones "
+                  "is a better match:",
+                  n, args);
+}
+
+/* ------------------------------------------------------------------ */
+/* show info                                                            */
+/* ------------------------------------------------------------------ */
+
+/* "show info": what this worker can tell truthfully, in HAProxy's
+ * "Name: value" lines and order. */
+static int cli_show_info(struct cli_req *req, int argc, char **args, void *arg)
+{
+    const struct cfg *cfg = worker_cfg();
+    struct worker_counts wc;
+    struct rlimit rl;
+    long up;
+    char host[256];
+
+    worker_get_counts(&wc);
+    up = (long)(time(NULL) - wc.started);
+    if (gethostname(host, sizeof(host)) != 0)
+        host[0] = '\0';
+    host[sizeof(host) - 1] = '\0';
+    getrlimit(RLIMIT_NOFILE, &rl);
+    cli_printf(req,
+               "Name: luaproxy\nVersion: %s\nNbthread: 1\nNbproc: %d\n"
+               "Process_num: %d\nPid: %d\nUptime: %ldd %ldh%02ldm%02lds\n"
+               "Uptime_sec: %ld\nUlimit-n: %lu\nMaxconn: %d\n"
+               "Hard_maxconn: %d\nCurrConns: %lu\nCumConns: %llu\n"
+               "Stopping: %d\nNode: %s\n",
+               PACKAGE_VERSION, cfg->global.nbproc, worker_id(), (int)getpid(),
+               up / 86400, (up / 3600) % 24, (up / 60) % 60, up % 60, up,
+               (unsigned long)rl.rlim_cur, cfg->global.maxconn,
+               cfg->global.maxconn, wc.cur_conns, wc.cum_conns,
+               worker_draining(), host);
+    return RC_OK;
+}
+
+static const struct cli_cmd cli_core_cmds[] = {
+    {{"show", "info", NULL},
+     "show info                               : report information about the "
+     "running process",
+     CLI_LVL_USER,
+     0,
+     cli_show_info,
+     NULL},
+    {{NULL}, NULL, 0, 0, NULL, NULL},
+};
+
+void cli_init(void)
+{
+    cli_register(cli_core_cmds);
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker side of one command                                           */
+/* ------------------------------------------------------------------ */
+
+/* Frees <c> once its answer is out (or the master went away). */
+static void cli_conn_free(struct cli_conn *c)
+{
+    bufferevent_free(c->bev);
+    evbuffer_free(c->req.out);
+    free(c);
+}
+
+/* The answer left: the command is over. */
+static void cli_conn_written_cb(struct bufferevent *bev, void *arg)
+{
+    cli_conn_free(arg);
+}
+
+/* The master closed before the answer left, or writing timed out. */
+static void cli_conn_write_event_cb(struct bufferevent *bev, short what,
+                                    void *arg)
+{
+    cli_conn_free(arg);
+}
+
+void cli_req_done(struct cli_req *req)
+{
+    struct cli_conn *c = req->conn;
+    char status = req->failed ? '1' : '0';
+    struct timeval tv = {CLI_WRITE_TIMEOUT, 0};
+
+    bufferevent_setcb(c->bev, NULL, cli_conn_written_cb,
+                      cli_conn_write_event_cb, c);
+    bufferevent_set_timeouts(c->bev, NULL, &tv);
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_write(c->bev, &status, 1);
+    bufferevent_write_buffer(c->bev, req->out);
+    bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Runs the command line <line> at <req>'s level. */
+static void cli_run(struct cli_conn *c, char *line)
+{
+    struct cli_req *req = &c->req;
+    char *args[CLI_ARGS_MAX];
+    const struct cli_cmd *cmd;
+    int argc = cli_split(line, args), rc;
+
+    if (argc > 0 && strcmp(args[0], "help") == 0) {
+        cli_help(req, argc - 1, args + 1, 1);
+    } else if ((cmd = cli_find(argc, args)) == NULL) {
+        cli_help(req, argc, args, 0);
+        req->failed = 1;
+    } else if (cmd->level > req->level) {
+        cli_fail(req, "Permission denied\n");
+    } else {
+        rc = cmd->fn(req, argc, args, cmd->arg);
+        if (rc == RC_AGAIN) {
+            c->running = 1;
+            return;
+        }
+        if (rc != RC_OK)
+            req->failed = 1;
+    }
+    cli_req_done(req);
+}
+
+/* The whole request came ("LEVEL\nLINE\n" then EOF): runs it. */
+static void cli_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct cli_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+    char *text, *nl;
+
+    if (!(what & BEV_EVENT_EOF) || len == 0 || len > CLI_LINE_MAX + 8) {
+        cli_conn_free(c);
+        return;
+    }
+    text = malloc(len + 1);
+    if (text == NULL) {
+        cli_conn_free(c);
+        return;
+    }
+    evbuffer_remove(in, text, len);
+    text[len] = '\0';
+    if ((nl = strchr(text, '\n')) != NULL) {
+        *nl = '\0';
+        c->req.level = (enum cli_level)atoi(text);
+        if (c->req.level > CLI_LVL_ADMIN)
+            c->req.level = CLI_LVL_USER;
+        text[len - (text[len - 1] == '\n')] = '\0';
+        cli_run(c, nl + 1);
+    } else {
+        cli_conn_free(c);
+    }
+    free(text);
+}
+
+/* Requests are small: nothing to do until EOF. */
+static void cli_conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct cli_conn *c = arg;
+
+    if (evbuffer_get_length(bufferevent_get_input(bev)) > CLI_LINE_MAX + 8)
+        cli_conn_free(c);
+}
+
+void cli_worker_serve(int fd)
+{
+    struct cli_conn *c = calloc(1, sizeof(*c));
+
+    if (c != NULL)
+        c->req.out = evbuffer_new();
+    if (c != NULL && c->req.out != NULL)
+        c->bev =
+            bufferevent_socket_new(worker_loop(), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c == NULL || c->req.out == NULL || c->bev == NULL) {
+        log_alert("worker %d: runtime API: out of memory", worker_id());
+        if (c != NULL && c->req.out != NULL)
+            evbuffer_free(c->req.out);
+        free(c);
+        close(fd);
+        return;
+    }
+    c->req.conn = c;
+    bufferevent_setcb(c->bev, cli_conn_read_cb, NULL, cli_conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ);
+}

@@ -1,0 +1,296 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* "show stat": HAProxy's CSV, with its header and its columns in its
+ * order, one line per frontend, server and backend. The fields this
+ * worker tracks are filled; the others stay empty, as HAProxy leaves the
+ * fields that do not apply. Figures are the answering worker's own. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cfg.h"
+#include "core/cli.h"
+#include "core/core.h"
+#include "core/errors.h"
+#include "core/proxy.h"
+#include "core/server.h"
+#include "core/worker.h"
+
+/* HAProxy 2.6's columns. */
+static const char *const stats_cols[] = {
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "hanafail",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "last_chk",
+    "last_agt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "agent_status",
+    "agent_code",
+    "agent_duration",
+    "check_desc",
+    "agent_desc",
+    "check_rise",
+    "check_fall",
+    "check_health",
+    "agent_rise",
+    "agent_fall",
+    "agent_health",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "srv_icur",
+    "src_ilim",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+    "need_conn_est",
+    "uweight",
+    "agg_server_status",
+    "agg_server_check_status",
+    "agg_check_status",
+    "srid",
+    "sess_other",
+    "h1sess",
+    "h2sess",
+    "h3sess",
+    "req_other",
+    "h1req",
+    "h2req",
+    "h3req",
+    "proto",
+};
+
+#define STATS_NCOLS (sizeof(stats_cols) / sizeof(stats_cols[0]))
+#define STATS_FIELD 64
+
+/* One CSV line being filled. */
+struct stats_line {
+    char f[STATS_NCOLS][STATS_FIELD];
+};
+
+/* Sets column <name> of <ln>. */
+static void stats_set(struct stats_line *ln, const char *name, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+static void stats_set(struct stats_line *ln, const char *name, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    size_t i;
+
+    for (i = 0; i < STATS_NCOLS; i++)
+        if (strcmp(stats_cols[i], name) == 0) {
+            va_start(ap, fmt);
+            vsnprintf(ln->f[i], STATS_FIELD, fmt, ap);
+            va_end(ap);
+            return;
+        }
+}
+
+/* Writes <ln> as a CSV line (HAProxy ends each with a comma). */
+static void stats_emit(struct cli_req *req, const struct stats_line *ln)
+{
+    size_t i;
+
+    for (i = 0; i < STATS_NCOLS; i++)
+        cli_printf(req, "%s,", ln->f[i]);
+    cli_printf(req, "\n");
+}
+
+/* The columns every line of proxy <px> (numbered <iid>) has. */
+static void stats_common(struct stats_line *ln, const struct proxy *px, int iid,
+                         const char *svname, int type)
+{
+    memset(ln, 0, sizeof(*ln));
+    stats_set(ln, "pxname", "%s", px->name);
+    stats_set(ln, "svname", "%s", svname);
+    stats_set(ln, "pid", "%d", worker_id());
+    stats_set(ln, "iid", "%d", iid);
+    stats_set(ln, "type", "%d", type);
+    stats_set(ln, "mode", "%s", px->mode == PX_MODE_HTTP ? "http" : "tcp");
+}
+
+/* A server's line. */
+static void stats_server(struct cli_req *req, const struct proxy *px, int iid,
+                         const struct server *srv, int sid)
+{
+    struct stats_line ln;
+
+    stats_common(&ln, px, iid, srv->name, 2);
+    stats_set(&ln, "sid", "%d", sid);
+    stats_set(&ln, "qcur", "0");
+    stats_set(&ln, "scur", "%u", srv->cur_conns);
+    if (srv->maxconn > 0)
+        stats_set(&ln, "slim", "%d", srv->maxconn);
+    stats_set(&ln, "stot", "%llu", srv->served);
+    stats_set(&ln, "lbtot", "%llu", srv->served);
+    stats_set(&ln, "status", "%s",
+              srv->disabled     ? "MAINT"
+              : !server_up(srv) ? "DOWN"
+              : srv->drain      ? "DRAIN"
+                                : (srv->health != NULL ? "UP" : "no check"));
+    stats_set(&ln, "weight", "%d", srv->weight);
+    stats_set(&ln, "uweight", "%d", srv->uweight);
+    stats_set(&ln, "act", "%d", !srv->backup);
+    stats_set(&ln, "bck", "%d", srv->backup);
+    if (srv->health != NULL) {
+        stats_set(&ln, "chkdown", "%u", srv->health->changes / 2);
+        stats_set(&ln, "check_rise", "%d", srv->rise);
+        stats_set(&ln, "check_fall", "%d", srv->fall);
+    }
+    stats_emit(req, &ln);
+}
+
+/* A backend's line: sums of its servers. */
+static void stats_backend(struct cli_req *req, const struct proxy *px, int iid)
+{
+    const struct server *srv;
+    unsigned long long stot = 0;
+    unsigned scur = 0;
+    int act = 0, bck = 0, weight = 0;
+    struct stats_line ln;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        stot += srv->served;
+        scur += srv->cur_conns;
+        if (server_up(srv) && !srv->disabled) {
+            *(srv->backup ? &bck : &act) += 1;
+            weight += srv->backup ? 0 : srv->weight;
+        }
+    }
+    stats_common(&ln, px, iid, "BACKEND", 1);
+    stats_set(&ln, "sid", "0");
+    stats_set(&ln, "qcur", "%u", px->queue_len);
+    stats_set(&ln, "scur", "%u", scur);
+    stats_set(&ln, "stot", "%llu", stot);
+    stats_set(&ln, "lbtot", "%llu", stot);
+    stats_set(&ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
+    stats_set(&ln, "weight", "%d", weight);
+    stats_set(&ln, "act", "%d", act);
+    stats_set(&ln, "bck", "%d", bck);
+    stats_emit(req, &ln);
+}
+
+/* "show stat". */
+static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
+{
+    const struct proxy *px;
+    const struct server *srv;
+    struct stats_line ln;
+    size_t i;
+    int iid = 0, sid;
+
+    cli_printf(req, "# ");
+    for (i = 0; i < STATS_NCOLS; i++)
+        cli_printf(req, "%s,", stats_cols[i]);
+    cli_printf(req, "\n");
+    for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
+        iid++;
+        if (px->cap & PX_CAP_FE) {
+            stats_common(&ln, px, iid, "FRONTEND", 0);
+            stats_set(&ln, "sid", "0");
+            stats_set(&ln, "scur", "%u", px->feconn);
+            if (px->maxconn > 0)
+                stats_set(&ln, "slim", "%d", px->maxconn);
+            stats_set(&ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
+            stats_emit(req, &ln);
+        }
+        if (!(px->cap & PX_CAP_BE))
+            continue;
+        for (srv = px->servers, sid = 1; srv != NULL; srv = srv->next, sid++)
+            stats_server(req, px, iid, srv, sid);
+        stats_backend(req, px, iid);
+    }
+    return RC_OK;
+}
+
+static const struct cli_cmd stats_cli_cmds[] = {
+    {{"show", "stat", NULL},
+     "show stat                               : report counters for each "
+     "proxy and server",
+     CLI_LVL_USER,
+     0,
+     stats_cli_show,
+     NULL},
+    {{NULL}, NULL, 0, 0, NULL, NULL},
+};
+
+void stats_cli_init(void)
+{
+    cli_register(stats_cli_cmds);
+}
