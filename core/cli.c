@@ -336,12 +336,13 @@ static void cli_conn_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     evbuffer_remove(in, text, len);
     text[len] = '\0';
+    if (text[len - 1] == '\n')
+        text[len - 1] = '\0'; /* the command line's own newline */
     if ((nl = strchr(text, '\n')) != NULL) {
         *nl = '\0';
         c->req.level = (enum cli_level)atoi(text);
         if (c->req.level > CLI_LVL_ADMIN)
             c->req.level = CLI_LVL_USER;
-        text[len - (text[len - 1] == '\n')] = '\0';
         cli_run(c, nl + 1);
     } else {
         cli_conn_free(c);

@@ -8,9 +8,9 @@
  * live exactly as long as the Lua state
  * (both belong to the configuration generation and the state is closed
  * when it is freed), so the handles need no reference counting. Setters
- * change this worker's copy only, as every worker has its own. Draining
- * has no flag in the engine: a drained server gets weight 0 and its
- * weight is kept here until set_ready(). Stats come from this worker's
+ * change this worker's copy only, as every worker has its own, through
+ * the same server functions as the runtime API's. Stats come from this
+ * worker's
  * counters (every worker has its own, as HAProxy's per-process stats). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -38,10 +38,6 @@
 #define LUAB_MT_LISTENER "luab.Listener"
 #define LUAB_ADDR_LEN    160
 #define LUAB_WEIGHT_MAX  256
-
-/* Registry key of the table server (light userdata) -> weight before
- * set_drain(). */
-static char luab_drained_key;
 
 /* The C object at [0] of the <mt> object at 1, or a Lua error. */
 static void *luab_proxy_handle(lua_State *L, const char *mt)
@@ -77,27 +73,6 @@ static struct proxy *luab_px_check(lua_State *L)
 static struct server *luab_srv_check(lua_State *L)
 {
     return luab_proxy_handle(L, LUAB_MT_SERVER);
-}
-
-/* Pushes the weight <srv> had before set_drain(), or nil. */
-static int luab_srv_drained(lua_State *L, struct server *srv)
-{
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
-    lua_rawgetp(L, -1, srv);
-    lua_remove(L, -2);
-    return !lua_isnil(L, -1);
-}
-
-/* Records (weight >= 0) or forgets (-1) the weight of a drained server. */
-static void luab_srv_set_drained(lua_State *L, struct server *srv, int weight)
-{
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
-    if (weight >= 0)
-        lua_pushinteger(L, weight);
-    else
-        lua_pushnil(L);
-    lua_rawsetp(L, -2, srv);
-    lua_pop(L, 1);
 }
 
 /* px:get_name() */
@@ -317,18 +292,13 @@ static int luab_srv_set_weight(lua_State *L)
 {
     struct server *srv = luab_srv_check(L);
     const char *s = luaL_checkstring(L, 2);
-    int drained = luab_srv_drained(L, srv);
-    lua_Integer base = drained ? lua_tointeger(L, -1) : srv->weight;
-    long long w = luab_srv_parse_rel(s, base, LUAB_WEIGHT_MAX);
+    long long w = luab_srv_parse_rel(s, srv->iweight, LUAB_WEIGHT_MAX);
 
     if (w < 0) {
         lua_pushliteral(L, "Weight must be an integer between 0 and 256.");
         return 1;
     }
-    if (drained)
-        luab_srv_set_drained(L, srv, (int)w);
-    else
-        srv->weight = (int)w;
+    server_set_weight(srv, (int)w);
     lua_pushnil(L);
     return 1;
 }
@@ -360,39 +330,28 @@ static int luab_srv_set_maxconn(lua_State *L)
 /* sv:set_drain(): no new traffic (weight 0 until set_ready). */
 static int luab_srv_set_drain(lua_State *L)
 {
-    struct server *srv = luab_srv_check(L);
-
-    if (!luab_srv_drained(L, srv)) {
-        luab_srv_set_drained(L, srv, srv->weight);
-        srv->weight = 0;
-    }
+    server_set_admin(luab_srv_check(L), SERVER_DRAIN);
     return 0;
 }
 
 /* sv:set_maint() */
 static int luab_srv_set_maint(lua_State *L)
 {
-    luab_srv_check(L)->disabled = 1;
+    server_set_admin(luab_srv_check(L), SERVER_MAINT);
     return 0;
 }
 
 /* sv:set_ready(): leaves maintenance and drain. */
 static int luab_srv_set_ready(lua_State *L)
 {
-    struct server *srv = luab_srv_check(L);
-
-    srv->disabled = 0;
-    if (luab_srv_drained(L, srv)) {
-        srv->weight = (int)lua_tointeger(L, -1);
-        luab_srv_set_drained(L, srv, -1);
-    }
+    server_set_admin(luab_srv_check(L), SERVER_READY);
     return 0;
 }
 
 /* sv:is_draining() */
 static int luab_srv_is_draining(lua_State *L)
 {
-    lua_pushboolean(L, luab_srv_drained(L, luab_srv_check(L)));
+    lua_pushboolean(L, luab_srv_check(L)->drain);
     return 1;
 }
 
@@ -424,9 +383,7 @@ static int luab_srv_get_pend_conn(lua_State *L)
 static int luab_srv_get_stats(lua_State *L)
 {
     struct server *srv = luab_srv_check(L);
-    int drained = luab_srv_drained(L, srv);
 
-    lua_pop(L, 1);
     lua_newtable(L);
     lua_getfield(L, 1, "proxy");
     if (lua_istable(L, -1))
@@ -444,7 +401,7 @@ static int luab_srv_get_stats(lua_State *L)
     luab_proxy_setstr(L, "status",
                       srv->disabled     ? "MAINT"
                       : !server_up(srv) ? "DOWN"
-                      : drained         ? "DRAIN"
+                      : srv->drain      ? "DRAIN"
                                         : "UP");
     luab_proxy_setint(L, "weight", srv->weight);
     luab_proxy_setint(L, "scur", srv->cur_conns);
@@ -657,8 +614,6 @@ void luab_proxy_publish(lua_State *L, struct cfg *cfg)
 
 void luab_proxy_register(lua_State *L)
 {
-    lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &luab_drained_key);
     luab_class_new(L, LUAB_MT_PROXY, luab_px_methods);
     luab_class_new(L, LUAB_MT_SERVER, luab_srv_methods);
     luab_class_new(L, LUAB_MT_LISTENER, luab_lst_methods);

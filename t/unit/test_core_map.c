@@ -503,6 +503,64 @@ START_TEST(test_map__converters)
 }
 END_TEST
 
+START_TEST(test_map__runtime_edits_reindex)
+{
+    struct map *m;
+    char *err = NULL;
+    const char *k, *v;
+    const void *ptr;
+
+    write_map("/a one\n/b two\n");
+    m = load_ok(PAT_MATCH_BEG, MAP_OUT_STR);
+    ck_assert_ptr_eq(map_find_ref(path, 0), m);
+    ck_assert_ptr_null(map_find_ref(path, 1)); /* not an ACL file */
+    ck_assert_int_eq(map_add(m, "/a/deep", "deeper", &err), RC_OK);
+    ck_assert_str_eq(str_get(m, "/a/deep/x"), "deeper"); /* longest prefix */
+    ck_assert_str_eq(str_get(m, "/a/x"), "one");
+    ck_assert_int_eq(map_set(m, "/a", "uno", &err), RC_OK);
+    ck_assert_str_eq(str_get(m, "/a/x"), "uno");
+    ck_assert_int_eq(map_set(m, "/zz", "v", &err), RC_DECLINED);
+    ck_assert_uint_eq(map_del(m, "/a/deep"), 1);
+    ck_assert_str_eq(str_get(m, "/a/deep/x"), "uno");
+    ck_assert_uint_eq(map_del(m, "/nope"), 0);
+    ck_assert(map_entry_get(m, 1, &k, &v, &ptr));
+    ck_assert_str_eq(k, "/b");
+    ck_assert_str_eq(v, "two");
+    map_clear(m);
+    ck_assert_uint_eq(map_size(m), 0);
+    ck_assert_ptr_null(str_get(m, "/b"));
+    map_release(m);
+}
+END_TEST
+
+START_TEST(test_map__runtime_edits_check_values)
+{
+    struct map *m;
+    char *err = NULL;
+    struct sample key = {.type = SMP_T_STR};
+
+    write_map("10.0.0.0/8 1\n");
+    m = load_ok(PAT_MATCH_IP, MAP_OUT_INT);
+    ck_assert_int_eq(map_add(m, "not-an-ip", "2", &err), RC_ERR);
+    ck_assert_ptr_nonnull(err);
+    xfree_null(&err);
+    ck_assert_int_eq(map_set(m, "10.0.0.0/8", "x", &err), RC_ERR);
+    xfree_null(&err);
+    ck_assert_uint_eq(map_size(m), 1);
+    ck_assert_int_eq(map_add(m, "10.1.0.0/16", "3", &err), RC_OK);
+    key.data.str = ist_from("10.1.2.3");
+    ck_assert(sample_cast(&key, SMP_T_ADDR, NULL));
+    {
+        struct sample v;
+
+        ck_assert(map_lookup(m, &key, &v));
+        ck_assert_int_eq(v.type, SMP_T_SINT);
+        ck_assert_int_eq(v.data.sint, 3);
+    }
+    map_release(m);
+}
+END_TEST
+
 Suite *suite_core_map(void)
 {
     Suite *s = suite_create("core_map");
@@ -526,6 +584,11 @@ Suite *suite_core_map(void)
     tcase_add_test(tc, test_map__ip_values);
     tcase_add_test(tc, test_map__ip_non_contiguous_masks);
     tcase_add_test(tc, test_map__ignore_case_index);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("map_edit");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_map__runtime_edits_reindex);
+    tcase_add_test(tc, test_map__runtime_edits_check_values);
     suite_add_tcase(s, tc);
     tc = tcase_create("map_convs");
     tcase_add_checked_fixture(tc, NULL, teardown);

@@ -22,6 +22,8 @@ use File::Temp qw(tempdir);
 use FindBin;
 use IO::Select;
 use IO::Socket::IP;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
 use IPC::Open3 qw(open3);
 use POSIX qw(WNOHANG);
 use Symbol qw(gensym);
@@ -1149,6 +1151,30 @@ sub http {
 
 # Send the same kind of request for every path at once on separate
 # connections, multiplexed; returns the parsed responses in order.
+# Send $text to the runtime API on the unix socket $path (relative to the
+# test directory unless absolute), close the writing side unless
+# keep_open, and return everything read until the server closes (or
+# undef if it could not connect), within timeout seconds (5).
+sub cli {
+    my ($self, $path, $text, %opts) = @_;
+    $path = File::Spec->catfile($self->{testdir}, $path)
+        unless File::Spec->file_name_is_absolute($path);
+    my $s = IO::Socket::UNIX->new(Peer => $path, Type => SOCK_STREAM)
+        or return undef;
+    _write_all($s, $text);
+    shutdown($s, 1) unless $opts{keep_open};
+    my ($out, $deadline) = ('', time + ($opts{timeout} // 5));
+    my $sel = IO::Select->new($s);
+    while (time < $deadline) {
+        next unless $sel->can_read($deadline - time);
+        my $n = sysread($s, $out, 65536, length $out);
+        next if !defined $n && ($! == EAGAIN || $! == EINTR);
+        last unless $n;
+    }
+    close $s;
+    return $out;
+}
+
 sub http_get_many {
     my ($self, $port, $paths, %opts) = @_;
     my $deadline = time + ($opts{timeout} // 10);
