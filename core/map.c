@@ -468,6 +468,18 @@ static struct map *cache_find(const char *path, int match, int icase,
     return NULL;
 }
 
+/* The id of the file <path>: that of a map already loaded from it (with
+ * another method), as HAProxy has one reference per file, or a new one. */
+static int map_path_id(const char *path)
+{
+    const struct map *m;
+
+    for (m = map_cache; m != NULL; m = m->next)
+        if (strcmp(m->path, path) == 0)
+            return m->id;
+    return map_next_id++;
+}
+
 /* Reads and indexes the file, or shares an identical loaded one. */
 struct map *map_load(const char *path, int match, int icase, enum map_out out,
                      char **err)
@@ -504,7 +516,7 @@ struct map *map_load(const char *path, int match, int icase, enum map_out out,
     m->size = st.st_size;
     m->mtime = st.st_mtim;
     m->refs = 1;
-    m->id = map_next_id++;
+    m->id = map_path_id(path);
     m->next = map_cache;
     map_cache = m;
     return m;
@@ -547,11 +559,30 @@ struct map *map_find_ref(const char *ref, int keys_only)
     return NULL;
 }
 
+struct map *map_next_same(struct map *m)
+{
+    const struct map *ref = m;
+
+    for (m = m->next; m != NULL; m = m->next)
+        if (m->id == ref->id &&
+            (m->out == MAP_OUT_NONE) == (ref->out == MAP_OUT_NONE))
+            return m;
+    return NULL;
+}
+
 struct map *map_next(struct map *m, int keys_only)
 {
-    for (m = m == NULL ? map_cache : m->next; m != NULL; m = m->next)
-        if ((m->out == MAP_OUT_NONE) == (keys_only != 0))
+    const struct map *o;
+
+    for (m = m == NULL ? map_cache : m->next; m != NULL; m = m->next) {
+        if ((m->out == MAP_OUT_NONE) != (keys_only != 0))
+            continue;
+        for (o = map_cache; o != m; o = o->next)
+            if (o->id == m->id && (o->out == MAP_OUT_NONE) == (keys_only != 0))
+                break;
+        if (o == m) /* the first of its file */
             return m;
+    }
     return NULL;
 }
 

@@ -70,8 +70,11 @@ enum smp_type map_input_type(int match);
 /* The loaded map (<keys_only> 0) or pattern file (1) named by <ref>:
  * "#id" or its path; NULL if none. */
 struct map *map_find_ref(const char *ref, int keys_only);
-/* Walks the maps (<keys_only> 0) or pattern files: the one after <m>,
- * the first for NULL; NULL at the end. */
+/* The next map of the same kind loaded from the same file as <m> (with
+ * another method or case rule), or NULL: edits apply to each. */
+struct map *map_next_same(struct map *m);
+/* Walks the files loaded as maps (<keys_only> 0) or pattern files, one
+ * map each: the one after <m>, the first for NULL; NULL at the end. */
 struct map *map_next(struct map *m, int keys_only);
 /* The id and the path of <m>. */
 void map_describe(const struct map *m, int *id, const char **path);

@@ -68,14 +68,13 @@ static int map_cli_add(struct cli_req *req, int argc, char **args, void *arg)
                                    "identifier and pattern.\n"
                                  : "'add map' expects three parameters: map "
                                    "identifier, key and value.\n");
-    if ((m = map_cli_find(req, args[2], acl)) == NULL)
-        return RC_ERR;
-    if (map_add(m, args[3], acl ? "" : args[4], &err) != RC_OK) {
-        cli_fail(req, "%s.\n", err != NULL ? err : "invalid entry");
-        free(err);
-        return RC_ERR;
-    }
-    return RC_OK;
+    for (m = map_cli_find(req, args[2], acl); m != NULL; m = map_next_same(m))
+        if (map_add(m, args[3], acl ? "" : args[4], &err) != RC_OK) {
+            cli_fail(req, "%s.\n", err != NULL ? err : "invalid entry");
+            free(err);
+            return RC_ERR;
+        }
+    return req->failed ? RC_ERR : RC_OK;
 }
 
 /* "set map <map> <key> <value>". */
@@ -90,7 +89,16 @@ static int map_cli_set(struct cli_req *req, int argc, char **args, void *arg)
                              "identifier, key and value.\n");
     if ((m = map_cli_find(req, args[2], 0)) == NULL)
         return RC_ERR;
-    rc = map_set(m, args[3], args[4], &err);
+    for (rc = RC_DECLINED; m != NULL; m = map_next_same(m)) {
+        int one = map_set(m, args[3], args[4], &err);
+
+        if (one == RC_ERR) {
+            rc = RC_ERR;
+            break;
+        }
+        if (one == RC_OK)
+            rc = RC_OK;
+    }
     if (rc == RC_DECLINED)
         return cli_fail(req, "Key not found.\n");
     if (rc != RC_OK) {
@@ -105,15 +113,19 @@ static int map_cli_del(struct cli_req *req, int argc, char **args, void *arg)
 {
     int acl = arg == MAP_CLI_ACL;
     struct map *m;
+    size_t n = 0;
 
     if (argc != 4)
         return cli_fail(req,
                         "'del %s' expects two parameters: %s identifier "
                         "and key.\n",
                         acl ? "acl" : "map", acl ? "ACL" : "map");
+
     if ((m = map_cli_find(req, args[2], acl)) == NULL)
         return RC_ERR;
-    if (map_del(m, args[3]) == 0)
+    for (; m != NULL; m = map_next_same(m))
+        n += map_del(m, args[3]);
+    if (n == 0)
         return cli_fail(req, "Key not found.\n");
     return RC_OK;
 }
@@ -129,7 +141,8 @@ static int map_cli_clear(struct cli_req *req, int argc, char **args, void *arg)
                         acl ? "acl" : "map", acl ? "ACL" : "map");
     if ((m = map_cli_find(req, args[2], acl)) == NULL)
         return RC_ERR;
-    map_clear(m);
+    for (; m != NULL; m = map_next_same(m))
+        map_clear(m);
     return RC_OK;
 }
 

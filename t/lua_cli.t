@@ -48,14 +48,21 @@ core.register_cli({"boom"}, "boom                : fails",
         error("kaboom")
     end)
 
+local mapfile = ...
+core.register_cli({"setmap"}, "setmap <k> <v>      : core.set_map on m.map",
+    function(applet, word, k, v)
+        core.set_map(mapfile, k, v)
+    end)
+
 core.register_action("hit", {"http-req"}, function(txn) end)
 LUA
+$t->write_file('m.map', "/a one\n");
 $t->write_file_expand('lua_cli.cfg', <<'CFG');
 global
     nbproc 2
     stats socket %%TESTDIR%%/admin.sock level admin
     stats timeout 1s
-    lua-load %%TESTDIR%%/cli.lua
+    lua-load %%TESTDIR%%/cli.lua %%TESTDIR%%/m.map
 
 defaults
     mode http
@@ -65,12 +72,13 @@ defaults
 
 frontend fe
     bind 127.0.0.1:%%PORT_8080%%
+    http-request return status 200 content-type text/plain lf-string "%[path,map(%%TESTDIR%%/m.map,none)] %pid" if { path_beg /m/ }
     http-request lua.hit
     http-request return status 200 content-type text/plain string ok
 CFG
 $t->expect_alerts(qr/Lua cli 'boom': runtime error: .*cli\.lua:\d+: kaboom/);
 $t->run;
-$t->plan(13);
+$t->plan(15);
 
 my $port = $t->port(8080);
 sub cli { return $t->cli('admin.sock', "$_[0]\n", @_[1 .. $#_]) // '' }
@@ -108,6 +116,18 @@ like(cli('boom'), qr/^Lua command 'boom' failed/, 'a failing command fails');
 like(cli('@1 nap 3000', timeout => 5),
     qr/^worker 1 \(pid \d+\) did not answer in time\.\n\n\z/,
     'a command slower than stats timeout times out');
+
+# A Lua command that changes state runs in both workers: core.set_map
+# edits the configuration's map in each.
+is(cli('setmap /m/ lua-set'), "\n", 'a Lua command calling core.set_map');
+my %seen;
+for (1 .. 40) {
+    my ($v, $pid) = split / /, $t->http_get($port, '/m/')->{body} // '';
+    $seen{$pid}{$v}++ if $pid;
+    last if keys %seen == 2 && (grep { $_->{'lua-set'} } values %seen) == 2;
+}
+ok(keys %seen == 2 && !grep({ grep { $_ ne 'lua-set' } keys %$_ } values %seen),
+    'both workers answer the value the Lua command set');
 
 $t->http_get($port, '/') for 1 .. 4;
 my $figures = join '', map { cli("\@$_ show lua") } 1, 2;
