@@ -115,6 +115,16 @@ static const struct acl_default builtin_defaults[] = {
     {NULL, {NULL}},
 };
 
+const char *acl_method_name(int method)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (method_names[i].method == method)
+            return method_names[i].name;
+    return "?";
+}
+
 static const struct acl_kw **kw_tables;
 static size_t kw_ntables;
 static const struct acl_default **def_tables;

@@ -68,4 +68,7 @@ int acl_cond_exec(const struct acl_cond *c, const struct smp_env *env);
 /* The SMP_AVAIL_* bits some term of <c> uses (e.g. to know HTTP is needed). */
 unsigned acl_cond_use(const struct acl_cond *c);
 
+/* The "-m" name of match method <method> (enum pat_match), "?" if none. */
+const char *acl_method_name(int method);
+
 #endif

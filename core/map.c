@@ -848,8 +848,9 @@ static const struct map_entry *find_list(const struct map *m,
 }
 
 /* Dispatches on the method's index. */
-int map_lookup(const struct map *m, const struct sample *key,
-               struct sample *value)
+/* The entry <key> matches, or NULL. */
+static const struct map_entry *map_find(const struct map *m,
+                                        const struct sample *key)
 {
     const struct map_entry *e;
 
@@ -868,10 +869,42 @@ int map_lookup(const struct map *m, const struct sample *key,
         e = find_list(m, key);
         break;
     }
+    return e;
+}
+
+int map_lookup(const struct map *m, const struct sample *key,
+               struct sample *value)
+{
+    const struct map_entry *e = map_find(m, key);
+
     if (e == NULL)
         return 0;
     *value = e->value;
     return 1;
+}
+
+int map_get(const struct map *m, const char *input, const char **key,
+            const char **value)
+{
+    struct sample k = {.type = SMP_T_STR};
+    const struct map_entry *e;
+
+    k.data.str = (struct ist){input, strlen(input)};
+    if (!sample_cast(&k, map_input_type(m->match), NULL))
+        return -1;
+    if ((e = map_find(m, &k)) == NULL)
+        return 0;
+    *key = e->src;
+    *value = e->text;
+    return 1;
+}
+
+void map_describe_match(const struct map *m, int *match, int *icase,
+                        enum map_out *out)
+{
+    *match = m->match;
+    *icase = m->icase;
+    *out = m->out;
 }
 
 /* Integer and IP methods take typed keys; the others take strings. */

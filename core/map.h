@@ -81,6 +81,14 @@ void map_describe(const struct map *m, int *id, const char **path);
 /* Entry <i> as written (key, value; <ptr> identifies it); 0 past the end. */
 int map_entry_get(const struct map *m, size_t i, const char **key,
                   const char **value, const void **ptr);
+/* Looks the text <input> up as the map's converters would (cast to the
+ * method's input type): 1 with the entry's <key> and <value> as written,
+ * 0 when nothing matches, -1 when <input> cannot be cast. */
+int map_get(const struct map *m, const char *input, const char **key,
+            const char **value);
+/* The method (enum pat_match), case rule and output of <m>. */
+void map_describe_match(const struct map *m, int *match, int *icase,
+                        enum map_out *out);
 /* Appends "key value"; RC_OK or RC_ERR with *err (bad key or value). */
 int map_add(struct map *m, const char *key, const char *value, char **err);
 /* Sets the value of every entry of <key>: RC_OK, RC_DECLINED if there is

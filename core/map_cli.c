@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/acl.h"
 #include "core/cli.h"
 #include "core/errors.h"
 #include "core/map.h"
@@ -53,6 +54,40 @@ static int map_cli_show(struct cli_req *req, int argc, char **args, void *arg)
         return RC_ERR;
     for (i = 0; map_entry_get(m, i, &key, &value, &ptr); i++)
         cli_printf(req, acl ? "%p %s\n" : "%p %s %s\n", ptr, key, value);
+    return RC_OK;
+}
+
+/* "get map <map> <value>", "get acl <acl> <value>": the entry the value
+ * matches, in HAProxy's layout. */
+static int map_cli_get(struct cli_req *req, int argc, char **args, void *arg)
+{
+    static const char *const outs[] = {"str", "int", "ip", "str"};
+    int acl = arg == MAP_CLI_ACL, match, icase, found;
+    enum map_out out;
+    const char *key, *value;
+    struct map *m;
+
+    if (argc != 4)
+        return cli_fail(req, "Missing %s identifier and/or key.\n",
+                        acl ? "ACL" : "map");
+    if ((m = map_cli_find(req, args[2], acl)) == NULL)
+        return RC_ERR;
+    map_describe_match(m, &match, &icase, &out);
+    found = map_get(m, args[3], &key, &value);
+    cli_printf(req, "type=%s, case=%s, %s=%s", acl_method_name(match),
+               icase ? "insensitive" : "sensitive", acl ? "match" : "found",
+               found > 0 ? "yes" : "no");
+    if (found > 0) {
+        cli_printf(req, ", idx=%s, %s=\"%s\"",
+                   match == PAT_MATCH_STR || match == PAT_MATCH_BEG ||
+                           match == PAT_MATCH_IP
+                       ? "tree"
+                       : "list",
+                   acl ? "pattern" : "key", key);
+        if (!acl)
+            cli_printf(req, ", value=\"%s\", type=\"%s\"", value, outs[out]);
+    }
+    cli_printf(req, "\n");
     return RC_OK;
 }
 
@@ -160,6 +195,20 @@ static const struct cli_cmd map_cli_cmds[] = {
      CLI_LVL_USER,
      0,
      map_cli_show,
+     MAP_CLI_ACL},
+    {{"get", "map", NULL},
+     "get map <map> <value>                   : report the keys and values "
+     "matching a sample for a map",
+     CLI_LVL_USER,
+     0,
+     map_cli_get,
+     MAP_CLI_MAP},
+    {{"get", "acl", NULL},
+     "get acl <acl> <value>                   : report the patterns "
+     "matching a sample for an ACL",
+     CLI_LVL_USER,
+     0,
+     map_cli_get,
      MAP_CLI_ACL},
     {{"add", "map", NULL},
      "add map <map> <key> <value>             : add a map entry",

@@ -52,7 +52,7 @@ for my $n (1, 2) {
         sub { return [200, ['content-type' => 'text/plain'], "s$n"] });
 }
 $t->run;
-$t->plan(57);
+$t->plan(60);
 
 my $port = $t->port(8080);
 my $map = $t->testdir . '/m.map';
@@ -128,6 +128,11 @@ ok($both && !grep({ !/^newer newer / } @b), 'set map reached both workers');
 like(cli("show map #$id"), qr/^0x[0-9a-f]+ \/a one\n0x[0-9a-f]+ \/b two\n0x[0-9a-f]+ \/m\/ newer\n\n\z/,
     'show map <id> dumps the entries');
 like(cli('@2 show map #' . $id), qr/\/m\/ newer/, 'worker 2 has the edit too');
+like(cli("get map #$id /a"),
+    qr/^type=(str|beg), case=sensitive, found=yes, idx=tree, key="\/a", value="one", type="str"\n\n\z/,
+    'get map: the entry a value matches');
+like(cli("get map #$id /zzz"), qr/^type=(str|beg), case=sensitive, found=no\n\n\z/,
+    'get map: no match');
 is(cli("del map #$id /m/"), "\n", 'del map');
 ($both, @b) = both_workers('/m/');
 ok($both && !grep({ !/^none nobeg / } @b), 'del map reached both workers');
@@ -139,6 +144,9 @@ is(cli("clear map #$id; show map #$id"), "\n\n", 'clear map empties it');
 
 # ---- ACL pattern files
 my ($aid) = cli('show acl') =~ /^(\d+) \(.*deny\.lst\)/m;
+is(cli("get acl #$aid 10.9.9.9"),
+    "type=ip, case=sensitive, match=yes, idx=tree, pattern=\"10.9.9.9\"\n\n",
+    'get acl');
 is(cli("add acl #$aid 127.0.0.1"), "\n", 'add acl');
 my @r = map { $t->http_get($port, '/x')->{status} } 1 .. 6;
 is("@r", '403 403 403 403 403 403', 'the new pattern denies in both workers');
