@@ -19,34 +19,51 @@ struct channel_wire {
     int arg;
 };
 
-/* Sends a record, with descriptor <pass> unless it is -1. */
-static int channel_sendmsg(int fd, enum channel_cmd cmd, int arg, int pass)
-{
-    struct channel_wire w = {cmd, arg};
-    struct iovec iov = {&w, sizeof(w)};
+/* A record as sendmsg/recvmsg see it, with room for one descriptor. */
+struct channel_frame {
+    struct channel_wire w;
+    struct iovec iov;
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int))];
     } ctl;
     struct msghdr mh;
+};
+
+/* Prepares <f> for one record, with the room for a descriptor if
+ * <with_fd>. */
+static void channel_frame_init(struct channel_frame *f, int with_fd)
+{
+    memset(f, 0, sizeof(*f));
+    f->iov.iov_base = &f->w;
+    f->iov.iov_len = sizeof(f->w);
+    f->mh.msg_iov = &f->iov;
+    f->mh.msg_iovlen = 1;
+    if (with_fd) {
+        f->mh.msg_control = f->ctl.buf;
+        f->mh.msg_controllen = sizeof(f->ctl.buf);
+    }
+}
+
+/* Sends a record, with descriptor <pass> unless it is -1. */
+static int channel_sendmsg(int fd, enum channel_cmd cmd, int arg, int pass)
+{
+    struct channel_frame f;
     ssize_t n;
 
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
+    channel_frame_init(&f, pass >= 0);
+    f.w.cmd = cmd;
+    f.w.arg = arg;
     if (pass >= 0) {
-        memset(&ctl, 0, sizeof(ctl));
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof(ctl.buf);
-        ctl.h.cmsg_level = SOL_SOCKET;
-        ctl.h.cmsg_type = SCM_RIGHTS;
-        ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(&ctl.h), &pass, sizeof(int));
+        f.ctl.h.cmsg_level = SOL_SOCKET;
+        f.ctl.h.cmsg_type = SCM_RIGHTS;
+        f.ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(&f.ctl.h), &pass, sizeof(int));
     }
     do {
-        n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = sendmsg(fd, &f.mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof(w) ? RC_OK : RC_ERR;
+    return n == (ssize_t)sizeof(f.w) ? RC_OK : RC_ERR;
 }
 
 int channel_send(int fd, enum channel_cmd cmd, int arg)
@@ -61,32 +78,22 @@ int channel_send_fd(int fd, enum channel_cmd cmd, int arg, int pass)
 
 int channel_recv(int fd, struct channel_msg *msg)
 {
-    struct channel_wire w;
-    struct iovec iov = {&w, sizeof(w)};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr mh;
+    struct channel_frame f;
     struct cmsghdr *c;
     ssize_t n;
 
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
+    channel_frame_init(&f, 1);
     do {
-        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        n = recvmsg(fd, &f.mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return RC_AGAIN;
     msg->fd = -1;
-    for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+    for (c = CMSG_FIRSTHDR(&f.mh); c != NULL; c = CMSG_NXTHDR(&f.mh, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
             c->cmsg_len == CMSG_LEN(sizeof(int)))
             memcpy(&msg->fd, CMSG_DATA(c), sizeof(int));
-    msg->cmd = w.cmd;
-    msg->arg = w.arg;
-    return n == (ssize_t)sizeof(w) ? RC_OK : RC_ERR;
+    msg->cmd = f.w.cmd;
+    msg->arg = f.w.arg;
+    return n == (ssize_t)sizeof(f.w) ? RC_OK : RC_ERR;
 }

@@ -60,15 +60,23 @@ static int server_cli_weight(struct cli_req *req, struct server *srv,
     return RC_OK;
 }
 
+/* The server of a "<command> <command> <backend>/<server>" line, or NULL
+ * after the complaint. */
+static struct server *server_cli_target(struct cli_req *req, int argc,
+                                        char **args)
+{
+    if (argc != 3)
+        return cli_fail(req, "Require 'backend/server'.\n"), NULL;
+    return server_cli_find(req, args[2]);
+}
+
 /* "get weight <backend>/<server>". */
 static int server_cli_get_weight(struct cli_req *req, int argc, char **args,
                                  void *arg)
 {
-    struct server *srv;
+    struct server *srv = server_cli_target(req, argc, args);
 
-    if (argc != 3)
-        return cli_fail(req, "Require 'backend/server'.\n");
-    if ((srv = server_cli_find(req, args[2])) == NULL)
+    if (srv == NULL)
         return RC_ERR;
     cli_printf(req, "%d (initial %d)\n", srv->uweight, srv->iweight);
     return RC_OK;
@@ -120,11 +128,9 @@ static int server_cli_set_server(struct cli_req *req, int argc, char **args,
 static int server_cli_enable(struct cli_req *req, int argc, char **args,
                              void *arg)
 {
-    struct server *srv;
+    struct server *srv = server_cli_target(req, argc, args);
 
-    if (argc != 3)
-        return cli_fail(req, "Require 'backend/server'.\n");
-    if ((srv = server_cli_find(req, args[2])) == NULL)
+    if (srv == NULL)
         return RC_ERR;
     server_set_admin(srv, args[0][0] == 'e' ? SERVER_READY : SERVER_MAINT);
     return RC_OK;
