@@ -102,6 +102,10 @@ void cli_printf(struct cli_req *req, const char *fmt, ...)
 {
     va_list ap;
 
+    if (evbuffer_get_length(req->out) > CLI_ANSWER_MAX) {
+        req->failed = 1; /* the master refuses more anyway */
+        return;
+    }
     va_start(ap, fmt);
     evbuffer_add_vprintf(req->out, fmt, ap);
     va_end(ap);

@@ -28,6 +28,7 @@ enum cli_level {
 #define CLI_WORDS_MAX          5  /* words naming a command */
 #define CLI_ARGS_MAX           64 /* words of one command line */
 #define CLI_LINE_MAX           16384
+#define CLI_ANSWER_MAX         (64 << 20) /* bytes of one worker's answer */
 
 /* The command changes state: without "@N" it goes to every worker. */
 #define CLI_F_WRITE 0x1

@@ -354,9 +354,11 @@ static void cli_leg_read_cb(evutil_socket_t fd, short what, void *arg)
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (n > 0)
+    if (n > 0 && evbuffer_get_length(leg->buf) <= CLI_ANSWER_MAX + 1)
         return;
-    if (n < 0)
+    if (n > 0)
+        leg->error = "answered more than the runtime API takes";
+    else if (n < 0)
         leg->error = "closed the command without answering";
     cli_leg_close(leg);
     if (job->pending == 0)

@@ -17,6 +17,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Test::Luaproxy;
+use IO::Socket::IP;
 use Time::HiRes qw(time sleep);
 
 my $t = Test::Luaproxy->new(timeout => 60);
@@ -28,6 +29,7 @@ global
     stats socket %%TESTDIR%%/admin.sock level admin mode 600
     stats socket %%TESTDIR%%/user.sock level user
     stats socket %%TESTDIR%%/oper.sock
+    stats socket ipv4@127.0.0.1:%%PORT_8099%% level user
     stats timeout 1s
 
 defaults
@@ -52,7 +54,7 @@ for my $n (1, 2) {
         sub { return [200, ['content-type' => 'text/plain'], "s$n"] });
 }
 $t->run;
-$t->plan(60);
+$t->plan(61);
 
 my $port = $t->port(8080);
 my $map = $t->testdir . '/m.map';
@@ -186,6 +188,17 @@ is($t->cli('oper.sock', "set server be/s1 state maint\n"),
     "Permission denied\n\n", 'an operator socket cannot change a server');
 like($t->cli('user.sock', "show info\n"), qr/^Name: luaproxy/m,
     'a user socket reads');
+{
+    my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+        PeerPort => $t->port(8099), Proto => 'tcp');
+    my $got = '';
+    if ($s) {
+        print $s "show info; set weight be/s1 1\n";
+        1 while sysread($s, $got, 4096, length $got);
+    }
+    like($got, qr/^Name: luaproxy\n.*\n\nPermission denied\n\n\z/s,
+        'a TCP stats socket, with its own level');
+}
 
 # ---- a stopped worker costs a timeout, not the master
 kill 'STOP', $pid2;
