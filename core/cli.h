@@ -3,8 +3,8 @@
  * the stats sockets and hands each command to one or every worker; a
  * worker runs it from its event loop against the command registry that
  * modules fill with rows (maps from core/map_cli.c, servers from
- * core/server.c, Lua commands from lua_api/). Commands may answer at once
- * or later (a Lua command waiting on a socket). */
+ * core/server_cli.c, Lua commands from lua_api/luab_cli.c). Commands may
+ * answer at once or later (a Lua command waiting on a socket). */
 #ifndef LUAPROXY_CORE_CLI_H
 #define LUAPROXY_CORE_CLI_H
 
@@ -40,8 +40,7 @@ struct cli_req {
     struct evbuffer *out;
     enum cli_level level;
     int failed;
-    void *data; /* the command's own state while it runs */
-    struct cli_conn *conn;
+    struct cli_conn *conn; /* the worker's end of the command */
 };
 
 /* Runs <args>[0..argc-1] (the command's words come first). Returns RC_OK

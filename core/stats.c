@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/cfg.h"
@@ -246,42 +247,92 @@ static void stats_backend(struct cli_req *req, const struct proxy *px, int iid)
     stats_emit(req, &ln);
 }
 
-/* "show stat". */
+/* What "show stat <iid|proxy> <type> <sid>" keeps. */
+struct stats_filter {
+    long iid;         /* -1: any */
+    const char *name; /* a proxy named instead of numbered, or NULL */
+    long types;       /* bits: 1 frontends, 2 backends, 4 servers */
+    long sid;         /* -1: any */
+};
+
+/* Reads the optional filter words of "show stat"; RC_OK or RC_ERR. */
+static int stats_parse_filter(struct cli_req *req, int argc, char **args,
+                              struct stats_filter *f)
+{
+    char *end;
+
+    f->iid = f->types = f->sid = -1;
+    f->name = NULL;
+    if (argc < 5)
+        return RC_OK;
+    f->iid = strtol(args[2], &end, 10);
+    if (*end != '\0')
+        f->name = args[2];
+    f->types = strtol(args[3], &end, 10);
+    if (*end == '\0')
+        f->sid = strtol(args[4], &end, 10);
+    if (*end != '\0')
+        return cli_fail(req, "Expects <iid> <type> <sid>.\n");
+    return RC_OK;
+}
+
+/* 1 if proxy <px>, numbered <iid>, passes <f>. */
+static int stats_px_wanted(const struct stats_filter *f, const struct proxy *px,
+                           int iid)
+{
+    if (f->name != NULL)
+        return strcmp(f->name, px->name) == 0;
+    return f->iid == -1 || f->iid == iid;
+}
+
+/* A frontend's line. */
+static void stats_frontend(struct cli_req *req, const struct proxy *px, int iid)
+{
+    struct stats_line ln;
+
+    stats_common(&ln, px, iid, "FRONTEND", 0);
+    stats_set(&ln, "sid", "0");
+    stats_set(&ln, "scur", "%u", px->feconn);
+    if (px->maxconn > 0)
+        stats_set(&ln, "slim", "%d", px->maxconn);
+    stats_set(&ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
+    stats_emit(req, &ln);
+}
+
+/* "show stat [<iid>|<proxy> <type> <sid>]". */
 static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
 {
     const struct proxy *px;
     const struct server *srv;
-    struct stats_line ln;
+    struct stats_filter f;
     size_t i;
     int iid = 0, sid;
 
+    if (stats_parse_filter(req, argc, args, &f) != RC_OK)
+        return RC_ERR;
     cli_printf(req, "# ");
     for (i = 0; i < STATS_NCOLS; i++)
         cli_printf(req, "%s,", stats_cols[i]);
     cli_printf(req, "\n");
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
-        iid++;
-        if (px->cap & PX_CAP_FE) {
-            stats_common(&ln, px, iid, "FRONTEND", 0);
-            stats_set(&ln, "sid", "0");
-            stats_set(&ln, "scur", "%u", px->feconn);
-            if (px->maxconn > 0)
-                stats_set(&ln, "slim", "%d", px->maxconn);
-            stats_set(&ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
-            stats_emit(req, &ln);
-        }
+        if (!stats_px_wanted(&f, px, ++iid))
+            continue;
+        if ((px->cap & PX_CAP_FE) && (f.types & 1))
+            stats_frontend(req, px, iid);
         if (!(px->cap & PX_CAP_BE))
             continue;
         for (srv = px->servers, sid = 1; srv != NULL; srv = srv->next, sid++)
-            stats_server(req, px, iid, srv, sid);
-        stats_backend(req, px, iid);
+            if ((f.types & 4) && (f.sid == -1 || f.sid == sid))
+                stats_server(req, px, iid, srv, sid);
+        if (f.types & 2)
+            stats_backend(req, px, iid);
     }
     return RC_OK;
 }
 
 static const struct cli_cmd stats_cli_cmds[] = {
     {{"show", "stat", NULL},
-     "show stat                               : report counters for each "
+     "show stat [<iid>|<px> <type> <sid>]     : report counters for each "
      "proxy and server",
      CLI_LVL_USER,
      0,

@@ -54,7 +54,7 @@ for my $n (1, 2) {
         sub { return [200, ['content-type' => 'text/plain'], "s$n"] });
 }
 $t->run;
-$t->plan(61);
+$t->plan(63);
 
 my $port = $t->port(8080);
 my $map = $t->testdir . '/m.map';
@@ -100,6 +100,10 @@ is_deeply([sort keys %row], [qw(be/BACKEND be/s1 be/s2 fe/FRONTEND)],
     'frontend, servers, backend');
 is($row{'fe/FRONTEND'}[17], 'OPEN', 'frontend status OPEN');
 is($row{'be/s2'}[18], '1', 'server weight column');
+my @srv = grep { !/^#/ } split /\n/, cli('show stat -1 4 -1');
+is(join(' ', map { (split /,/)[1] } @srv), 's1 s2', 'show stat -1 4 -1: servers only');
+@srv = grep { !/^#/ } split /\n/, cli('show stat be 2 -1');
+is(join(' ', map { (split /,/)[1] } @srv), 'BACKEND', 'show stat <proxy> 2 -1');
 
 # ---- maps: edits reach both workers' traffic
 # Requests over new connections until both workers answered $n times;
