@@ -24,6 +24,7 @@ struct cfg *cfg_new(void)
     cfg->global.maxrewrite = 1024;
     cfg->global.maxhdr = 101;
     cfg->global.stats_timeout = CLI_DEFAULT_TIMEOUT_MS;
+    cfg->global.stats_maxconn = CLI_DEFAULT_MAXCONN;
     cfg->global.maxconn = 4096;
     cfg->generation = ++generation;
     return cfg;

@@ -26,6 +26,7 @@ struct global {
     int quiet;
     struct listener *stats_sockets; /* "stats socket", in order */
     unsigned stats_timeout;         /* ms */
+    int stats_maxconn;              /* runtime API clients at once */
 };
 
 struct cfg {

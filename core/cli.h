@@ -25,6 +25,7 @@ enum cli_level {
 /* Default "stats timeout": idle client, and the longest a worker may take
  * to answer one command. */
 #define CLI_DEFAULT_TIMEOUT_MS 10000
+#define CLI_DEFAULT_MAXCONN    10 /* "stats maxconn", as HAProxy */
 #define CLI_WORDS_MAX          5  /* words naming a command */
 #define CLI_ARGS_MAX           64 /* words of one command line */
 #define CLI_LINE_MAX           16384

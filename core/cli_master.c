@@ -21,6 +21,7 @@
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,7 +42,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define CLI_MAX_CLIENTS 64
 #define CLI_MAX_TARGETS 256
 
 struct cli_job;
@@ -89,7 +89,8 @@ static struct event_base *cli_base;
 static cli_targets_cb cli_targets;
 static struct cli_accept *cli_accepts;
 static struct cli_client *cli_clients;
-static int cli_nclients;
+static int cli_nclients, cli_maxconn = CLI_DEFAULT_MAXCONN;
+static int cli_paused; /* at "stats maxconn": the accepts wait */
 
 static void cli_client_next(struct cli_client *cl);
 static void cli_client_read_cb(struct bufferevent *bev, void *arg);
@@ -199,6 +200,8 @@ static int cli_kw_timeout(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 const struct cfg_kw cli_master_keywords[] = {
     {"stats socket", CFG_SEC_GLOBAL, 1, -1, cli_kw_socket, 0, 0, 0},
     {"stats timeout", CFG_SEC_GLOBAL, 1, 1, cli_kw_timeout, 0, 0, 0},
+    {"stats maxconn", CFG_SEC_GLOBAL, 1, 1, cfg_set_int,
+     offsetof(struct global, stats_maxconn), 1, 100000},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 
@@ -482,6 +485,18 @@ static int cli_job_start(struct cli_client *cl, const char *cmd, int want_id,
 /* Clients                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Stops (<on> 1) or resumes accepting new clients. */
+static void cli_accepts_pause(int on)
+{
+    struct cli_accept *a;
+
+    if (on == cli_paused)
+        return;
+    cli_paused = on;
+    for (a = cli_accepts; a != NULL; a = a->next)
+        on ? event_del(a->ev) : event_add(a->ev, NULL);
+}
+
 /* Frees <cl> and closes its connection. */
 static void cli_client_free(struct cli_client *cl)
 {
@@ -492,7 +507,8 @@ static void cli_client_free(struct cli_client *cl)
     *cl->pprev = cl->next;
     if (cl->next != NULL)
         cl->next->pprev = cl->pprev;
-    cli_nclients--;
+    if (--cli_nclients < cli_maxconn)
+        cli_accepts_pause(0);
     bufferevent_free(cl->bev);
     free(cl->line);
     free(cl);
@@ -669,10 +685,6 @@ static void cli_accept_cb(evutil_socket_t fd, short what, void *arg)
 
     if (cfd < 0)
         return;
-    if (cli_nclients >= CLI_MAX_CLIENTS) {
-        close(cfd);
-        return;
-    }
     cl = xcalloc(1, sizeof(*cl));
     cl->bev = bufferevent_socket_new(cli_base, cfd, BEV_OPT_CLOSE_ON_FREE);
     if (cl->bev == NULL) {
@@ -688,7 +700,8 @@ static void cli_accept_cb(evutil_socket_t fd, short what, void *arg)
         cli_clients->pprev = &cl->next;
     cl->pprev = &cli_clients;
     cli_clients = cl;
-    cli_nclients++;
+    if (++cli_nclients >= cli_maxconn)
+        cli_accepts_pause(1);
     tv.tv_sec = timeout / 1000;
     tv.tv_usec = (timeout % 1000) * 1000;
     bufferevent_set_timeouts(cl->bev, &tv, &tv);
@@ -719,6 +732,8 @@ void cli_master_start(struct cfg *cfg, struct event_base *base,
     cli_base = base;
     cli_targets = targets;
     cli_accepts_free();
+    cli_maxconn = cfg->global.stats_maxconn;
+    cli_paused = 0;
     for (l = cfg->global.stats_sockets; l != NULL; l = l->next) {
         a = xcalloc(1, sizeof(*a));
         a->l = l;
@@ -728,6 +743,8 @@ void cli_master_start(struct cfg *cfg, struct event_base *base,
         a->next = cli_accepts;
         cli_accepts = a;
     }
+    if (cli_nclients >= cli_maxconn)
+        cli_accepts_pause(1);
 }
 
 void cli_master_stop(void)

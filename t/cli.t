@@ -18,6 +18,8 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
 use IO::Socket::IP;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
 use Time::HiRes qw(time sleep);
 
 my $t = Test::Luaproxy->new(timeout => 60);
@@ -54,7 +56,7 @@ for my $n (1, 2) {
         sub { return [200, ['content-type' => 'text/plain'], "s$n"] });
 }
 $t->run;
-$t->plan(63);
+$t->plan(65);
 
 my $port = $t->port(8080);
 my $map = $t->testdir . '/m.map';
@@ -212,6 +214,14 @@ like(cli('@2 show info'), qr/^worker 2 \(pid $pid2\) did not answer in time\.\n\
 ok(time - $t0 < 3, 'within stats timeout');
 like(cli('@1 show info'), qr/^Process_num: 1$/m, 'worker 1 still answers');
 kill 'CONT', $pid2;
+
+# ---- "stats maxconn" (10 by default): the next client waits its turn
+my @idle = map { IO::Socket::UNIX->new(Peer => $t->testdir . '/admin.sock',
+    Type => SOCK_STREAM) } 1 .. 10;
+is($t->cli('admin.sock', "show info\n", timeout => 0.3), '',
+    'the 11th client is not served while 10 are connected');
+close $_ for @idle;
+like(cli('show info'), qr/^Name: luaproxy/, 'and is once they leave');
 
 # ---- no descriptor left in the master after many connections
 my $master = $t->pid;
