@@ -671,6 +671,14 @@ static void cli_client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct cli_client *cl = arg;
 
+    /* a client that only closed its side still gets the last answer */
+    if ((what & BEV_EVENT_EOF) && cl->job == NULL &&
+        evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        bufferevent_disable(bev, EV_READ);
+        bufferevent_setcb(bev, NULL, cli_client_flushed_cb,
+                          cli_client_closed_cb, cl);
+        return;
+    }
     cli_client_free(cl);
 }
 

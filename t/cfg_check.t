@@ -25,7 +25,7 @@ EOF2
 my @errors = (
     ["unknown global keyword", "global\n    foo bar\n",
      qr/check\.cfg:2: unknown keyword 'foo' in 'global' section/],
-    ["unsupported keyword", "global\n    stats socket /tmp/x\n",
+    ["unsupported keyword", "global\n    stats bind-process all\n",
      qr/check\.cfg:2: keyword 'stats' is not supported yet/],
     ["keyword out of section", "    bind :80\n",
      qr/check\.cfg:1: .*'bind'.* section/],
