@@ -57,7 +57,7 @@ for my $n (1, 2) {
         sub { return [200, ['content-type' => 'text/plain'], "s$n"] });
 }
 $t->run;
-$t->plan(66);
+$t->plan(69);
 
 my $port = $t->port(8080);
 my $map = $t->testdir . '/m.map';
@@ -167,6 +167,10 @@ is("@r", '403 403 403 403 403 403', 'the new pattern denies in both workers');
 is(cli("del acl #$aid 127.0.0.1"), "\n", 'del acl');
 @r = map { $t->http_get($port, '/x')->{status} } 1 .. 6;
 is("@r", '200 200 200 200 200 200', 'and traffic passes again');
+cli("add acl #$aid 127.0.0.1");
+is(cli("clear acl #$aid; show acl #$aid"), "\n\n", 'clear acl empties it');
+@r = map { $t->http_get($port, '/x')->{status} } 1 .. 4;
+is("@r", '200 200 200 200', 'nothing denied after clear acl');
 
 # ---- servers: weight and state change the balancing
 sub served {
@@ -185,6 +189,8 @@ like(served(), qr/^s1=\d+ s2=\d+$/, 'ready again: both serve');
 is(cli('set weight be/s2 0; @2 get weight be/s2'), "\n0 (initial 1)\n\n",
     'set weight reaches worker 2');
 is(served(), 's1=12', 'weight 0 takes a server out of the rotation');
+is(cli('set server be/s2 weight 2; get weight be/s2'), "\n2 (initial 1)\n\n",
+    'set server weight');
 cli('set weight be/s2 300%; disable server be/s1');
 is(served(), 's2=12', 'disable server');
 cli('enable server be/s1');
