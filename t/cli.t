@@ -16,7 +16,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(fd_count fds_settle);
 use IO::Select;
 use IO::Socket::IP;
 use IO::Socket::UNIX;
@@ -240,14 +240,11 @@ like(cli('show info'), qr/^Name: luaproxy/, 'and is once they leave');
 
 # ---- no descriptor left in the master after many connections
 my $master = $t->pid;
-my $fds = sub { opendir(my $d, "/proc/$master/fd") or return -1;
-                scalar(grep { /^\d+$/ } readdir $d) };
-my $before = $fds->();
+my $before = fd_count($master);
 cli($_ % 2 ? 'show info' : 'add map #' . $id . " k$_ v") for 1 .. 200;
 $t->cli('admin.sock', "show in", keep_open => 1, timeout => 0.05) for 1 .. 20;
-my $deadline = time + 3;
-sleep 0.05 while $fds->() != $before && time < $deadline;
-is($fds->(), $before, "master fd count unchanged after 220 CLI connections ($before)");
+is(fds_settle($master, $before), $before,
+    "master fd count unchanged after 220 CLI connections ($before)");
 
 # ---- reload: the new generation answers
 my $mark = $t->log_mark;
