@@ -1226,9 +1226,9 @@ static int luab_worker_init(struct cfg *cfg)
     if (st == NULL)
         return RC_OK;
     worker_drain_register(luab_drain_hook);
-    if (luab_cli_worker_init(st) != RC_OK)
-        return RC_ERR;
     if (id > 1 && st->ptfiles != NULL && luab_pt_worker(st, id) != RC_OK)
+        return RC_ERR;
+    if (luab_cli_worker_init(st) != RC_OK)
         return RC_ERR;
     st->phase = LUAB_CTX_IDLE;
     for (t = st->tasks; t != NULL; t = t->next)
