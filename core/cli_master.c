@@ -665,8 +665,8 @@ static void cli_client_read_cb(struct bufferevent *bev, void *arg)
     cli_client_next(cl);
 }
 
-/* The client closed, or stayed idle past "stats timeout" (a line
- * without its newline is never run, as in HAProxy). */
+/* The client closed, or stayed idle past "stats timeout" (a last line
+ * without its newline is not run). */
 static void cli_client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct cli_client *cl = arg;
