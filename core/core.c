@@ -16,6 +16,7 @@
 #include "core/map.h"
 #include "core/server.h"
 #include "core/sample.h"
+#include "core/server_slots.h"
 #include "core/service.h"
 #include "core/unique_id.h"
 
@@ -37,12 +38,15 @@ static int core_init(void)
 }
 
 /* After parsing, in the master: log targets and formats, request
- * identifier formats, the shared health of checked servers. */
+ * identifier formats, the server connection counters and the shared
+ * health of checked servers. */
 static int core_post_parse(struct cfg *cfg)
 {
     int rc = logger_post_parse(cfg);
 
     if (unique_id_post_parse(cfg) != RC_OK)
+        rc = RC_ERR;
+    if (server_slots_prepare(cfg) != RC_OK)
         rc = RC_ERR;
     return check_prepare(cfg) == RC_OK ? rc : RC_ERR;
 }

@@ -10,13 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "core/errors.h"
 #include "core/lb.h"
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/server.h"
+#include "core/server_slots.h"
 #include "core/stream.h"
 #include "core/util.h"
+#include "core/worker.h"
+
+/* How often a worker with streams queued on a backend looks for a slot
+ * freed by another worker. A slot freed here wakes the local queue at
+ * once; one freed elsewhere is only seen by looking. Waking the other
+ * workers through a pipe or eventfd would need one set up by the master
+ * for every pair of processes, including those of the next generation
+ * and respawned ones, which share the counters but were forked later;
+ * a short timer armed only while something waits costs nothing when
+ * nothing does and bounds the delay to its period. */
+#define QUEUE_POLL_MS 5
 
 int server_is_usable(const struct server *srv)
 {
@@ -25,7 +39,7 @@ int server_is_usable(const struct server *srv)
 
 int server_has_slot(const struct server *srv)
 {
-    return srv->maxconn == 0 || srv->cur_conns < (unsigned)srv->maxconn;
+    return srv->maxconn == 0 || server_slots_used(srv) < (unsigned)srv->maxconn;
 }
 
 uint64_t lb_hash(const void *data, size_t len)
@@ -167,6 +181,9 @@ int lb_init(struct proxy *px, char **err)
 
 void lb_deinit(struct proxy *px)
 {
+    if (px->queue_poll != NULL)
+        event_free(px->queue_poll);
+    px->queue_poll = NULL;
     if (px->lb != NULL && px->lb->deinit != NULL)
         px->lb->deinit(px);
     sample_expr_free(px->lb_key);
@@ -244,6 +261,26 @@ static struct server *lb_first_backup(struct proxy *px)
     return NULL;
 }
 
+/* The poll timer: the first in line tries again. */
+static void lb_queue_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px = arg;
+
+    if (px->queue_head != NULL)
+        stream_wake(px->queue_head);
+}
+
+/* Arms the poll timer of <px>, whose queue is not empty. */
+static void lb_queue_poll(struct proxy *px)
+{
+    struct timeval tv = {0, QUEUE_POLL_MS * 1000};
+
+    if (px->queue_poll == NULL)
+        px->queue_poll = evtimer_new(worker_loop(), lb_queue_poll_cb, px);
+    if (px->queue_poll != NULL && !evtimer_pending(px->queue_poll, NULL))
+        evtimer_add(px->queue_poll, &tv);
+}
+
 /* Appends <s> to its backend's queue. */
 static void lb_enqueue(struct stream *s)
 {
@@ -301,9 +338,11 @@ int lb_assign(struct stream *s)
         else
             srv = px->lb->choose(px, backup, h);
     }
-    if (srv == NULL) {
+    /* another worker may have taken the slot since choose() looked */
+    if (srv == NULL || !server_slots_take(srv)) {
         if (!s->queued)
             lb_enqueue(s);
+        lb_queue_poll(px);
         return RC_AGAIN;
     }
     lb_dequeue(s);
@@ -326,6 +365,7 @@ void lb_release(struct stream *s)
         return;
     s->has_slot = 0;
     s->srv->cur_conns--;
+    server_slots_release(s->srv);
     if (s->be != NULL && s->be->queue_head != NULL)
         stream_wake(s->be->queue_head);
 }

@@ -18,6 +18,7 @@
 #include "core/lb.h"
 #include "core/proxy.h"
 #include "core/server.h"
+#include "core/server_slots.h"
 #include "core/util.h"
 
 #define RING_POINTS_PER_WEIGHT 40
@@ -167,7 +168,8 @@ static struct server *random_choose(struct proxy *px, int backup, uint64_t hash)
                 break;
             k -= (uint64_t)srv->weight;
         }
-        if (best == NULL || (srv != NULL && srv->cur_conns < best->cur_conns))
+        if (best == NULL ||
+            (srv != NULL && server_slots_used(srv) < server_slots_used(best)))
             best = srv;
     }
     return best;

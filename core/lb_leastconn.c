@@ -11,6 +11,7 @@
 #include "core/lb.h"
 #include "core/proxy.h"
 #include "core/server.h"
+#include "core/server_slots.h"
 
 /* Returns 1 if <srv> may be picked in class <backup> right now. */
 static int lc_candidate(const struct server *srv, int backup)
@@ -24,7 +25,8 @@ static struct server *leastconn_choose(struct proxy *px, int backup,
                                        uint64_t hash)
 {
     struct server *srv, *best = NULL;
-    unsigned n = 0, start, i = 0;
+    unsigned n = 0, start, i = 0, used, best_used = 0;
+    unsigned long long mine, theirs;
 
     for (srv = px->servers; srv != NULL; srv = srv->next)
         n++;
@@ -32,20 +34,20 @@ static struct server *leastconn_choose(struct proxy *px, int backup,
         return NULL;
     start = px->rr_next++ % n;
     for (srv = px->servers; srv != NULL; srv = srv->next, i++) {
-        /* cur_conns/weight < best's, compared without division; among
-         * equals the first at or after <start> wins */
+        /* used/weight < best's, compared without division; among equals
+         * the first at or after <start> wins; the counts are those of
+         * every worker */
         if (!lc_candidate(srv, backup))
             continue;
-        if (best == NULL) {
-            best = srv;
-            continue;
+        used = server_slots_used(srv);
+        if (best != NULL) {
+            mine = (unsigned long long)used * (unsigned)best->weight;
+            theirs = (unsigned long long)best_used * (unsigned)srv->weight;
+            if (mine > theirs || (mine == theirs && i != start))
+                continue;
         }
-        if ((unsigned long long)srv->cur_conns * (unsigned)best->weight <
-                (unsigned long long)best->cur_conns * (unsigned)srv->weight ||
-            ((unsigned long long)srv->cur_conns * (unsigned)best->weight ==
-                 (unsigned long long)best->cur_conns * (unsigned)srv->weight &&
-             i == start))
-            best = srv;
+        best = srv;
+        best_used = used;
     }
     return best;
 }

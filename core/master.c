@@ -33,10 +33,11 @@
 #include "core/log.h"
 #include "core/master.h"
 #include "core/proxy.h"
+#include "core/server_slots.h"
 #include "core/util.h"
 #include "core/worker.h"
 
-#define MAX_PROCS            512
+#define MAX_PROCS            SERVER_SLOTS_MAX_PROCS
 #define KILL_DELAY_MS        3000
 #define RESPAWN_MAX_DELAY_MS 10000
 
@@ -241,6 +242,7 @@ static int master_spawn(int id)
     if (pid == 0) {
         close(sv[0]);
         child_forget_master();
+        server_slots_owner_set((int)(p - procs));
         worker_run(cur, id, sv[1]);
     }
     sigprocmask(SIG_SETMASK, &prev, NULL);
@@ -358,6 +360,7 @@ static void master_proc_exited(struct proc *p, int status)
     struct proc copy = *p;
 
     master_log_exit(p, status);
+    server_slots_forget((int)(p - procs)); /* even after a SIGKILL */
     close(p->chan);
     memset(p, 0, sizeof(*p));
     if (copy.old || stopping != STOP_NONE)

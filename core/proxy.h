@@ -10,6 +10,7 @@
 
 struct listener;
 struct server;
+struct event;
 struct sample_expr;
 struct cfg;
 struct stream;
@@ -134,6 +135,7 @@ struct proxy {
     unsigned feconn;  /* sessions of a frontend, worker-local */
     struct stream *queue_head, *queue_tail; /* waiting for a slot */
     unsigned queue_len;
+    struct event *queue_poll; /* looks for slots freed by other workers */
 };
 
 /* Copies the one errorfile entry <src> (its next is not followed). */

@@ -10,6 +10,7 @@ struct cfg_ctx;
 struct conn;
 struct idle_conn;
 struct check_run;
+struct server_slots;
 
 /* A server's health, in memory shared by every worker of a generation:
  * the worker that runs the checks writes it, the others read it. */
@@ -43,6 +44,8 @@ struct server {
     struct server_health *health; /* shared; NULL without "check" */
     struct check_run *run;        /* the checking worker's state */
     unsigned cur_conns;           /* worker-local */
+    struct server_slots *slots;   /* shared by every worker, see
+                                   * core/server_slots.h */
     unsigned long long served;
     struct idle_conn *idle; /* connections kept for reuse, worker-local */
     unsigned nidle;
