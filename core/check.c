@@ -654,13 +654,13 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
                     "%d active and %d backup servers online. 0 sessions "
                     "requeued, %u total in queue.",
                     srv->px->name, srv->name, reason, ms, act, bck,
-                    srv->px->queue_len);
+                    srv->px->queue.len);
     else
         log_warning("Server %s/%s is DOWN, reason: %s, check duration: "
                     "%ldms. %d active and %d backup servers left. %u "
                     "sessions active, 0 requeued, %u remaining in queue.",
                     srv->px->name, srv->name, reason, ms, act, bck,
-                    srv->cur_conns, srv->px->queue_len);
+                    srv->cur_conns, srv->px->queue.len);
     if (act + bck == 0)
         log_alert("backend '%s' has no server available!", srv->px->name);
 }

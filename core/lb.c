@@ -261,16 +261,21 @@ static struct server *lb_first_backup(struct proxy *px)
     return NULL;
 }
 
-/* The poll timer: the first in line tries again. */
+/* The poll timer: the first in line of the backend and of each of its
+ * servers tries again. */
 static void lb_queue_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct proxy *px = arg;
+    struct server *srv;
 
-    if (px->queue_head != NULL)
-        stream_wake(px->queue_head);
+    if (px->queue.head != NULL)
+        stream_wake(px->queue.head);
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (srv->queue.head != NULL)
+            stream_wake(srv->queue.head);
 }
 
-/* Arms the poll timer of <px>, whose queue is not empty. */
+/* Arms the poll timer of <px>, which has a stream waiting. */
 static void lb_queue_poll(struct proxy *px)
 {
     struct timeval tv = {0, QUEUE_POLL_MS * 1000};
@@ -281,71 +286,76 @@ static void lb_queue_poll(struct proxy *px)
         evtimer_add(px->queue_poll, &tv);
 }
 
-/* Appends <s> to its backend's queue. */
-static void lb_enqueue(struct stream *s)
+/* Appends <s> to <q>. */
+static void lb_enqueue(struct stream_queue *q, struct stream *s)
 {
-    struct proxy *px = s->be;
-
     s->q_next = NULL;
-    s->q_prev = px->queue_tail;
-    if (px->queue_tail != NULL)
-        px->queue_tail->q_next = s;
+    s->q_prev = q->tail;
+    if (q->tail != NULL)
+        q->tail->q_next = s;
     else
-        px->queue_head = s;
-    px->queue_tail = s;
-    px->queue_len++;
-    s->queued = 1;
+        q->head = s;
+    q->tail = s;
+    q->len++;
+    s->queue = q;
+    s->q_taken = q->taken;
 }
 
 void lb_dequeue(struct stream *s)
 {
-    struct proxy *px = s->be;
+    struct stream_queue *q = s->queue;
 
-    if (!s->queued)
+    if (q == NULL)
         return;
     if (s->q_prev != NULL)
         s->q_prev->q_next = s->q_next;
     else
-        px->queue_head = s->q_next;
+        q->head = s->q_next;
     if (s->q_next != NULL)
         s->q_next->q_prev = s->q_prev;
     else
-        px->queue_tail = s->q_prev;
-    px->queue_len--;
-    s->queued = 0;
+        q->tail = s->q_prev;
+    q->len--;
+    s->queue = NULL;
+    if (q != &s->be->queue)
+        server_slots_unqueue(s->srv);
 }
 
-int lb_assign(struct stream *s)
+/* <s> waits in <q> (moving there if it waited elsewhere); RC_AGAIN. */
+static int lb_wait(struct stream *s, struct stream_queue *q)
+{
+    if (s->queue != q) {
+        lb_dequeue(s);
+        lb_enqueue(q, s);
+    }
+    lb_queue_poll(s->be);
+    return RC_AGAIN;
+}
+
+/* <s> waits for <srv>, the server its key names, if its queue has room
+ * (maxqueue, counted over every worker); RC_AGAIN, or RC_ERR if full. */
+static int lb_wait_server(struct stream *s, struct server *srv)
+{
+    lb_dequeue(s);
+    if (!server_slots_enqueue(srv))
+        return RC_ERR;
+    s->srv = srv;
+    return lb_wait(s, &srv->queue);
+}
+
+/* <s> took a slot of <srv>: records its queue position, leaves its
+ * queue, and lets the next in line try. RC_OK. */
+static int lb_took(struct stream *s, struct server *srv)
 {
     struct proxy *px = s->be;
-    struct server *srv = NULL;
-    uint64_t h;
-    int backup, found;
+    struct stream_queue *q = s->queue;
 
-    if (lb_any_usable(px, 0))
-        backup = 0;
-    else if (lb_any_usable(px, 1))
-        backup = 1;
-    else
-        return RC_ERR;
-    /* FIFO: a newcomer does not overtake streams already waiting */
-    if (px->queue_head == NULL || px->queue_head == s) {
-        h = lb_key_hash(s, &found);
-        if (backup && !(px->options & PX_OPT_ALLBACKUPS))
-            srv = lb_first_backup(px);
-        else if (px->lb->choose == lb_hash_ops.choose && !found)
-            srv = lb_roundrobin_ops.choose(px, backup, 0);
-        else
-            srv = px->lb->choose(px, backup, h);
+    if (q != NULL) {
+        *(q == &px->queue ? &s->be_queue_pos : &s->srv_queue_pos) =
+            (unsigned)(q->taken - s->q_taken);
+        q->taken++;
+        lb_dequeue(s);
     }
-    /* another worker may have taken the slot since choose() looked */
-    if (srv == NULL || !server_slots_take(srv)) {
-        if (!s->queued)
-            lb_enqueue(s);
-        lb_queue_poll(px);
-        return RC_AGAIN;
-    }
-    lb_dequeue(s);
     srv->cur_conns++;
     srv->served++;
     /* as HAProxy: a retry that lands on another server is a redispatch */
@@ -354,9 +364,61 @@ int lb_assign(struct stream *s)
     s->srv = srv;
     s->has_slot = 1;
     /* the next in line may find a slot too (a server with room left) */
-    if (px->queue_head != NULL)
-        stream_wake(px->queue_head);
+    if (srv->queue.head != NULL)
+        stream_wake(srv->queue.head);
+    if (px->queue.head != NULL)
+        stream_wake(px->queue.head);
     return RC_OK;
+}
+
+/* The server the balancing algorithm picks for <s> among the active
+ * (<backup> 0) or backup servers; NULL if none has a slot. *<keyed> is
+ * set when it is the server of <s>'s key, which may be full. */
+static struct server *lb_pick(struct stream *s, int backup, int *keyed)
+{
+    struct proxy *px = s->be;
+    uint64_t h;
+    int found;
+
+    *keyed = 0;
+    h = lb_key_hash(s, &found);
+    if (backup && !(px->options & PX_OPT_ALLBACKUPS))
+        return lb_first_backup(px);
+    if (px->lb->targets && !found)
+        return lb_roundrobin_ops.choose(px, backup, 0);
+    *keyed = px->lb->targets;
+    return px->lb->choose(px, backup, h);
+}
+
+int lb_assign(struct stream *s)
+{
+    struct proxy *px = s->be;
+    struct server *srv;
+    int backup, keyed;
+
+    if (s->queue != NULL && s->queue != &px->queue) {
+        /* waiting for its key's server: that one, while it is usable */
+        if (server_is_usable(s->srv))
+            return server_slots_take(s->srv) ? lb_took(s, s->srv)
+                                             : lb_wait(s, s->queue);
+        lb_dequeue(s);
+    }
+    if (lb_any_usable(px, 0))
+        backup = 0;
+    else if (lb_any_usable(px, 1))
+        backup = 1;
+    else
+        return RC_ERR;
+    /* FIFO: a newcomer does not overtake streams already waiting */
+    if (px->queue.head != NULL && px->queue.head != s)
+        return lb_wait(s, &px->queue);
+    srv = lb_pick(s, backup, &keyed);
+    /* another worker may have taken the slot since choose() looked */
+    if (srv != NULL && server_slots_take(srv))
+        return lb_took(s, srv);
+    if (srv != NULL && keyed)
+        return lb_wait_server(s, srv);
+    return lb_wait(s, &px->queue);
 }
 
 void lb_release(struct stream *s)
@@ -366,6 +428,8 @@ void lb_release(struct stream *s)
     s->has_slot = 0;
     s->srv->cur_conns--;
     server_slots_release(s->srv);
-    if (s->be != NULL && s->be->queue_head != NULL)
-        stream_wake(s->be->queue_head);
+    if (s->srv->queue.head != NULL)
+        stream_wake(s->srv->queue.head);
+    if (s->be != NULL && s->be->queue.head != NULL)
+        stream_wake(s->be->queue.head);
 }

@@ -14,14 +14,26 @@ struct server;
 struct stream;
 struct cfg_ctx;
 
+/* A FIFO of streams waiting for a connection slot: a backend's (for any of
+ * its servers) or a server's (for that one: the key's server of a hashing
+ * algorithm). Worker-local. */
+struct stream_queue {
+    struct stream *head, *tail;
+    unsigned len;
+    unsigned long long taken; /* streams that left it with a slot */
+};
+
 struct lb_ops {
     const char *name;
     /* prepares <px> once its servers are known; RC_OK or RC_ERR */
     int (*init)(struct proxy *px, char **err);
     /* picks a usable server among those of <px> with <backup> set as
      * given; <hash> is the key's hash for hashing algorithms; NULL when
-     * none has a free slot */
+     * none has a free slot, unless <targets> */
     struct server *(*choose)(struct proxy *px, int backup, uint64_t hash);
+    /* 1: choose() names the server the key belongs to, full or not, and
+     * the stream waits in that server's queue (within its maxqueue) */
+    int targets;
     /* frees what init allocated */
     void (*deinit)(struct proxy *px);
 };
@@ -39,14 +51,15 @@ int lb_init(struct proxy *px, char **err);
 void lb_deinit(struct proxy *px);
 
 /* Assigns a server of <s>->be to <s>: RC_OK with <s>->srv set and a slot
- * taken; RC_AGAIN when every usable server is full and <s> waits in the
- * backend's queue (it is woken when a slot frees); RC_ERR when no server
- * is usable at all. */
+ * taken; RC_AGAIN when <s> waits in the backend's queue (every usable
+ * server is full) or in its server's queue (hashing algorithms: <s>->srv
+ * is set), and is woken when a slot may have freed; RC_ERR when no server
+ * is usable at all or the server's queue is full (maxqueue). */
 int lb_assign(struct stream *s);
 /* Gives back the slot <s> holds on <s>->srv and wakes the first stream
- * queued on the backend, if any. */
+ * queued on that server and on the backend, if any. */
 void lb_release(struct stream *s);
-/* Removes <s> from its backend's queue if it waits there. */
+/* Removes <s> from the queue it waits in, if any. */
 void lb_dequeue(struct stream *s);
 
 /* Returns 1 if <srv> is up and may take requests (health, admin state). */

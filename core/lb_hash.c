@@ -101,7 +101,7 @@ static struct server *ring_choose(struct ring *ring, int backup, uint64_t hash)
         struct server *srv = ring->points[(lo + i) % ring->n].srv;
 
         if (hash_candidate(srv, backup))
-            return server_has_slot(srv) ? srv : NULL;
+            return srv;
     }
     return NULL;
 }
@@ -122,7 +122,7 @@ static struct server *map_choose(struct proxy *px, int backup, uint64_t hash)
         if (!hash_candidate(srv, backup))
             continue;
         if (k < (uint64_t)srv->weight)
-            return server_has_slot(srv) ? srv : NULL;
+            return srv;
         k -= (uint64_t)srv->weight;
     }
     return NULL;
@@ -179,6 +179,7 @@ const struct lb_ops lb_hash_ops = {
     .name = "hash",
     .init = hash_init,
     .choose = hash_choose,
+    .targets = 1,
     .deinit = hash_deinit,
 };
 

@@ -7,6 +7,7 @@
 
 #include "core/acl.h"
 #include "core/action.h"
+#include "core/lb.h"
 
 struct listener;
 struct server;
@@ -129,13 +130,12 @@ struct proxy {
     struct sample_expr *lb_key; /* hashed by hashing algorithms */
     int lb_consistent;          /* hash-type consistent */
     int lb_uri_whole, lb_uri_len, lb_uri_depth;
-    int lb_draws;     /* random(N) */
-    void *lb_data;    /* the algorithm's state, worker-local */
-    unsigned rr_next; /* static round robin position */
-    unsigned feconn;  /* sessions of a frontend, worker-local */
-    struct stream *queue_head, *queue_tail; /* waiting for a slot */
-    unsigned queue_len;
-    struct event *queue_poll; /* looks for slots freed by other workers */
+    int lb_draws;              /* random(N) */
+    void *lb_data;             /* the algorithm's state, worker-local */
+    unsigned rr_next;          /* static round robin position */
+    unsigned feconn;           /* sessions of a frontend, worker-local */
+    struct stream_queue queue; /* waiting for any server's slot */
+    struct event *queue_poll;  /* looks for slots freed by other workers */
 };
 
 /* Copies the one errorfile entry <src> (its next is not followed). */

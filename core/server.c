@@ -82,6 +82,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, 0, 256, &srv->weight, err);
         else if (strcmp(o, "maxconn") == 0)
             rc = opt_int(&i, argc, args, 0, 1000000, &srv->maxconn, err);
+        else if (strcmp(o, "maxqueue") == 0)
+            rc = opt_int(&i, argc, args, 0, 1000000, &srv->maxqueue, err);
         else if (strcmp(o, "rise") == 0)
             rc = opt_int(&i, argc, args, 1, 1000, &srv->rise, err);
         else if (strcmp(o, "fall") == 0)

@@ -4,6 +4,7 @@
 #define LUAPROXY_CORE_SERVER_H
 
 #include "core/cfgval.h"
+#include "core/lb.h"
 
 struct proxy;
 struct cfg_ctx;
@@ -30,6 +31,7 @@ struct server {
     int uweight; /* as last set ("set weight"), kept while draining */
     int drain;   /* "set server ... state drain": no new traffic */
     int maxconn;
+    int maxqueue; /* streams waiting in its queue, all workers; 0: any */
     int disabled; /* "disabled", or maintenance ("set server ... maint") */
     int backup;
     int lb_cw; /* smooth round robin current weight */
@@ -47,7 +49,8 @@ struct server {
     struct server_slots *slots;   /* shared by every worker, see
                                    * core/server_slots.h */
     unsigned long long served;
-    struct idle_conn *idle; /* connections kept for reuse, worker-local */
+    struct stream_queue queue; /* waiting for this server, worker-local */
+    struct idle_conn *idle;    /* connections kept for reuse, worker-local */
     unsigned nidle;
     const char *file;
     int line;

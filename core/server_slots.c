@@ -1,12 +1,14 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Server connection slots shared by every worker: the records, mapped by
  * the master in chunks, the registry that gives a server the same record
- * from one generation to the next, and the locked take and release. */
+ * from one generation to the next, and the locked counting of connection
+ * slots and queued streams. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,18 @@
 
 #define RECORDS_PER_CHUNK 64
 
-/* One server's slots, in shared memory. <used> is the sum of <held>,
+/* What one worker process holds of a server. */
+struct slots_column {
+    unsigned conns;  /* connection slots */
+    unsigned queued; /* streams in the server's queue */
+};
+
+/* One server's slots, in shared memory. <sum> is the sum of <col>,
  * written under <lock> and read without it. */
 struct server_slots {
     pthread_mutex_t lock;
-    unsigned used;
-    unsigned held[SERVER_SLOTS_MAX_PROCS];
+    struct slots_column sum;
+    struct slots_column col[SERVER_SLOTS_MAX_PROCS];
 };
 
 /* The master's registry entry: a record and the name it belongs to. */
@@ -116,19 +124,47 @@ int server_slots_prepare(struct cfg *cfg)
     return RC_OK;
 }
 
-/* Locks <rec>; if its last holder died inside, the sum is rebuilt from
- * the columns, each of which is written in one store. */
+/* Locks <rec>; if its last holder died inside, the sums are rebuilt from
+ * the columns, each of whose counters is written in one store. */
 static void record_lock(struct server_slots *rec)
 {
-    unsigned sum = 0;
+    struct slots_column sum = {0, 0};
     int i;
 
     if (pthread_mutex_lock(&rec->lock) != EOWNERDEAD)
         return;
-    for (i = 0; i < SERVER_SLOTS_MAX_PROCS; i++)
-        sum += rec->held[i];
-    __atomic_store_n(&rec->used, sum, __ATOMIC_RELAXED);
+    for (i = 0; i < SERVER_SLOTS_MAX_PROCS; i++) {
+        sum.conns += rec->col[i].conns;
+        sum.queued += rec->col[i].queued;
+    }
+    __atomic_store_n(&rec->sum.conns, sum.conns, __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->sum.queued, sum.queued, __ATOMIC_RELAXED);
     pthread_mutex_consistent(&rec->lock);
+}
+
+/* Adds <delta> to this worker's counter at <off> in <rec> and to its sum,
+ * unless the sum would pass <limit> (0: none); 1 if added. */
+static int record_add(struct server_slots *rec, size_t off, int delta,
+                      int limit)
+{
+    unsigned *mine = (unsigned *)((char *)&rec->col[owner] + off);
+    unsigned *sum = (unsigned *)((char *)&rec->sum + off);
+    int ok;
+
+    record_lock(rec);
+    ok = delta < 0 || limit == 0 || *sum < (unsigned)limit;
+    if (ok) {
+        *mine += (unsigned)delta;
+        __atomic_store_n(sum, *sum + (unsigned)delta, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&rec->lock);
+    return ok;
+}
+
+/* Returns 1 if <srv> has a shared record this process may write. */
+static int shared(const struct server *srv)
+{
+    return srv->slots != NULL && owner >= 0;
 }
 
 void server_slots_owner_set(int index)
@@ -139,50 +175,56 @@ void server_slots_owner_set(int index)
 void server_slots_forget(int index)
 {
     struct slots_entry *e;
+    struct server_slots *rec;
 
     for (e = registry; e != NULL; e = e->next) {
-        if (e->rec->held[index] == 0)
-            continue; /* only the dead worker wrote it: no lock to read */
-        record_lock(e->rec);
-        __atomic_store_n(&e->rec->used, e->rec->used - e->rec->held[index],
+        rec = e->rec;
+        /* only the dead worker wrote its column: no lock to read it */
+        if (rec->col[index].conns == 0 && rec->col[index].queued == 0)
+            continue;
+        record_lock(rec);
+        __atomic_store_n(&rec->sum.conns,
+                         rec->sum.conns - rec->col[index].conns,
                          __ATOMIC_RELAXED);
-        e->rec->held[index] = 0;
-        pthread_mutex_unlock(&e->rec->lock);
+        __atomic_store_n(&rec->sum.queued,
+                         rec->sum.queued - rec->col[index].queued,
+                         __ATOMIC_RELAXED);
+        rec->col[index].conns = rec->col[index].queued = 0;
+        pthread_mutex_unlock(&rec->lock);
     }
 }
 
 int server_slots_take(struct server *srv)
 {
-    struct server_slots *rec = srv->slots;
-    int ok;
-
-    if (rec == NULL || owner < 0) /* no master (unit tests): local only */
+    if (!shared(srv)) /* no master (unit tests): this process only */
         return srv->maxconn == 0 || srv->cur_conns < (unsigned)srv->maxconn;
-    record_lock(rec);
-    ok = srv->maxconn == 0 || rec->used < (unsigned)srv->maxconn;
-    if (ok) {
-        rec->held[owner]++;
-        __atomic_store_n(&rec->used, rec->used + 1, __ATOMIC_RELAXED);
-    }
-    pthread_mutex_unlock(&rec->lock);
-    return ok;
+    return record_add(srv->slots, offsetof(struct slots_column, conns), 1,
+                      srv->maxconn);
 }
 
 void server_slots_release(struct server *srv)
 {
-    struct server_slots *rec = srv->slots;
+    if (shared(srv))
+        record_add(srv->slots, offsetof(struct slots_column, conns), -1, 0);
+}
 
-    if (rec == NULL || owner < 0)
-        return;
-    record_lock(rec);
-    rec->held[owner]--;
-    __atomic_store_n(&rec->used, rec->used - 1, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&rec->lock);
+int server_slots_enqueue(struct server *srv)
+{
+    if (!shared(srv))
+        return srv->maxqueue == 0 || srv->queue.len < (unsigned)srv->maxqueue;
+    return record_add(srv->slots, offsetof(struct slots_column, queued), 1,
+                      srv->maxqueue);
+}
+
+void server_slots_unqueue(struct server *srv)
+{
+    if (shared(srv))
+        record_add(srv->slots, offsetof(struct slots_column, queued), -1, 0);
 }
 
 unsigned server_slots_used(const struct server *srv)
 {
-    if (srv->slots == NULL || owner < 0)
+    if (!shared(srv))
         return srv->cur_conns;
-    return __atomic_load_n(&srv->slots->used, __ATOMIC_RELAXED);
+    return __atomic_load_n(&srv->slots->sum.conns, __ATOMIC_RELAXED);
 }

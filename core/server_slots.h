@@ -7,8 +7,9 @@
  * shared before forking, and hands the same record to every generation
  * that declares that server: the old generation draining after a reload
  * and the new one count against the same bound. A record holds, under a
- * process-shared robust mutex, the slots taken by each worker process
- * (indexed by the master's process table) and their sum. A worker that
+ * process-shared robust mutex, the connection slots taken and the streams
+ * queued (maxqueue) by each worker process (indexed by the master's
+ * process table), and their sums. A worker that
  * dies, even by SIGKILL inside the lock, loses nothing: the master clears
  * its column when it reaps it, and the next locker repairs the sum if the
  * dead worker held the lock. Records live as long as the master, so a
@@ -34,6 +35,11 @@ void server_slots_forget(int owner);
 int server_slots_take(struct server *srv);
 /* Gives back a slot of <srv> taken by server_slots_take(). */
 void server_slots_release(struct server *srv);
+/* Counts a stream into the queue of <srv> if its maxqueue allows; 1 if
+ * counted, else 0. */
+int server_slots_enqueue(struct server *srv);
+/* Counts out a stream counted in by server_slots_enqueue(). */
+void server_slots_unqueue(struct server *srv);
 /* The connections to <srv> from every worker; a racy read, for choosing. */
 unsigned server_slots_used(const struct server *srv);
 

@@ -236,7 +236,7 @@ static void stats_backend(struct cli_req *req, const struct proxy *px, int iid)
     }
     stats_common(&ln, px, iid, "BACKEND", 1);
     stats_set(&ln, "sid", "0");
-    stats_set(&ln, "qcur", "%u", px->queue_len);
+    stats_set(&ln, "qcur", "%u", px->queue.len);
     stats_set(&ln, "scur", "%u", scur);
     stats_set(&ln, "stot", "%llu", stot);
     stats_set(&ln, "lbtot", "%llu", stot);

@@ -93,8 +93,12 @@ struct stream {
     unsigned long long in_base, out_base;
     int counting; /* the bases are set */
     char term[2]; /* termination cause and state ('-' when normal) */
-    struct stream *q_next, *q_prev; /* in the backend's queue */
-    int queued;
+    struct stream_queue *queue;     /* the one it waits in, or NULL */
+    struct stream *q_next, *q_prev; /* in <queue> */
+    unsigned long long q_taken;     /* queue->taken when it joined */
+    /* streams that left the server's / the backend's queue with a slot
+     * while this one waited there (HAProxy's srv_queue / backend_queue) */
+    unsigned srv_queue_pos, be_queue_pos;
     int has_slot;     /* holds one of srv's maxconn slots (lb_assign) */
     int retries;      /* connection attempts retried (%rc) */
     int redispatched; /* a retry changed server (%rc's '+') */

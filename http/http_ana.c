@@ -126,7 +126,7 @@ void http_txn_term(struct stream *s, char cause)
     if (s->term[0] != '-')
         return;
     s->term[0] = cause;
-    s->term[1] = s->queued ? 'Q' : steps[txn->state];
+    s->term[1] = s->queue != NULL ? 'Q' : steps[txn->state];
 }
 
 /* Ends the transaction; returns RC_DONE. */

@@ -197,7 +197,7 @@ static int luab_px_get_stats(lua_State *L)
     luab_proxy_setint(L, "scur", cur);
     luab_proxy_setint(L, "stot", tot);
     luab_proxy_setint(L, "lbtot", tot);
-    luab_proxy_setint(L, "qcur", px->queue_len);
+    luab_proxy_setint(L, "qcur", px->queue.len);
     luab_proxy_setint(L, "act", act);
     luab_proxy_setint(L, "bck", bck);
     luab_proxy_setstr(L, "status", act + bck > 0 ? "UP" : "DOWN");
@@ -369,13 +369,14 @@ static int luab_srv_get_cur_sess(lua_State *L)
     return 1;
 }
 
-/* sv:get_pend_conn(): requests waiting for a server of the backend (the
- * queue is the backend's, not per server). */
+/* sv:get_pend_conn(): requests waiting for this server or any server of
+ * the backend, in this worker. */
 static int luab_srv_get_pend_conn(lua_State *L)
 {
     struct server *srv = luab_srv_check(L);
 
-    lua_pushinteger(L, srv->px ? (lua_Integer)srv->px->queue_len : 0);
+    lua_pushinteger(L, (lua_Integer)srv->queue.len +
+                           (srv->px ? srv->px->queue.len : 0));
     return 1;
 }
 

@@ -451,7 +451,7 @@ static void inspect_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct stream *s = arg;
     struct tcp_txn *tt = s->proto;
 
-    if (tt->state == TCP_ST_CONNECT && s->queued) {
+    if (tt->state == TCP_ST_CONNECT && s->queue != NULL) {
         tcp_end(tt); /* no slot came in time */
         return;
     }
