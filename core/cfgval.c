@@ -179,7 +179,7 @@ int cfgval_addr(const char *s, unsigned flags, struct cfg_addr *out, char **err)
     text = xstrdup(rest);
     rc = addr_inet(text, family, flags, s, out, err);
     free(text);
-    if (rc != RC_OK)
+    if (rc == RC_ERR)
         addr_reset(out);
     return rc;
 }
@@ -381,6 +381,8 @@ static int addr_host(char *host, int family, unsigned flags, const char *s,
     }
     if (looks_numeric(host))
         return set_err(err, "invalid address '%s' in '%s'", host, s);
+    if (flags & CFGVAL_ADDR_NAME_LATER)
+        return RC_DECLINED;
     if (!(flags & CFGVAL_ADDR_RESOLVE))
         return set_err(err,
                        "host names need resolving, not supported here "

@@ -28,6 +28,9 @@ int cfgval_int(const char *s, long long min, long long max, long long *out,
 #define CFGVAL_ADDR_NEED_PORT  0x1 /* a port is mandatory, 0 is invalid */
 #define CFGVAL_ADDR_NO_PORT_OK 0x2 /* a port is optional (also the default) */
 #define CFGVAL_ADDR_RESOLVE    0x4 /* host names are resolved (getaddrinfo) */
+#define CFGVAL_ADDR_NAME_LATER                                                 \
+    0x8 /* a host name gives RC_DECLINED, <out>                                \
+         * holding only the port */
 
 struct cfg_addr {
     int family; /* AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC for fd@ */
@@ -45,8 +48,9 @@ struct cfg_addr {
  *   "unix@/path" and "/path" (unix socket), "fd@N" (inherited descriptor).
  * <flags> takes CFGVAL_ADDR_*. Host names are an error unless
  * CFGVAL_ADDR_RESOLVE is set, in which case the first getaddrinfo() answer
- * is taken. Port ranges and offsets are errors. Other HAProxy prefixes
- * (abns@, udp@, sockpair@...) are reported as unsupported. */
+ * is taken, or CFGVAL_ADDR_NAME_LATER, which leaves them to the caller. Port
+ * ranges and offsets are errors. Other HAProxy prefixes (abns@, udp@,
+ * sockpair@...) are reported as unsupported. */
 int cfgval_addr(const char *s, unsigned flags, struct cfg_addr *out,
                 char **err);
 

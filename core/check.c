@@ -1111,6 +1111,11 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
     struct check_run *run = arg;
     const struct px_check *c = run->srv->px->chk;
 
+    if (run->srv->addr.family == AF_UNSPEC) {
+        /* init-addr none: nothing to check until Lua gives an address */
+        check_schedule(run);
+        return;
+    }
     gettimeofday(&run->start, NULL);
     if (c != NULL && c->type == CHECK_TYPE_TCP) {
         tcpchk_start(run);

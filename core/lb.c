@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -34,7 +35,8 @@
 
 int server_is_usable(const struct server *srv)
 {
-    return server_up(srv) && !srv->disabled && srv->weight > 0;
+    return server_up(srv) && !srv->disabled && srv->weight > 0 &&
+           srv->addr.family != AF_UNSPEC; /* init-addr none */
 }
 
 int server_has_slot(const struct server *srv)

@@ -5,6 +5,7 @@
 #include "config.h"
 #endif
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,54 @@ static int opt_int(int *i, int argc, char **args, long long lo, long long hi,
     return RC_OK;
 }
 
+/* Parses one "init-addr" method <m> into <srv>'s list at <n>. */
+static int init_addr_method(struct server *srv, int n, const char *m,
+                            char **err)
+{
+    static const char *const names[] = {"", "last", "libc", "none"};
+    unsigned char i;
+
+    for (i = SRV_INIT_ADDR_LAST; i <= SRV_INIT_ADDR_NONE; i++)
+        if (strcmp(m, names[i]) == 0) {
+            srv->init_addr[n] = i;
+            return RC_OK;
+        }
+    if (cfgval_addr(m, CFGVAL_ADDR_NO_PORT_OK, &srv->init_ip, NULL) != RC_OK ||
+        (srv->init_ip.family != AF_INET && srv->init_ip.family != AF_INET6) ||
+        srv->init_ip.port_set)
+        return set_err(err,
+                       "'init-addr': '%s' is not last, libc, none or an IP "
+                       "address",
+                       m);
+    srv->init_addr[n] = SRV_INIT_ADDR_IP;
+    return RC_OK;
+}
+
+/* Parses "init-addr METHOD[,METHOD...]" at args[*i + 1]. */
+static int opt_init_addr(struct server *srv, int *i, int argc, char **args,
+                         char **err)
+{
+    char *list, *m, *save = NULL;
+    int n = 0, rc = RC_OK;
+
+    if (*i + 1 >= argc)
+        return set_err(err, "'server' option 'init-addr' expects a list");
+    list = xstrdup(args[++*i]);
+    memset(srv->init_addr, SRV_INIT_ADDR_END, sizeof(srv->init_addr));
+    for (m = strtok_r(list, ",", &save); m != NULL && rc == RC_OK;
+         m = strtok_r(NULL, ",", &save)) {
+        if (n == SRV_INIT_ADDR_MAX)
+            rc = set_err(err, "'init-addr' takes at most %d methods",
+                         SRV_INIT_ADDR_MAX);
+        else
+            rc = init_addr_method(srv, n++, m, err);
+    }
+    free(list);
+    if (rc == RC_OK && n == 0)
+        rc = set_err(err, "'server' option 'init-addr' expects a list");
+    return rc;
+}
+
 /* Parses the options of "server" and "default-server" from args[i]. */
 static int server_parse_opts(struct server *srv, int i, int argc, char **args,
                              char **err)
@@ -82,6 +131,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, 0, 256, &srv->weight, err);
         else if (strcmp(o, "maxconn") == 0)
             rc = opt_int(&i, argc, args, 0, 1000000, &srv->maxconn, err);
+        else if (strcmp(o, "init-addr") == 0)
+            rc = opt_init_addr(srv, &i, argc, args, err);
         else if (strcmp(o, "maxqueue") == 0)
             rc = opt_int(&i, argc, args, 0, 1000000, &srv->maxqueue, err);
         else if (strcmp(o, "rise") == 0)
@@ -108,6 +159,78 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
     return RC_OK;
 }
 
+/* Sets <srv>'s address to <ip> with the port already in <srv>->addr. */
+static void init_addr_ip(struct server *srv, const struct cfg_addr *ip)
+{
+    /* sin_port and sin6_port share their offset */
+    in_port_t port = ((struct sockaddr_in *)&srv->addr.ss)->sin_port;
+
+    srv->addr = *ip;
+    ((struct sockaddr_in *)&srv->addr.ss)->sin_port = port;
+    srv->addr.port_set = 1;
+}
+
+/* Returns 1 if <srv>'s init-addr is the default, "last,libc", which
+ * resolves as before without a word about the missing state file. */
+static int server_init_addr_default(const struct server *srv)
+{
+    return srv->init_addr[0] == SRV_INIT_ADDR_LAST &&
+           srv->init_addr[1] == SRV_INIT_ADDR_LIBC &&
+           srv->init_addr[2] == SRV_INIT_ADDR_END;
+}
+
+/* Sets the address of <srv> from <text>: an IP address as it is, a host
+ * name by the init-addr methods in turn, in the master at load time. */
+static int server_parse_addr(struct server *srv, const char *text, char **err)
+{
+    const unsigned char *m;
+    struct cfg_addr resolved;
+    char *why = NULL;
+    int rc;
+
+    rc = cfgval_addr(text, CFGVAL_ADDR_NEED_PORT | CFGVAL_ADDR_NAME_LATER,
+                     &srv->addr, err);
+    if (rc != RC_DECLINED)
+        return rc;
+    for (m = srv->init_addr; *m != SRV_INIT_ADDR_END; m++) {
+        switch (*m) {
+        case SRV_INIT_ADDR_LAST:
+            if (!server_init_addr_default(srv))
+                log_notice("%s:%d: server '%s': init-addr 'last' needs a "
+                           "server state file, not supported: skipped",
+                           srv->file, srv->line, srv->name);
+            break;
+        case SRV_INIT_ADDR_LIBC:
+            free(why);
+            why = NULL;
+            if (cfgval_addr(text, CFGVAL_ADDR_NEED_PORT | CFGVAL_ADDR_RESOLVE,
+                            &resolved, &why) == RC_OK) {
+                srv->addr = resolved;
+                return RC_OK;
+            }
+            break;
+        case SRV_INIT_ADDR_NONE:
+            free(why);
+            srv->addr.family = AF_UNSPEC;
+            srv->addr.len = 0;
+            srv->disabled = 1; /* until Lua gives it an address */
+            return RC_OK;
+        default:
+            free(why);
+            init_addr_ip(srv, &srv->init_ip);
+            return RC_OK;
+        }
+    }
+    if (why != NULL) {
+        *err = why;
+        return RC_ERR;
+    }
+    return set_err(err,
+                   "'%s' is a host name and no init-addr method gave "
+                   "it an address",
+                   text);
+}
+
 struct server *server_template_new(void)
 {
     struct server *t = xcalloc(1, sizeof(*t));
@@ -118,6 +241,8 @@ struct server *server_template_new(void)
     t->fall = 3;
     t->pool_max = -1; /* HAProxy's defaults */
     t->pool_purge = 5000;
+    t->init_addr[0] = SRV_INIT_ADDR_LAST;
+    t->init_addr[1] = SRV_INIT_ADDR_LIBC;
     return t;
 }
 
@@ -144,9 +269,8 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
     srv->name = xstrdup(args[1]);
     srv->file = ctx->file;
     srv->line = ctx->line;
-    if (cfgval_addr(args[2], CFGVAL_ADDR_NEED_PORT | CFGVAL_ADDR_RESOLVE,
-                    &srv->addr, err) != RC_OK ||
-        server_parse_opts(srv, 3, argc, args, err) != RC_OK) {
+    if (server_parse_opts(srv, 3, argc, args, err) != RC_OK ||
+        server_parse_addr(srv, args[2], err) != RC_OK) {
         server_free(srv);
         return RC_ERR;
     }

@@ -21,11 +21,25 @@ struct server_health {
     unsigned changes; /* transitions so far */
 };
 
+/* "init-addr" methods, tried in order for a server named by host name. */
+enum server_init_addr {
+    SRV_INIT_ADDR_END = 0, /* end of the list */
+    SRV_INIT_ADDR_LAST,    /* the server-state file: not supported, skipped */
+    SRV_INIT_ADDR_LIBC,    /* getaddrinfo() in the master, at load */
+    SRV_INIT_ADDR_NONE,    /* no address: the server starts in maintenance */
+    SRV_INIT_ADDR_IP,      /* the address given */
+};
+
+#define SRV_INIT_ADDR_MAX 4
+
 struct server {
     struct server *next;
     struct proxy *px;
     char *name;
-    struct cfg_addr addr;
+    struct cfg_addr addr; /* family AF_UNSPEC: none (init-addr none) */
+    /* init-addr, in order; one address at most for the IP method */
+    unsigned char init_addr[SRV_INIT_ADDR_MAX + 1];
+    struct cfg_addr init_ip;
     int weight;  /* effective: what balancing uses (0 while draining) */
     int iweight; /* as configured */
     int uweight; /* as last set ("set weight"), kept while draining */
