@@ -12,12 +12,18 @@
  *    connect waits, and added only then;
  *  - the buffers are made when first used; a connection told it is idle
  *    (conn_idle) frees each one as soon as it is empty, and stays lean
- *    until its next bytes arrive. */
+ *    until its next bytes arrive;
+ *  - a spliced connection (conn_splice) moves what it receives into a pipe
+ *    of its own and from there to its peer's socket, both with splice(2),
+ *    whenever its input and the peer's output are empty; reading pauses
+ *    while the pipe holds bytes and the peer's write event drains it. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -38,6 +44,9 @@
  * up to a power of two, and 64 KiB plus its header became 128 KiB, which
  * malloc serves with mmap/munmap on every read. */
 #define CONN_READ_MAX (64 * 1024 - 256)
+
+/* Bytes moved by one splice() into the pipe: a default pipe's size. */
+#define CONN_SPLICE_MAX (64 * 1024)
 
 /* What the notify event has to deliver. */
 #define NOTIFY_FLUSH     0x1
@@ -67,12 +76,25 @@ struct conn {
     int notify_queued;
     int lean; /* idle: free the buffers once empty */
     unsigned long long in_total, out_total; /* bytes ever added */
+    /* splicing towards <splice_to>, which points back with <splice_from>;
+     * spliced bytes count in <in_total> here and <out_total> there */
+    struct conn *splice_to, *splice_from;
+    enum conn_splice splice;
+    int pipe[2];  /* -1 until the first spliced read */
+    size_t piped; /* in the pipe, not written to splice_to */
+    int spliced;  /* splice() read something: the socket can splice */
 };
 
 /* The worker's notify event and the connections it will visit, in order. */
 static struct event *notify_ev;
 static struct conn *notify_head, *notify_tail;
 
+/* Pipes open for splicing in this worker, and how many may be (maxpipes,
+ * set by the worker at start): each costs two descriptors, which must not
+ * starve accept(). */
+static unsigned conn_pipes, conn_pipes_max = UINT_MAX;
+
+static int conn_splice_flush(struct conn *from);
 static void conn_read_ready(evutil_socket_t fd, short what, void *arg);
 static void conn_write_ready(evutil_socket_t fd, short what, void *arg);
 static void conn_notify_run(evutil_socket_t fd, short what, void *arg);
@@ -121,6 +143,7 @@ struct conn *conn_new(int fd)
     if (c == NULL)
         return NULL;
     c->fd = fd;
+    c->pipe[0] = c->pipe[1] = -1;
     if (notify_ev == NULL)
         notify_ev = event_new(worker_loop(), -1, 0, conn_notify_run, NULL);
     if (notify_ev == NULL || (fd >= 0 && conn_events_new(c) != RC_OK)) {
@@ -176,11 +199,37 @@ static void conn_destroy(struct conn *c)
     free(c);
 }
 
+/* Stops <from> splicing: its pipe is closed, bytes still in it are lost
+ * (its peer failed or is closing), and it reads by copying again. */
+static void conn_splice_stop(struct conn *from)
+{
+    if (from->splice_to != NULL)
+        from->splice_to->splice_from = NULL;
+    from->splice_to = NULL;
+    from->splice = CONN_SPLICE_NEVER;
+    if (from->pipe[0] >= 0) {
+        close(from->pipe[0]);
+        close(from->pipe[1]);
+        conn_pipes--;
+    }
+    from->pipe[0] = from->pipe[1] = -1;
+    from->piped = 0;
+}
+
+/* Ends the splicing <c> takes part in, as sender and as receiver. */
+static void conn_unsplice(struct conn *c)
+{
+    conn_splice_stop(c);
+    if (c->splice_from != NULL)
+        conn_splice_stop(c->splice_from);
+}
+
 void conn_free(struct conn *c)
 {
     if (c == NULL || c->dead)
         return;
     c->dead = 1;
+    conn_unsplice(c);
     if (c->rev != NULL)
         event_del(c->rev);
     conn_unwatch_write(c);
@@ -222,7 +271,7 @@ static void conn_notify(struct conn *c, unsigned what)
 static void conn_arm_read(struct conn *c)
 {
     int want = (c->enabled & CONN_RD) && !c->eof && !c->connecting &&
-               c->fd >= 0 &&
+               c->fd >= 0 && c->piped == 0 &&
                (c->rd_hiwat == 0 || conn_buf_len(c->in) < c->rd_hiwat);
 
     if (want && !c->rd_armed) {
@@ -250,6 +299,12 @@ static int conn_write_now(struct conn *c)
 
     if (c->fd < 0 || c->connecting || !(c->enabled & CONN_WR))
         return 0;
+    if (c->splice_from != NULL && c->splice_from->piped > 0) {
+        if (conn_splice_flush(c->splice_from) != 0)
+            return c->dead;
+        if (c->splice_from != NULL && c->splice_from->piped > 0)
+            return 0; /* full again: the write event is armed */
+    }
     while (conn_buf_len(c->out) > 0) {
         n = evbuffer_write(c->out, c->fd);
         if (n > 0)
@@ -273,15 +328,106 @@ static int conn_write_now(struct conn *c)
     return 0;
 }
 
-/* Reads once, up to 64 KiB (less under a high watermark). Returns 1 if
- * <c> died. */
+/* Writes what the pipe of <from> holds to its splice peer. Returns 0 when
+ * it is empty or the peer is full (its write event is then armed), 1 when
+ * writing failed (splicing stops, the peer was told and may be gone). */
+static int conn_splice_flush(struct conn *from)
+{
+    struct conn *to = from->splice_to;
+    ssize_t n;
+
+    while (from->piped > 0) {
+        n = splice(from->pipe[0], NULL, to->fd, NULL, from->piped,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            from->piped -= (size_t)n;
+            to->out_total += (unsigned long long)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
+            conn_watch_write(to) == RC_OK)
+            return 0;
+        conn_unwatch_write(to);
+        conn_splice_stop(from);
+        conn_arm_read(from);
+        conn_event(to, CONN_ERROR | CONN_WRITING);
+        return 1;
+    }
+    if (conn_buf_len(to->out) == 0)
+        conn_unwatch_write(to);
+    conn_arm_read(from); /* the pipe is empty: read again */
+    return 0;
+}
+
+/* Returns 1 if the next read of <c> should go through its pipe. */
+static int conn_splice_now(const struct conn *c)
+{
+    return c->splice == CONN_SPLICE_ALWAYS && c->splice_to != NULL &&
+           conn_buf_len(c->in) == 0 && conn_buf_len(c->splice_to->out) == 0;
+}
+
+/* The peer closed its side: no more reading. Returns 1 if <c> died. */
+static int conn_read_eof(struct conn *c)
+{
+    if (c->lean)
+        conn_buf_drop_empty(&c->in);
+    c->eof = 1;
+    conn_arm_read(c);
+    return conn_event(c, CONN_EOF | CONN_READING);
+}
+
+/* Reads once into the pipe of <c> and writes it on to the splice peer.
+ * Returns 1 if <c> died, -1 if splicing is not possible (the caller reads
+ * into the input instead). */
+static int conn_splice_read(struct conn *c)
+{
+    ssize_t n;
+
+    if (c->pipe[0] < 0) {
+        /* no pipe left (maxpipes) or no descriptor: copying still works */
+        if (conn_pipes >= conn_pipes_max ||
+            pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+            return -1;
+        conn_pipes++;
+    }
+    n = splice(c->fd, NULL, c->pipe[1], NULL, CONN_SPLICE_MAX,
+               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        if (errno == EINVAL && !c->spliced)
+            return -1; /* a socket type that cannot splice */
+        return conn_event(c, CONN_ERROR | CONN_READING);
+    }
+    if (n == 0)
+        return conn_read_eof(c);
+    c->spliced = 1;
+    c->piped += (size_t)n;
+    c->in_total += (unsigned long long)n;
+    c->lean = 0;
+    if (conn_splice_flush(c) != 0 || c->dead)
+        return c->dead;
+    conn_arm_read(c); /* a full peer pauses reading */
+    if (c->readcb != NULL)
+        c->readcb(c, c->arg);
+    return c->dead;
+}
+
+/* Reads once, up to 64 KiB (less under a high watermark), through the
+ * pipe when splicing. Returns 1 if <c> died. */
 static int conn_read_now(struct conn *c)
 {
     struct evbuffer_iovec v[2];
-    size_t want = CONN_READ_MAX, have = conn_buf_len(c->in);
+    size_t want = CONN_READ_MAX, have = conn_buf_len(c->in), full;
     ssize_t n;
     int nv, i;
 
+    if (conn_splice_now(c)) {
+        n = conn_splice_read(c);
+        if (n >= 0)
+            return (int)n;
+        c->splice = CONN_SPLICE_NEVER;
+    }
     if (conn_buf(c, &c->in, conn_in_cb) == NULL)
         return conn_event(c, CONN_ERROR | CONN_READING);
     if (c->rd_hiwat > 0)
@@ -290,6 +436,7 @@ static int conn_read_now(struct conn *c)
         conn_arm_read(c);
         return 0;
     }
+    full = want;
     nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
     if (nv <= 0)
         return conn_event(c, CONN_ERROR | CONN_READING);
@@ -308,12 +455,11 @@ static int conn_read_now(struct conn *c)
     }
     if (n == 0) {
         evbuffer_commit_space(c->in, v, 0);
-        if (c->lean)
-            conn_buf_drop_empty(&c->in);
-        c->eof = 1;
-        conn_arm_read(c);
-        return conn_event(c, CONN_EOF | CONN_READING);
+        return conn_read_eof(c);
     }
+    /* a full read: a large transfer, worth splicing from now on */
+    if (c->splice == CONN_SPLICE_AUTO && (size_t)n == full)
+        c->splice = CONN_SPLICE_ALWAYS;
     for (i = 0; i < nv; i++) {
         size_t l = v[i].iov_len < (size_t)n ? v[i].iov_len : (size_t)n;
 
@@ -549,7 +695,8 @@ void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
     if (conn_buf_len(from->in) > 0)
         evbuffer_add_buffer(conn_output(to), from->in);
     if (from_eof) {
-        if (conn_buf_len(to->out) == 0 && !*shut && to->fd >= 0) {
+        if (conn_buf_len(to->out) == 0 && from->piped == 0 && !*shut &&
+            to->fd >= 0) {
             shutdown(to->fd, SHUT_WR);
             *shut = 1;
         }
@@ -559,6 +706,21 @@ void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
         conn_disable(from, CONN_RD);
     else
         conn_enable(from, CONN_RD);
+}
+
+void conn_splice(struct conn *from, struct conn *to, enum conn_splice how)
+{
+    if (from->splice_to != NULL || to->splice_from != NULL ||
+        how == CONN_SPLICE_NEVER)
+        return;
+    from->splice_to = to;
+    to->splice_from = from;
+    from->splice = how;
+}
+
+void conn_set_max_pipes(unsigned n)
+{
+    conn_pipes_max = n;
 }
 
 void conn_loop_done(void)

@@ -68,6 +68,27 @@ void conn_trigger_read(struct conn *c);
 void conn_forward(struct conn *from, struct conn *to, int from_eof, int *shut,
                   size_t high);
 
+/* When a connection reads through a pipe with splice(2) (see conn_splice):
+ * never; after a read that filled a whole buffer (a large transfer);
+ * always. */
+enum conn_splice {
+    CONN_SPLICE_NEVER = 0,
+    CONN_SPLICE_AUTO,
+    CONN_SPLICE_ALWAYS,
+};
+
+/* From now on (<how> AUTO: once a read fills a buffer), what <from>
+ * receives goes to <to>'s socket through a pipe with splice(2), without
+ * entering user space, whenever <from>'s input and <to>'s output are
+ * empty; the bytes count in both byte counters as usual. conn_forward()
+ * still runs, and shuts <to> once the pipe is empty too. A socket type
+ * that cannot splice, or no pipe (maxpipes) or descriptor for it, falls
+ * back to copying. One peer per direction; kept until either connection
+ * is freed. */
+void conn_splice(struct conn *from, struct conn *to, enum conn_splice how);
+/* Allows <n> pipes for splicing in this worker (global maxpipes). */
+void conn_set_max_pipes(unsigned n);
+
 /* Tells <c> it waits idle for its peer's next bytes: it frees its buffers
  * once they are empty (after the last output is written) and keeps none
  * until bytes come in again. */

@@ -39,6 +39,9 @@ enum px_mode {
 #define PX_OPT_IGNORE_PROBE 0x0080
 #define PX_OPT_ALLBACKUPS   0x0100
 #define PX_OPT_BUFFER_REQ   0x0200 /* option http-buffer-request */
+#define PX_OPT_SPLICE_AUTO  0x0400 /* option splice-auto */
+#define PX_OPT_SPLICE_REQ   0x0800 /* option splice-request */
+#define PX_OPT_SPLICE_RES   0x1000 /* option splice-response */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

@@ -363,6 +363,18 @@ static int res_inspect(struct tcp_txn *tt)
     return RC_OK;
 }
 
+/* How the direction that option <dir> (PX_OPT_SPLICE_REQ or _RES) names
+ * is spliced, the frontend's and the backend's options together, as in
+ * HAProxy. */
+static enum conn_splice splice_mode(const struct stream *s, unsigned dir)
+{
+    unsigned opts = s->fe->options | s->be->options;
+
+    if (opts & dir)
+        return CONN_SPLICE_ALWAYS;
+    return (opts & PX_OPT_SPLICE_AUTO) ? CONN_SPLICE_AUTO : CONN_SPLICE_NEVER;
+}
+
 /* TCP_ST_FORWARD. */
 static int step_forward(struct tcp_txn *tt)
 {
@@ -384,9 +396,15 @@ static int step_forward(struct tcp_txn *tt)
     rc = res_inspect(tt);
     if (rc == RC_DONE)
         return RC_DONE;
-    if (rc == RC_OK)
+    if (rc == RC_OK) {
+        /* splicing starts once the response rules are done with */
+        conn_splice(cli_conn(tt), tt->srv,
+                    splice_mode(tt->s, PX_OPT_SPLICE_REQ));
+        conn_splice(tt->srv, cli_conn(tt),
+                    splice_mode(tt->s, PX_OPT_SPLICE_RES));
         conn_forward(tt->srv, cli_conn(tt), tt->srv_eof, &tt->cli_shut,
                      FWD_HIGH_WATER);
+    }
     if (tt->srv_shut && tt->cli_shut)
         return tcp_end(tt);
     return RC_AGAIN;
