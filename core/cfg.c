@@ -26,6 +26,7 @@ struct cfg *cfg_new(void)
     cfg->global.stats_timeout = CLI_DEFAULT_TIMEOUT_MS;
     cfg->global.stats_maxconn = CLI_DEFAULT_MAXCONN;
     cfg->global.maxconn = 4096;
+    cfg->global.maxpipes = -1;
     cfg->generation = ++generation;
     return cfg;
 }

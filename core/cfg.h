@@ -12,8 +12,9 @@ struct module;
 struct listener;
 
 struct global {
-    int nbproc;  /* workers; 0 = one per online CPU */
-    int maxconn; /* per worker */
+    int nbproc;   /* workers; 0 = one per online CPU */
+    int maxconn;  /* per worker */
+    int maxpipes; /* for splicing, per worker; -1: maxconn / 4 */
     int daemon;
     char *pidfile;
     char *chroot;

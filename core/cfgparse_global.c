@@ -109,6 +109,7 @@ const struct cfg_kw cfgparse_global_keywords[] = {
     {"nbproc", CFG_SEC_GLOBAL, 1, 1, parse_nbproc, 0, 0, 0},
     {"nbthread", CFG_SEC_GLOBAL, 1, 1, parse_nbproc, 0, 0, 0},
     {"maxconn", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxconn), 1, 1000000},
+    {"maxpipes", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxpipes), 0, 1000000},
     {"daemon", CFG_SEC_GLOBAL, 0, 0, parse_global_flag, G(daemon), 0, 0},
     {"quiet", CFG_SEC_GLOBAL, 0, 0, parse_global_flag, G(quiet), 0, 0},
     {"pidfile", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(pidfile), 0, 0},

@@ -246,12 +246,17 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
         worker_drain();
 }
 
-/* Raises RLIMIT_NOFILE to fit maxconn (two fds a session, plus margin). */
+/* Sets the splicing pipes allowed (maxpipes, as HAProxy by default a
+ * quarter of maxconn) and raises RLIMIT_NOFILE to fit maxconn (two fds a
+ * session) and the pipes (two fds each), plus margin. */
 static void worker_raise_nofile(const struct cfg *cfg)
 {
+    int pipes = cfg->global.maxpipes >= 0 ? cfg->global.maxpipes
+                                          : cfg->global.maxconn / 4;
     struct rlimit rl;
-    rlim_t want = (rlim_t)cfg->global.maxconn * 2 + 256;
+    rlim_t want = (rlim_t)cfg->global.maxconn * 2 + (rlim_t)pipes * 2 + 256;
 
+    conn_set_max_pipes((unsigned)pipes);
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
         return;
     rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;

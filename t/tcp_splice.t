@@ -6,7 +6,8 @@
 # reaches the other once everything before it was delivered, and the
 # worker really moves them through pipes (seen in /proc/PID/fd halfway
 # through), which it does not without the options. splice-auto starts
-# splicing only once a transfer fills whole buffers.
+# splicing only once a transfer fills whole buffers. Global maxpipes
+# bounds the pipes: beyond it, bytes are copied.
 
 use strict;
 use warnings;
@@ -22,9 +23,13 @@ use Test::Luaproxy;
 use Time::HiRes qw(time);
 
 my $t = Test::Luaproxy->new(timeout => 60);
-$t->write_file_expand('splice.cfg', <<'CFG');
+# The configuration, with global settings <extra>.
+sub config {
+    my ($extra) = @_;
+    $t->write_file_expand('splice.cfg', <<"CFG");
 global
     nbproc 1
+$extra
 
 defaults
     mode tcp
@@ -50,6 +55,8 @@ listen copy
 backend echo
     server echo 127.0.0.1:%%PORT_8090%%
 CFG
+}
+config('');
 
 # The origin echoes what it reads; at the client's end of data it sends
 # "<bytes read>\n" and closes.
@@ -70,7 +77,7 @@ $t->run_daemon(sub {
 });
 close $l;
 $t->run;
-$t->plan(9);
+$t->plan(11);
 
 # Pipes the worker holds now.
 sub pipes {
@@ -137,3 +144,15 @@ cmp_ok($mid, '>=', $idle + 4,
 ($got, $mid) = transfer(8082, "small\n");
 is($got, "small\n6\n", 'splice-auto: a small exchange and its half-close');
 is($mid, $idle, 'splice-auto: no pipe for it');
+
+# maxpipes 1: the second direction finds no pipe and copies.
+my $mark = $t->log_mark;
+config('    maxpipes 1');
+$t->reload;
+$t->wait_log(qr/reload done, generation 2/, mark => $mark);
+my $by = time + 5;
+select(undef, undef, undef, 0.05) while $t->worker_pids > 1 && time < $by;
+$idle = pipes();
+($got, $mid) = transfer(8081, $data);
+ok($got eq $data . length($data) . "\n", 'maxpipes 1: byte-exact');
+is($mid, $idle + 2, 'maxpipes 1: one pipe, one direction copies');
