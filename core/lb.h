@@ -3,7 +3,9 @@
  * the backend's queue of streams waiting for a server slot. Each algorithm
  * is an lb_ops in its own file; hashing algorithms hash a sample expression
  * that the "balance" keyword names ("src", "path", "req.hdr(x)"...), so
- * core never looks into HTTP itself. All state is worker-local. */
+ * core never looks into HTTP itself. Queues and round-robin state are
+ * worker-local; server connection counts are shared by every worker
+ * (core/server_slots.h). */
 #ifndef LUAPROXY_CORE_LB_H
 #define LUAPROXY_CORE_LB_H
 
