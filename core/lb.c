@@ -338,9 +338,9 @@ static int lb_wait(struct stream *s, struct stream_queue *q)
  * (maxqueue, counted over every worker); RC_AGAIN, or RC_ERR if full. */
 static int lb_wait_server(struct stream *s, struct server *srv)
 {
-    lb_dequeue(s);
     if (!server_slots_enqueue(srv))
-        return RC_ERR;
+        return RC_ERR; /* <s> keeps its place, if it had one */
+    lb_dequeue(s);
     s->srv = srv;
     return lb_wait(s, &srv->queue);
 }
@@ -420,6 +420,10 @@ int lb_assign(struct stream *s)
         return lb_took(s, srv);
     if (srv != NULL && keyed)
         return lb_wait_server(s, srv);
+    if (srv == NULL && px->lb->choose_queue != NULL &&
+        (srv = px->lb->choose_queue(px, backup)) != NULL &&
+        lb_wait_server(s, srv) == RC_AGAIN)
+        return RC_AGAIN;
     return lb_wait(s, &px->queue);
 }
 

@@ -36,6 +36,10 @@ struct lb_ops {
     /* 1: choose() names the server the key belongs to, full or not, and
      * the stream waits in that server's queue (within its maxqueue) */
     int targets;
+    /* optional, when choose() found no free slot: a server whose own
+     * queue may take the stream (an explicit maxqueue with room), or NULL
+     * for the backend's queue */
+    struct server *(*choose_queue)(struct proxy *px, int backup);
     /* frees what init allocated */
     void (*deinit)(struct proxy *px);
 };

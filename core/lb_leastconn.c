@@ -52,6 +52,32 @@ static struct server *leastconn_choose(struct proxy *px, int backup,
     return best;
 }
 
+/* With every server full: the one with the fewest connections and queued
+ * streams for its weight among those with an explicit maxqueue not
+ * reached, as HAProxy's leastconn, which smooths the load of small
+ * maxconn values; NULL if none. */
+static struct server *leastconn_choose_queue(struct proxy *px, int backup)
+{
+    struct server *srv, *best = NULL;
+    unsigned long long load, best_load = 0;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        unsigned queued = server_slots_queued(srv);
+
+        if (srv->backup != backup || !server_is_usable(srv) ||
+            srv->maxqueue == 0 || queued >= (unsigned)srv->maxqueue)
+            continue;
+        /* (used + queued) / weight, scaled to keep small differences */
+        load = ((unsigned long long)server_slots_used(srv) + queued) << 16;
+        load /= (unsigned)srv->weight;
+        if (best == NULL || load < best_load) {
+            best = srv;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
 /* The first server with a free slot. */
 static struct server *first_choose(struct proxy *px, int backup, uint64_t hash)
 {
@@ -66,6 +92,7 @@ static struct server *first_choose(struct proxy *px, int backup, uint64_t hash)
 const struct lb_ops lb_leastconn_ops = {
     .name = "leastconn",
     .choose = leastconn_choose,
+    .choose_queue = leastconn_choose_queue,
 };
 
 const struct lb_ops lb_first_ops = {

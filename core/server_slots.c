@@ -222,6 +222,13 @@ void server_slots_unqueue(struct server *srv)
         record_add(srv->slots, offsetof(struct slots_column, queued), -1, 0);
 }
 
+unsigned server_slots_queued(const struct server *srv)
+{
+    if (!shared(srv))
+        return srv->queue.len;
+    return __atomic_load_n(&srv->slots->sum.queued, __ATOMIC_RELAXED);
+}
+
 unsigned server_slots_used(const struct server *srv)
 {
     if (!shared(srv))

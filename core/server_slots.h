@@ -42,5 +42,7 @@ int server_slots_enqueue(struct server *srv);
 void server_slots_unqueue(struct server *srv);
 /* The connections to <srv> from every worker; a racy read, for choosing. */
 unsigned server_slots_used(const struct server *srv);
+/* The streams queued for <srv> in every worker; a racy read, likewise. */
+unsigned server_slots_queued(const struct server *srv);
 
 #endif

@@ -6,7 +6,9 @@
 # server's queue, not the backend's, so a request for another server is
 # not held behind it. "maxqueue N" (from default-server here) bounds that
 # queue over every worker: beyond it the request gets 503 at once instead
-# of waiting. A bad value is a configuration error.
+# of waiting. With leastconn, a request finding every server full waits
+# in the queue of a server whose maxqueue has room, as HAProxy does. A
+# bad value is a configuration error.
 
 use strict;
 use warnings;
@@ -32,7 +34,13 @@ defaults
 
 frontend fe
     bind 127.0.0.1:%%PORT_8080%%
+    use_backend lc if { path_beg /lc/ }
     default_backend hq
+
+backend lc
+    balance leastconn
+    server a 127.0.0.1:%%PORT_8091%% maxconn 1 maxqueue 1
+    server b 127.0.0.1:%%PORT_8092%% maxconn 1 maxqueue 1
 
 backend hq
     balance hdr(X-Key)
@@ -41,16 +49,19 @@ backend hq
     server b 127.0.0.1:%%PORT_8092%%
 CFG
 
-# Each origin answers its name after 0.4 s, one request at a time.
+# Each origin answers its name, one request at a time: after 0.4 s for
+# /slow, and for /lc/ after 1.5 s (a) or 0.2 s (b).
 for my $n (1, 2) {
     my $name = $n == 1 ? 'a' : 'b';
     $t->http_origin(8090 + $n, sub {
-        select(undef, undef, undef, 0.4) if $_[0]{uri} =~ /slow/;
+        my $lc = $n == 1 ? 1.5 : 0.2;
+        select(undef, undef, undef, $_[0]{uri} =~ m{^/lc/} ? $lc : 0.4)
+            if $_[0]{uri} =~ /slow|^\/lc\//;
         return [200, [], $name];
     });
 }
 $t->run;
-$t->plan(6);
+$t->plan(8);
 $t->wait_log(qr/(?s:ready, generation 1.*){2}/);
 my $port = $t->port(8080);
 
@@ -90,6 +101,19 @@ my $took = time - $t0;
 is($r->{body}, 'b', 'the other key is served while a has a queue');
 cmp_ok($took, '<', 0.35, "without waiting behind a's queue ($took s)");
 close $_ for @held;
+
+# leastconn with maxqueue 1: when both are full, one more request waits
+# in each server's own queue, for that server, and the fifth in the
+# backend's; so the slow server a serves two of five, not one, and they
+# take two of its turns.
+$t0 = time;
+@r = $t->http_get_many($port, [map { '/lc/' } 1 .. 5], timeout => 10);
+$took = time - $t0;
+my %by;
+$by{ $_->{body} // 'none' }++ for @r;
+is_deeply(\%by, { a => 2, b => 3 },
+    'leastconn maxqueue 1: a request waits for the slow server');
+cmp_ok($took, '>=', 2.8, "it waited for a's two turns ($took s)");
 
 # maxqueue takes a number.
 my ($rc, $out) = $t->check_config(<<'CFG', 'bad.cfg');
