@@ -6,8 +6,9 @@
 # reaches the other once everything before it was delivered, and the
 # worker really moves them through pipes (seen in /proc/PID/fd halfway
 # through), which it does not without the options. splice-auto starts
-# splicing only once a transfer fills whole buffers. Global maxpipes
-# bounds the pipes: beyond it, bytes are copied.
+# splicing only once a transfer fills whole buffers. The log counts the
+# spliced bytes. Global maxpipes bounds the pipes: beyond it, bytes are
+# copied.
 
 use strict;
 use warnings;
@@ -23,6 +24,8 @@ use Test::Luaproxy;
 use Time::HiRes qw(time);
 
 my $t = Test::Luaproxy->new(timeout => 60);
+my $sink = Test::Luaproxy::syslog_sink();
+my $sink_port = $sink->sockport;
 # The configuration, with global settings <extra>.
 sub config {
     my ($extra) = @_;
@@ -39,6 +42,8 @@ defaults
 
 listen both
     bind 127.0.0.1:%%PORT_8081%%
+    log 127.0.0.1:$sink_port local0
+    log-format "bytes %U %B"
     option splice-request
     option splice-response
     server echo 127.0.0.1:%%PORT_8090%%
@@ -77,7 +82,7 @@ $t->run_daemon(sub {
 });
 close $l;
 $t->run;
-$t->plan(11);
+$t->plan(12);
 
 # Pipes the worker holds now.
 sub pipes {
@@ -124,6 +129,7 @@ sub transfer {
 my $data = join '', map { pack('N', $_ * 2654435761 % 4294967296) }
     1 .. 1024 * 1024; # 4 MiB, no repeating pattern at any power of two
 my $idle = pipes();
+Test::Luaproxy::syslog_drain($sink); # the start-up probes' lines
 my ($got, $mid) = transfer(8081, $data);
 is(length $got, length($data) + length(length($data) . "\n"),
     'splice: every byte came back');
@@ -131,6 +137,10 @@ ok($got eq $data . length($data) . "\n",
     'splice: byte-exact both ways, the half-close after the data');
 cmp_ok($mid, '>=', $idle + 4,
     "splice: two pipes, one a direction, halfway ($mid fds, $idle idle)");
+my $line = '';
+$sink->recv($line, 65536) if IO::Select->new($sink)->can_read(3);
+like($line, qr/bytes 4194304 4194312$/,
+    'splice: the log counts the spliced bytes (%U %B)');
 
 ($got, $mid) = transfer(8083, $data);
 ok($got eq $data . length($data) . "\n", 'no option: byte-exact');
