@@ -303,7 +303,8 @@ static void lb_enqueue(struct stream_queue *q, struct stream *s)
     s->q_taken = q->taken;
 }
 
-void lb_dequeue(struct stream *s)
+/* Takes <s> out of its queue, if any. */
+static void lb_unlink(struct stream *s)
 {
     struct stream_queue *q = s->queue;
 
@@ -323,11 +324,32 @@ void lb_dequeue(struct stream *s)
         server_slots_unqueue(s->srv);
 }
 
+/* Records where <s> leaves its queue as HAProxy counts it for %sq/%bq:
+ * the streams that left it with a slot while <s> waited, plus one. */
+static void lb_note_queue_pos(struct stream *s)
+{
+    struct stream_queue *q = s->queue;
+    unsigned pos = (unsigned)(q->taken - s->q_taken) + 1;
+
+    if (q == &s->be->queue)
+        s->be_queue_pos = pos;
+    else
+        s->srv_queue_pos = pos;
+}
+
+void lb_dequeue(struct stream *s)
+{
+    if (s->queue == NULL)
+        return;
+    lb_note_queue_pos(s);
+    lb_unlink(s);
+}
+
 /* <s> waits in <q> (moving there if it waited elsewhere); RC_AGAIN. */
 static int lb_wait(struct stream *s, struct stream_queue *q)
 {
     if (s->queue != q) {
-        lb_dequeue(s);
+        lb_unlink(s);
         lb_enqueue(q, s);
     }
     lb_queue_poll(s->be);
@@ -340,7 +362,7 @@ static int lb_wait_server(struct stream *s, struct server *srv)
 {
     if (!server_slots_enqueue(srv))
         return RC_ERR; /* <s> keeps its place, if it had one */
-    lb_dequeue(s);
+    lb_unlink(s);
     s->srv = srv;
     return lb_wait(s, &srv->queue);
 }
@@ -353,10 +375,8 @@ static int lb_took(struct stream *s, struct server *srv)
     struct stream_queue *q = s->queue;
 
     if (q != NULL) {
-        *(q == &px->queue ? &s->be_queue_pos : &s->srv_queue_pos) =
-            (unsigned)(q->taken - s->q_taken);
-        q->taken++;
         lb_dequeue(s);
+        q->taken++;
     }
     srv->cur_conns++;
     srv->served++;
@@ -403,7 +423,7 @@ int lb_assign(struct stream *s)
         if (server_is_usable(s->srv))
             return server_slots_take(s->srv) ? lb_took(s, s->srv)
                                              : lb_wait(s, s->queue);
-        lb_dequeue(s);
+        lb_unlink(s);
     }
     if (lb_any_usable(px, 0))
         backup = 0;

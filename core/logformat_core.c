@@ -343,10 +343,15 @@ static void lf_rc(struct logformat_out *out, struct stream *s, unsigned o)
     logformat_put_int(out, s ? s->retries : 0);
 }
 
-/* %sq, %bq: no queue positions recorded yet. */
-static void lf_zero(struct logformat_out *out, struct stream *s, unsigned o)
+/* %sq, %bq: where the stream left the server's and the backend's queue. */
+static void lf_sq(struct logformat_out *out, struct stream *s, unsigned o)
 {
-    logformat_put_int(out, 0);
+    logformat_put_int(out, s != NULL ? s->srv_queue_pos : 0);
+}
+
+static void lf_bq(struct logformat_out *out, struct stream *s, unsigned o)
+{
+    logformat_put_int(out, s != NULL ? s->be_queue_pos : 0);
 }
 
 static void lf_ts(struct logformat_out *out, struct stream *s, unsigned o)
@@ -398,8 +403,8 @@ static const struct logformat_tag logformat_core_tags[] = {
     {"Td", lf_Td, 0},     {"Ta", lf_Ta, 1},     {"Tt", lf_Tt, 0},
     {"Tu", lf_Tu, 0},     {"B", lf_B, 0},       {"U", lf_U, 0},
     {"ac", lf_ac, 0},     {"fc", lf_fc, 0},     {"bc", lf_bc, 0},
-    {"sc", lf_sc, 0},     {"rc", lf_rc, 0},     {"sq", lf_zero, 0},
-    {"bq", lf_zero, 0},   {"ts", lf_ts, 0},     {"tsc", lf_tsc, 0},
+    {"sc", lf_sc, 0},     {"rc", lf_rc, 0},     {"sq", lf_sq, 0},
+    {"bq", lf_bq, 0},     {"ts", lf_ts, 0},     {"tsc", lf_tsc, 0},
     {"rt", lf_rt, 0},     {"lc", lf_lc, 0},     {"H", lf_H, 0},
     {"pid", lf_pid, 0},   {NULL, NULL, 0},
 };

@@ -97,7 +97,8 @@ struct stream {
     struct stream *q_next, *q_prev; /* in <queue> */
     unsigned long long q_taken;     /* queue->taken when it joined */
     /* streams that left the server's / the backend's queue with a slot
-     * while this one waited there (HAProxy's srv_queue / backend_queue) */
+     * while this one waited there, plus one; 0 if it never waited there
+     * (HAProxy's srv_queue / backend_queue, %sq / %bq) */
     unsigned srv_queue_pos, be_queue_pos;
     int has_slot;     /* holds one of srv's maxconn slots (lb_assign) */
     int retries;      /* connection attempts retried (%rc) */
