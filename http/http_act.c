@@ -297,12 +297,16 @@ static enum act_ret hdr_run(struct rule *r, struct stream *s, unsigned f)
     const struct hdr_act *ha = r->arg;
     struct http_msg *m = act_msg(s);
     struct ist v;
+    int have;
 
     if (m == NULL)
         return ACT_RET_CONT;
+    /* the value first: it may read the header it replaces (HAProxy's
+     * order) */
+    have = !ha->del_only && act_value_eval(&ha->value, s, &v);
     if (ha->del_first)
         http_hdr_del(m, ha->name);
-    if (ha->del_only || !act_value_eval(&ha->value, s, &v))
+    if (!have)
         return ACT_RET_CONT;
     return http_hdr_add(s, m, ha->name, v) == RC_OK ? ACT_RET_CONT
                                                     : ACT_RET_ERR;
