@@ -59,6 +59,10 @@ struct stream_ops {
      * RC_AGAIN when the output is full (call again after a wake) or RC_ERR
      * when the client is gone */
     int (*applet_send)(struct stream *s, const char *data, size_t len);
+    /* the server's bytes not forwarded to the client yet, which response
+     * rules judge, and in *<more> whether more may still come; NULL when
+     * the layer has none to show (may be NULL) */
+    struct evbuffer *(*res_buf)(struct stream *s, int *more);
 };
 
 /* HAProxy's log timers of a stream, in ms since it began; -1 until the

@@ -188,6 +188,7 @@ struct luab_ctx {
     struct luab_stats *stats; /* of the function being run, or NULL */
     int wake_ms;              /* act:wake_time() for act.YIELD, -1: none */
     size_t chn_fwd;           /* txn.req: bytes forwarded by send()/forward() */
+    size_t chn_res_fwd;       /* txn.res: the same, on the response side */
     int obj_ref;              /* the TXN or applet object, built once */
     int priv_ref;             /* get_priv/set_priv value */
     int released;

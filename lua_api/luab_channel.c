@@ -7,8 +7,9 @@
  * channel's output, so later reads skip them. Reads that need more bytes
  * than have arrived wait (in actions that may yield) until the client
  * sends more or closes. On HTTP streams only input, output, may_recv,
- * is_full and is_resp are allowed, as in HAProxy; the engine runs no
- * tcp-response rules, so txn.res holds no data. */
+ * is_full and is_resp are allowed, as in HAProxy. txn.res of a TCP stream
+ * is the server's bytes that tcp-response rules judge, before they reach
+ * the client (the stream layer's res_buf). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -32,11 +33,33 @@
 /* A channel being used by a method. */
 struct luab_chn {
     struct luab_ctx *ctx;
-    struct evbuffer *buf; /* NULL: no data reachable (HTTP, response) */
+    struct evbuffer *buf; /* NULL: no data reachable (HTTP) */
     int is_resp;
     int http;
-    size_t fwd; /* output bytes at the front of <buf> */
+    int more;     /* more bytes may still arrive */
+    size_t *fwdp; /* the context's count of output bytes of this side */
+    size_t fwd;   /* output bytes at the front of <buf> */
 };
+
+/* Finds the bytes of the request or response side of stream <s>. */
+static void luab_chn_locate(struct luab_chn *c, struct stream *s)
+{
+    struct conn *conn = s->sess->conn;
+
+    if (!c->is_resp) {
+        c->buf = conn != NULL ? conn_input(conn) : NULL;
+        c->more = conn != NULL && (conn_enabled(conn) & CONN_RD);
+        c->fwdp = &c->ctx->chn_fwd;
+    } else {
+        c->buf = s->ops->res_buf != NULL ? s->ops->res_buf(s, &c->more) : NULL;
+        c->fwdp = &c->ctx->chn_res_fwd;
+    }
+    if (c->buf == NULL)
+        return;
+    if (*c->fwdp > evbuffer_get_length(c->buf))
+        *c->fwdp = evbuffer_get_length(c->buf);
+    c->fwd = *c->fwdp;
+}
 
 /* Fills <c> from the Channel at 1. With <data>, raises HAProxy's errors
  * where the bytes cannot be reached. */
@@ -51,13 +74,13 @@ static void luab_chn_check(lua_State *L, struct luab_chn *c, int data)
     lua_pop(L, 1);
     c->http = s != NULL && http_txn_get(s) != NULL;
     c->buf = NULL;
+    c->more = 0;
+    c->fwdp = NULL;
     c->fwd = 0;
-    if (s != NULL && !c->http && !c->is_resp && s->sess->conn != NULL) {
-        c->buf = conn_input(s->sess->conn);
-        c->fwd = c->ctx->chn_fwd;
-        if (c->fwd > evbuffer_get_length(c->buf))
-            c->fwd = c->ctx->chn_fwd = evbuffer_get_length(c->buf);
-    }
+    if (s != NULL)
+        luab_chn_locate(c, s);
+    if (c->http) /* HTTP channels tell their state, never their bytes */
+        c->buf = NULL;
     if (!data)
         return;
     if (c->http)
@@ -76,10 +99,7 @@ static size_t luab_chn_input(const struct luab_chn *c)
 /* 1 if more input may still arrive. */
 static int luab_chn_may_recv(const struct luab_chn *c)
 {
-    struct conn *conn = c->ctx->s ? c->ctx->s->sess->conn : NULL;
-
-    return conn != NULL && !c->is_resp && (conn_enabled(conn) & CONN_RD) &&
-           luab_chn_input(c) < LUAB_CHN_FULL;
+    return c->more && luab_chn_input(c) < LUAB_CHN_FULL;
 }
 
 /* Resolves an (offset, length) pair at <oi>, <li> against the input:
@@ -284,7 +304,7 @@ static int luab_chn_send(lua_State *L)
     luab_chn_check(L, &c, 1);
     luaL_checklstring(L, 2, &slen);
     luab_chn_insert_at(L, &c, 0);
-    c.ctx->chn_fwd += slen;
+    *c.fwdp += slen;
     return 1;
 }
 
@@ -299,7 +319,7 @@ static int luab_chn_forward_k(lua_State *L, int status, lua_KContext k)
     luab_chn_check(L, &c, 1);
     in = luab_chn_input(&c);
     n = (size_t)left < in ? (size_t)left : in;
-    c.ctx->chn_fwd += n;
+    *c.fwdp += n;
     left -= (lua_Integer)n;
     if (left > 0 && luab_chn_should_wait(L, &c))
         return luab_run_yield(L, LUAB_WAIT_IO, luab_chn_forward_k,

@@ -4,8 +4,9 @@
 # tcp-response content rules in TCP mode: the backend's rules judge the
 # server's first bytes before any reach the client, waiting for data while
 # tcp-response inspect-delay runs (res.len, res.payload); accept, reject,
-# set-var, and a Lua action that yields (lua.NAME from the registry; as in
-# HAProxy it may yield only while an inspect-delay runs).
+# set-var, and Lua actions that yield (lua.NAME from the registry; as in
+# HAProxy they may yield only while an inspect-delay runs), one of them
+# reading and editing the server's bytes through txn.res.
 use strict;
 use warnings;
 use FindBin;
@@ -21,6 +22,15 @@ $t->write_file_expand('res.lua', <<'EOF2');
 core.register_action("nap", { "tcp-res" }, function(txn)
   core.msleep(300)
   txn:set_var("txn.napped", "1")
+end)
+-- reads the server's first 8 bytes (waiting for them if they come in
+-- parts), tags them, and drops the request side's view: only txn.res
+-- holds server bytes
+core.register_action("tag", { "tcp-res" }, function(txn)
+  local head = txn.res:data(0, 8)
+  txn.res:prepend(string.format("[%s %d %s]", tostring(txn.res:is_resp()),
+    txn.res:input(), head))
+  txn.res:send("<sent>")
 end)
 EOF2
 $t->write_file_expand('lp.cfg', <<'EOF2');
@@ -45,6 +55,9 @@ frontend fe_tag
 frontend fe_lua
     bind 127.0.0.1:%%PORT_8083%%
     default_backend lua
+frontend fe_tag_lua
+    bind 127.0.0.1:%%PORT_8084%%
+    default_backend lua_tag
 backend judge
     tcp-response inspect-delay 2s
     tcp-response content reject if { res.payload(0,4) -m str EVIL }
@@ -58,6 +71,10 @@ backend tagged
     tcp-response inspect-delay 2s
     tcp-response content set-var(txn.first) res.payload(0,3) if { res.len ge 3 }
     tcp-response content reject if { var(txn.first) -m str BAD }
+    server s 127.0.0.1:%%PORT_8091%%
+backend lua_tag
+    tcp-response inspect-delay 2s
+    tcp-response content lua.tag
     server s 127.0.0.1:%%PORT_8091%%
 backend lua
     tcp-response inspect-delay 1s
@@ -92,7 +109,7 @@ close $l;
 $t->wait_ports($t->port(8080));
 $t->run;
 
-$t->plan(12);
+$t->plan(14);
 
 # Connects to <n>, sends "<script>\n", reads what arrives within <wait>
 # seconds (until EOF); returns (data, seconds until the first byte, eof).
@@ -144,3 +161,8 @@ is($got, "GOOD news\n", 'another first word passes');
 ($got, $first) = talk(8083, "hello lua\n");
 is($got, "hello lua\n", 'a Lua action (it yields) set the var the next rule wants');
 ok(defined $first && $first >= 0.25, 'the Lua action slept before forwarding');
+
+($got, $first) = talk(8084, "serv|er bytes\n");
+is($got, "<sent>[true 13 server b]server bytes\n",
+    'txn.res in a tcp-res action: waits for 8 bytes, reads, prepends, sends');
+ok(defined $first && $first >= 0.25, 'nothing reached the client before it ran');

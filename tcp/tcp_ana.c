@@ -65,10 +65,13 @@ struct tcp_txn {
 static void tcp_process(struct stream *s);
 static int tcp_applet_send(struct stream *s, const char *data, size_t len);
 
+static struct evbuffer *tcp_res_buf(struct stream *s, int *more);
+
 static const struct stream_ops tcp_stream_ops = {
     .name = "tcp",
     .process = tcp_process,
     .applet_send = tcp_applet_send,
+    .res_buf = tcp_res_buf,
 };
 
 int tcp_stream_is(const struct stream *s)
@@ -83,6 +86,15 @@ struct evbuffer *tcp_stream_res_buf(const struct stream *s)
     if (!tcp_stream_is(s) || tt->srv == NULL || !tt->srv_connected)
         return NULL;
     return conn_input(tt->srv);
+}
+
+/* The res_buf stream op: the server's bytes while response rules run. */
+static struct evbuffer *tcp_res_buf(struct stream *s, int *more)
+{
+    const struct tcp_txn *tt = s->proto;
+
+    *more = !tt->srv_eof;
+    return tcp_stream_res_buf(s);
 }
 
 static struct conn *cli_conn(const struct tcp_txn *tt)
