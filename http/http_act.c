@@ -681,19 +681,19 @@ static long replace_expand(const char *with, const char *src,
     return (long)len;
 }
 
-/* Replaces <v> in place (into the stream pool) when the regex matches it
+/* Replaces <v> in place (into the stream pool) when <re> matches it
  * whole, as HAProxy does; returns 0 on memory failure. */
-static int replace_one(struct stream *s, const struct replace_act *ra,
-                       struct ist *v)
+static int replace_one(struct stream *s, const struct sample_regex *re,
+                       const char *with, struct ist *v)
 {
     size_t ovec[20];
     char out[8192];
     long n;
 
-    if (!sample_regex_exec(ra->re, v->ptr, v->len, 0, ovec, 10) ||
-        ovec[0] != 0 || ovec[1] != v->len)
+    if (!sample_regex_exec(re, v->ptr, v->len, 0, ovec, 10) || ovec[0] != 0 ||
+        ovec[1] != v->len)
         return 1;
-    n = replace_expand(ra->with, v->ptr, ovec, out, sizeof(out));
+    n = replace_expand(with, v->ptr, ovec, out, sizeof(out));
     if (n < 0)
         return 0;
     *v = pool_join(s->pool, &(struct ist){out, (size_t)n}, 1);
@@ -701,15 +701,15 @@ static int replace_one(struct stream *s, const struct replace_act *ra,
 }
 
 /* Splits a header value on commas and replaces each element. */
-static int replace_values(struct stream *s, const struct replace_act *ra,
-                          struct ist *v)
+static int replace_values(struct stream *s, const struct sample_regex *re,
+                          const char *with, struct ist *v)
 {
     struct ist parts[64], rest = *v, elem;
     struct ist joined[127];
     int n = 0, i, k = 0;
 
     while (n < 64 && h1_list_next(&rest, &elem)) {
-        if (!replace_one(s, ra, &elem))
+        if (!replace_one(s, re, with, &elem))
             return 0;
         parts[n++] = elem;
     }
@@ -722,23 +722,34 @@ static int replace_values(struct stream *s, const struct replace_act *ra,
     return v->ptr != NULL;
 }
 
+int http_hdr_replace(struct stream *s, struct http_msg *m, struct ist name,
+                     const struct sample_regex *re, const char *with,
+                     int per_value)
+{
+    int i;
+
+    for (i = http_hdr_find(m, name, 0); i >= 0;
+         i = http_hdr_find(m, name, (unsigned)i + 1)) {
+        int ok = per_value ? replace_values(s, re, with, &m->hdrs[i].value)
+                           : replace_one(s, re, with, &m->hdrs[i].value);
+
+        if (!ok)
+            return RC_ERR;
+    }
+    return RC_OK;
+}
+
 static enum act_ret replace_run(struct rule *r, struct stream *s, unsigned f)
 {
     const struct replace_act *ra = r->arg;
     struct http_msg *m = act_msg(s);
-    int i;
 
     if (m == NULL)
         return ACT_RET_CONT;
-    for (i = http_hdr_find(m, ist_from(ra->name), 0); i >= 0;
-         i = http_hdr_find(m, ist_from(ra->name), (unsigned)i + 1)) {
-        int ok = ra->per_value ? replace_values(s, ra, &m->hdrs[i].value)
-                               : replace_one(s, ra, &m->hdrs[i].value);
-
-        if (!ok)
-            return ACT_RET_ERR;
-    }
-    return ACT_RET_CONT;
+    return http_hdr_replace(s, m, ist_from(ra->name), ra->re, ra->with,
+                            ra->per_value) == RC_OK
+               ? ACT_RET_CONT
+               : ACT_RET_ERR;
 }
 
 static int replace_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,

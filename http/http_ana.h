@@ -13,6 +13,7 @@
 #include "http/h1.h"
 
 struct stream;
+struct sample_regex;
 struct conn;
 struct event;
 struct http_conn;
@@ -95,6 +96,13 @@ int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
 int http_hdr_del(struct http_msg *m, struct ist name);
 /* Index of the first header named <name> from <start>, or -1. */
 int http_hdr_find(const struct http_msg *m, struct ist name, unsigned start);
+/* Replaces every value of header <name> that <re> matches whole (each
+ * comma-separated element with <per_value>) with <with>, where \1..\9
+ * name the groups; replace-header/-value and the Lua rep_* functions.
+ * RC_OK, or RC_ERR when out of memory. */
+int http_hdr_replace(struct stream *s, struct http_msg *m, struct ist name,
+                     const struct sample_regex *re, const char *with,
+                     int per_value);
 /* Walks the chunked request body received so far without consuming it,
  * copying the payload to <dst> (NULL: only measure; it needs no more room
  * than the bytes received) and its length to *<dlen>. RC_OK when the whole

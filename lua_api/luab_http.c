@@ -8,6 +8,7 @@
 #endif
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -16,6 +17,7 @@
 #include "core/action.h"
 #include "core/errors.h"
 #include "core/pool.h"
+#include "core/sample.h"
 #include "core/stream.h"
 #include "http/http_ana.h"
 #include "lua_api/luab.h"
@@ -106,6 +108,53 @@ static int luab_http_del(lua_State *L, int res)
 
     http_hdr_del(res ? &txn->res : &txn->req, luab_http_arg(L, 2));
     return 0;
+}
+
+/* Shared body of rep_header (<per_value> 0) and rep_value: the regex is
+ * compiled for the call, as HAProxy does. */
+static int luab_http_rep(lua_State *L, int res, int per_value)
+{
+    struct http_txn *txn =
+        luab_http_check(L, res, per_value ? "rep_value" : "rep_header");
+    struct ist name = luab_http_arg(L, 2), src = luab_http_arg(L, 3);
+    const char *with = luaL_checkstring(L, 4);
+    struct sample_regex *re;
+    char *err = NULL;
+    int rc;
+
+    re = sample_regex_new(src.ptr, src.len, 0, &err);
+    if (re == NULL) {
+        lua_pushfstring(L, "invalid regex '%s': %s", src.ptr, err);
+        free(err);
+        return lua_error(L);
+    }
+    rc = http_hdr_replace(txn->s, res ? &txn->res : &txn->req, name, re, with,
+                          per_value);
+    sample_regex_free(re);
+    if (rc != RC_OK)
+        luaL_error(L, "out of memory");
+    return 0;
+}
+
+/* http:req_rep_header(name, regex, replace) and the like */
+static int luab_http_req_rep_header(lua_State *L)
+{
+    return luab_http_rep(L, 0, 0);
+}
+
+static int luab_http_res_rep_header(lua_State *L)
+{
+    return luab_http_rep(L, 1, 0);
+}
+
+static int luab_http_req_rep_value(lua_State *L)
+{
+    return luab_http_rep(L, 0, 1);
+}
+
+static int luab_http_res_rep_value(lua_State *L)
+{
+    return luab_http_rep(L, 1, 1);
 }
 
 /* http:req_get_headers() */
@@ -256,6 +305,10 @@ static const luaL_Reg luab_http_methods[] = {
     {"res_set_header", luab_http_res_set_header},
     {"req_del_header", luab_http_req_del_header},
     {"res_del_header", luab_http_res_del_header},
+    {"req_rep_header", luab_http_req_rep_header},
+    {"res_rep_header", luab_http_res_rep_header},
+    {"req_rep_value", luab_http_req_rep_value},
+    {"res_rep_value", luab_http_res_rep_value},
     {"req_set_method", luab_http_req_set_method},
     {"req_set_uri", luab_http_req_set_uri},
     {"req_set_path", luab_http_req_set_path},

@@ -21,6 +21,7 @@
 #include "core/action.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/logctl.h"
 #include "core/logger.h"
 #include "core/stream.h"
 #include "core/vars.h"
@@ -286,8 +287,24 @@ static int luab_txn_alert(lua_State *L)
     return luab_txn_log_at(L, LOG_LVL_ALERT);
 }
 
-/* Setters HAProxy has and we accept without effect (set_loglevel,
- * set_tos, set_mark, set_priority_*). */
+/* txn:set_loglevel(level): the level of this stream's log line,
+ * core.emerg (0) to core.debug (7), as "set-log-level" sets it. */
+static int luab_txn_set_loglevel(lua_State *L)
+{
+    struct luab_ctx *ctx = luab_txn_check(L);
+    lua_Integer lvl = luaL_checkinteger(L, 2);
+    struct logctl *lc;
+
+    luaL_argcheck(L, lvl >= LOG_LVL_EMERG && lvl <= LOG_LVL_DEBUG, 2,
+                  "must be one of core.emerg ... core.debug");
+    lc = logctl_need(ctx->s);
+    if (lc != NULL)
+        lc->level = (int)lvl;
+    return 0;
+}
+
+/* Setters HAProxy has and we accept without effect (set_tos, set_mark,
+ * set_priority_*). */
 static int luab_txn_noop(lua_State *L)
 {
     luab_txn_check(L);
@@ -513,7 +530,7 @@ static const luaL_Reg luab_txn_methods[] = {
     {"Alert", luab_txn_alert},
     {"done", luab_txn_done},
     {"reply", luab_txn_reply},
-    {"set_loglevel", luab_txn_noop},
+    {"set_loglevel", luab_txn_set_loglevel},
     {"set_tos", luab_txn_noop},
     {"set_mark", luab_txn_noop},
     {"set_fc_tos", luab_txn_noop},
@@ -533,6 +550,7 @@ static const luaL_Reg luab_reply_methods[] = {
 
 void luab_txn_register(lua_State *L)
 {
+    logctl_init(); /* txn:set_loglevel() keeps its level there */
     luab_class_new(L, LUAB_MT_TXN, luab_txn_methods);
     luab_class_new(L, LUAB_MT_REPLY, luab_reply_methods);
 }
