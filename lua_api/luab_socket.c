@@ -494,7 +494,8 @@ static int luab_sock_close(lua_State *L)
     return 1;
 }
 
-/* Pushes "ip", port of a peer or local address; nil if unknown. */
+/* Pushes a peer or local address as HAProxy does, one string:
+ * "ip:port", "[ipv6]:port"; nil if unknown. */
 static int luab_sock_name(lua_State *L, int peer)
 {
     struct luab_sock *sk = luab_sock_check(L);
@@ -514,16 +515,14 @@ static int luab_sock_name(lua_State *L, int peer)
         struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 
         inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
-        lua_pushstring(L, buf);
-        lua_pushinteger(L, ntohs(in->sin_port));
+        lua_pushfstring(L, "%s:%d", buf, (int)ntohs(in->sin_port));
     } else {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
         inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
-        lua_pushstring(L, buf);
-        lua_pushinteger(L, ntohs(in6->sin6_port));
+        lua_pushfstring(L, "[%s]:%d", buf, (int)ntohs(in6->sin6_port));
     }
-    return 2;
+    return 1;
 }
 
 /* sock:getpeername() */
@@ -538,12 +537,11 @@ static int luab_sock_getsockname(lua_State *L)
     return luab_sock_name(L, 0);
 }
 
-/* sock:setoption(...): accepted, nothing to do. */
+/* sock:setoption(...): accepted, nothing to do, nothing returned. */
 static int luab_sock_setoption(lua_State *L)
 {
     luab_sock_check(L);
-    lua_pushinteger(L, 1);
-    return 1;
+    return 0;
 }
 
 int luab_socket_new(lua_State *L)
