@@ -314,11 +314,18 @@ static const char *luab_ctx_name(unsigned kind)
     }
 }
 
+unsigned luab_ctx_kind(lua_State *L)
+{
+    struct luab_ctx *ctx = luab_run_current();
+
+    return ctx ? ctx->kind : luab_state_of(L)->phase;
+}
+
 struct luab_ctx *luab_check_ctx(lua_State *L, unsigned allowed,
                                 const char *fname)
 {
     struct luab_ctx *ctx = luab_run_current();
-    unsigned cur = ctx ? ctx->kind : luab_state_of(L)->phase;
+    unsigned cur = luab_ctx_kind(L);
 
     if (cur & allowed)
         return ctx;

@@ -217,6 +217,8 @@ struct luab_fn *luab_fn_find(struct luab_state *st, enum luab_fn_kind kind,
  * kind); returns it. Raises a Lua error when out of memory. */
 struct luab_fn *luab_fn_add(lua_State *L, enum luab_fn_kind kind,
                             const char *name, int fn_idx);
+/* The LUAB_CTX_* kind of the code running on <L>. */
+unsigned luab_ctx_kind(lua_State *L);
 /* Raises "'<fname>' is not available in this context" unless the running
  * context is one of <allowed>; returns the running context (may be NULL in
  * body/init). */

@@ -10,7 +10,6 @@
 #endif
 
 #include <arpa/inet.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,11 +72,9 @@ int luab_smp_from_lua(lua_State *L, int idx, struct sample *smp,
     memset(smp, 0, sizeof(*smp));
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER:
+        /* as HAProxy: a float without an exact integer value gives 0 */
         smp->type = SMP_T_SINT;
-        if (lua_isinteger(L, idx))
-            smp->data.sint = lua_tointeger(L, idx);
-        else
-            smp->data.sint = (long long)trunc(lua_tonumber(L, idx));
+        smp->data.sint = lua_tointeger(L, idx);
         return 1;
     case LUA_TBOOLEAN:
         smp->type = SMP_T_BOOL;

@@ -380,6 +380,9 @@ static int luab_map_new(lua_State *L)
 
     luaL_argcheck(L, method >= PAT_MATCH_INT && method <= PAT_MATCH_REG, 2,
                   "unknown match method");
+    /* reading a file would block the worker: HAProxy refuses it too */
+    if (!(luab_ctx_kind(L) & (LUAB_CTX_BODY | LUAB_CTX_INIT)))
+        return luaL_error(L, "'new': map: cannot load map at runtime.");
     lua_createtable(L, 1, 0);
     m = lua_newuserdata(L, sizeof(*m));
     memset(m, 0, sizeof(*m));

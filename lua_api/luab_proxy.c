@@ -82,11 +82,23 @@ static int luab_px_get_name(lua_State *L)
     return 1;
 }
 
+/* Pushes the identifier field <name> of the object at <idx> as an
+ * integer: the attribute itself is a string, as in HAProxy 2.6. */
+static void luab_proxy_id_push(lua_State *L, int idx, const char *name)
+{
+    lua_Integer id;
+
+    lua_getfield(L, idx, name);
+    id = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    lua_pushinteger(L, id);
+}
+
 /* px:get_uuid(): the position of the proxy in the configuration. */
 static int luab_px_get_uuid(lua_State *L)
 {
     luab_px_check(L);
-    lua_getfield(L, 1, "uuid");
+    luab_proxy_id_push(L, 1, "uuid");
     return 1;
 }
 
@@ -167,7 +179,7 @@ static void luab_px_sessions(const struct proxy *px, long long *cur,
 static void luab_stats_ids(lua_State *L, const struct proxy *px,
                            const char *svname, int type)
 {
-    lua_getfield(L, 1, "uuid");
+    luab_proxy_id_push(L, 1, "uuid");
     lua_setfield(L, -2, "iid");
     luab_proxy_setstr(L, "pxname", px->name);
     luab_proxy_setstr(L, "svname", svname);
@@ -215,7 +227,7 @@ static int luab_srv_get_name(lua_State *L)
 static int luab_srv_get_puid(lua_State *L)
 {
     luab_srv_check(L);
-    lua_getfield(L, 1, "puid");
+    luab_proxy_id_push(L, 1, "puid");
     return 1;
 }
 
@@ -348,10 +360,11 @@ static int luab_srv_set_ready(lua_State *L)
     return 0;
 }
 
-/* sv:is_draining() */
+/* sv:is_draining(): 1 or 0, an integer as in HAProxy 2.6 (later versions
+ * return a boolean) */
 static int luab_srv_is_draining(lua_State *L)
 {
-    lua_pushboolean(L, luab_srv_check(L)->drain);
+    lua_pushinteger(L, luab_srv_check(L)->drain ? 1 : 0);
     return 1;
 }
 
@@ -388,12 +401,12 @@ static int luab_srv_get_stats(lua_State *L)
     lua_newtable(L);
     lua_getfield(L, 1, "proxy");
     if (lua_istable(L, -1))
-        lua_getfield(L, -1, "uuid");
+        luab_proxy_id_push(L, -1, "uuid");
     else
         lua_pushnil(L);
     lua_setfield(L, -3, "iid");
     lua_pop(L, 1);
-    lua_getfield(L, 1, "puid");
+    luab_proxy_id_push(L, 1, "puid");
     lua_setfield(L, -2, "sid");
     luab_proxy_setstr(L, "pxname", srv->px ? srv->px->name : "");
     luab_proxy_setstr(L, "svname", srv->name);
@@ -433,7 +446,7 @@ static int luab_lst_get_stats(lua_State *L)
     luab_proxy_setstr(L, "pxname", l->px ? l->px->name : "");
     lua_getfield(L, 1, "name");
     lua_setfield(L, -2, "svname");
-    lua_getfield(L, 1, "luid");
+    luab_proxy_id_push(L, 1, "luid");
     lua_setfield(L, -2, "sid");
     luab_proxy_setint(L, "pid", worker_id());
     luab_proxy_setint(L, "type", 3);
@@ -531,7 +544,8 @@ static void luab_proxy_obj(lua_State *L, const char *mt, void *p,
     lua_pushlightuserdata(L, p);
     lua_rawseti(L, -2, 0);
     luab_proxy_setstr(L, "name", name);
-    luab_proxy_setint(L, idname, id);
+    lua_pushfstring(L, "%d", id);
+    lua_setfield(L, -2, idname);
     luaL_setmetatable(L, mt);
 }
 

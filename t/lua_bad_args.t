@@ -37,10 +37,10 @@ local function run_cases(cases)
 end
 
 local BAD = "bad argument"
+local m = Map.new("%%TESTDIR%%/good.map", Map._str)
 
 core.register_action("bad", { "http-req" }, function(txn)
   local s = core.tcp()
-  local m = Map.new("%%TESTDIR%%/good.map", Map._str)
   local ok, re = Regex.new("a(b)c", true)
   local px = core.frontends["fe"]
   local sv = core.backends["be"].servers["s1"]
@@ -104,7 +104,7 @@ core.register_action("bad", { "http-req" }, function(txn)
     { "Socket settimeout", BAD, function() s:settimeout("abc") end },
     { "Socket send", BAD, function() s:send({}) end },
     { "Map.new file", BAD, function() Map.new(nil) end },
-    { "Map.new missing", "failed to open", function() Map.new("/nonexistent/map", Map._str) end },
+    { "Map.new at run time", "cannot load map at runtime", function() Map.new("/nonexistent/map", Map._str) end },
     { "Map.new method", "unknown match method", function() Map.new("%%TESTDIR%%/good.map", 99) end },
     { "Map self", "Map expected", function() m.lookup(nil, "x") end },
     { "Map:lookup", BAD, function() m:lookup({}) end },

@@ -2,8 +2,9 @@
 # Copyright (c) luaproxy developers. Licensed under the MIT licence.
 #
 # txn:set_var / get_var / unset_var convert as HAProxy does: a boolean is
-# stored as a boolean that "-m bool" matches, a number stores its integer
-# part, a string stays a string (cast with a leading-integer parse by
+# stored as a boolean that "-m bool" matches, a number stores its value
+# when it is an integer (2.0 too) and 0 otherwise (HAProxy 2.6 reads it
+# with lua_tointeger: 2.9 gives 0), a string stays a string (cast with a leading-integer parse by
 # -m bool), and nil or a table store boolean false. get_var returns
 # booleans as integers 0/1. set_var/unset_var return booleans; an unknown
 # scope is refused with false. Variables reach the config's ACLs and are
@@ -22,7 +23,7 @@ my $t = Test::Luaproxy->new;
 $t->write_file_expand('vars.lua', <<'EOF');
 local values = {
   ["true"] = true, ["false"] = false, one = 1, zero = 0, float = 0.7,
-  float2 = 2.9, str1 = "1", strtrue = "true", table = {},
+  float2 = 2.9, whole = 2.0, str1 = "1", strtrue = "true", table = {},
 }
 
 core.register_action("setv", { "http-req" }, function(txn)
@@ -88,7 +89,8 @@ my @cases = (
     ['one',     1, 'integer:1'],
     ['zero',    0, 'integer:0'],
     ['float',   0, 'integer:0'],
-    ['float2',  1, 'integer:2'],
+    ['float2',  0, 'integer:0'],
+    ['whole',   1, 'integer:2'],
     ['str1',    1, 'string:1'],
     ['strtrue', 0, 'string:true'],
     ['nil',     0, 'integer:0'],

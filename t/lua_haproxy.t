@@ -1,0 +1,211 @@
+#!/usr/bin/perl
+# One Lua script run by HAProxy (Debian's /usr/sbin/haproxy, when
+# installed) and by us: a service and an action call the API with plain
+# and awkward arguments and print what each call returned (values and
+# their Lua types, or "error"), one line per call; every line must be the
+# same from both servers. This is how the API keeps HAProxy's semantics
+# where its documentation is silent. Values that differ by nature (pids,
+# ports, times, the product name) are not printed, nor APIs HAProxy 2.6
+# lacks (core.get_var came in 2.9).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy;
+
+my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
+my $t = Test::Luaproxy->new;
+$t->skip_all("no haproxy at $haproxy") unless -x $haproxy;
+
+$t->write_file('str.map', "alpha one\nbeta two\n");
+$t->write_file_expand('cmp.lua', <<'EOF2');
+local D = "%%TESTDIR%%/"
+
+-- "name: v1 (type) | v2 (type)" for what f returned, or "name: error".
+local function show(out, name, f, ...)
+  local r = table.pack(pcall(f, ...))
+  local parts = {}
+  if not r[1] then
+    out[#out + 1] = name .. ": error"
+    return
+  end
+  for i = 2, r.n do
+    local v = r[i]
+    local ty = math.type(v) or type(v)
+    if type(v) == "table" then
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      table.sort(keys)
+      v = "{" .. table.concat(keys, ",") .. "}"
+    elseif type(v) == "userdata" or type(v) == "function" then
+      v = type(v)
+    elseif type(v) == "string" then
+      v = string.format("%q", v):gsub("\\\n", "\\n")
+    end
+    parts[#parts + 1] = tostring(v) .. " (" .. ty .. ")"
+  end
+  out[#out + 1] = name .. ": " .. table.concat(parts, " | ")
+end
+
+local function core_calls(out)
+  show(out, "tokenize", core.tokenize, "a,b;;c", ",;")
+  show(out, "tokenize noblank", core.tokenize, "a,b;;c", ",;", true)
+  show(out, "tokenize bad", core.tokenize, nil, ",")
+  show(out, "parse_addr v4", function() return core.parse_addr("10.0.0.0/8") ~= nil end)
+  show(out, "parse_addr bad", core.parse_addr, "nope")
+  show(out, "match_addr", core.match_addr, core.parse_addr("10.1.0.0/16"),
+    core.parse_addr("10.0.0.0/8"))
+  show(out, "match_addr no", core.match_addr, core.parse_addr("192.168.0.1"),
+    core.parse_addr("10.0.0.0/8"))
+  show(out, "http_date", core.http_date, 784111777)
+  show(out, "imf_date", core.imf_date, "Sun, 06 Nov 1994 08:49:37 GMT")
+  show(out, "rfc850_date", core.rfc850_date, "Sunday, 06-Nov-94 08:49:37 GMT")
+  show(out, "asctime_date", core.asctime_date, "Sun Nov  6 08:49:37 1994")
+  show(out, "http_date bad", core.http_date, "x")
+  show(out, "concat", function()
+    local c = core.concat(); c:add("a"); c:add("b"); return c:dump() end)
+  show(out, "concat number", function()
+    local c = core.concat(); c:add(12); return c:dump() end)
+  show(out, "regex", function()
+    local ok, re = Regex.new("^(\\w+)-(\\d+)$", true)
+    return ok, re:match("ab-12"), re:exec("AB-12")
+  end)
+  show(out, "regex bad", Regex.new, "(", true)
+  show(out, "map lookup", function()
+    local m = Map.new(D .. "str.map", Map._str)
+    return m:lookup("alpha"), m:lookup("gamma"), m:slookup("gamma")
+  end)
+  show(out, "proxies", function()
+    local n = {}
+    for k in pairs(core.backends) do n[#n + 1] = k end
+    table.sort(n)
+    return table.concat(n, ",")
+  end)
+  local s = core.backends.app.servers.s1
+  -- the methods HAProxy 2.6 has (get_name, is_backup... came in 2.8)
+  for _, m in ipairs({ "get_weight", "get_maxconn", "is_draining",
+      "get_addr" }) do
+    show(out, "server " .. m, function() return s[m](s) end)
+  end
+  show(out, "server attributes", function() return s.name, s.puid end)
+  local p = core.backends.app
+  for _, m in ipairs({ "get_cap", "get_mode" }) do
+    show(out, "proxy " .. m, function() return p[m](p) end)
+  end
+  show(out, "proxy attributes", function() return p.name, p.uuid end)
+  show(out, "info keys", function()
+    local i = core.get_info()
+    return math.type(i.Pid), i.Nbthread ~= nil
+  end)
+end
+
+core.register_service("cmp", "http", function(applet)
+  local out = {}
+  core_calls(out)
+  show(out, "applet fields", function()
+    return applet.method, applet.path, applet.qs, applet.version, applet.length
+  end)
+  show(out, "applet headers", function()
+    local h = applet.headers
+    return h["x-a"][0], h["x-a"][1], h["x-b"][0], h["x-missing"]
+  end)
+  show(out, "applet getline", applet.getline, applet)
+  show(out, "applet receive 3", applet.receive, applet, 3)
+  show(out, "applet receive rest", applet.receive, applet)
+  show(out, "applet receive eof", applet.receive, applet)
+  show(out, "applet f", function() return applet.f:path(), applet.sf:method() end)
+  show(out, "applet set_var", applet.set_var, applet, "txn.a", 1.5)
+  show(out, "applet get_var", applet.get_var, applet, "txn.a")
+  show(out, "applet set_var bad", applet.set_var, applet, "nope", 1)
+  local body = table.concat(out, "\n") .. "\n"
+  applet:set_status(200)
+  applet:add_header("content-type", "text/plain")
+  applet:add_header("content-length", #body)
+  applet:start_response()
+  applet:send(body)
+end)
+
+core.register_action("cmp_act", { "http-req" }, function(txn)
+  local out = {}
+  show(out, "f path", txn.f.path, txn.f)
+  show(out, "f missing hdr", txn.f.req_hdr, txn.f, "x-none")
+  show(out, "sf missing hdr", txn.sf.req_hdr, txn.sf, "x-none")
+  show(out, "f hdr_cnt", txn.f.req_hdr_cnt, txn.f, "x-a")
+  show(out, "sf hdr_cnt", txn.sf.req_hdr_cnt, txn.sf, "x-a")
+  show(out, "f bool", txn.f.always_true, txn.f)
+  show(out, "f src", txn.f.src, txn.f)
+  show(out, "c lower", txn.c.lower, txn.c, "AbC")
+  show(out, "c length", txn.c.length, txn.c, "abcd")
+  show(out, "sc length", txn.sc.length, txn.sc, "abcd")
+  show(out, "c bad arg", txn.c.field, txn.c, "a,b", "x")
+  show(out, "set_var int", txn.set_var, txn, "txn.i", 42)
+  show(out, "get_var int", txn.get_var, txn, "txn.i")
+  show(out, "set_var float", txn.set_var, txn, "txn.f", 2.7)
+  show(out, "get_var float", txn.get_var, txn, "txn.f")
+  show(out, "set_var bool", txn.set_var, txn, "txn.b", true)
+  show(out, "get_var bool", txn.get_var, txn, "txn.b")
+  show(out, "set_var table", txn.set_var, txn, "txn.t", {})
+  show(out, "get_var table", txn.get_var, txn, "txn.t")
+  show(out, "set_var nil", txn.set_var, txn, "txn.n", nil)
+  show(out, "set_var ifexist", txn.set_var, txn, "txn.nope", 1, true)
+  show(out, "get_var ifexist", txn.get_var, txn, "txn.nope")
+  show(out, "unset_var", txn.unset_var, txn, "txn.i")
+  show(out, "get_var unset", txn.get_var, txn, "txn.i")
+  show(out, "set_var bad scope", txn.set_var, txn, "bad.x", 1)
+  show(out, "get_priv empty", txn.get_priv, txn)
+  show(out, "headers", function()
+    local h = txn.http:req_get_headers()
+    return h["x-a"][0], h["x-a"][1], #h["x-a"]
+  end)
+  show(out, "res side from req", txn.http.res_set_status, txn.http, 200)
+  show(out, "reply", function() return type(txn:reply()) end)
+  txn:set_var("txn.cmp", table.concat(out, "\n"))
+end)
+EOF2
+
+# One configuration; <port> is the frontend's.
+sub config {
+    my ($port) = @_;
+    my $o = $t->port(8091);
+    return <<"EOF2";
+global
+    lua-load @{[$t->testdir]}/cmp.lua
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 3s
+    timeout server 3s
+frontend fe
+    bind 127.0.0.1:$port
+    http-request use-service lua.cmp if { path /svc }
+    http-request lua.cmp_act
+    http-request return status 200 content-type text/plain lf-string "%[var(txn.cmp)]"
+backend app
+    server s1 127.0.0.1:$o weight 7 maxconn 20
+EOF2
+}
+$t->write_file('lp.cfg', config($t->port(8080)));
+$t->write_file('ha.cfg', config($t->port(8081)));
+$t->run;
+$t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081));
+
+my $post = "POST /svc?q=1 HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
+    . "X-B: b\r\nContent-Length: 12\r\nConnection: close\r\n\r\nline1\nabcdef";
+my $get = "GET /act HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
+    . "Connection: close\r\n\r\n";
+my %got;
+for my $who (qw(lp ha)) {
+    my $port = $t->port($who eq 'lp' ? 8080 : 8081);
+    $got{$who} = join("\n", map { $t->http($port, $_)->{body} // '' }
+        $post, $get) =~ s/%0A/\n/gr;
+}
+my @lp = grep { /^[^:]+:/ } split /\n/, $got{lp};
+my @ha = grep { /^[^:]+:/ } split /\n/, $got{ha};
+$t->plan(1 + @ha);
+is(scalar @lp, scalar @ha, 'as many answers as HAProxy');
+my %lp = map { /^([^:]+):/ ? ($1 => $_) : () } @lp;
+for my $line (@ha) {
+    my ($name) = $line =~ /^([^:]+):/;
+    is($lp{ $name // '' } // '<none>', $line, $name // $line);
+}
