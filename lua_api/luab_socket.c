@@ -266,6 +266,23 @@ static int luab_sock_connect_k(lua_State *L, int status, lua_KContext k)
 }
 
 /* sock:connect(addr [, port]) */
+/* Raises HAProxy's connect() errors for <addr> (and <port>, -1 if not
+ * given) that luab_socket_addr refused: an address that does not parse,
+ * or an IP without a port. A port that does not fit returns, and the
+ * connection fails as HAProxy's does. */
+static void luab_sock_addr_error(lua_State *L, const char *addr,
+                                 lua_Integer port)
+{
+    struct sockaddr_storage ss;
+    int len;
+
+    if (luab_socket_addr(addr, 1, &ss, &len) != RC_OK)
+        luaL_error(L, "connect: cannot parse destination address '%s%s'", addr,
+                   port >= 0 ? ":" : "");
+    if (port < 0)
+        luaL_error(L, "connect: port missing");
+}
+
 static int luab_sock_connect(lua_State *L)
 {
     struct luab_sock *sk = luab_sock_check(L);
@@ -275,9 +292,12 @@ static int luab_sock_connect(lua_State *L)
     int len;
 
     luab_run_wait_begin(L); /* refuse where we could not wait */
-    if (sk->state != LUAB_SOCK_NEW || sk->cell == NULL ||
-        luab_socket_addr(addr, port, &ss, &len) != RC_OK)
+    if (sk->state != LUAB_SOCK_NEW || sk->cell == NULL)
         return luab_sock_fail(L, LUAB_SOCK_NOCONN);
+    if (luab_socket_addr(addr, port, &ss, &len) != RC_OK) {
+        luab_sock_addr_error(L, addr, port);
+        return luab_sock_fail(L, LUAB_SOCK_NOCONN);
+    }
     sk->bev = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
     if (sk->bev == NULL)
         return luab_sock_fail(L, LUAB_SOCK_NOCONN);
@@ -298,8 +318,8 @@ static int luab_sock_connect(lua_State *L)
 
 /* Continuation and body of send(): queues what fits under the high
  * watermark from index <k> (1-based) of the data at 2 up to the last
- * index at 4, and waits for the rest; returns the last index sent, or nil,
- * "connection closed." and the last index sent before the failure. */
+ * index at 4, and waits for the rest; returns, as HAProxy, the number of
+ * bytes sent (from index 3 on), or -1 once the connection is closed. */
 static int luab_sock_send_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_sock *sk = luab_sock_check(L);
@@ -310,9 +330,8 @@ static int luab_sock_send_k(lua_State *L, int status, lua_KContext k)
 
     if (sk->state != LUAB_SOCK_CONNECTED || sk->bev == NULL || sk->err ||
         sk->timedout) {
-        luab_sock_fail(L, LUAB_SOCK_CLOSED);
-        lua_pushinteger(L, from - 1);
-        return 3;
+        lua_pushinteger(L, -1);
+        return 1;
     }
     out = bufferevent_get_output(sk->bev);
     queued = evbuffer_get_length(out);
@@ -322,12 +341,14 @@ static int luab_sock_send_k(lua_State *L, int status, lua_KContext k)
 
         if (n > room)
             n = room;
-        if (evbuffer_add(out, data + from - 1, n) != 0)
-            return luab_sock_fail(L, LUAB_SOCK_CLOSED);
+        if (evbuffer_add(out, data + from - 1, n) != 0) {
+            lua_pushinteger(L, -1);
+            return 1;
+        }
         from += (lua_Integer)n;
     }
     if (from > to) {
-        lua_pushinteger(L, to);
+        lua_pushinteger(L, to - lua_tointeger(L, 3) + 1);
         return 1;
     }
     luab_sock_waiter(L, sk);
@@ -337,10 +358,10 @@ static int luab_sock_send_k(lua_State *L, int status, lua_KContext k)
 /* sock:send(data [, i [, j]]) */
 static int luab_sock_send(lua_State *L)
 {
-    struct luab_sock *sk = luab_sock_check(L);
     size_t len;
     lua_Integer i, j;
 
+    luab_sock_check(L);
     luaL_checklstring(L, 2, &len);
     i = luaL_optinteger(L, 3, 1);
     j = luaL_optinteger(L, 4, (lua_Integer)len);
@@ -354,9 +375,6 @@ static int luab_sock_send(lua_State *L)
         j = (lua_Integer)len;
     if (j < i)
         j = i - 1;
-    if (sk->state != LUAB_SOCK_CONNECTED || sk->bev == NULL || sk->err ||
-        sk->timedout)
-        return luab_sock_fail(L, LUAB_SOCK_CLOSED);
     lua_settop(L, 2);
     lua_pushinteger(L, i);
     lua_pushinteger(L, j);
@@ -490,8 +508,7 @@ static int luab_sock_settimeout(lua_State *L)
 static int luab_sock_close(lua_State *L)
 {
     luab_sock_finalize(luab_sock_check(L));
-    lua_pushinteger(L, 1);
-    return 1;
+    return 0; /* HAProxy returns nothing */
 }
 
 /* Pushes a peer or local address as HAProxy does, one string:

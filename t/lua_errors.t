@@ -39,7 +39,7 @@ end)
 
 core.register_action("badsock", { "http-req" }, function(txn)
   local s = core.tcp()
-  local ok, err = s:connect("not-an-address")
+  local ok, err = pcall(s.connect, s, "not-an-address")
   txn:set_var("txn.answer", tostring(ok) .. "/" .. tostring(err))
   s.connect(42)
 end)
@@ -149,8 +149,9 @@ ok($t->wait_log(qr/errors\.lua:15: 'field': /, mark => $mark),
 
 $mark = $t->log_mark;
 $r = $t->http_get($port, '/badsock');
-is($r->{body}, "after nil/Can't connect\n",
-    'socket: unparsable address gives nil, "Can\'t connect"');
+is($r->{body},
+    "after false/connect: cannot parse destination address 'not-an-address'\n",
+    'socket: an unparsable address raises HAProxy\'s error');
 ok($t->wait_log(qr/errors\.lua:22: bad argument #1 to '\?' \(Socket expected, got number\)|errors\.lua:22: .*Socket expected/,
         mark => $mark),
     'socket: method called on a number raises');

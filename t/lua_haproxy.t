@@ -13,6 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
+use Time::HiRes qw(sleep);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
@@ -126,6 +127,68 @@ core.register_service("cmp", "http", function(applet)
   applet:send(body)
 end)
 
+-- a socket to the test's peer, which sends "line1\nline2\npartial" and
+-- closes; <dead> is a port nobody listens on
+local function socket_calls(out, peer, dead)
+  local function sock()
+    local s = core.tcp()
+    s:settimeout(2)
+    return s
+  end
+  show(out, "sock settimeout", function() return core.tcp():settimeout(1) end)
+  show(out, "sock connect", function()
+    local s = sock(); local r = table.pack(s:connect("127.0.0.1", peer))
+    s:close(); return table.unpack(r, 1, r.n) end)
+  show(out, "sock connect refused", function()
+    local s = sock(); return s:connect("127.0.0.1", dead) end)
+  show(out, "sock connect bad addr", function()
+    local s = sock(); return s:connect("nope:x") end)
+  show(out, "sock receive lines", function()
+    local s = sock(); s:connect("127.0.0.1", peer)
+    local a = table.pack(s:receive("*l"))
+    local b = table.pack(s:receive())
+    local c = table.pack(s:receive("*l"))
+    s:close()
+    return a[1], b[1], c[1], c[2], c[3]
+  end)
+  show(out, "sock receive count", function()
+    local s = sock(); s:connect("127.0.0.1", peer)
+    local a = s:receive(3)
+    local b = table.pack(s:receive(100))
+    s:close()
+    return a, b[1], b[2], b[3]
+  end)
+  show(out, "sock receive all", function()
+    local s = sock(); s:connect("127.0.0.1", peer)
+    local a = table.pack(s:receive("*a", "pre-"))
+    s:close(); return table.unpack(a, 1, a.n)
+  end)
+  show(out, "sock send", function()
+    local s = sock(); s:connect("127.0.0.1", peer)
+    local a = table.pack(s:send("abcdef", 2, 4))
+    s:close(); return table.unpack(a, 1, a.n)
+  end)
+  show(out, "sock send closed", function()
+    local s = sock(); s:connect("127.0.0.1", peer); s:close()
+    return s:send("x")
+  end)
+  show(out, "sock close twice", function()
+    local s = sock(); s:connect("127.0.0.1", peer)
+    return s:close(), s:close()
+  end)
+end
+
+core.register_service("socks", "http", function(applet)
+  local out = {}
+  socket_calls(out, tonumber(applet.qs:match("peer=(%d+)")),
+    tonumber(applet.qs:match("dead=(%d+)")))
+  local body = table.concat(out, "\n") .. "\n"
+  applet:set_status(200)
+  applet:add_header("content-length", #body)
+  applet:start_response()
+  applet:send(body)
+end)
+
 core.register_action("cmp_act", { "http-req" }, function(txn)
   local out = {}
   show(out, "f path", txn.f.path, txn.f)
@@ -179,12 +242,22 @@ defaults
 frontend fe
     bind 127.0.0.1:$port
     http-request use-service lua.cmp if { path /svc }
+    http-request use-service lua.socks if { path /socks }
     http-request lua.cmp_act
     http-request return status 200 content-type text/plain lf-string "%[var(txn.cmp)]"
 backend app
     server s1 127.0.0.1:$o weight 7 maxconn 20
 EOF2
 }
+# the peer of the socket calls
+my $peer = $t->listen_socket(8092);
+$t->run_daemon(sub {
+    while (my $c = $peer->accept) {
+        syswrite($c, "line1\nline2\npartial");
+        sleep 0.2;
+        close $c;
+    }
+});
 $t->write_file('lp.cfg', config($t->port(8080)));
 $t->write_file('ha.cfg', config($t->port(8081)));
 $t->run;
@@ -194,11 +267,13 @@ my $post = "POST /svc?q=1 HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "X-B: b\r\nContent-Length: 12\r\nConnection: close\r\n\r\nline1\nabcdef";
 my $get = "GET /act HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "Connection: close\r\n\r\n";
+my $socks = "GET /socks?peer=" . $t->port(8092) . "&dead=" . $t->port(8093)
+    . " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 my %got;
 for my $who (qw(lp ha)) {
     my $port = $t->port($who eq 'lp' ? 8080 : 8081);
     $got{$who} = join("\n", map { $t->http($port, $_)->{body} // '' }
-        $post, $get) =~ s/%0A/\n/gr;
+        $post, $get, $socks) =~ s/%0A/\n/gr;
 }
 my @lp = grep { /^[^:]+:/ } split /\n/, $got{lp};
 my @ha = grep { /^[^:]+:/ } split /\n/, $got{ha};

@@ -108,8 +108,8 @@ ok(defined $before && defined $after && $after <= $before + 2,
 is(close_wait($worker), 0, 'no socket of the worker left in CLOSE-WAIT');
 
 $r = $t->http_get($port, '/reuse');
-is($r->{body}, "nil connection closed. nil connection closed.\n",
-    'a kept socket whose action ended fails cleanly');
+is($r->{body}, "-1 nil nil connection closed.\n",
+    'a kept socket whose action ended fails cleanly (send -1, as HAProxy)');
 is($t->http_get($port, '/used')->{body}, "echo hello\n", 'still serving');
 is_deeply([$t->worker_pids], [$worker], 'same worker throughout');
 
