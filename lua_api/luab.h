@@ -439,7 +439,8 @@ int luab_applet_io(struct stream *s, struct luab_fn *fn, void **pctx,
 /* Shared applet release: frees the context. */
 void luab_applet_release(struct stream *s, void *arg, void *ctx);
 /* Shared applet output: sends <len> bytes of <data>, yielding while the
- * client output is full; ends the applet if the client is gone. */
+ * client output is full, then returns <len> to Lua as HAProxy does; ends
+ * the applet if the client is gone. */
 int luab_applet_send(lua_State *L, struct luab_ctx *ctx, const char *data,
                      size_t len, lua_KFunction k);
 

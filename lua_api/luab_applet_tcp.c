@@ -129,8 +129,10 @@ int luab_applet_send(lua_State *L, struct luab_ctx *ctx, const char *data,
 {
     int rc = ctx->s->ops->applet_send(ctx->s, data, len);
 
-    if (rc == RC_OK)
-        return 0;
+    if (rc == RC_OK) {
+        lua_pushinteger(L, (lua_Integer)len); /* HAProxy's answer */
+        return 1;
+    }
     if (rc == RC_AGAIN)
         return luab_run_yield(L, LUAB_WAIT_IO, k, 0);
     ctx->exit_ret = LUAB_APPLET_GONE;

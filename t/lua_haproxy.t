@@ -13,6 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
+use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
@@ -189,6 +190,21 @@ core.register_service("socks", "http", function(applet)
   applet:send(body)
 end)
 
+-- the client sends "hello\nabcdefgh\nrest" and closes its side
+core.register_service("tcmp", "tcp", function(applet)
+  local out = {}
+  show(out, "tcp getline", applet.getline, applet)
+  show(out, "tcp receive 3", applet.receive, applet, 3)
+  show(out, "tcp getline 2", applet.getline, applet)
+  show(out, "tcp receive all", applet.receive, applet)
+  show(out, "tcp receive eof", applet.receive, applet)
+  show(out, "tcp getline eof", applet.getline, applet)
+  show(out, "tcp set_var", applet.set_var, applet, "txn.x", "v")
+  show(out, "tcp get_var", applet.get_var, applet, "txn.x")
+  show(out, "tcp send", applet.send, applet, "")
+  applet:send(table.concat(out, "\n") .. "\n")
+end)
+
 core.register_action("cmp_act", { "http-req" }, function(txn)
   local out = {}
   show(out, "f path", txn.f.path, txn.f)
@@ -229,7 +245,7 @@ EOF2
 
 # One configuration; <port> is the frontend's.
 sub config {
-    my ($port) = @_;
+    my ($port, $tport) = @_;
     my $o = $t->port(8091);
     return <<"EOF2";
 global
@@ -245,6 +261,10 @@ frontend fe
     http-request use-service lua.socks if { path /socks }
     http-request lua.cmp_act
     http-request return status 200 content-type text/plain lf-string "%[var(txn.cmp)]"
+frontend tcp
+    mode tcp
+    bind 127.0.0.1:$tport
+    tcp-request content use-service lua.tcmp
 backend app
     server s1 127.0.0.1:$o weight 7 maxconn 20
 EOF2
@@ -258,8 +278,8 @@ $t->run_daemon(sub {
         close $c;
     }
 });
-$t->write_file('lp.cfg', config($t->port(8080)));
-$t->write_file('ha.cfg', config($t->port(8081)));
+$t->write_file('lp.cfg', config($t->port(8080), $t->port(8082)));
+$t->write_file('ha.cfg', config($t->port(8081), $t->port(8083)));
 $t->run;
 $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081));
 
@@ -274,6 +294,11 @@ for my $who (qw(lp ha)) {
     my $port = $t->port($who eq 'lp' ? 8080 : 8081);
     $got{$who} = join("\n", map { $t->http($port, $_)->{body} // '' }
         $post, $get, $socks) =~ s/%0A/\n/gr;
+    my $c = IO::Socket::INET->new('127.0.0.1:'
+        . $t->port($who eq 'lp' ? 8082 : 8083)) or die "connect: $!";
+    print $c "hello\nabcdefgh\nrest";
+    shutdown($c, 1);
+    $got{$who} .= "\n" . join('', <$c>);
 }
 my @lp = grep { /^[^:]+:/ } split /\n/, $got{lp};
 my @ha = grep { /^[^:]+:/ } split /\n/, $got{ha};
