@@ -378,7 +378,8 @@ void luab_fetches_attach(lua_State *L, int idx, struct luab_ctx *ctx);
 void luab_smp_push(lua_State *L, struct sample *smp, int ok, int strmode,
                    const struct smp_env *env);
 /* Converts the Lua value at <idx> to a sample (HAProxy's rules: number ->
- * integer part, boolean, string, anything else -> boolean false). String
+ * integer, 0 for a float without an exact integer value, boolean, string,
+ * anything else -> boolean false). String
  * data points into Lua unless <env> is given, then it is copied. 1 or 0. */
 int luab_smp_from_lua(lua_State *L, int idx, struct sample *smp,
                       const struct smp_env *env);

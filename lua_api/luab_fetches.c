@@ -167,11 +167,12 @@ static int luab_fetches_call(lua_State *L)
     luab_ctx_env(ctx, &env);
     memset(&smp, 0, sizeof(smp));
     ok = kw->fn(args, &smp, &env, kw->priv);
-    sample_args_release(args);
+    /* the sample may point into the arguments (str("abc")): push first */
     if (ok && strmode && smp.type != SMP_T_STR &&
         !sample_cast(&smp, SMP_T_STR, &env))
         ok = 0;
     luab_smp_push(L, &smp, ok, strmode, &env);
+    sample_args_release(args);
     return 1;
 }
 
@@ -190,11 +191,11 @@ static int luab_converters_call(lua_State *L)
     luab_ctx_env(ctx, &env);
     luab_smp_from_lua(L, 2, &smp, NULL);
     ok = sample_conv_apply(kw, args, &smp, &env);
-    sample_args_release(args);
     if (ok && strmode && smp.type != SMP_T_STR &&
         !sample_cast(&smp, SMP_T_STR, &env))
         ok = 0;
     luab_smp_push(L, &smp, ok, strmode, &env);
+    sample_args_release(args);
     return 1;
 }
 

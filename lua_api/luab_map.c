@@ -370,11 +370,17 @@ static void luab_map_file_list(lua_State *L, const char *file)
     lua_remove(L, -2);
 }
 
+/* Scripts see HAProxy's numbers for the match methods (Map._str is 6):
+ * its list starts at "found", ours one further. */
+#define LUAB_MAP_LUA_BASE PAT_MATCH_FOUND
+
 /* Map.new(file, method) */
 static int luab_map_new(lua_State *L)
 {
     const char *file = luaL_checkstring(L, 1);
-    lua_Integer method = luaL_optinteger(L, 2, PAT_MATCH_STR);
+    lua_Integer method =
+        luaL_optinteger(L, 2, PAT_MATCH_STR - LUAB_MAP_LUA_BASE) +
+        LUAB_MAP_LUA_BASE;
     struct luab_map *m;
     char *err = NULL;
 
@@ -510,9 +516,9 @@ static const luaL_Reg luab_map_core_funcs[] = {
 /* Sets Map._NAME and Map.NAME to <method>. */
 static void luab_map_const(lua_State *L, const char *name, int method)
 {
-    lua_pushinteger(L, method);
+    lua_pushinteger(L, method - LUAB_MAP_LUA_BASE);
     lua_setfield(L, -2, name + 1);
-    lua_pushinteger(L, method);
+    lua_pushinteger(L, method - LUAB_MAP_LUA_BASE);
     lua_setfield(L, -2, name);
 }
 

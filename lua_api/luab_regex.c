@@ -102,7 +102,8 @@ static int luab_regex_match(lua_State *L)
 
     if (!sample_regex_exec(re, s, len, 0, ovec, LUAB_REGEX_MAX)) {
         lua_pushboolean(L, 0);
-        return 1;
+        lua_newtable(L); /* HAProxy gives an empty table too */
+        return 2;
     }
     lua_pushboolean(L, 1);
     lua_createtable(L, LUAB_REGEX_MAX, 0);

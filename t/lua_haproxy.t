@@ -233,6 +233,43 @@ core.register_action("cmp_act", { "http-req" }, function(txn)
   show(out, "get_var unset", txn.get_var, txn, "txn.i")
   show(out, "set_var bad scope", txn.set_var, txn, "bad.x", 1)
   show(out, "get_priv empty", txn.get_priv, txn)
+  show(out, "f req_hdr occ", txn.f.req_hdr, txn.f, "x-a", 1)
+  show(out, "f req_hdr last", txn.f.req_hdr, txn.f, "x-a", -1)
+  show(out, "f url_param", txn.f.url_param, txn.f, "q")
+  show(out, "f url_param none", txn.f.url_param, txn.f, "none")
+  show(out, "f int", txn.f.int, txn.f, 42)
+  show(out, "f str", txn.f.str, txn.f, "abc")
+  show(out, "f method", txn.f.method, txn.f)
+  show(out, "f req_ver", txn.f.req_ver, txn.f)
+  show(out, "f nbsrv", txn.f.nbsrv, txn.f, "app")
+  show(out, "f no such arg", txn.f.path, txn.f, "extra")
+  show(out, "c field", txn.c.field, txn.c, "a,b,c", 2, ",")
+  show(out, "c word", txn.c.word, txn.c, "a,,b", 2, ",")
+  show(out, "c hex", txn.c.hex, txn.c, "AB")
+  show(out, "c base64", txn.c.base64, txn.c, "hello")
+  show(out, "c json", txn.c.json, txn.c, "a\"b")
+  show(out, "c ipmask", txn.c.ipmask, txn.c, "10.1.2.3", 24)
+  show(out, "c url_dec", txn.c.url_dec, txn.c, "a%20b")
+  show(out, "c regsub", txn.c.regsub, txn.c, "aXbX", "X", "-", "g")
+  show(out, "c bytes", txn.c.bytes, txn.c, "abcdef", 1, 3)
+  show(out, "c upper number", txn.c.upper, txn.c, 12)
+  show(out, "c lower nil", txn.c.lower, txn.c, nil)
+  show(out, "regex methods", function()
+    local _, re = Regex.new("(a+)(b)?", false)
+    return re:exec("xaay"), re:match("xaay"), re:match("zzz")
+  end)
+  show(out, "regex captures", function()
+    local _, re = Regex.new("(a+)(b)?(c)", false)
+    local ok, caps = re:match("xaacy")
+    local n, parts = 0, {}
+    for k, v in pairs(caps) do n = n + 1; parts[#parts + 1] = k .. "=" .. v end
+    table.sort(parts)
+    return ok, n, table.concat(parts, ",")
+  end)
+  show(out, "map constants", function()
+    return Map._str, Map._beg, Map._sub, Map._dir, Map._dom, Map._end,
+      Map._reg, Map._int, Map._ip, Map.str, Map.int
+  end)
   show(out, "headers", function()
     local h = txn.http:req_get_headers()
     return h["x-a"][0], h["x-a"][1], #h["x-a"]
@@ -285,7 +322,7 @@ $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081));
 
 my $post = "POST /svc?q=1 HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "X-B: b\r\nContent-Length: 12\r\nConnection: close\r\n\r\nline1\nabcdef";
-my $get = "GET /act HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
+my $get = "GET /act?q=v&r=w HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "Connection: close\r\n\r\n";
 my $socks = "GET /socks?peer=" . $t->port(8092) . "&dead=" . $t->port(8093)
     . " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
