@@ -11,6 +11,7 @@
 #include "core/cli.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/filter.h"
 #include "core/logformat.h"
 #include "core/logger.h"
 #include "core/map.h"
@@ -28,6 +29,7 @@ static int core_init(void)
     stream_fetch_init();
     vars_act_init();
     service_init();
+    filter_trace_init();
     logformat_core_init();
     unique_id_init();
     cli_init();
@@ -74,6 +76,7 @@ static const struct cfg_kw *const core_keywords[] = {
     logger_keywords,
     unique_id_keywords,
     cli_master_keywords,
+    filter_keywords,
     NULL,
 };
 

@@ -11,6 +11,7 @@
 #include "core/cfg.h"
 #include "core/check.h"
 #include "core/errors.h"
+#include "core/filter.h"
 #include "core/lb.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -92,6 +93,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->origto = defaults->origto;
         px->chk = check_dup(defaults->chk);
         px->errorfiles = errorfiles_dup(defaults->errorfiles);
+        flt_confs_inherit(px, defaults);
         if (defaults->defsrv != NULL) {
             px->defsrv = xmalloc(sizeof(*px->defsrv));
             *px->defsrv = *defaults->defsrv;
@@ -142,6 +144,7 @@ void proxy_free(struct proxy *px)
     unique_id_release(px);
     check_px_free(px->chk);
     errorfiles_free(px->errorfiles);
+    flt_confs_free(px);
     free(px->defsrv);
     free(px->name);
     free(px->file);
@@ -267,6 +270,12 @@ int proxies_check(struct cfg *cfg)
             free(err);
             errors++;
         }
+        errors += filters_check(px);
+        if (px->mode == PX_MODE_TCP && px->filters != NULL &&
+            !(px->cap & PX_CAP_DEF))
+            log_warning("%s:%d: %s '%s' is in tcp mode: its filters are "
+                        "ignored",
+                        px->file, px->line, proxy_cap_name(px), px->name);
         if (px->mode == PX_MODE_TCP &&
             (px->rules[RULESET_HTTP_REQ].first != NULL ||
              px->rules[RULESET_HTTP_RES].first != NULL))

@@ -18,6 +18,7 @@ struct stream;
 struct lb_ops;
 struct px_check;
 struct logformat;
+struct flt_conf;
 
 #define PX_CAP_FE  0x1
 #define PX_CAP_BE  0x2
@@ -121,6 +122,7 @@ struct proxy {
     struct server *defsrv; /* default-server settings, or NULL */
     struct px_check *chk;  /* option httpchk, or NULL: connect only */
     struct errorfile *errorfiles;
+    struct flt_conf *filters; /* "filter" lines, in order (core/filter.h) */
     struct acl_list acls;
     struct rule_list rules[RULESET_COUNT];
     struct switching_rule *switching;

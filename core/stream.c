@@ -15,6 +15,7 @@
 
 #include "core/conn.h"
 #include "core/errors.h"
+#include "core/filter.h"
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/logger.h"
@@ -160,6 +161,7 @@ fail:
 void stream_free(struct stream *s)
 {
     logger_stream_end(s);
+    filters_release(s);
     if (s->svc.ops != NULL && s->svc.ops->release != NULL)
         s->svc.ops->release(s, s->svc.arg, s->applet_ctx);
     event_free(s->wake);

@@ -26,6 +26,7 @@ struct conn;
 struct evbuffer;
 struct event;
 struct smp_env;
+struct stream_filters;
 
 #define STREAM_SLOTS 4
 
@@ -90,6 +91,7 @@ struct stream {
     int applet_in_eof;          /* no more input will come */
     struct vars vars_txn, vars_req, vars_res;
     void *slots[STREAM_SLOTS];
+    struct stream_filters *flt; /* NULL: no filter (core/filter.h) */
     unsigned long long id;
     struct stream_times times;
     const char *unique_id; /* made on first use (unique_id.h) */

@@ -22,6 +22,7 @@
 #include "core/conn.h"
 #include "core/cfg.h"
 #include "core/errors.h"
+#include "core/filter.h"
 #include "core/lb.h"
 #include "core/log.h"
 #include "core/pool.h"
@@ -40,6 +41,8 @@
 
 static void http_process(struct stream *s);
 static void srv_release(struct http_txn *txn);
+static void res_head_send(struct http_txn *txn);
+static int res_bodyless(const struct http_txn *txn);
 static int http_applet_send(struct stream *s, const char *data, size_t len);
 
 static const struct stream_ops http_stream_ops = {
@@ -92,6 +95,10 @@ int http_txn_new(struct http_conn *hc)
     h1_msg_init(txn->parser, &lim);
     txn->s = s;
     txn->hc = hc;
+    if (s->fe->filters != NULL && filters_attach(s, s->fe) != RC_OK) {
+        stream_free(s);
+        return RC_ERR;
+    }
     txn->state = HTTP_ST_WAIT_REQ;
     s->proto = txn;
     s->cur_rs = RULESET_HTTP_REQ;
@@ -103,7 +110,15 @@ void http_txn_free(struct stream *s)
 {
     struct http_txn *txn = s->proto;
 
+    int i;
+
     s->times.total = stream_elapsed_ms(s);
+    for (i = 0; i < 2; i++) {
+        if (txn->flt_in[i] != NULL)
+            evbuffer_free(txn->flt_in[i]);
+        if (txn->flt_out[i] != NULL)
+            evbuffer_free(txn->flt_out[i]);
+    }
     srv_release(txn);
     lb_release(s);
     lb_dequeue(s);
@@ -116,7 +131,8 @@ void http_txn_term(struct stream *s, char cause)
 {
     static const char steps[] = {
         [HTTP_ST_WAIT_REQ] = 'R',  [HTTP_ST_REQ_RULES] = 'R',
-        [HTTP_ST_BE_RULES] = 'R',  [HTTP_ST_APPLET] = 'R',
+        [HTTP_ST_BE_RULES] = 'R',  [HTTP_ST_REQ_FLT] = 'R',
+        [HTTP_ST_APPLET] = 'R',    [HTTP_ST_RES_FLT] = 'H',
         [HTTP_ST_CONNECT] = 'C',   [HTTP_ST_WAIT_RES] = 'H',
         [HTTP_ST_RES_RULES] = 'H', [HTTP_ST_FWD_RES] = 'D',
         [HTTP_ST_TUNNEL] = 'D',    [HTTP_ST_DONE] = 'L',
@@ -579,32 +595,33 @@ static int http_applet_send(struct stream *s, const char *data, size_t len)
 /* Request body                                                      */
 /* ---------------------------------------------------------------- */
 
-/* Moves request body bytes from the client to <dst> (the server output, or
- * the applet input with <dechunk>); sets TXN_F_REQ_DONE at the end.
- * RC_OK, or RC_ERR on bad chunked framing. */
-static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
-                         int dechunk)
+/* Moves the body bytes of a message framed as <kind> from <in> to <dst>:
+ * the Content-Length bytes still due (*<left>), or whole chunks parsed
+ * with <ck> (with <dechunk>, only their payload). Returns RC_DONE when the
+ * message is complete, RC_OK, or RC_ERR on bad chunked framing. A
+ * close-delimited body moves whole and ends with the connection. */
+static int body_move(struct evbuffer *in, struct evbuffer *dst, int kind,
+                     uint64_t *left, struct h1_chunked *ck, int dechunk)
 {
-    struct evbuffer *in = cli_in(txn);
-    size_t avail;
+    size_t avail = evbuffer_get_length(in);
 
-    if (txn->flags & TXN_F_REQ_DONE)
-        return RC_OK;
-    if (txn->req.body_kind == H1_BODY_CLEN) {
-        avail = evbuffer_get_length(in);
-        if (avail > txn->req_left)
-            avail = (size_t)txn->req_left;
+    if (kind == H1_BODY_NONE)
+        return RC_DONE;
+    if (kind == H1_BODY_CLEN) {
+        if (avail > *left)
+            avail = (size_t)*left;
         evbuffer_remove_buffer(in, dst, avail);
-        txn->req_left -= avail;
-        if (txn->req_left == 0)
-            txn->flags |= TXN_F_REQ_DONE;
+        *left -= avail;
+        return *left == 0 ? RC_DONE : RC_OK;
+    }
+    if (kind != H1_BODY_CHUNKED) {
+        evbuffer_add_buffer(dst, in);
         return RC_OK;
     }
     while ((avail = evbuffer_get_length(in)) > 0) {
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
         size_t used, off, dlen;
-        int rc =
-            h1_chunked_parse(&txn->req_chunk, p, avail, &used, &off, &dlen);
+        int rc = h1_chunked_parse(ck, p, avail, &used, &off, &dlen);
 
         if (rc == RC_ERR)
             return RC_ERR;
@@ -614,12 +631,95 @@ static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
         } else {
             evbuffer_remove_buffer(in, dst, used);
         }
-        if (rc == RC_OK) {
-            txn->flags |= TXN_F_REQ_DONE;
+        if (rc == RC_OK)
+            return RC_DONE;
+        if (used == 0)
             break;
-        }
     }
     return RC_OK;
+}
+
+/* Moves request body bytes from the client to <dst> (the server output, or
+ * the applet input with <dechunk>); sets TXN_F_REQ_DONE at the end.
+ * RC_OK, or RC_ERR on bad chunked framing. */
+static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
+                         int dechunk)
+{
+    int rc;
+
+    if (txn->flags & TXN_F_REQ_DONE)
+        return RC_OK;
+    rc = body_move(cli_in(txn), dst, txn->req.body_kind, &txn->req_left,
+                   &txn->req_chunk, dechunk);
+    if (rc == RC_DONE)
+        txn->flags |= TXN_F_REQ_DONE;
+    return rc == RC_ERR ? RC_ERR : RC_OK;
+}
+
+/* Appends <data> to <out>, as one chunk when <chunked>. */
+static void chunk_put(struct evbuffer *out, struct evbuffer *data, int chunked)
+{
+    size_t n = evbuffer_get_length(data);
+
+    if (n == 0)
+        return;
+    if (chunked)
+        evbuffer_add_printf(out, "%zx\r\n", n);
+    evbuffer_add_buffer(out, data);
+    if (chunked)
+        evbuffer_add(out, "\r\n", 2);
+}
+
+/* Sets up the filtering of the body of <dir>: the filters change its
+ * length, so it goes out chunked (HTTP/1.1) or close-delimited. */
+static int body_filter_init(struct http_txn *txn, enum flt_dir dir)
+{
+    struct http_msg *m = dir == FLT_DIR_REQ ? &txn->req : &txn->res;
+
+    txn->flt_in[dir] = evbuffer_new();
+    txn->flt_out[dir] = evbuffer_new();
+    if (txn->flt_in[dir] == NULL || txn->flt_out[dir] == NULL)
+        return RC_ERR;
+    http_hdr_del(m, IST("content-length"));
+    txn->flags |= dir == FLT_DIR_REQ ? TXN_F_REQ_FLT : TXN_F_RES_FLT;
+    return RC_OK;
+}
+
+/* A filtered body on its way: framed bytes come from <in>, go without
+ * their framing through the filters of <dir>, and out to <out> framed
+ * again (as chunks with <chunked>). <eof>: a close-delimited body ended.
+ * Returns RC_DONE once the body and the filters' last bytes are out,
+ * RC_OK, RC_AGAIN while a filter waits, or RC_ERR. */
+static int body_filter(struct http_txn *txn, enum flt_dir dir,
+                       struct evbuffer *in, struct evbuffer *out, int chunked,
+                       int eof)
+{
+    struct http_msg *m = dir == FLT_DIR_REQ ? &txn->req : &txn->res;
+    unsigned read = dir == FLT_DIR_REQ ? TXN_F_REQ_READ : TXN_F_RES_READ;
+    int rc = RC_DONE, frc;
+
+    if (!(txn->flags & read)) {
+        rc = body_move(in, txn->flt_in[dir], m->body_kind,
+                       dir == FLT_DIR_REQ ? &txn->req_left : &txn->res_left,
+                       dir == FLT_DIR_REQ ? &txn->req_chunk : &txn->res_chunk,
+                       1);
+        if (rc == RC_ERR)
+            return RC_ERR;
+        if (rc == RC_DONE || (m->body_kind == H1_BODY_CLOSE && eof))
+            txn->flags |= read;
+    }
+    if (txn->flags & read)
+        frc = filters_end(txn->s, dir, txn->flt_in[dir], txn->flt_out[dir]);
+    else
+        frc = filters_data(txn->s, dir, txn->flt_in[dir], txn->flt_out[dir]);
+    chunk_put(out, txn->flt_out[dir], chunked);
+    if (frc != RC_OK)
+        return frc;
+    if (!(txn->flags & read))
+        return RC_OK;
+    if (chunked)
+        evbuffer_add(out, "0\r\n\r\n", 5);
+    return RC_DONE;
 }
 
 int http_req_chunked_peek(struct http_txn *txn, char *dst, size_t *dlen)
@@ -809,12 +909,47 @@ static int after_req_rules(struct http_txn *txn, int be_done)
             txn->state = HTTP_ST_DONE;
             return RC_OK;
         }
+        if (s->be != s->fe && s->be->filters != NULL &&
+            filters_attach(s, s->be) != RC_OK) {
+            http_txn_term(s, 'I');
+            http_reply_error(s, 500);
+            txn->state = HTTP_ST_DONE;
+            return RC_OK;
+        }
         if (s->be != s->fe && s->be->rules[RULESET_HTTP_REQ].first != NULL) {
             txn->state = HTTP_ST_BE_RULES;
             return RC_OK;
         }
     }
-    txn->state = HTTP_ST_CONNECT;
+    txn->state = s->flt != NULL ? HTTP_ST_REQ_FLT : HTTP_ST_CONNECT;
+    return RC_OK;
+}
+
+/* HTTP_ST_REQ_FLT and HTTP_ST_RES_FLT: the filters' on_headers hooks for
+ * the message of <dir>; a filter that wants the body gets it. */
+static int step_flt_headers(struct http_txn *txn, enum flt_dir dir)
+{
+    int rc = filters_headers(txn->s, dir);
+    int body = dir == FLT_DIR_REQ ? !(txn->flags & TXN_F_REQ_DONE)
+                                  : !res_bodyless(txn);
+
+    if (rc == RC_AGAIN)
+        return RC_AGAIN;
+    if (rc == RC_OK && body && filters_want_data(txn->s, dir))
+        rc = body_filter_init(txn, dir);
+    if (rc != RC_OK) {
+        http_txn_term(txn->s, 'I');
+        http_reply_error(txn->s, dir == FLT_DIR_REQ ? 500 : 502);
+        txn->flags |= TXN_F_CLI_CLOSE;
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
+    if (dir == FLT_DIR_REQ) {
+        txn->state = HTTP_ST_CONNECT;
+        return RC_OK;
+    }
+    res_head_send(txn);
+    txn->state = HTTP_ST_FWD_RES;
     return RC_OK;
 }
 
@@ -1044,7 +1179,7 @@ static void req_head_send(struct http_txn *txn)
     addr_hdr_write(txn, &txn->s->fe->origto, &txn->s->be->origto,
                    &txn->s->sess->dst, out);
     unique_id_write(txn, out);
-    if (m->body_kind == H1_BODY_CHUNKED)
+    if (m->body_kind == H1_BODY_CHUNKED || (txn->flags & TXN_F_REQ_FLT))
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_UPGRADE)
         upgrade_write(m, out);
@@ -1254,9 +1389,18 @@ static int req_body_forward(struct http_txn *txn)
     struct evbuffer *out = conn_output(txn->srv);
     struct conn *cli = txn->hc->sess->conn;
 
+    int rc;
+
     if (txn->flags & TXN_F_REQ_DONE)
         return RC_OK;
-    if (req_body_move(txn, out, 0) != RC_OK)
+    if (txn->flags & TXN_F_REQ_FLT) {
+        rc = body_filter(txn, FLT_DIR_REQ, cli_in(txn), out, 1, 0);
+        if (rc == RC_DONE)
+            txn->flags |= TXN_F_REQ_DONE;
+    } else {
+        rc = req_body_move(txn, out, 0);
+    }
+    if (rc == RC_ERR)
         return RC_ERR;
     if (txn->flags & TXN_F_REQ_DONE)
         conn_disable(cli, CONN_RD);
@@ -1404,18 +1548,31 @@ static int step_wait_res(struct http_txn *txn)
     return RC_OK;
 }
 
+/* Returns 1 if the response to the client has no body (whatever its
+ * head says). */
+static int res_bodyless(const struct http_txn *txn)
+{
+    return (txn->flags & TXN_F_HEAD) || txn->res.status == 204 ||
+           txn->res.status == 304 || txn->res.body_kind == H1_BODY_NONE;
+}
+
 /* Sends the response head to the client and prepares the body. */
 static void res_head_send(struct http_txn *txn)
 {
     struct http_msg *m = &txn->res;
     struct evbuffer *out = cli_out(txn);
-    int bodyless =
-        (txn->flags & TXN_F_HEAD) || m->status == 204 || m->status == 304;
+    int bodyless = res_bodyless(txn);
 
     if (worker_draining())
         txn->flags |= TXN_F_CLI_CLOSE;
     if (bodyless)
         m->body_kind = H1_BODY_NONE;
+    if (txn->flags & TXN_F_RES_FLT) {
+        if (txn->req.h1flags & H1_MF_VER_11)
+            txn->flags |= TXN_F_RES_CHUNKED;
+        else
+            txn->flags |= TXN_F_CLI_CLOSE;
+    }
     if (m->body_kind == H1_BODY_CLOSE) {
         txn->flags |= TXN_F_RES_CLOSE;
         if (txn->req.h1flags & H1_MF_VER_11)
@@ -1428,7 +1585,8 @@ static void res_head_send(struct http_txn *txn)
     evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", m->status,
                         (int)m->reason.len, m->reason.ptr);
     msg_write_headers(m, out);
-    if (m->body_kind == H1_BODY_CHUNKED || (txn->flags & TXN_F_RES_CHUNKED))
+    if ((m->body_kind == H1_BODY_CHUNKED && !(txn->flags & TXN_F_RES_FLT)) ||
+        (txn->flags & TXN_F_RES_CHUNKED))
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_CLI_CLOSE)
         evbuffer_add(out, "connection: close\r\n", 19);
@@ -1438,7 +1596,8 @@ static void res_head_send(struct http_txn *txn)
     else if (m->body_kind == H1_BODY_CHUNKED)
         h1_chunked_init(&txn->res_chunk);
     if (m->body_kind == H1_BODY_NONE ||
-        (m->body_kind == H1_BODY_CLEN && m->body_len == 0))
+        (m->body_kind == H1_BODY_CLEN && m->body_len == 0 &&
+         !(txn->flags & TXN_F_RES_FLT)))
         txn->flags |= TXN_F_RES_DONE;
 }
 
@@ -1472,6 +1631,10 @@ static int step_res_rules(struct http_txn *txn)
     }
     if (ret == ACT_RET_ABRT)
         return txn_abort(txn);
+    if (s->flt != NULL) {
+        txn->state = HTTP_ST_RES_FLT;
+        return RC_OK;
+    }
     res_head_send(txn);
     txn->state = HTTP_ST_FWD_RES;
     return RC_OK;
@@ -1483,40 +1646,23 @@ static int res_body_move(struct http_txn *txn)
 {
     struct evbuffer *in = conn_input(txn->srv);
     struct evbuffer *out = cli_out(txn);
-    size_t avail = evbuffer_get_length(in);
+    int rc;
 
-    if (txn->res.body_kind == H1_BODY_CLEN) {
-        if (avail > txn->res_left)
-            avail = (size_t)txn->res_left;
-        evbuffer_remove_buffer(in, out, avail);
-        txn->res_left -= avail;
-        if (txn->res_left == 0)
-            txn->flags |= TXN_F_RES_DONE;
-    } else if (txn->res.body_kind == H1_BODY_CHUNKED) {
-        while ((avail = evbuffer_get_length(in)) > 0) {
-            const char *p =
-                (const char *)evbuffer_pullup(in, (ev_ssize_t)avail);
-            size_t used, off, dlen;
-            int rc =
-                h1_chunked_parse(&txn->res_chunk, p, avail, &used, &off, &dlen);
-
-            if (rc == RC_ERR)
-                return RC_ERR;
-            evbuffer_remove_buffer(in, out, used);
-            if (rc == RC_OK) {
-                txn->flags |= TXN_F_RES_DONE;
-                break;
-            }
-        }
-    } else if (avail > 0) {
+    if (txn->flags & TXN_F_RES_FLT) {
+        rc = body_filter(txn, FLT_DIR_RES, in, out,
+                         (txn->flags & TXN_F_RES_CHUNKED) != 0,
+                         (txn->flags & TXN_F_SRV_EOF) != 0);
+    } else if (txn->res.body_kind == H1_BODY_CLOSE) {
         /* close-delimited: re-framed as chunks for an HTTP/1.1 client */
-        if (txn->flags & TXN_F_RES_CHUNKED)
-            evbuffer_add_printf(out, "%zx\r\n", avail);
-        evbuffer_remove_buffer(in, out, avail);
-        if (txn->flags & TXN_F_RES_CHUNKED)
-            evbuffer_add(out, "\r\n", 2);
+        chunk_put(out, in, (txn->flags & TXN_F_RES_CHUNKED) != 0);
+        rc = RC_OK;
+    } else {
+        rc = body_move(in, out, txn->res.body_kind, &txn->res_left,
+                       &txn->res_chunk, 0);
     }
-    return RC_OK;
+    if (rc == RC_DONE)
+        txn->flags |= TXN_F_RES_DONE;
+    return rc == RC_ERR ? RC_ERR : RC_OK;
 }
 
 /* HTTP_ST_FWD_RES: stream the response body to the client. */
@@ -1530,19 +1676,22 @@ static int step_fwd_res(struct http_txn *txn)
         return txn_finish(txn);
     }
     if (!(txn->flags & TXN_F_RES_DONE)) {
-        if (txn->flags & TXN_F_RES_CLOSE) {
+        if ((txn->flags & TXN_F_RES_CLOSE) && !(txn->flags & TXN_F_RES_FLT)) {
             if (txn->flags & (TXN_F_SRV_EOF)) {
                 http_reply_end(txn->s);
                 txn->state = HTTP_ST_DONE;
                 return RC_OK;
             }
         }
-        if (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) {
+        if ((txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)) &&
+            !(txn->flags & TXN_F_RES_READ)) {
             txn->flags |= TXN_F_CLI_CLOSE;
             http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
             return txn_finish(txn);
         }
-        if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER)
+        if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER ||
+            (txn->flt_in[FLT_DIR_RES] != NULL &&
+             evbuffer_get_length(txn->flt_in[FLT_DIR_RES]) > FWD_HIGH_WATER))
             conn_disable(txn->srv, CONN_RD);
         else
             conn_enable(txn->srv, CONN_RD);
@@ -1588,6 +1737,9 @@ static void http_process(struct stream *s)
         case HTTP_ST_BE_RULES:
             rc = step_req_rules(txn, 1);
             break;
+        case HTTP_ST_REQ_FLT:
+            rc = step_flt_headers(txn, FLT_DIR_REQ);
+            break;
         case HTTP_ST_APPLET:
             rc = step_applet(txn);
             break;
@@ -1599,6 +1751,9 @@ static void http_process(struct stream *s)
             break;
         case HTTP_ST_RES_RULES:
             rc = step_res_rules(txn);
+            break;
+        case HTTP_ST_RES_FLT:
+            rc = step_flt_headers(txn, FLT_DIR_RES);
             break;
         case HTTP_ST_FWD_RES:
             rc = step_fwd_res(txn);

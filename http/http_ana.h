@@ -41,31 +41,37 @@ enum http_state {
     HTTP_ST_WAIT_REQ,  /* reading the request head */
     HTTP_ST_REQ_RULES, /* http-request rules of the frontend */
     HTTP_ST_BE_RULES,  /* http-request rules of the backend */
+    HTTP_ST_REQ_FLT,   /* the filters see the request head */
     HTTP_ST_APPLET,    /* a service answers */
     HTTP_ST_CONNECT,   /* connecting to the server */
     HTTP_ST_WAIT_RES,  /* request going out, waiting for the response head */
     HTTP_ST_RES_RULES, /* http-response rules */
+    HTTP_ST_RES_FLT,   /* the filters see the response head */
     HTTP_ST_FWD_RES,   /* response body going out */
     HTTP_ST_TUNNEL,    /* after a 101: bytes both ways until both close */
     HTTP_ST_DONE,      /* answered: finish the request body, then next */
 };
 
 /* Transaction flags. */
-#define TXN_F_CLI_CLOSE   0x0001 /* close the client connection after this */
-#define TXN_F_RES_STARTED 0x0002 /* status line sent to the client */
-#define TXN_F_RES_CHUNKED 0x0004 /* response to client is chunk-framed */
-#define TXN_F_RES_DONE    0x0008 /* response complete on the client side */
-#define TXN_F_REQ_DONE    0x0010 /* request body completely read */
-#define TXN_F_HEAD        0x0020 /* request method is HEAD */
-#define TXN_F_SRV_EOF     0x0040 /* the server closed */
-#define TXN_F_SRV_ERR     0x0080 /* the server connection failed */
-#define TXN_F_SRV_TMO     0x0100 /* the server timed out */
-#define TXN_F_RES_CLOSE   0x0200 /* response body ends at server close */
-#define TXN_F_SRV_REUSED  0x0400 /* the server connection was an idle one */
-#define TXN_F_SRV_KAL     0x0800 /* the server keeps the connection open */
-#define TXN_F_SRV_DONE    0x1000 /* the whole response was read */
-#define TXN_F_NO_REUSE    0x2000 /* a reused connection failed: new one */
-#define TXN_F_UPGRADE     0x4000 /* the request asks for a protocol switch */
+#define TXN_F_CLI_CLOSE   0x0001  /* close the client connection after this */
+#define TXN_F_RES_STARTED 0x0002  /* status line sent to the client */
+#define TXN_F_RES_CHUNKED 0x0004  /* response to client is chunk-framed */
+#define TXN_F_RES_DONE    0x0008  /* response complete on the client side */
+#define TXN_F_REQ_DONE    0x0010  /* request body completely read */
+#define TXN_F_HEAD        0x0020  /* request method is HEAD */
+#define TXN_F_SRV_EOF     0x0040  /* the server closed */
+#define TXN_F_SRV_ERR     0x0080  /* the server connection failed */
+#define TXN_F_SRV_TMO     0x0100  /* the server timed out */
+#define TXN_F_RES_CLOSE   0x0200  /* response body ends at server close */
+#define TXN_F_SRV_REUSED  0x0400  /* the server connection was an idle one */
+#define TXN_F_SRV_KAL     0x0800  /* the server keeps the connection open */
+#define TXN_F_SRV_DONE    0x1000  /* the whole response was read */
+#define TXN_F_NO_REUSE    0x2000  /* a reused connection failed: new one */
+#define TXN_F_UPGRADE     0x4000  /* the request asks for a protocol switch */
+#define TXN_F_REQ_FLT     0x8000  /* filters transform the request body */
+#define TXN_F_RES_FLT     0x10000 /* filters transform the response body */
+#define TXN_F_REQ_READ    0x20000 /* filtered request body read whole */
+#define TXN_F_RES_READ    0x40000 /* filtered response body read whole */
 
 struct http_txn {
     struct stream *s;
@@ -83,6 +89,9 @@ struct http_txn {
     struct event *qtimer;   /* timeout queue, while queued */
     int phase;              /* which rule list of a step runs now */
     int cli_shut, srv_shut; /* tunnel: our write sides shut */
+    /* with TXN_F_*_FLT, per direction (enum flt_dir): the payload without
+     * its framing, and what the filters made of it, framed again */
+    struct evbuffer *flt_in[2], *flt_out[2];
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */
