@@ -47,12 +47,14 @@ static const struct cfg_kw http_keywords[] = {
 };
 
 static const struct cfg_kw *const http_keyword_tables[] = {
-    http_keywords, http_act_keywords, http_errors_keywords, NULL};
+    http_keywords, http_act_keywords, http_errors_keywords, http_comp_keywords,
+    NULL};
 
 /* Fills the registries with what the HTTP layer provides. */
 static int http_init(void)
 {
     http_act_init();
+    http_comp_init();
     http_fetch_init();
     http_log_init();
     http_ana_init();

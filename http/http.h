@@ -31,6 +31,9 @@ extern const struct cfg_kw http_act_keywords[];
 /* The capture slots of frontend <fe> for requests (<res> 0) or responses,
  * as %hr/%hs print them. */
 unsigned http_capture_slots(const struct proxy *fe, int res);
+/* http/http_comp.c: the "compression" filter and keyword */
+extern const struct cfg_kw http_comp_keywords[];
+void http_comp_init(void);
 /* http/http_fetch.c */
 void http_fetch_init(void);
 
