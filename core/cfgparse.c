@@ -55,7 +55,6 @@ static int sec_nentries;
 static const char *const unsupported_kws[] = {
     "log-send-hostname",
     "stats",
-    "compression",
     "stick-table",
     "stick",
     "cookie",
@@ -66,7 +65,6 @@ static const char *const unsupported_kws[] = {
     "tune.ssl.default-dh-param",
     "cpu-map",
     "email-alert",
-    "filter",
     "persist",
     "dispatch",
     "source",
