@@ -43,6 +43,7 @@ static void http_process(struct stream *s);
 static void srv_release(struct http_txn *txn);
 static void res_head_send(struct http_txn *txn);
 static int res_bodyless(const struct http_txn *txn);
+static void txn_env(struct http_txn *txn, struct smp_env *env, int dir);
 static int http_applet_send(struct stream *s, const char *data, size_t len);
 
 static const struct stream_ops http_stream_ops = {
@@ -452,54 +453,101 @@ int http_reply_begin(struct stream *s, int status, struct ist reason)
         return RC_ERR;
     if (reason.len == 0)
         reason = ist_from(http_status_reason(status));
+    else if ((reason.ptr = pstrndup(s->pool, reason.ptr, reason.len)) == NULL)
+        return RC_ERR;
     txn->status = status;
     txn->flags |= TXN_F_RES_STARTED;
     txn->res.status = status;
     txn->res.reason = reason;
     txn->res.nhdrs = 0;
-    evbuffer_add_printf(cli_out(txn), "HTTP/1.1 %d %.*s\r\n", status,
-                        (int)reason.len, reason.ptr);
+    txn->res.h1flags = 0;
     return RC_OK;
 }
 
 int http_reply_header(struct stream *s, struct ist name, struct ist value)
 {
     struct http_txn *txn = s->proto;
-    struct evbuffer *out = cli_out(txn);
 
-    if (ist_ieq(name, IST("content-length")))
-        txn->res.h1flags |= H1_MF_CLEN;
-    if (hdr_hop_by_hop(&txn->res, name))
-        return RC_OK;
-    evbuffer_add(out, name.ptr, name.len);
-    evbuffer_add(out, ": ", 2);
-    evbuffer_add(out, value.ptr, value.len);
-    evbuffer_add(out, "\r\n", 2);
-    return RC_OK;
+    return http_hdr_add(s, &txn->res, name, value);
 }
 
-/* Decides keep-alive and framing of a locally produced response. */
-int http_reply_headers_end(struct stream *s)
+/* Runs the http-after-response rules (the backend's, then the
+ * frontend's) on the reply being built, as final: they cannot wait.
+ * Returns the verdict. */
+static enum act_ret reply_after_rules(struct http_txn *txn)
 {
-    struct http_txn *txn = s->proto;
-    struct evbuffer *out = cli_out(txn);
-    int bodyless =
-        txn->status < 200 || txn->status == 204 || txn->status == 304;
+    struct stream *s = txn->s;
+    struct rule_cursor cursor = {NULL, 0};
+    const struct proxy *pxs[2] = {s->be != s->fe ? s->be : NULL, s->fe};
+    enum ruleset saved = s->cur_rs;
+    enum act_ret ret = ACT_RET_CONT;
+    struct smp_env env;
+    int i;
 
+    txn_env(txn, &env, 1);
+    s->cur_rs = RULESET_HTTP_AFTER;
+    for (i = 0; i < 2 && (ret == ACT_RET_CONT || ret == ACT_RET_STOP); i++)
+        if (pxs[i] != NULL && pxs[i]->rules[RULESET_HTTP_AFTER].first != NULL)
+            ret = rules_exec(&pxs[i]->rules[RULESET_HTTP_AFTER], &cursor, s,
+                             &env, ACT_FLAG_FINAL);
+    s->cur_rs = saved;
+    return ret;
+}
+
+/* Returns 1 if http-after-response rules apply to a reply now: not to
+ * the answer to a request that could not be parsed (HAProxy's multiplexer
+ * answers those before any HTTP analysis), nor after they failed once. */
+static int reply_after_applies(const struct http_txn *txn)
+{
+    return txn->state != HTTP_ST_WAIT_REQ && !(txn->flags & TXN_F_NO_AFTER);
+}
+
+/* Writes the head of the reply in txn->res to the client, deciding
+ * keep-alive and framing. */
+static void reply_head_write(struct http_txn *txn)
+{
+    struct http_msg *m = &txn->res;
+    struct evbuffer *out = cli_out(txn);
+    int bodyless = m->status < 200 || m->status == 204 || m->status == 304;
+
+    txn->status = m->status;
     if (worker_draining())
         txn->flags |= TXN_F_CLI_CLOSE;
-    if (!(txn->res.h1flags & H1_MF_CLEN) && !bodyless) {
+    if (http_hdr_find(m, IST("content-length"), 0) < 0 && !bodyless) {
         if (txn->req.h1flags & H1_MF_VER_11)
             txn->flags |= TXN_F_RES_CHUNKED;
         else
             txn->flags |= TXN_F_CLI_CLOSE;
     }
+    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", m->status,
+                        (int)m->reason.len, m->reason.ptr);
+    msg_write_headers(m, out);
     if (txn->flags & TXN_F_RES_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_CLI_CLOSE)
-        evbuffer_add(out, "connection: close\r\n\r\n", 21);
-    else
-        evbuffer_add(out, "\r\n", 2);
+        evbuffer_add(out, "connection: close\r\n", 19);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* Builds a reply head and runs the http-after-response rules on it; on
+ * failure, the client gets a plain 500 and the reply's body is dropped
+ * (HAProxy's rule). */
+int http_reply_headers_end(struct stream *s)
+{
+    struct http_txn *txn = s->proto;
+    enum act_ret ret;
+
+    if (reply_after_applies(txn)) {
+        ret = reply_after_rules(txn);
+        if (ret != ACT_RET_CONT && ret != ACT_RET_STOP) {
+            txn->flags |= TXN_F_NO_AFTER;
+            txn->flags &= ~TXN_F_RES_STARTED;
+            http_txn_term(s, 'I');
+            http_reply_error(s, 500);
+            return RC_OK;
+        }
+    }
+    reply_head_write(txn);
     return RC_OK;
 }
 
@@ -512,7 +560,7 @@ int http_reply_body(struct stream *s, const char *data, size_t len)
         return RC_ERR;
     if (evbuffer_get_length(out) > FWD_HIGH_WATER)
         return RC_AGAIN;
-    if (len == 0 || (txn->flags & TXN_F_HEAD))
+    if (len == 0 || (txn->flags & (TXN_F_HEAD | TXN_F_RES_DONE)))
         return RC_OK;
     if (txn->flags & TXN_F_RES_CHUNKED)
         evbuffer_add_printf(out, "%zx\r\n", len);
@@ -526,7 +574,8 @@ int http_reply_end(struct stream *s)
 {
     struct http_txn *txn = s->proto;
 
-    if ((txn->flags & TXN_F_RES_CHUNKED) && !(txn->flags & TXN_F_HEAD))
+    if ((txn->flags & TXN_F_RES_CHUNKED) &&
+        !(txn->flags & (TXN_F_HEAD | TXN_F_RES_DONE)))
         evbuffer_add(cli_out(txn), "0\r\n\r\n", 5);
     txn->flags |= TXN_F_RES_DONE;
     return RC_OK;
@@ -548,41 +597,66 @@ static const struct errorfile *errorfile_find(const struct stream *s,
     return NULL;
 }
 
+/* Sends the errorfile page <ef> as a reply: its head is parsed so that
+ * the http-after-response rules see it; a page that does not parse goes
+ * out as it is. */
+static void reply_errorfile(struct http_txn *txn, const struct errorfile *ef)
+{
+    struct stream *s = txn->s;
+    struct h1_msg *p = palloc(s->pool, sizeof(*p));
+    struct h1_limits lim;
+    unsigned i;
+
+    if (!ef->framed)
+        txn->flags |= TXN_F_CLI_CLOSE;
+    if (p != NULL) {
+        txn_limits(&lim);
+        h1_msg_init(p, &lim);
+    }
+    if (p == NULL || h1_parse_response(p, ef->raw, ef->len) != RC_OK) {
+        txn->flags |= TXN_F_RES_STARTED | TXN_F_RES_DONE;
+        evbuffer_add(cli_out(txn), ef->raw, ef->len);
+        return;
+    }
+    http_reply_begin(s, p->status, p->reason);
+    for (i = 0; i < p->nb_hdrs; i++)
+        http_reply_header(s, p->hdrs[i].name, p->hdrs[i].value);
+    http_reply_headers_end(s);
+    http_reply_body(s, ef->raw + p->head_len, ef->len - p->head_len);
+    http_reply_end(s);
+}
+
 void http_reply_error(struct stream *s, int status)
 {
     struct http_txn *txn = s->proto;
     const char *reason = http_status_reason(status);
     const struct errorfile *ef;
-    char body[512];
+    char body[512], len[24];
     int n;
 
     if (txn->flags & TXN_F_RES_STARTED) {
         txn->flags |= TXN_F_CLI_CLOSE | TXN_F_RES_DONE;
         return;
     }
+    if (status >= 500 || status == 400 || status == 408)
+        txn->flags |= TXN_F_CLI_CLOSE;
     if ((ef = errorfile_find(s, status)) != NULL) {
-        txn->status = status;
-        txn->flags |= TXN_F_RES_STARTED | TXN_F_RES_DONE;
-        if (!ef->framed || status >= 500 || status == 400 || status == 408)
-            txn->flags |= TXN_F_CLI_CLOSE;
-        evbuffer_add(cli_out(txn), ef->raw, ef->len);
+        reply_errorfile(txn, ef);
         return;
     }
+    if (status == 414 || status == 431 || status == 505 || status == 501)
+        txn->flags |= TXN_F_CLI_CLOSE;
     n = snprintf(body, sizeof(body),
                  "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status,
                  reason, error_text(status));
-    txn->status = status;
-    txn->flags |= TXN_F_RES_STARTED | TXN_F_RES_DONE;
-    if (status >= 500 || status == 400 || status == 408 || status == 414 ||
-        status == 431 || status == 505 || status == 501)
-        txn->flags |= TXN_F_CLI_CLOSE;
-    evbuffer_add_printf(
-        cli_out(txn),
-        "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
-        "cache-control: no-cache\r\n"
-        "content-type: text/html\r\n%s\r\n%s",
-        status, reason, n,
-        (txn->flags & TXN_F_CLI_CLOSE) ? "connection: close\r\n" : "", body);
+    snprintf(len, sizeof(len), "%d", n);
+    http_reply_begin(s, status, (struct ist){NULL, 0});
+    http_reply_header(s, IST("content-length"), ist_from(len));
+    http_reply_header(s, IST("cache-control"), IST("no-cache"));
+    http_reply_header(s, IST("content-type"), IST("text/html"));
+    http_reply_headers_end(s);
+    http_reply_body(s, body, (size_t)n);
+    http_reply_end(s);
 }
 
 /* The applet's output path (stream_ops.applet_send). */
@@ -1611,7 +1685,7 @@ static int step_res_rules(struct http_txn *txn)
     int n = 0;
 
     /* http-response of the backend then the frontend, then their
-     * http-after-response (only for server responses so far) */
+     * http-after-response (replies made here run these in the reply) */
     if (s->be != s->fe)
         steps[n++] = (struct rule_step){s->be, RULESET_HTTP_RES};
     steps[n++] = (struct rule_step){s->fe, RULESET_HTTP_RES};
@@ -1622,10 +1696,18 @@ static int step_res_rules(struct http_txn *txn)
     ret = run_rule_steps(txn, steps, n, &env);
     if (ret == ACT_RET_YIELD)
         return RC_AGAIN;
+    if (ret == ACT_RET_DONE) { /* "return" or "redirect" answered */
+        http_txn_term(s, 'L');
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
     if (ret == ACT_RET_DENY || ret == ACT_RET_ERR || ret == ACT_RET_INV) {
-        http_txn_term(s, ret == ACT_RET_ERR ? 'I' : 'P');
-        http_reply_error(s, 502);
-        txn->flags |= TXN_F_CLI_CLOSE;
+        /* a failing http-after-response gets a plain 500, as HAProxy */
+        int after = s->cur_rs == RULESET_HTTP_AFTER;
+
+        http_txn_term(s, ret == ACT_RET_ERR || after ? 'I' : 'P');
+        txn->flags |= TXN_F_CLI_CLOSE | (after ? TXN_F_NO_AFTER : 0);
+        http_reply_error(s, after ? 500 : 502);
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }

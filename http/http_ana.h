@@ -72,6 +72,7 @@ enum http_state {
 #define TXN_F_RES_FLT     0x10000 /* filters transform the response body */
 #define TXN_F_REQ_READ    0x20000 /* filtered request body read whole */
 #define TXN_F_RES_READ    0x40000 /* filtered response body read whole */
+#define TXN_F_NO_AFTER    0x80000 /* http-after-response failed: not again */
 
 struct http_txn {
     struct stream *s;
