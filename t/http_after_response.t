@@ -52,6 +52,7 @@ frontend fe
     http-after-response add-header X-Order fe
     http-after-response set-status 299 if { path /return } { req.hdr(x-status) -m found }
 backend be
+    http-response return status 203 content-type text/plain string replaced if { path /resreturn }
     http-after-response add-header X-Order be
     server o1 127.0.0.1:%%PORT_8091%%
 backend be_none
@@ -78,7 +79,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(29);
+$t->plan(33);
 
 my $r = $t->http_get($port, '/');
 is($r->{headers}{'x-after'}, 'fe', 'server response: after-response ran');
@@ -91,6 +92,14 @@ is($r->{headers}{'x-after'}, 'fe', 'return: after-response header');
 is($r->{headers}{'x-order'}, 'fe', 'return before a backend: frontend rules only');
 $r = $t->http_get($port, '/return', headers => ['X-Status' => '1']);
 is($r->{status}, 299, 'return: set-status from after-response');
+
+$r = $t->http_get($port, '/resreturn', keepalive => 1);
+is($r->{status}, 203, 'http-response return');
+is($r->{body}, 'replaced', 'http-response return: its body alone');
+is($r->{headers}{'x-order'}, 'be, fe', 'http-response return: after-response rules');
+$r = $t->raw_request($port, "GET /resreturn HTTP/1.1\r\nHost: a\r\n\r\n",
+    timeout => 2, read_timeout => 1);
+like($r->{data}, qr/\r\n\r\nreplaced\z/, 'http-response return: nothing after it');
 
 $r = $t->http_get($port, '/deny');
 is($r->{status}, 403, 'deny');
