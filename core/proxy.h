@@ -43,6 +43,7 @@ enum px_mode {
 #define PX_OPT_SPLICE_AUTO  0x0400 /* option splice-auto */
 #define PX_OPT_SPLICE_REQ   0x0800 /* option splice-request */
 #define PX_OPT_SPLICE_RES   0x1000 /* option splice-response */
+#define PX_OPT_HTTP_CONNECT 0x2000 /* option http-connect (http/) */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

@@ -43,6 +43,8 @@ static const struct cfg_kw http_keywords[] = {
      RULESET_HTTP_RES, 0},
     {"http-after-response", CFG_SEC_NODEF, 1, -1, parse_http_rule, 0,
      RULESET_HTTP_AFTER, 0},
+    {"option http-connect", CFG_SEC_BE, 0, 0, cfg_set_flag,
+     offsetof(struct proxy, options), PX_OPT_HTTP_CONNECT, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 

@@ -911,14 +911,8 @@ static int step_wait_req(struct http_txn *txn)
         return RC_OK;
     }
     txn->s->times.req = stream_elapsed_ms(txn->s);
-    /* a reverse proxy opens no tunnels on a client's request */
-    if (ist_eq(txn->req.meth, IST("CONNECT"))) {
-        txn->flags |= TXN_F_CLI_CLOSE;
-        http_txn_term(txn->s, 'P');
-        http_reply_error(txn->s, 405);
-        txn->state = HTTP_ST_DONE;
-        return RC_OK;
-    }
+    if (ist_eq(txn->req.meth, IST("CONNECT")))
+        txn->flags |= TXN_F_CONNECT;
     txn->state = HTTP_ST_REQ_RULES;
     return RC_OK;
 }
@@ -994,6 +988,16 @@ static int after_req_rules(struct http_txn *txn, int be_done)
             txn->state = HTTP_ST_BE_RULES;
             return RC_OK;
         }
+    }
+    /* a reverse proxy opens no tunnel for its clients unless the backend
+     * says that its servers take CONNECT ("option http-connect") */
+    if ((txn->flags & TXN_F_CONNECT) &&
+        !(s->be->options & PX_OPT_HTTP_CONNECT)) {
+        txn->flags |= TXN_F_CLI_CLOSE;
+        http_txn_term(s, 'P');
+        http_reply_error(s, 405);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
     }
     txn->state = s->flt != NULL ? HTTP_ST_REQ_FLT : HTTP_ST_CONNECT;
     return RC_OK;
@@ -1257,7 +1261,8 @@ static void req_head_send(struct http_txn *txn)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_UPGRADE)
         upgrade_write(m, out);
-    else if (txn->s->be->reuse == PX_REUSE_NEVER || srv_close_each(txn))
+    else if (!(txn->flags & TXN_F_CONNECT) &&
+             (txn->s->be->reuse == PX_REUSE_NEVER || srv_close_each(txn)))
         evbuffer_add(out, "connection: close\r\n", 19);
     evbuffer_add(out, "\r\n", 2);
 }
@@ -1507,8 +1512,9 @@ static int srv_failed(struct http_txn *txn)
     return RC_OK;
 }
 
-/* The server switched protocols (101): the response goes to the client
- * with its Upgrade header, then the connection becomes a tunnel. */
+/* The server switched protocols (101, with its Upgrade header) or opened
+ * the tunnel a CONNECT asked for (2xx, whose length headers mean nothing):
+ * the response goes to the client, then the connection becomes a tunnel. */
 static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
 {
     struct stream *s = txn->s;
@@ -1527,13 +1533,15 @@ static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
     if (msg_from_parser(s, &txn->res, txn->parser) != RC_OK)
         return srv_failed(txn);
     s->times.resp = stream_elapsed_ms(s);
-    txn->status = 101;
+    txn->status = txn->res.status;
     txn->flags |= TXN_F_RES_STARTED | TXN_F_CLI_CLOSE;
-    evbuffer_add(out, "HTTP/1.1 101 ", 13);
-    evbuffer_add(out, txn->res.reason.ptr, txn->res.reason.len);
-    evbuffer_add(out, "\r\n", 2);
+    if (txn->status != 101)
+        http_hdr_del(&txn->res, IST("content-length"));
+    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", txn->status,
+                        (int)txn->res.reason.len, txn->res.reason.ptr);
     msg_write_headers(&txn->res, out);
-    upgrade_write(&txn->res, out);
+    if (txn->status == 101)
+        upgrade_write(&txn->res, out);
     evbuffer_add(out, "\r\n", 2);
     conn_set_timeouts(txn->hc->sess->conn, ct ? &ctv : NULL, ct ? &ctv : NULL);
     conn_set_timeouts(txn->srv, st ? &stv : NULL, st ? &stv : NULL);
@@ -1593,7 +1601,8 @@ static int step_wait_res(struct http_txn *txn)
         http_txn_term(txn->s, 'P');
         return srv_failed(txn);
     }
-    if (txn->parser->status == 101 && (txn->flags & TXN_F_UPGRADE))
+    if ((txn->parser->status == 101 && (txn->flags & TXN_F_UPGRADE)) ||
+        (txn->parser->status / 100 == 2 && (txn->flags & TXN_F_CONNECT)))
         return switch_protocols(txn, in);
     if (txn->parser->status < 200) {
         /* interim response: pass it on, then wait for the final one */

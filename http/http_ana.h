@@ -73,6 +73,7 @@ enum http_state {
 #define TXN_F_REQ_READ    0x20000 /* filtered request body read whole */
 #define TXN_F_RES_READ    0x40000 /* filtered response body read whole */
 #define TXN_F_NO_AFTER    0x80000 /* http-after-response failed: not again */
+#define TXN_F_CONNECT     0x100000 /* a CONNECT request */
 
 struct http_txn {
     struct stream *s;
