@@ -14,6 +14,7 @@ Suite *suite_core_vars(void);
 Suite *suite_core_logformat(void);
 Suite *suite_core_map(void);
 Suite *suite_core_cli(void);
+Suite *suite_core_filter(void);
 Suite *suite_http_h1(void);
 Suite *suite_lua_api_util(void);
 Suite *suite_lua_api_fetches(void);
