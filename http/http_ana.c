@@ -172,6 +172,8 @@ static int txn_abort(struct http_txn *txn)
 int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
                  struct ist value)
 {
+    char *p;
+
     if (m->nhdrs == m->cap) {
         unsigned cap = m->cap ? m->cap * 2 : 16;
         struct http_hdr *v = palloc(s->pool, cap * sizeof(*v));
@@ -183,11 +185,15 @@ int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
         m->hdrs = v;
         m->cap = cap;
     }
-    m->hdrs[m->nhdrs].name.ptr = pstrndup(s->pool, name.ptr, name.len);
-    m->hdrs[m->nhdrs].value.ptr = pstrndup(s->pool, value.ptr, value.len);
-    if (m->hdrs[m->nhdrs].name.ptr == NULL ||
-        m->hdrs[m->nhdrs].value.ptr == NULL)
+    /* one block for both, each NUL-terminated */
+    if ((p = palloc(s->pool, name.len + value.len + 2)) == NULL)
         return RC_ERR;
+    memcpy(p, name.ptr, name.len);
+    p[name.len] = '\0';
+    memcpy(p + name.len + 1, value.ptr, value.len);
+    p[name.len + 1 + value.len] = '\0';
+    m->hdrs[m->nhdrs].name.ptr = p;
+    m->hdrs[m->nhdrs].value.ptr = p + name.len + 1;
     m->hdrs[m->nhdrs].name.len = name.len;
     m->hdrs[m->nhdrs].value.len = value.len;
     m->nhdrs++;
@@ -484,6 +490,9 @@ static enum act_ret reply_after_rules(struct http_txn *txn)
     struct smp_env env;
     int i;
 
+    if (s->fe->rules[RULESET_HTTP_AFTER].first == NULL &&
+        (pxs[0] == NULL || pxs[0]->rules[RULESET_HTTP_AFTER].first == NULL))
+        return ACT_RET_CONT;
     txn_env(txn, &env, 1);
     s->cur_rs = RULESET_HTTP_AFTER;
     for (i = 0; i < 2 && (ret == ACT_RET_CONT || ret == ACT_RET_STOP); i++)
@@ -723,6 +732,11 @@ static int req_body_move(struct http_txn *txn, struct evbuffer *dst,
 
     if (txn->flags & TXN_F_REQ_DONE)
         return RC_OK;
+    /* the filters have read the whole body; what follows is not ours */
+    if (txn->flags & TXN_F_REQ_READ) {
+        txn->flags |= TXN_F_REQ_DONE;
+        return RC_OK;
+    }
     rc = body_move(cli_in(txn), dst, txn->req.body_kind, &txn->req_left,
                    &txn->req_chunk, dechunk);
     if (rc == RC_DONE)
