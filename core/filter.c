@@ -120,10 +120,17 @@ void flt_confs_free(struct proxy *px)
 int filters_check(struct proxy *px)
 {
     struct flt_conf *fc;
-    int errors = 0;
+    int errors = 0, warned = 0;
 
     for (fc = px->filters; fc != NULL; fc = fc->next) {
         char *err = NULL;
+
+        /* implicit ones may come from a defaults section shared with
+         * HTTP proxies: only a "filter" line deserves the warning */
+        if (px->mode == PX_MODE_TCP && !fc->implicit && !warned++)
+            log_warning("%s:%d: %s '%s' is in tcp mode: its filters are "
+                        "ignored",
+                        px->file, px->line, proxy_cap_name(px), px->name);
 
         if (fc->ops->check == NULL ||
             fc->ops->check(px, fc->conf, &err) == RC_OK)

@@ -271,11 +271,6 @@ int proxies_check(struct cfg *cfg)
             errors++;
         }
         errors += filters_check(px);
-        if (px->mode == PX_MODE_TCP && px->filters != NULL &&
-            !(px->cap & PX_CAP_DEF))
-            log_warning("%s:%d: %s '%s' is in tcp mode: its filters are "
-                        "ignored",
-                        px->file, px->line, proxy_cap_name(px), px->name);
         if (px->mode == PX_MODE_TCP &&
             (px->rules[RULESET_HTTP_REQ].first != NULL ||
              px->rules[RULESET_HTTP_RES].first != NULL))

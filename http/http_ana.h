@@ -53,26 +53,26 @@ enum http_state {
 };
 
 /* Transaction flags. */
-#define TXN_F_CLI_CLOSE   0x0001  /* close the client connection after this */
-#define TXN_F_RES_STARTED 0x0002  /* status line sent to the client */
-#define TXN_F_RES_CHUNKED 0x0004  /* response to client is chunk-framed */
-#define TXN_F_RES_DONE    0x0008  /* response complete on the client side */
-#define TXN_F_REQ_DONE    0x0010  /* request body completely read */
-#define TXN_F_HEAD        0x0020  /* request method is HEAD */
-#define TXN_F_SRV_EOF     0x0040  /* the server closed */
-#define TXN_F_SRV_ERR     0x0080  /* the server connection failed */
-#define TXN_F_SRV_TMO     0x0100  /* the server timed out */
-#define TXN_F_RES_CLOSE   0x0200  /* response body ends at server close */
-#define TXN_F_SRV_REUSED  0x0400  /* the server connection was an idle one */
-#define TXN_F_SRV_KAL     0x0800  /* the server keeps the connection open */
-#define TXN_F_SRV_DONE    0x1000  /* the whole response was read */
-#define TXN_F_NO_REUSE    0x2000  /* a reused connection failed: new one */
-#define TXN_F_UPGRADE     0x4000  /* the request asks for a protocol switch */
-#define TXN_F_REQ_FLT     0x8000  /* filters transform the request body */
-#define TXN_F_RES_FLT     0x10000 /* filters transform the response body */
-#define TXN_F_REQ_READ    0x20000 /* filtered request body read whole */
-#define TXN_F_RES_READ    0x40000 /* filtered response body read whole */
-#define TXN_F_NO_AFTER    0x80000 /* http-after-response failed: not again */
+#define TXN_F_CLI_CLOSE   0x0001   /* close the client connection after this */
+#define TXN_F_RES_STARTED 0x0002   /* status line sent to the client */
+#define TXN_F_RES_CHUNKED 0x0004   /* response to client is chunk-framed */
+#define TXN_F_RES_DONE    0x0008   /* response complete on the client side */
+#define TXN_F_REQ_DONE    0x0010   /* request body completely read */
+#define TXN_F_HEAD        0x0020   /* request method is HEAD */
+#define TXN_F_SRV_EOF     0x0040   /* the server closed */
+#define TXN_F_SRV_ERR     0x0080   /* the server connection failed */
+#define TXN_F_SRV_TMO     0x0100   /* the server timed out */
+#define TXN_F_RES_CLOSE   0x0200   /* response body ends at server close */
+#define TXN_F_SRV_REUSED  0x0400   /* the server connection was an idle one */
+#define TXN_F_SRV_KAL     0x0800   /* the server keeps the connection open */
+#define TXN_F_SRV_DONE    0x1000   /* the whole response was read */
+#define TXN_F_NO_REUSE    0x2000   /* a reused connection failed: new one */
+#define TXN_F_UPGRADE     0x4000   /* the request asks for a protocol switch */
+#define TXN_F_REQ_FLT     0x8000   /* filters transform the request body */
+#define TXN_F_RES_FLT     0x10000  /* filters transform the response body */
+#define TXN_F_REQ_READ    0x20000  /* filtered request body read whole */
+#define TXN_F_RES_READ    0x40000  /* filtered response body read whole */
+#define TXN_F_NO_AFTER    0x80000  /* http-after-response failed: not again */
 #define TXN_F_CONNECT     0x100000 /* a CONNECT request */
 
 struct http_txn {

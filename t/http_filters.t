@@ -56,7 +56,7 @@ sub pattern {
     return substr($unit x (int($n / length($unit)) + 1), 0, $n);
 }
 
-$t->plan(18);
+$t->plan(20);
 my $port = $t->port(8080);
 
 my $mark = $t->log_mark;
@@ -125,3 +125,20 @@ like($out, qr/bad1\.cfg:4: .*unknown filter 'nosuch'/, 'unknown filter: file:lin
 ($rc, $out) = $t->check_config("defaults\n    mode http\n    filter trace\n",
     'bad2.cfg');
 isnt($rc, 0, "'filter' is not allowed in defaults, as HAProxy");
+($rc, $out) = $t->check_config(<<'EOF3', 'tcp.cfg');
+defaults
+    mode tcp
+    compression algo gzip
+frontend quiet
+    bind 127.0.0.1:1
+    default_backend b
+frontend loud
+    bind 127.0.0.1:2
+    filter trace
+    default_backend b
+backend b
+    server s 127.0.0.1:3
+EOF3
+like($out, qr/frontend 'loud' is in tcp mode: its filters are ignored/,
+    'a filter line in a tcp proxy: warned');
+unlike($out, qr/'quiet'/, 'compression from a tcp defaults section: no warning');
