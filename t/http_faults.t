@@ -16,7 +16,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy qw(fd_count fds_settle rss_kb);
+use Test::Luaproxy qw(fd_count fds_settle rss_kb binary_has);
 use Digest::SHA;
 use Errno qw(EAGAIN EINTR);
 use IO::Select;
@@ -81,20 +81,6 @@ my $events = $t->testdir . '/events.log';
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-# 1 if the file at <path> contains <needle> (used to spot a sanitizer build).
-sub binary_has {
-    my ($path, $needle) = @_;
-    open(my $fh, '<', $path) or return 0;
-    binmode $fh;
-    local $/ = \(1 << 20);
-    my $tail = '';
-    while (my $block = <$fh>) {
-        return 1 if index($tail . $block, $needle) >= 0;
-        $tail = substr($block, -length $needle);
-    }
-    return 0;
-}
 
 # A daemon's report: one line appended to events.log.
 sub report {

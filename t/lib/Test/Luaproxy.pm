@@ -30,7 +30,8 @@ use Symbol qw(gensym);
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(parse_response http_request_bytes run_command fd_count
-    fds_settle rss_kb syslog_sink syslog_drain syslog_next return_config);
+    fds_settle rss_kb syslog_sink syslog_drain syslog_next return_config
+    binary_has);
 
 # Tests checked automatically when the file ends (see finish()).
 use constant FINAL_TESTS => 3;
@@ -686,6 +687,20 @@ sub fds_settle {
         sleep 0.05;
     }
     return $n;
+}
+
+# 1 if the file at <path> contains <needle> (used to spot a sanitizer build).
+sub binary_has {
+    my ($path, $needle) = @_;
+    open(my $fh, '<', $path) or return 0;
+    binmode $fh;
+    local $/ = \(1 << 20);
+    my $tail = '';
+    while (my $block = <$fh>) {
+        return 1 if index($tail . $block, $needle) >= 0;
+        $tail = substr($block, -length $needle);
+    }
+    return 0;
 }
 
 # Resident memory of $pid in kB (VmRSS), or -1.
