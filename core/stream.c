@@ -161,7 +161,8 @@ fail:
 void stream_free(struct stream *s)
 {
     logger_stream_end(s);
-    filters_release(s);
+    if (s->flt != NULL)
+        filters_release(s);
     if (s->svc.ops != NULL && s->svc.ops->release != NULL)
         s->svc.ops->release(s, s->svc.arg, s->applet_ctx);
     event_free(s->wake);

@@ -114,7 +114,7 @@ void http_txn_free(struct stream *s)
     int i;
 
     s->times.total = stream_elapsed_ms(s);
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 2 && (txn->flags & (TXN_F_REQ_FLT | TXN_F_RES_FLT)); i++) {
         if (txn->flt_in[i] != NULL)
             evbuffer_free(txn->flt_in[i]);
         if (txn->flt_out[i] != NULL)
@@ -169,11 +169,11 @@ static int txn_abort(struct http_txn *txn)
 /* Editable messages                                                 */
 /* ---------------------------------------------------------------- */
 
-int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
-                 struct ist value)
+/* Appends the header <name>: <value> to <m> without copying them: the
+ * caller keeps them alive as long as <m> holds them. */
+static int msg_hdr_push(struct stream *s, struct http_msg *m, struct ist name,
+                        struct ist value)
 {
-    char *p;
-
     if (m->nhdrs == m->cap) {
         unsigned cap = m->cap ? m->cap * 2 : 16;
         struct http_hdr *v = palloc(s->pool, cap * sizeof(*v));
@@ -185,19 +185,26 @@ int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
         m->hdrs = v;
         m->cap = cap;
     }
+    m->hdrs[m->nhdrs].name = name;
+    m->hdrs[m->nhdrs].value = value;
+    m->nhdrs++;
+    return RC_OK;
+}
+
+int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
+                 struct ist value)
+{
     /* one block for both, each NUL-terminated */
-    if ((p = palloc(s->pool, name.len + value.len + 2)) == NULL)
+    char *p = palloc(s->pool, name.len + value.len + 2);
+
+    if (p == NULL)
         return RC_ERR;
     memcpy(p, name.ptr, name.len);
     p[name.len] = '\0';
     memcpy(p + name.len + 1, value.ptr, value.len);
     p[name.len + 1 + value.len] = '\0';
-    m->hdrs[m->nhdrs].name.ptr = p;
-    m->hdrs[m->nhdrs].value.ptr = p + name.len + 1;
-    m->hdrs[m->nhdrs].name.len = name.len;
-    m->hdrs[m->nhdrs].value.len = value.len;
-    m->nhdrs++;
-    return RC_OK;
+    return msg_hdr_push(s, m, (struct ist){p, name.len},
+                        (struct ist){p + name.len + 1, value.len});
 }
 
 int http_hdr_del(struct http_msg *m, struct ist name)
@@ -459,8 +466,6 @@ int http_reply_begin(struct stream *s, int status, struct ist reason)
         return RC_ERR;
     if (reason.len == 0)
         reason = ist_from(http_status_reason(status));
-    else if ((reason.ptr = pstrndup(s->pool, reason.ptr, reason.len)) == NULL)
-        return RC_ERR;
     txn->status = status;
     txn->flags |= TXN_F_RES_STARTED;
     txn->res.status = status;
@@ -474,7 +479,7 @@ int http_reply_header(struct stream *s, struct ist name, struct ist value)
 {
     struct http_txn *txn = s->proto;
 
-    return http_hdr_add(s, &txn->res, name, value);
+    return msg_hdr_push(s, &txn->res, name, value);
 }
 
 /* Runs the http-after-response rules (the backend's, then the
@@ -536,6 +541,9 @@ static void reply_head_write(struct http_txn *txn)
     if (txn->flags & TXN_F_CLI_CLOSE)
         evbuffer_add(out, "connection: close\r\n", 19);
     evbuffer_add(out, "\r\n", 2);
+    /* its slices point into the caller's memory, which goes away next */
+    m->nhdrs = 0;
+    m->reason = (struct ist){NULL, 0};
 }
 
 /* Builds a reply head and runs the http-after-response rules on it; on
@@ -764,12 +772,13 @@ static int body_filter_init(struct http_txn *txn, enum flt_dir dir)
 {
     struct http_msg *m = dir == FLT_DIR_REQ ? &txn->req : &txn->res;
 
+    /* the flag first: http_txn_free frees what was allocated */
+    txn->flags |= dir == FLT_DIR_REQ ? TXN_F_REQ_FLT : TXN_F_RES_FLT;
     txn->flt_in[dir] = evbuffer_new();
     txn->flt_out[dir] = evbuffer_new();
     if (txn->flt_in[dir] == NULL || txn->flt_out[dir] == NULL)
         return RC_ERR;
     http_hdr_del(m, IST("content-length"));
-    txn->flags |= dir == FLT_DIR_REQ ? TXN_F_REQ_FLT : TXN_F_RES_FLT;
     return RC_OK;
 }
 

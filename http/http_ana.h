@@ -125,9 +125,13 @@ struct ist http_msg_path(const struct http_msg *m);
 struct ist http_msg_query(const struct http_msg *m);
 
 /* Answering from a rule or an applet. The response goes to the client in
- * order: http_reply_begin, http_reply_header..., http_reply_body...,
- * http_reply_end. Without a content-length header an HTTP/1.1 response is
- * chunk-framed, an HTTP/1.0 one is delimited by the connection's close. */
+ * order: http_reply_begin, http_reply_header..., http_reply_headers_end,
+ * http_reply_body..., http_reply_end. The head is built in txn->res and
+ * sent by http_reply_headers_end once the http-after-response rules ran on
+ * it; the reason and the header names and values are not copied, so they
+ * must live until then (the message's headers are emptied once sent).
+ * Without a content-length header an HTTP/1.1 response is chunk-framed, an
+ * HTTP/1.0 one is delimited by the connection's close. */
 int http_reply_begin(struct stream *s, int status, struct ist reason);
 int http_reply_header(struct stream *s, struct ist name, struct ist value);
 int http_reply_headers_end(struct stream *s);
