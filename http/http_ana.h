@@ -139,7 +139,10 @@ int http_reply_headers_end(struct stream *s);
  * wake), RC_ERR when the client is gone. */
 int http_reply_body(struct stream *s, const char *data, size_t len);
 int http_reply_end(struct stream *s);
-/* Sends HAProxy's built-in page for <status> with "connection: close". */
+/* Answers <status> with the errorfile page for it, else HAProxy's built-in
+ * one, through the http-after-response rules; 5xx, 400 and 408 (and the
+ * other statuses of a request that cannot go on) close the connection. If
+ * a response was already started, only marks the connection to close. */
 void http_reply_error(struct stream *s, int status);
 /* HAProxy's reason phrase for <status>. */
 const char *http_status_reason(int status);
