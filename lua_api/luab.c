@@ -463,6 +463,19 @@ static enum act_ret luab_act_map(lua_Integer code)
     return map[code];
 }
 
+/* Sends the reply txn:done() left, now that its run is over. */
+static void luab_action_reply(struct luab_ctx *ctx)
+{
+    lua_State *L = ctx->st->L;
+    int ref = ctx->reply_ref;
+
+    ctx->reply_ref = LUA_NOREF;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    luab_reply_send(L, lua_gettop(L), ctx->s);
+    lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+}
+
 /* Turns the outcome of a run into the action's verdict. */
 static enum act_ret luab_action_verdict(struct luab_ctx *ctx, int rc)
 {
@@ -482,6 +495,8 @@ static enum act_ret luab_action_verdict(struct luab_ctx *ctx, int rc)
         /* act.YIELD: run the function again from its start later */
         luab_run_defer_ms(ctx, ctx->wake_ms > 0 ? ctx->wake_ms : 0);
     }
+    if (ctx->reply_ref != LUA_NOREF)
+        luab_action_reply(ctx);
     return ret;
 }
 

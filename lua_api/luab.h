@@ -175,6 +175,7 @@ struct luab_ctx {
     int running;               /* inside lua_resume */
     int exiting;               /* core.done()/txn:done() asked to stop */
     int exit_ret;              /* enum act_ret chosen by txn:done() */
+    int reply_ref;             /* txn:done(reply), sent once the run ended */
     const char *timed_out;     /* "execution timeout" or "burst timeout" */
     struct event *timer;       /* core.sleep */
     void (*cancel)(void *arg); /* undoes the current wait's registration */
@@ -439,6 +440,9 @@ int luab_applet_io(struct stream *s, struct luab_fn *fn, void **pctx,
                    const char *what);
 /* Shared applet release: frees the context. */
 void luab_applet_release(struct stream *s, void *arg, void *ctx);
+/* Answers stream <s> with the Reply table at <idx> (txn:reply() or a plain
+ * table: status, reason, headers, body). */
+void luab_reply_send(lua_State *L, int idx, struct stream *s);
 /* Shared applet output: sends <len> bytes of <data>, yielding while the
  * client output is full, then returns <len> to Lua as HAProxy does; ends
  * the applet if the client is gone. */

@@ -75,6 +75,7 @@ void luab_run_ctx_init(struct luab_ctx *ctx, struct luab_state *st,
     ctx->obj_ref = LUA_NOREF;
     ctx->priv_ref = LUA_NOREF;
     ctx->hdrs_ref = LUA_NOREF;
+    ctx->reply_ref = LUA_NOREF;
     ctx->status = 200;
     ctx->what = "function";
     ctx->name = "?";
@@ -579,7 +580,9 @@ void luab_run_ctx_release(void *arg)
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->obj_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->priv_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, ctx->hdrs_ref);
-    ctx->handle_ref = ctx->obj_ref = ctx->priv_ref = ctx->hdrs_ref = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, ctx->reply_ref);
+    ctx->handle_ref = ctx->obj_ref = ctx->priv_ref = ctx->hdrs_ref =
+        ctx->reply_ref = LUA_NOREF;
 }
 
 static int luab_run_co_step(lua_State *L, int nargs, int wrap);

@@ -360,7 +360,7 @@ static void luab_reply_headers(lua_State *L, int idx, struct stream *s,
 }
 
 /* Sends the reply table at <idx> as the response of HTTP stream <s>. */
-static void luab_reply_send(lua_State *L, int idx, struct stream *s)
+void luab_reply_send(lua_State *L, int idx, struct stream *s)
 {
     lua_Integer status;
     size_t rlen = 0, blen = 0;
@@ -401,7 +401,10 @@ static int luab_txn_done(lua_State *L)
         ctx->exit_ret = ACT_RET_ABRT;
         if (htx != NULL && lua_istable(L, 2) &&
             !(htx->flags & TXN_F_RES_STARTED)) {
-            luab_reply_send(L, 2, ctx->s);
+            /* sent once this run is over: http-after-response rules may
+             * run Lua actions on this context */
+            lua_pushvalue(L, 2);
+            ctx->reply_ref = luaL_ref(L, LUA_REGISTRYINDEX);
             ctx->exit_ret = ACT_RET_DONE;
         }
     }

@@ -138,19 +138,25 @@ sub control {
 control($_, 'peak') for 8092, 8094; # reset
 
 # 24 clients at once on maxconn 3: all served, never more than 3 at once,
-# and both workers took part (else the bound was not tested across them).
-my @r = $t->http_get_many($port, [map { "/three/slow" } 1 .. 24],
-    timeout => 20);
-is(scalar(grep { ($_->{status} // 0) == 200 } @r), 24,
-    'maxconn 3, 24 clients: all served');
+# and both workers took part (else the bound was not tested across them;
+# the kernel may hand one burst to a single worker, so up to 5 bursts).
+my ($served, $rounds, %workers) = (0, 0);
+while ($rounds < 5 && keys %workers < 2) {
+    $rounds++;
+    my @r = $t->http_get_many($port, [map { "/three/slow" } 1 .. 24],
+        timeout => 20);
+    $served += grep { ($_->{status} // 0) == 200 } @r;
+    $workers{$_} = 1 for split /,/, control(8092, 'workers');
+}
+is($served, 24 * $rounds, "maxconn 3, 24 clients ($rounds bursts): all served");
 my $peak = control(8092, 'peak');
-my @workers = split /,/, control(8092, 'workers');
+my @workers = sort keys %workers;
 is(scalar @workers, 2, 'both workers sent requests')
     or diag("workers: @workers");
 is($peak, 3, 'peak concurrency at the origin: maxconn 3, not 3 per worker');
 
 # leastconn over two servers of maxconn 2, counted across workers.
-@r = $t->http_get_many($port, [map { "/lc/slow" } 1 .. 16], timeout => 20);
+my @r = $t->http_get_many($port, [map { "/lc/slow" } 1 .. 16], timeout => 20);
 is(scalar(grep { ($_->{status} // 0) == 200 } @r), 16,
     'leastconn: all served');
 my @peaks = map { control($_, 'peak') } 8092, 8094;

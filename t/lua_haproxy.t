@@ -179,10 +179,37 @@ local function socket_calls(out, peer, dead)
   end)
 end
 
+-- core.httpclient against the test's HTTP origin <origin>
+local function httpclient_calls(out, origin)
+  local url = "http://127.0.0.1:" .. origin
+  show(out, "hc get", function()
+    local r = core.httpclient():get{ url = url .. "/x?y=1",
+      headers = { ["x-h"] = { "a", "b" } } }
+    return r.status, r.reason, r.body, r.headers["x-o"][0],
+      r.headers["content-type"][0], r.headers["x-none"]
+  end)
+  show(out, "hc keys", function()
+    local r = core.httpclient():get{ url = url .. "/" }
+    local k = {}
+    for name in pairs(r) do k[#k + 1] = name end
+    table.sort(k)
+    return table.concat(k, ",")
+  end)
+  show(out, "hc post", function()
+    local r = core.httpclient():post{ url = url .. "/p", body = "data" }
+    return r.status, r.body
+  end)
+  show(out, "hc head", function()
+    local r = core.httpclient():head{ url = url .. "/h" }
+    return r.status, r.body
+  end)
+end
+
 core.register_service("socks", "http", function(applet)
   local out = {}
   socket_calls(out, tonumber(applet.qs:match("peer=(%d+)")),
     tonumber(applet.qs:match("dead=(%d+)")))
+  httpclient_calls(out, tonumber(applet.qs:match("origin=(%d+)")))
   local body = table.concat(out, "\n") .. "\n"
   applet:set_status(200)
   applet:add_header("content-length", #body)
@@ -290,8 +317,8 @@ global
 defaults
     mode http
     timeout connect 1s
-    timeout client 3s
-    timeout server 3s
+    timeout client 10s
+    timeout server 10s
 frontend fe
     bind 127.0.0.1:$port
     http-request use-service lua.cmp if { path /svc }
@@ -315,6 +342,12 @@ $t->run_daemon(sub {
         close $c;
     }
 });
+# the origin of the httpclient calls: echoes method, path and body
+$t->http_origin(8094, sub {
+    my ($req) = @_;
+    return [200, ['content-type' => 'text/plain', 'X-O' => 'o'],
+        "$req->{method} $req->{uri} " . ($req->{body} // '')];
+});
 $t->write_file('lp.cfg', config($t->port(8080), $t->port(8082)));
 $t->write_file('ha.cfg', config($t->port(8081), $t->port(8083)));
 $t->run;
@@ -325,12 +358,13 @@ my $post = "POST /svc?q=1 HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
 my $get = "GET /act?q=v&r=w HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "Connection: close\r\n\r\n";
 my $socks = "GET /socks?peer=" . $t->port(8092) . "&dead=" . $t->port(8093)
+    . "&origin=" . $t->port(8094)
     . " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 my %got;
 for my $who (qw(lp ha)) {
     my $port = $t->port($who eq 'lp' ? 8080 : 8081);
-    $got{$who} = join("\n", map { $t->http($port, $_)->{body} // '' }
-        $post, $get, $socks) =~ s/%0A/\n/gr;
+    $got{$who} = join("\n", map { $t->http($port, $_, timeout => 10)->{body}
+        // '' } $post, $get, $socks) =~ s/%0A/\n/gr;
     my $c = IO::Socket::INET->new('127.0.0.1:'
         . $t->port($who eq 'lp' ? 8082 : 8083)) or die "connect: $!";
     print $c "hello\nabcdefgh\nrest";
@@ -340,7 +374,8 @@ for my $who (qw(lp ha)) {
 my @lp = grep { /^[^:]+:/ } split /\n/, $got{lp};
 my @ha = grep { /^[^:]+:/ } split /\n/, $got{ha};
 $t->plan(1 + @ha);
-is(scalar @lp, scalar @ha, 'as many answers as HAProxy');
+is(scalar @lp, scalar @ha, 'as many answers as HAProxy')
+    or diag(join("\n", "ours:", @lp, "HAProxy's:", @ha));
 my %lp = map { /^([^:]+):/ ? ($1 => $_) : () } @lp;
 for my $line (@ha) {
     my ($name) = $line =~ /^([^:]+):/;

@@ -83,7 +83,11 @@ START_TEST(test_fetches__smp_from_lua)
     ck_assert_int_eq(luab_smp_from_lua(L, -1, &smp, NULL), 1);
     ck_assert_int_eq(smp.type, SMP_T_SINT);
     ck_assert_int_eq(smp.data.sint, 0);
+    /* HAProxy 2.6 reads numbers with lua_tointeger: inexact floats are 0 */
     lua_pushnumber(L, -3.9);
+    luab_smp_from_lua(L, -1, &smp, NULL);
+    ck_assert_int_eq(smp.data.sint, 0);
+    lua_pushnumber(L, -3.0);
     luab_smp_from_lua(L, -1, &smp, NULL);
     ck_assert_int_eq(smp.data.sint, -3);
     lua_pushboolean(L, 1);
