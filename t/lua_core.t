@@ -5,8 +5,8 @@
 # core.get_info(), core.Alert and txn:Alert, the act return codes of an
 # action (CONTINUE goes on, STOP ends the rule list, DONE ends processing,
 # ERROR answers 500), Reply objects built with set_status/add_header/
-# del_header/set_body, Concat:dump(), and a Socket's getsockname,
-# getpeername and setoption.
+# del_header/set_body, Concat:dump(), a Socket's getsockname,
+# getpeername and setoption, and Server:check_force_down/up.
 use strict;
 use warnings;
 use FindBin;
@@ -59,6 +59,12 @@ core.register_action("made", { "http-req" }, function(txn)
   txn:done(r)
 end)
 
+core.register_action("force", { "http-req" }, function(txn)
+  local sv = core.backends.checked.servers.c1
+  if txn.sf:path() == "/force-down" then sv:check_force_down() end
+  if txn.sf:path() == "/force-up" then sv:check_force_up() end
+end)
+
 core.register_action("sock", { "http-req" }, function(txn)
   local s = core.tcp()
   s:settimeout(2)
@@ -88,12 +94,16 @@ frontend fe
     http-request lua.made if { path /made }
     http-request lua.sock if { path /sock }
     http-request return status 200 content-type text/plain lf-string "%[var(txn.sock)]" if { path /sock }
+    http-request lua.force if { path_beg /force- }
+    http-request return status 200 content-type text/plain lf-string "%[srv_is_up(checked/c1)] %[nbsrv(checked)]" if { path_beg /force- }
     http-request lua.code
     http-request return status 200 content-type text/plain string after-the-action
+backend checked
+    server c1 127.0.0.1:%%PORT_8091%% check inter 30s
 EOF2
 my $peer = $t->listen_socket(8091); # for the socket to connect to
 $t->run;
-$t->plan(12);
+$t->plan(14);
 
 my $port = $t->port(8080);
 is($t->http_get($port, '/conv')->{body}, '*/conv* from-done',
@@ -120,3 +130,7 @@ is($t->http_get($port, '/error')->{status}, 500, 'act.ERROR: 500');
 like($t->http_get($port, '/sock')->{body},
     qr/^0 127\.0\.0\.1:\d+ nil 127\.0\.0\.1:$origin$/,
     'Socket: setoption returns nothing, get*name one "ip:port" string');
+
+is($t->http_get($port, '/force-down')->{body}, '0 0',
+    'Server:check_force_down: down at once, no server left');
+is($t->http_get($port, '/force-up')->{body}, '1 1', 'Server:check_force_up');
