@@ -21,6 +21,7 @@
 #include "core/proxy.h"
 #include "core/server.h"
 #include "core/util.h"
+#include "core/worker.h"
 
 /* A connection kept for reuse, linked in its server's idle list. */
 struct idle_conn {
@@ -363,14 +364,61 @@ struct conn *server_take_idle(struct server *srv)
     return conn;
 }
 
+void server_conn_used(struct server *srv)
+{
+    if (++srv->used_conns > srv->max_used)
+        srv->max_used = srv->used_conns;
+}
+
+void server_conn_close(struct server *srv, struct conn *conn)
+{
+    srv->used_conns--;
+    conn_free(conn);
+}
+
+/* Every pool-purge-delay, the connections worth keeping become the mean
+ * of the last estimate and the most used since, at least the latter, as
+ * HAProxy's srv_cleanup_idle_conns does. */
+static void server_estimate_need(struct server *srv)
+{
+    struct timeval now;
+    long long ms;
+
+    event_base_gettimeofday_cached(worker_loop(), &now);
+    ms = (now.tv_sec - srv->est_at.tv_sec) * 1000LL +
+         (now.tv_usec - srv->est_at.tv_usec) / 1000;
+    if (ms < (long long)srv->pool_purge)
+        return;
+    srv->est_need = (srv->est_need + srv->max_used) / 2;
+    if (srv->est_need < srv->max_used)
+        srv->est_need = srv->max_used;
+    srv->max_used = srv->used_conns;
+    srv->est_at = now;
+}
+
+/* 1 if an idle connection more is worth keeping: the first one always,
+ * then while in use and idle together stay within the estimate. <conn>
+ * still counts as used. */
+static int server_idle_wanted(struct server *srv)
+{
+    unsigned bound;
+
+    if (srv->pool_max >= 0 && srv->nidle >= (unsigned)srv->pool_max)
+        return 0;
+    server_estimate_need(srv);
+    bound = srv->est_need > srv->used_conns ? srv->est_need : srv->used_conns;
+    return srv->nidle == 0 || srv->used_conns + srv->nidle <= bound;
+}
+
 void server_put_idle(struct server *srv, struct conn *conn)
 {
     unsigned idle_ms = srv->pool_purge;
     struct timeval tv = {idle_ms / 1000, (idle_ms % 1000) * 1000};
     struct idle_conn *ic;
+    int wanted = server_idle_wanted(srv);
 
-    if ((srv->pool_max >= 0 && srv->nidle >= (unsigned)srv->pool_max) ||
-        evbuffer_get_length(conn_input(conn)) > 0 ||
+    srv->used_conns--;
+    if (!wanted || evbuffer_get_length(conn_input(conn)) > 0 ||
         (ic = malloc(sizeof(*ic))) == NULL) {
         conn_free(conn);
         return;
@@ -386,4 +434,5 @@ void server_put_idle(struct server *srv, struct conn *conn)
     conn_setcb(conn, idle_read_cb, NULL, idle_event_cb, ic);
     conn_set_timeouts(conn, idle_ms ? &tv : NULL, NULL);
     conn_enable(conn, CONN_RD);
+    conn_idle(conn);
 }

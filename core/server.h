@@ -66,6 +66,11 @@ struct server {
     struct stream_queue queue; /* waiting for this server, worker-local */
     struct idle_conn *idle;    /* connections kept for reuse, worker-local */
     unsigned nidle;
+    /* worker-local use of connections, which bounds the idle pool as
+     * HAProxy's est_need_conns does: in use now, most in use since the
+     * estimate, the estimate (idle + in use worth keeping) and its time */
+    unsigned used_conns, max_used, est_need;
+    struct timeval est_at;
     const char *file;
     int line;
 };
@@ -87,11 +92,16 @@ static inline int server_up(const struct server *srv)
 /* Takes a connection to <srv> kept idle by server_put_idle(), or NULL.
  * The caller owns it and sets its own callbacks. */
 struct conn *server_take_idle(struct server *srv);
-/* Keeps <conn>, a connection to <srv> with nothing in flight, for a later
- * request; it is closed if the server sends anything or closes, after the
- * server's pool-purge-delay, or at once if its pool is full
- * (pool-max-conn). Takes ownership. */
+/* A stream starts using a connection to <srv>, new or idle. */
+void server_conn_used(struct server *srv);
+/* The stream using <conn>, a connection to <srv> with nothing in flight,
+ * is done with it: it is kept for a later request unless the pool is full
+ * (pool-max-conn) or holds what recent use says will be needed (one at
+ * least, as HAProxy); a kept one is closed if the server sends anything or
+ * closes, or after the server's pool-purge-delay. Takes ownership. */
 void server_put_idle(struct server *srv, struct conn *conn);
+/* The stream using <conn>, a connection to <srv>, closes it. */
+void server_conn_close(struct server *srv, struct conn *conn);
 /* The administrative states of the runtime API ("set server ... state"). */
 enum server_admin {
     SERVER_READY,

@@ -1308,6 +1308,7 @@ static void srv_attach(struct http_txn *txn, struct conn *conn)
     struct stream *s = txn->s;
 
     txn->srv = conn;
+    server_conn_used(s->srv);
     conn_setcb(conn, srv_io_cb, srv_io_cb, srv_event_cb, s);
     conn_setwatermark(conn, CONN_WR, 16384, 0);
 }
@@ -1341,7 +1342,7 @@ static int srv_connect(struct http_txn *txn)
         conn_set_timeouts(conn, NULL, tmo ? &tv : NULL);
         if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss,
                          (int)srv->addr.len) < 0) {
-            conn_free(conn);
+            server_conn_close(srv, conn);
             txn->srv = NULL;
             return RC_ERR;
         }
@@ -1373,7 +1374,7 @@ static void srv_release(struct http_txn *txn)
         !worker_draining())
         server_put_idle(s->srv, txn->srv);
     else
-        conn_free(txn->srv);
+        server_conn_close(s->srv, txn->srv);
     txn->srv = NULL;
     lb_release(s); /* s->srv stays set for the log line */
     txn->flags &= ~TXN_F_SRV_KAL;
@@ -1429,7 +1430,7 @@ static int srv_retry(struct http_txn *txn)
     if (s->retries >= s->be->retries || (txn->flags & TXN_F_SRV_TMO))
         return RC_ERR;
     s->retries++;
-    conn_free(txn->srv);
+    server_conn_close(s->srv, txn->srv);
     txn->srv = NULL;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF);
     if (s->be->options & PX_OPT_REDISPATCH)
