@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -69,7 +70,8 @@ static int luab_applet_http_add_header(lua_State *L)
     lua_rawseti(L, -2, n + 1);
     lua_pushvalue(L, 3);
     lua_rawseti(L, -2, n + 2);
-    return 0;
+    lua_pushboolean(L, 1); /* HAProxy's answer */
+    return 1;
 }
 
 /* applet:start_response(): status line and headers to the client. */
@@ -187,6 +189,17 @@ static void luab_applet_http_field(lua_State *L, const char *name, struct ist v)
     lua_setfield(L, -2, name);
 }
 
+/* applet.length: the content-length, or for a chunked body the payload
+ * received so far (HAProxy counts the body it holds when the applet
+ * starts; the engine has moved it, decoded, to the applet's input). */
+static lua_Integer luab_applet_http_length(struct luab_ctx *ctx,
+                                           const struct http_txn *txn)
+{
+    if (txn->req.body_kind == H1_BODY_CLEN)
+        return (lua_Integer)txn->req.body_len;
+    return (lua_Integer)evbuffer_get_length(ctx->s->applet_in);
+}
+
 /* Builds the AppletHTTP object of <ctx> from its request. */
 static void luab_applet_http_push(lua_State *L, struct luab_ctx *ctx)
 {
@@ -201,8 +214,7 @@ static void luab_applet_http_push(lua_State *L, struct luab_ctx *ctx)
     luab_applet_http_field(L, "version", req->ver);
     luab_http_headers_push(L, req);
     lua_setfield(L, -2, "headers");
-    lua_pushinteger(
-        L, req->body_kind == H1_BODY_CLEN ? (lua_Integer)req->body_len : 0);
+    lua_pushinteger(L, luab_applet_http_length(ctx, txn));
     lua_setfield(L, -2, "length");
 }
 

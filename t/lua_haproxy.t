@@ -130,6 +130,22 @@ core.register_service("cmp", "http", function(applet)
   applet:send(body)
 end)
 
+-- the same reads on a chunked body with LF-only line ends, and the
+-- response side: a reason, a numeric header value, no content-length
+core.register_service("chunked", "http", function(applet)
+  local out = {}
+  show(out, "chunked length", function() return applet.length end)
+  show(out, "chunked getline", applet.getline, applet)
+  show(out, "chunked receive 3", applet.receive, applet, 3)
+  show(out, "chunked getline 2", applet.getline, applet)
+  show(out, "chunked receive rest", applet.receive, applet)
+  show(out, "chunked receive eof", applet.receive, applet)
+  show(out, "set_status", applet.set_status, applet, 201, "Made")
+  show(out, "add_header number", applet.add_header, applet, "x-n", 5)
+  show(out, "start_response", applet.start_response, applet)
+  applet:send(table.concat(out, "\n") .. "\n")
+end)
+
 -- a socket to the test's peer, which sends "line1\nline2\npartial" and
 -- closes; <dead> is a port nobody listens on
 local function socket_calls(out, peer, dead)
@@ -344,6 +360,7 @@ frontend fe
     bind 127.0.0.1:$port
     http-request use-service lua.cmp if { path /svc }
     http-request use-service lua.socks if { path /socks }
+    http-request use-service lua.chunked if { path /chunked }
     http-request lua.cmp_act
     http-request return status 200 content-type text/plain lf-string "%[var(txn.cmp)]"
 frontend tcp
@@ -376,6 +393,9 @@ $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081));
 
 my $post = "POST /svc?q=1 HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "X-B: b\r\nContent-Length: 12\r\nConnection: close\r\n\r\nline1\nabcdef";
+my $chunked = "POST /chunked HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+    . "Connection: close\r\n\r\n4\r\nline\r\n4\r\n1\nab\r\n"
+    . "9\r\ncdef\nrest\r\n0\r\n\r\n";
 my $get = "GET /act?q=v&r=w HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n"
     . "Connection: close\r\n\r\n";
 my $socks = "GET /socks?peer=" . $t->port(8092) . "&dead=" . $t->port(8093)
@@ -385,7 +405,7 @@ my %got;
 for my $who (qw(lp ha)) {
     my $port = $t->port($who eq 'lp' ? 8080 : 8081);
     $got{$who} = join("\n", map { $t->http($port, $_, timeout => 10)->{body}
-        // '' } $post, $get, $socks) =~ s/%0A/\n/gr;
+        // '' } $post, $get, $socks, $chunked) =~ s/%0A/\n/gr;
     my $c = IO::Socket::INET->new('127.0.0.1:'
         . $t->port($who eq 'lp' ? 8082 : 8083)) or die "connect: $!";
     print $c "hello\nabcdefgh\nrest";
