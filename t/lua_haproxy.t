@@ -250,6 +250,43 @@ core.register_service("tcmp", "tcp", function(applet)
   applet:send(table.concat(out, "\n") .. "\n")
 end)
 
+-- the channel of a tcp-request content action: the client sent
+-- "hello\nworld\n" (and waits). Not append(): HAProxy 2.6.12 inserts its
+-- string at the start of the input, like prepend(), where its manual and
+-- later versions (and we) add it at the end.
+core.register_action("chn", { "tcp-req" }, function(txn)
+  local out = {}
+  local req = txn.req
+  show(out, "chn input", req.input, req)
+  show(out, "chn output", req.output, req)
+  show(out, "chn data", req.data, req)
+  show(out, "chn data off", req.data, req, 2, 3)
+  show(out, "chn data neg", req.data, req, -3)
+  show(out, "chn line", req.line, req)
+  show(out, "chn line off", req.line, req, 6)
+  show(out, "chn dup", req.dup, req)
+  show(out, "chn is_full", req.is_full, req)
+  show(out, "chn is_resp", req.is_resp, req)
+  show(out, "chn may_recv", req.may_recv, req)
+  show(out, "chn set", req.set, req, "HE", 0, 2)
+  show(out, "chn after set", req.data, req)
+  show(out, "chn prepend", req.prepend, req, "<")
+  show(out, "chn insert", req.insert, req, "_", 3)
+  show(out, "chn remove", req.remove, req, 0, 1)
+  show(out, "chn after edits", req.data, req)
+  show(out, "chn getline", req.getline, req)
+  show(out, "chn send", req.send, req, "S")
+  show(out, "chn forward", req.forward, req, 2)
+  show(out, "chn after forward", function() return req:input(), req:output() end)
+  show(out, "chn res", txn.res.input, txn.res)
+  show(out, "chn get", req.get, req)
+  txn:set_var("txn.chn", table.concat(out, "\n"))
+end)
+
+core.register_service("chn_show", "tcp", function(applet)
+  applet:send(tostring(applet:get_var("txn.chn")) .. "\n")
+end)
+
 core.register_action("cmp_act", { "http-req" }, function(txn)
   local out = {}
   show(out, "f path", txn.f.path, txn.f)
@@ -346,7 +383,7 @@ EOF2
 
 # One configuration; <port> is the frontend's.
 sub config {
-    my ($port, $tport) = @_;
+    my ($port, $tport, $cport) = @_;
     my $o = $t->port(8091);
     return <<"EOF2";
 global
@@ -363,6 +400,12 @@ frontend fe
     http-request use-service lua.chunked if { path /chunked }
     http-request lua.cmp_act
     http-request return status 200 content-type text/plain lf-string "%[var(txn.cmp)]"
+frontend chn
+    mode tcp
+    bind 127.0.0.1:$cport
+    tcp-request inspect-delay 2s
+    tcp-request content lua.chn if { req.len ge 12 }
+    tcp-request content use-service lua.chn_show
 frontend tcp
     mode tcp
     bind 127.0.0.1:$tport
@@ -386,8 +429,8 @@ $t->http_origin(8094, sub {
     return [200, ['content-type' => 'text/plain', 'X-O' => 'o'],
         "$req->{method} $req->{uri} " . ($req->{body} // '')];
 });
-$t->write_file('lp.cfg', config($t->port(8080), $t->port(8082)));
-$t->write_file('ha.cfg', config($t->port(8081), $t->port(8083)));
+$t->write_file('lp.cfg', config($t->port(8080), $t->port(8082), $t->port(8084)));
+$t->write_file('ha.cfg', config($t->port(8081), $t->port(8083), $t->port(8085)));
 $t->run;
 $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081));
 
@@ -411,6 +454,14 @@ for my $who (qw(lp ha)) {
     print $c "hello\nabcdefgh\nrest";
     shutdown($c, 1);
     $got{$who} .= "\n" . join('', <$c>);
+    $c = IO::Socket::INET->new('127.0.0.1:'
+        . $t->port($who eq 'lp' ? 8084 : 8085)) or die "connect: $!";
+    print $c "hello\nworld\n";
+    local $SIG{ALRM} = sub { die "no channel answer\n" };
+    alarm 8;
+    $got{$who} .= "\n" . join('', <$c>);
+    alarm 0;
+    close $c;
 }
 my @lp = grep { /^[^:]+:/ } split /\n/, $got{lp};
 my @ha = grep { /^[^:]+:/ } split /\n/, $got{ha};
