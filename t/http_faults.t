@@ -30,7 +30,7 @@ my $t = Test::Luaproxy->new(timeout => 150);
 # default) before reuse, so the worker's RSS would grow with the bytes that
 # passed through even with perfect back-pressure; a small quarantine keeps
 # the RSS check meaningful (and still catches most use-after-free).
-if (binary_has($t->binary, 'AddressSanitizer')) {
+if (binary_has($t->binary, '__asan_init')) {
     $ENV{ASAN_OPTIONS} = join(':', grep { defined && length }
             $ENV{ASAN_OPTIONS}, 'quarantine_size_mb=4');
 }
