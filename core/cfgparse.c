@@ -57,7 +57,6 @@ static const char *const unsupported_kws[] = {
     "stats",
     "stick-table",
     "stick",
-    "cookie",
     "ssl-default-bind-options",
     "ssl-default-bind-ciphers",
     "ssl-default-server-options",

@@ -389,6 +389,8 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      PX_OPT_ALLBACKUPS, 0},
     {"option redispatch", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_REDISPATCH, 0},
+    {"option persist", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
+     PX_OPT_PERSIST, 0},
     {"option http-ignore-probes", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_IGNORE_PROBE, 0},
     {"option forwardfor", CFG_SEC_PROXY, 0, 5, parse_addr_hdr, P(fwdfor), 0, 0},

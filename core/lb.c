@@ -33,10 +33,15 @@
  * nothing does and bounds the delay to its period. */
 #define QUEUE_POLL_MS 5
 
+int server_takes_persistent(const struct server *srv)
+{
+    return server_up(srv) && !srv->disabled &&
+           srv->addr.family != AF_UNSPEC; /* init-addr none */
+}
+
 int server_is_usable(const struct server *srv)
 {
-    return server_up(srv) && !srv->disabled && srv->weight > 0 &&
-           srv->addr.family != AF_UNSPEC; /* init-addr none */
+    return server_takes_persistent(srv) && srv->weight > 0;
 }
 
 int server_has_slot(const struct server *srv)
@@ -424,6 +429,16 @@ int lb_assign(struct stream *s)
             return server_slots_take(s->srv) ? lb_took(s, s->srv)
                                              : lb_wait(s, s->queue);
         lb_unlink(s);
+        s->prefer = NULL; /* it went down meanwhile */
+    }
+    if (s->prefer != NULL && s->queue == NULL) {
+        if (server_slots_take(s->prefer))
+            return lb_took(s, s->prefer);
+        if (lb_wait_server(s, s->prefer) == RC_AGAIN)
+            return RC_AGAIN;
+        if (!(px->options & PX_OPT_REDISPATCH))
+            return RC_ERR;
+        s->prefer = NULL; /* its queue is full: the algorithm chooses */
     }
     if (lb_any_usable(px, 0))
         backup = 0;

@@ -56,7 +56,10 @@ int lb_init(struct proxy *px, char **err);
 /* Frees the balancing state of <px>. */
 void lb_deinit(struct proxy *px);
 
-/* Assigns a server of <s>->be to <s>: RC_OK with <s>->srv set and a slot
+/* Assigns a server of <s>->be to <s>: <s>->prefer when set (persistence:
+ * it waits in that server's queue when the server is full, and with
+ * "option redispatch" goes to the algorithm's choice when that queue is
+ * full too), else the algorithm's. RC_OK with <s>->srv set and a slot
  * taken; RC_AGAIN when <s> waits in the backend's queue (every usable
  * server is full) or in its server's queue (hashing algorithms: <s>->srv
  * is set), and is woken when a slot may have freed; RC_ERR when no server
@@ -68,6 +71,10 @@ void lb_release(struct stream *s);
 /* Removes <s> from the queue it waits in, if any. */
 void lb_dequeue(struct stream *s);
 
+/* Returns 1 if <srv> is up and not in maintenance: it takes the requests
+ * that persistence sends it even with weight 0 or draining (HAProxy's
+ * drain state). */
+int server_takes_persistent(const struct server *srv);
 /* Returns 1 if <srv> is up and may take requests (health, admin state). */
 int server_is_usable(const struct server *srv);
 /* Returns 1 if <srv> has a free connection slot (maxconn). */

@@ -364,7 +364,7 @@ static void lf_ts(struct logformat_out *out, struct stream *s, unsigned o)
 static void lf_tsc(struct logformat_out *out, struct stream *s, unsigned o)
 {
     lf_ts(out, s, o);
-    logformat_put_mem(out, "--", 2);
+    logformat_put_mem(out, s ? s->persist_log : "--", 2);
 }
 
 /* %rt: HAProxy's request counter starts at 0. */

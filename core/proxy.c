@@ -94,10 +94,12 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->chk = check_dup(defaults->chk);
         px->errorfiles = errorfiles_dup(defaults->errorfiles);
         flt_confs_inherit(px, defaults);
-        if (defaults->defsrv != NULL) {
-            px->defsrv = xmalloc(sizeof(*px->defsrv));
-            *px->defsrv = *defaults->defsrv;
+        if (defaults->persist != NULL) {
+            px->persist_ops = defaults->persist_ops;
+            px->persist = px->persist_ops->dup(defaults->persist);
         }
+        if (defaults->defsrv != NULL)
+            px->defsrv = server_template_dup(defaults->defsrv);
         if (defaults->fwdfor.header != NULL)
             px->fwdfor.header = xstrdup(defaults->fwdfor.header);
         if (defaults->origto.header != NULL)
@@ -145,7 +147,10 @@ void proxy_free(struct proxy *px)
     check_px_free(px->chk);
     errorfiles_free(px->errorfiles);
     flt_confs_free(px);
-    free(px->defsrv);
+    if (px->persist != NULL)
+        px->persist_ops->free(px->persist);
+    if (px->defsrv != NULL)
+        server_free(px->defsrv);
     free(px->name);
     free(px->file);
     free(px);

@@ -44,6 +44,7 @@ enum px_mode {
 #define PX_OPT_SPLICE_REQ   0x0800 /* option splice-request */
 #define PX_OPT_SPLICE_RES   0x1000 /* option splice-response */
 #define PX_OPT_HTTP_CONNECT 0x2000 /* option http-connect (http/) */
+#define PX_OPT_PERSIST      0x4000 /* option persist (to down servers too) */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {
@@ -88,6 +89,14 @@ struct errorfile {
     int line;
 };
 
+/* Server persistence settings of a protocol layer (http/'s "cookie"):
+ * core copies them from defaults and frees them through these, never reads
+ * them. */
+struct px_persist_ops {
+    void *(*dup)(const void *conf);
+    void (*free)(void *conf);
+};
+
 /* "use_backend NAME [if COND]". */
 struct switching_rule {
     struct switching_rule *next;
@@ -124,6 +133,8 @@ struct proxy {
     struct px_check *chk;  /* option httpchk, or NULL: connect only */
     struct errorfile *errorfiles;
     struct flt_conf *filters; /* "filter" lines, in order (core/filter.h) */
+    void *persist;            /* persistence settings, or NULL */
+    const struct px_persist_ops *persist_ops;
     struct acl_list acls;
     struct rule_list rules[RULESET_COUNT];
     struct switching_rule *switching;

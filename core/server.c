@@ -58,6 +58,17 @@ static int opt_int(int *i, int argc, char **args, long long lo, long long hi,
     return RC_OK;
 }
 
+/* Parses a string option at args[*i + 1] into *<out>, replacing it. */
+static int opt_string(int *i, int argc, char **args, char **out, char **err)
+{
+    if (*i + 1 >= argc)
+        return set_err(err, "'server' option '%s' expects a value", args[*i]);
+    (*i)++;
+    free(*out);
+    *out = xstrdup(args[*i]);
+    return RC_OK;
+}
+
 /* Parses one "init-addr" method <m> into <srv>'s list at <n>. */
 static int init_addr_method(struct server *srv, int n, const char *m,
                             char **err)
@@ -146,6 +157,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, -1, 1000000, &srv->pool_max, err);
         else if (strcmp(o, "pool-purge-delay") == 0)
             rc = opt_duration(&i, argc, args, &srv->pool_purge, err);
+        else if (strcmp(o, "cookie") == 0)
+            rc = opt_string(&i, argc, args, &srv->cookie, err);
         else if (strcmp(o, "inter") == 0)
             rc = opt_duration(&i, argc, args, &srv->inter, err);
         else if (strcmp(o, "fastinter") == 0)
@@ -247,6 +260,15 @@ struct server *server_template_new(void)
     return t;
 }
 
+struct server *server_template_dup(const struct server *t)
+{
+    struct server *d = xmalloc(sizeof(*d));
+
+    *d = *t;
+    d->cookie = t->cookie != NULL ? xstrdup(t->cookie) : NULL;
+    return d;
+}
+
 int server_parse_defaults(struct proxy *px, int argc, char **args, char **err)
 {
     if (px->defsrv == NULL)
@@ -263,9 +285,8 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
         if (strcmp(srv->name, args[1]) == 0)
             return set_err(err, "server '%s' already declared at %s:%d",
                            args[1], srv->file, srv->line);
-    srv = server_template_new();
-    if (px->defsrv != NULL)
-        *srv = *px->defsrv; /* a template owns no pointer */
+    srv = px->defsrv != NULL ? server_template_dup(px->defsrv)
+                             : server_template_new();
     srv->px = px;
     srv->name = xstrdup(args[1]);
     srv->file = ctx->file;
@@ -318,6 +339,7 @@ void server_free(struct server *srv)
     while (srv->idle != NULL)
         idle_drop(srv->idle);
     free(srv->name);
+    free(srv->cookie);
     free(srv);
 }
 

@@ -53,6 +53,7 @@ struct server {
     int check;
     unsigned inter, fastinter, downinter; /* ms */
     int rise, fall;
+    char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */
     int check_port;      /* 0: the server's port */
     int send_proxy;      /* PROXY protocol version to send first, 0: none */
     int pool_max;        /* pool-max-conn: idle connections kept, -1: any */
@@ -83,6 +84,9 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
 int server_parse_defaults(struct proxy *px, int argc, char **args, char **err);
 /* A new server template with HAProxy's defaults; the caller frees it. */
 struct server *server_template_new(void);
+/* A copy of the template <t>, owning its own strings; freed by
+ * server_free(). */
+struct server *server_template_dup(const struct server *t);
 /* Returns 1 unless health checks found <srv> down. */
 static inline int server_up(const struct server *srv)
 {

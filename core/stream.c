@@ -140,6 +140,7 @@ struct stream *stream_new(struct session *sess, const struct stream_ops *ops)
     s->times.req = s->times.queue = s->times.connect = s->times.resp =
         s->times.total = -1;
     s->term[0] = s->term[1] = '-';
+    s->persist_log[0] = s->persist_log[1] = '-';
     s->wake = event_new(worker_loop(), -1, 0, stream_wake_cb, s);
     s->applet_in = evbuffer_new();
     if (s->wake == NULL || s->applet_in == NULL)

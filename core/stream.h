@@ -109,6 +109,10 @@ struct stream {
     int has_slot;     /* holds one of srv's maxconn slots (lb_assign) */
     int retries;      /* connection attempts retried (%rc) */
     int redispatched; /* a retry changed server (%rc's '+') */
+    /* set by the protocol layer's persistence (http/'s "cookie"): the
+     * server lb_assign() takes instead of the algorithm's, or NULL */
+    struct server *prefer;
+    char persist_log[2]; /* %tsc's persistence states ('-': none) */
 };
 
 /* Starts serving a new session; the protocol layer of each proxy mode

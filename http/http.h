@@ -8,6 +8,7 @@
 #include "core/module.h"
 
 struct proxy;
+struct http_txn;
 
 extern const struct module http_module;
 
@@ -34,6 +35,15 @@ unsigned http_capture_slots(const struct proxy *fe, int res);
 /* http/http_comp.c: the "compression" filter and keyword */
 extern const struct cfg_kw http_comp_keywords[];
 void http_comp_init(void);
+/* http/http_cookie.c: "cookie" persistence of backends */
+extern const struct cfg_kw http_cookie_keywords[];
+/* Before a server is assigned: the persistence cookie of <txn>'s request
+ * sets the stream's preferred server and is edited for the server as the
+ * mode says. RC_OK, or RC_ERR when out of memory. */
+int http_cookie_request(struct http_txn *txn);
+/* With the response head of <txn>'s server: its persistence cookie is
+ * edited, and insert mode adds one. RC_OK, or RC_ERR when out of memory. */
+int http_cookie_response(struct http_txn *txn);
 /* http/http_fetch.c */
 void http_fetch_init(void);
 

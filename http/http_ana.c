@@ -33,6 +33,7 @@
 #include "core/stream.h"
 #include "core/unique_id.h"
 #include "core/worker.h"
+#include "http/http.h"
 #include "http/http_ana.h"
 #include "http/http_conn.h"
 
@@ -1022,6 +1023,12 @@ static int after_req_rules(struct http_txn *txn, int be_done)
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }
+    if (http_cookie_request(txn) != RC_OK) {
+        http_txn_term(s, 'I');
+        http_reply_error(s, 500);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
     txn->state = s->flt != NULL ? HTTP_ST_REQ_FLT : HTTP_ST_CONNECT;
     return RC_OK;
 }
@@ -1433,8 +1440,10 @@ static int srv_retry(struct http_txn *txn)
     server_conn_close(s->srv, txn->srv);
     txn->srv = NULL;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF);
-    if (s->be->options & PX_OPT_REDISPATCH)
+    if (s->be->options & PX_OPT_REDISPATCH) {
         lb_release(s);
+        s->prefer = NULL; /* persistence gives way to the algorithm */
+    }
     return RC_OK;
 }
 
@@ -1746,6 +1755,13 @@ static int step_res_rules(struct http_txn *txn)
     }
     if (ret == ACT_RET_ABRT)
         return txn_abort(txn);
+    if (http_cookie_response(txn) != RC_OK) {
+        http_txn_term(s, 'I');
+        txn->flags |= TXN_F_CLI_CLOSE;
+        http_reply_error(s, 500);
+        txn->state = HTTP_ST_DONE;
+        return RC_OK;
+    }
     if (s->flt != NULL) {
         txn->state = HTTP_ST_RES_FLT;
         return RC_OK;

@@ -1,0 +1,268 @@
+#!/usr/bin/perl
+# Cookie-based server persistence ("cookie" of backends, the servers'
+# "cookie VALUE"): persistence over many requests, the insert, rewrite,
+# prefix and passive modes with indirect, nocache, postonly, preserve,
+# httponly, secure, domain and attr, a cookie naming a down server (with
+# and without option persist), the queue of a full persistent server, bad
+# lines; and, when HAProxy is installed, the same configuration run by it:
+# the server chosen, what the server saw, Set-Cookie, Cache-Control and
+# %tsc must be the same.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy qw(syslog_sink syslog_drain syslog_next);
+
+my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
+my $t = Test::Luaproxy->new;
+my %udp = map { $_ => syslog_sink() } qw(lp ha);
+
+# One configuration; <who> picks the frontend port and the log target.
+sub config {
+    my ($who, $fport) = @_;
+    my $uport = $udp{$who}->sockport;
+    my ($o1, $o2, $dead, $slow) = map { $t->port($_) } 8091, 8092, 8093, 8094;
+    my $two = "    server s1 127.0.0.1:$o1 cookie c1\n"
+        . "    server s2 127.0.0.1:$o2 cookie c2\n";
+    my $three = $two . "    server s3 127.0.0.1:$dead cookie c3 disabled\n";
+    return <<"EOF2";
+global
+    log 127.0.0.1:$uport local0
+defaults
+    mode http
+    log global
+    log-format "%s %tsc %ST"
+    balance first
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:$fport
+    use_backend %[path,field(2,/)]
+backend ins
+    cookie SRV insert indirect nocache httponly secure domain .a.com domain .b.com attr SameSite=Lax attr x=y
+$three
+backend ins2
+    cookie SRV insert nocache
+$three
+backend pfx
+    cookie SRV prefix
+$two
+backend rw
+    cookie SRV rewrite
+$two
+backend pas
+    cookie SRV
+$two
+backend pres
+    cookie SRV insert preserve
+$two
+backend post
+    cookie SRV insert postonly
+$two
+backend nos
+    cookie SRV insert
+    server s1 127.0.0.1:$o1
+backend pers
+    option persist
+    cookie SRV insert
+$three
+backend persrd
+    option persist
+    option redispatch
+    retries 1
+    cookie SRV insert
+$three
+backend drain
+    cookie SRV insert
+    server s1 127.0.0.1:$o1 cookie c1
+    server s2 127.0.0.1:$o2 cookie c2 weight 0
+backend q
+    cookie SRV insert indirect
+    timeout queue 3s
+    server s1 127.0.0.1:$o1 cookie c1
+    server slow 127.0.0.1:$slow cookie cs maxconn 1
+defaults named
+    mode http
+    cookie DEF insert
+    default-server cookie dflt
+backend fromdef
+    server s1 127.0.0.1:$o1
+    server s2 127.0.0.1:$o2 cookie c2
+EOF2
+}
+
+# The origins answer "sN <cookie header or ->"; the path asks for a
+# Set-Cookie of the persistence cookie (sc) and cache headers.
+for my $n (1, 2) {
+    $t->http_origin(8090 + $n, sub {
+        my ($req) = @_;
+        my $u = $req->{uri};
+        my @h;
+        push @h, 'Set-Cookie' => 'SRV=app; path=/x' if $u =~ /sc/;
+        push @h, 'ETag' => '"v1"' if $u =~ /etag/;
+        push @h, 'Cache-Control' => 'max-age=60' if $u =~ /maxage/;
+        push @h, 'Cache-Control' => 'public' if $u =~ /public/;
+        push @h, 'Cache-Control' => 'private' if $u =~ /private/;
+        return [200, \@h, "s$n " . ($req->{headers}{cookie} // '-')];
+    });
+}
+# A slow origin: the queue of a full server.
+$t->http_origin(8094, sub {
+    select(undef, undef, undef, 0.4);
+    return [200, [], 'slow'];
+});
+$t->port(8093); # stays closed: the disabled server's address
+
+$t->write_file('lp.cfg', config('lp', $t->port(8080)));
+$t->run;
+my $port = $t->port(8080);
+syslog_drain($udp{lp});
+
+# One request; a line summing up the response and what was logged.
+sub ask {
+    my ($p, $path, $cookie, $method) = @_;
+    my @h = defined $cookie ? (headers => ['Cookie' => $cookie]) : ();
+    my $r = $t->http_get($p, $path, @h, timeout => 10, read_timeout => 10,
+        method => $method // 'GET',
+        $method ? (body => 'x') : ());
+    my (@sc, @cc);
+    for my $h (@{ $r->{header_list} }) {
+        push @sc, $h->[1] if lc $h->[0] eq 'set-cookie';
+        push @cc, $h->[1] if lc $h->[0] eq 'cache-control';
+    }
+    # error pages differ: the status says enough
+    my $body = ($r->{status} // 0) == 200 ? $r->{body} : '';
+    return join(' | ', $r->{status} // 'none', $body,
+        'sc=' . join(',', @sc), 'cc=' . join(',', @cc));
+}
+
+# The same on luaproxy, with its log line.
+sub lp {
+    my $sum = ask($port, @_);
+    my $log = syslog_next($udp{lp}) // '';
+    $log =~ s/^<\d+>.*?: //;
+    return "$sum | $log";
+}
+
+my @cases = (
+    ['insert, no cookie: first server, cookie inserted', '/ins/a'],
+    ['insert, valid cookie: its server, nothing inserted', '/ins/a', 'SRV=c2'],
+    ['insert indirect: the cookie is removed for the server',
+        '/ins/a', 'SRV=c1; a=b'],
+    ['unknown server: balanced, invalid', '/ins/a', 'a=b; SRV=c9'],
+    ['nocache with a validator: Cache-Control private', '/ins/etag'],
+    ['the server sets the cookie on a direct request: deleted',
+        '/ins/sc', 'SRV=c2'],
+    ['insert: the server cookie is replaced', '/ins2/sc'],
+    ['a down server\'s cookie: balanced, down', '/ins2/a', 'SRV=c3'],
+    ['nocache with max-age', '/ins2/maxage'],
+    ['nocache with public only: cacheable but no lifetime', '/ins2/public'],
+    ['nocache with private', '/ins2/private-etag'],
+    ['nocache without cache headers', '/ins2/a'],
+    ['nocache on POST', '/ins2/etag', undef, 'POST'],
+    ['prefix: the server part goes', '/pfx/sc', 'SRV=c2~app'],
+    ['prefix with another cookie', '/pfx/a', 'SRV=c2~app; z=1'],
+    ['prefix: the server cookie gets the prefix', '/pfx/sc'],
+    ['rewrite: the server cookie gets the value', '/rw/sc'],
+    ['rewrite: a valid cookie goes as it is', '/rw/a', 'SRV=c2'],
+    ['passive: persistence without flags', '/pas/a', 'SRV=c2'],
+    ['preserve: the server cookie stays, none inserted', '/pres/sc'],
+    ['postonly: nothing for GET', '/post/a'],
+    ['postonly: inserted for POST', '/post/a', undef, 'POST'],
+    ['a server without a cookie value: an expired one', '/nos/a'],
+    ['option persist: a down server is still tried', '/pers/a', 'SRV=c3'],
+    ['option persist with redispatch', '/persrd/a', 'SRV=c3'],
+    ['weight 0 takes persistent requests', '/drain/a', 'SRV=c2'],
+    ['the first of two valid cookies decides', '/ins2/a', 'SRV=c2; SRV=c1'],
+    ['cookie and cookie value from defaults', '/fromdef/a'],
+    ['default-server cookie value', '/fromdef/a', 'DEF=c2'],
+);
+
+# What luaproxy answers on its own.
+my %lp = map { $_->[0] => lp(@$_[1 .. $#$_]) } @cases;
+like($lp{'insert, no cookie: first server, cookie inserted'},
+    qr/^200 \| s1 - \| sc=SRV=c1; path=\/; domain=\.a\.com; domain=\.b\.com; HttpOnly; Secure; SameSite=Lax; x=y \| cc= \| s1 --NI 200$/,
+    'insert: Set-Cookie with every attribute, NI');
+like($lp{'insert, valid cookie: its server, nothing inserted'},
+    qr/^200 \| s2 - \| sc= \| cc= \| s2 --VN 200$/, 'valid cookie: VN');
+like($lp{'insert indirect: the cookie is removed for the server'},
+    qr/^200 \| s1 a=b \|/, 'indirect: the server sees the other cookies only');
+like($lp{'unknown server: balanced, invalid'},
+    qr/^200 \| s1 a=b \| sc=SRV=c1;.* --II 200$/, 'invalid: II');
+like($lp{'nocache with a validator: Cache-Control private'},
+    qr/cc=private \|/, 'nocache: Cache-Control private');
+like($lp{'a down server\'s cookie: balanced, down'},
+    qr/^200 \| s1 SRV=c3 \| sc=SRV=c1; path=\/ \|.* --DI 200$/, 'down: DI');
+like($lp{'prefix: the server part goes'},
+    qr/^200 \| s2 SRV=app \| sc=SRV=c2~app; path=\/x \|.* --VR 200$/,
+    'prefix: un-prefixed for the server, prefixed for the client');
+like($lp{'rewrite: the server cookie gets the value'},
+    qr/sc=SRV=c1; path=\/x \|.* --NR 200$/, 'rewrite: NR');
+like($lp{'passive: persistence without flags'},
+    qr/^200 \| s2 SRV=c2 \|.* ---- 200$/, 'passive: no flags');
+like($lp{'preserve: the server cookie stays, none inserted'},
+    qr/sc=SRV=app; path=\/x \|.* --NP 200$/, 'preserve: NP');
+like($lp{'postonly: inserted for POST'}, qr/sc=SRV=c1;.* --NI 200$/,
+    'postonly: POST gets the cookie');
+like($lp{'option persist: a down server is still tried'},
+    qr/^503 \|  \| sc= \| cc=no-cache \| s3 SCDN 503$/, 'option persist: the down server, 503');
+like($lp{'option persist with redispatch'},
+    qr/^200 \| s1 .* --DI 200$/, 'option persist and redispatch: elsewhere');
+
+# Persistence holds over many requests, whatever the algorithm says.
+my %seen;
+for my $i (1 .. 20) {
+    my $c = $i % 2 ? 'c1' : 'c2';
+    my $r = $t->http_get($port, "/ins/p$i", headers => ['Cookie' => "SRV=$c"]);
+    $seen{"$c:" . substr($r->{body} // '', 0, 2)}++;
+    syslog_next($udp{lp});
+}
+is_deeply(\%seen, { 'c1:s1' => 10, 'c2:s2' => 10 },
+    '20 requests: each goes to its cookie\'s server');
+
+# A full persistent server: the request waits in its queue rather than
+# going to the idle one.
+my @r = $t->http_get_many($port, ['/q/1', '/q/2', '/q/3'],
+    headers => ['Cookie' => 'SRV=cs']);
+is(join(',', map { $_->{body} // 'none' } @r), 'slow,slow,slow',
+    'maxconn 1: persistent requests queue on their server');
+syslog_drain($udp{lp});
+
+# Bad lines.
+for my $bad (['cookie', 'expects'], ['cookie S insert prefix', 'only one of'],
+    ['cookie S insert maxidle 1h', "'maxidle' is not supported yet"],
+    ['cookie S preserve', "requires 'insert' or 'indirect'"],
+    ['cookie S domain', 'expects a value'], ['cookie S bogus', "unknown option 'bogus'"]) {
+    my ($rc, $out) = $t->check_config(<<"CFG", 'bad.cfg');
+backend b
+    mode http
+    $bad->[0]
+    server s1 127.0.0.1:1 cookie c1
+CFG
+    ok($rc != 0 && $out =~ /bad\.cfg:3: .*\Q$bad->[1]\E/,
+        "bad line '$bad->[0]': $bad->[1]") or diag($out);
+}
+my ($rc, $out) = $t->check_config(<<'CFG', 'bad2.cfg');
+backend b
+    server s1 127.0.0.1:1 cookie
+CFG
+ok($rc != 0 && $out =~ /bad2\.cfg:2: .*expects a value/, 'server cookie without a value')
+    or diag($out);
+
+# HAProxy with the same configuration answers and logs the same.
+SKIP: {
+    skip("no haproxy at $haproxy", scalar @cases) unless -x $haproxy;
+    $t->write_file('ha.cfg', config('ha', $t->port(8180)));
+    $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8180));
+    syslog_drain($udp{ha});
+    for my $c (@cases) {
+        my $sum = ask($t->port(8180), @$c[1 .. $#$c]);
+        my $log = syslog_next($udp{ha}) // '';
+        $log =~ s/^<\d+>.*?: //;
+        is($lp{ $c->[0] }, "$sum | $log", "as HAProxy: $c->[0]");
+    }
+}
+
+$t->done_testing;
