@@ -436,9 +436,7 @@ int lb_assign(struct stream *s)
             return lb_took(s, s->prefer);
         if (lb_wait_server(s, s->prefer) == RC_AGAIN)
             return RC_AGAIN;
-        if (!(px->options & PX_OPT_REDISPATCH))
-            return RC_ERR;
-        s->prefer = NULL; /* its queue is full: the algorithm chooses */
+        s->prefer = NULL; /* its maxqueue is reached: the algorithm chooses */
     }
     if (lb_any_usable(px, 0))
         backup = 0;

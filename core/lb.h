@@ -57,9 +57,9 @@ int lb_init(struct proxy *px, char **err);
 void lb_deinit(struct proxy *px);
 
 /* Assigns a server of <s>->be to <s>: <s>->prefer when set (persistence:
- * it waits in that server's queue when the server is full, and with
- * "option redispatch" goes to the algorithm's choice when that queue is
- * full too), else the algorithm's. RC_OK with <s>->srv set and a slot
+ * it waits in that server's queue when the server is full, and goes to
+ * the algorithm's choice when that queue is full too, as HAProxy's
+ * maxqueue says), else the algorithm's. RC_OK with <s>->srv set and a slot
  * taken; RC_AGAIN when <s> waits in the backend's queue (every usable
  * server is full) or in its server's queue (hashing algorithms: <s>->srv
  * is set), and is woken when a slot may have freed; RC_ERR when no server

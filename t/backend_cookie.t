@@ -83,6 +83,11 @@ backend q
     timeout queue 3s
     server s1 127.0.0.1:$o1 cookie c1
     server slow 127.0.0.1:$slow cookie cs maxconn 1
+backend q2
+    cookie SRV insert indirect
+    timeout queue 3s
+    server s1 127.0.0.1:$o1 cookie c1
+    server slow 127.0.0.1:$slow cookie cs maxconn 1 maxqueue 1
 defaults named
     mode http
     cookie DEF insert
@@ -228,6 +233,10 @@ my @r = $t->http_get_many($port, ['/q/1', '/q/2', '/q/3'],
     headers => ['Cookie' => 'SRV=cs']);
 is(join(',', map { $_->{body} // 'none' } @r), 'slow,slow,slow',
     'maxconn 1: persistent requests queue on their server');
+@r = $t->http_get_many($port, ['/q2/1', '/q2/2', '/q2/3'],
+    headers => ['Cookie' => 'SRV=cs']);
+is(join(',', sort map { substr($_->{body} // 'none', 0, 4) } @r),
+    's1 -,slow,slow', 'its maxqueue reached: the next one is balanced');
 syslog_drain($udp{lp});
 
 # Bad lines.
