@@ -39,10 +39,12 @@ enum cookie_mode {
 #define CK_NOCACHE  0x02
 #define CK_POSTONLY 0x04
 #define CK_PRESERVE 0x08
+#define CK_HTTPONLY 0x10
+#define CK_SECURE   0x20
 
 /* A backend's "cookie" line. <attrs> is what follows "NAME=VALUE" in an
- * inserted cookie: "; path=/", then the domains, HttpOnly, Secure and the
- * "attr" values, in HAProxy's order. */
+ * inserted cookie: "; path=/", the domains, HttpOnly, Secure, then the
+ * "attr" values, in HAProxy's order whatever the line's. */
 struct cookie_conf {
     char *name;
     enum cookie_mode mode;
@@ -81,25 +83,25 @@ static const struct px_persist_ops cookie_persist_ops = {
     cookie_conf_free,
 };
 
-/* Appends "; <what><arg>" to the attributes of <c>. */
-static void attrs_add(struct cookie_conf *c, const char *what, const char *arg)
+/* Appends "; <what><arg>" to the string <*attrs>. */
+static void attrs_add(char **attrs, const char *what, const char *arg)
 {
-    size_t len = strlen(c->attrs) + strlen(what) + strlen(arg) + 3;
+    size_t len = strlen(*attrs) + strlen(what) + strlen(arg) + 3;
     char *s = xmalloc(len);
 
-    snprintf(s, len, "%s; %s%s", c->attrs, what, arg);
-    free(c->attrs);
-    c->attrs = s;
+    snprintf(s, len, "%s; %s%s", *attrs, what, arg);
+    free(*attrs);
+    *attrs = s;
 }
 
-/* Parses the option at args[*i] of a "cookie" line into <c>, moving *<i>
- * past its argument if it has one. */
+/* Parses the option at args[*i] of a "cookie" line into <c> (the "attr"
+ * values into <*late>), moving *<i> past its argument if it has one. */
 static int cookie_opt(struct cookie_conf *c, int *i, int argc, char **args,
-                      struct cookie_conf *late, char **err)
+                      char **late, char **err)
 {
     static const char *const modes[] = {"", "insert", "rewrite", "prefix"};
-    static const char *const flags[] = {"indirect", "nocache", "postonly",
-                                        "preserve"};
+    static const char *const flags[] = {"indirect", "nocache",  "postonly",
+                                        "preserve", "httponly", "secure"};
     const char *o = args[*i];
     int m;
 
@@ -111,16 +113,11 @@ static int cookie_opt(struct cookie_conf *c, int *i, int argc, char **args,
             c->mode = (enum cookie_mode)m;
             return RC_OK;
         }
-    for (m = 0; m < 4; m++)
+    for (m = 0; m < (int)(sizeof(flags) / sizeof(flags[0])); m++)
         if (strcmp(o, flags[m]) == 0) {
             c->flags |= 1u << m;
             return RC_OK;
         }
-    if (strcmp(o, "httponly") == 0 || strcmp(o, "secure") == 0) {
-        /* kept aside: HAProxy writes them after the domains */
-        attrs_add(late, o[0] == 'h' ? "HttpOnly" : "Secure", "");
-        return RC_OK;
-    }
     if (strcmp(o, "domain") == 0 || strcmp(o, "attr") == 0) {
         if (*i + 1 >= argc)
             return set_err(err, "'cookie' option '%s' expects a value", o);
@@ -131,7 +128,7 @@ static int cookie_opt(struct cookie_conf *c, int *i, int argc, char **args,
                            "contain ';' or line breaks",
                            args[*i]);
         if (o[0] == 'd')
-            attrs_add(c, "domain=", args[*i]);
+            attrs_add(&c->attrs, "domain=", args[*i]);
         else
             attrs_add(late, args[*i], "");
         return RC_OK;
@@ -148,7 +145,7 @@ static int parse_cookie(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                         char **args, char **err)
 {
     struct cookie_conf *c = xcalloc(1, sizeof(*c));
-    struct cookie_conf late = {NULL, CK_PASSIVE, 0, xstrdup("")};
+    char *late = xstrdup("");
     int i, rc = RC_OK;
 
     c->name = xstrdup(args[1]);
@@ -159,9 +156,13 @@ static int parse_cookie(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
         !(c->flags & CK_INDIRECT))
         rc = set_err(err, "'cookie' option 'preserve' requires 'insert' or "
                           "'indirect'");
-    if (rc == RC_OK && *late.attrs != '\0')
-        attrs_add(c, late.attrs + 2, "");
-    free(late.attrs);
+    if (c->flags & CK_HTTPONLY)
+        attrs_add(&c->attrs, "HttpOnly", "");
+    if (c->flags & CK_SECURE)
+        attrs_add(&c->attrs, "Secure", "");
+    if (*late != '\0')
+        attrs_add(&c->attrs, late + 2, "");
+    free(late);
     if (rc != RC_OK) {
         cookie_conf_free(c);
         return RC_ERR;

@@ -41,7 +41,7 @@ frontend fe
     bind 127.0.0.1:$fport
     use_backend %[path,field(2,/)]
 backend ins
-    cookie SRV insert indirect nocache httponly secure domain .a.com domain .b.com attr SameSite=Lax attr x=y
+    cookie SRV attr SameSite=Lax secure insert indirect domain .a.com nocache attr x=y httponly domain .b.com
 $three
 backend ins2
     cookie SRV insert nocache

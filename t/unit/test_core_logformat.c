@@ -198,6 +198,7 @@ START_TEST(test_logformat__core_address_tags)
     s.fe = &fe;
     s.term[0] = 's';
     s.term[1] = 'H';
+    s.persist_log[0] = s.persist_log[1] = '-'; /* as stream_new() */
     s.times.req = s.times.queue = s.times.connect = s.times.resp = -1;
     s.times.total = 7;
     lf = logformat_parse("%ci:%cp %{+X}ci:%{+X}cp %f %b/%s %ts %tsc %Tw %Tt "
