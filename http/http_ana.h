@@ -94,6 +94,9 @@ struct http_txn {
     /* with TXN_F_*_FLT, per direction (enum flt_dir): the payload without
      * its framing, and what the filters made of it, framed again */
     struct evbuffer *flt_in[2], *flt_out[2];
+    /* the dates of the request's persistence cookie, Unix seconds, 0 if
+     * none (http_cookie.c: maxidle, maxlife) */
+    long long ck_last, ck_first;
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

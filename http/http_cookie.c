@@ -5,9 +5,13 @@
  * as the stream's preferred server) and is stripped or un-prefixed for the
  * server as the mode says; on the response, the server's own cookie is
  * kept, deleted, rewritten or prefixed, and insert mode adds one naming
- * the server. The two states land in %tsc's last characters (request: N
- * none, I invalid, D down server, V valid; response: N none, P passed, D
- * deleted, I inserted, R rewritten). */
+ * the server. With maxidle or maxlife an inserted cookie carries the
+ * dates it was last refreshed and first set, after '|' (HAProxy's
+ * format: 4-second units in five base64 digits), and a request whose
+ * cookie is too idle or too old is balanced. The two states land in
+ * %tsc's last characters (request: N none, I invalid, D down server, V
+ * valid, E expired, O too old; response: N none, P passed, D deleted, I
+ * inserted, U refreshed, R rewritten). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -16,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/cfgparse.h"
+#include "core/cfgval.h"
 #include "core/errors.h"
 #include "core/lb.h"
 #include "core/pool.h"
@@ -50,7 +56,11 @@ struct cookie_conf {
     enum cookie_mode mode;
     unsigned flags;
     char *attrs;
+    unsigned maxidle, maxlife; /* seconds, 0: none */
 };
+
+/* A cookie date further in the future than this is not believed. */
+#define CK_DATE_SKEW 86400
 
 /* The prefix mode's delimiter between the server's value and the
  * application's; in the other modes the value ends at '|' (HAProxy's
@@ -94,6 +104,24 @@ static void attrs_add(char **attrs, const char *what, const char *arg)
     *attrs = s;
 }
 
+/* Parses duration <arg> into *<sec>: seconds unless a unit says
+ * otherwise, as HAProxy's maxidle and maxlife. */
+static int cookie_duration(const char *arg, unsigned *sec, char **err)
+{
+    char buf[64];
+    unsigned ms;
+
+    if (arg[0] != '\0' && strspn(arg, "0123456789") == strlen(arg) &&
+        strlen(arg) < sizeof(buf) - 1) {
+        snprintf(buf, sizeof(buf), "%ss", arg);
+        arg = buf;
+    }
+    if (cfgval_duration_ms(arg, &ms, err) != RC_OK)
+        return RC_ERR;
+    *sec = ms / 1000;
+    return RC_OK;
+}
+
 /* Parses the option at args[*i] of a "cookie" line into <c> (the "attr"
  * values into <*late>), moving *<i> past its argument if it has one. */
 static int cookie_opt(struct cookie_conf *c, int *i, int argc, char **args,
@@ -133,8 +161,14 @@ static int cookie_opt(struct cookie_conf *c, int *i, int argc, char **args,
             attrs_add(late, args[*i], "");
         return RC_OK;
     }
-    if (strcmp(o, "maxidle") == 0 || strcmp(o, "maxlife") == 0 ||
-        strcmp(o, "dynamic") == 0)
+    if (strcmp(o, "maxidle") == 0 || strcmp(o, "maxlife") == 0) {
+        if (*i + 1 >= argc)
+            return set_err(err, "'cookie' option '%s' expects a duration", o);
+        (*i)++;
+        return cookie_duration(args[*i],
+                               o[3] == 'i' ? &c->maxidle : &c->maxlife, err);
+    }
+    if (strcmp(o, "dynamic") == 0)
         return set_err(err, "'cookie' option '%s' is not supported yet", o);
     return set_err(err, "'cookie': unknown option '%s'", o);
 }
@@ -227,6 +261,73 @@ static int cookie_next(struct ist *rest, struct cookie_pair *p)
     return 1;
 }
 
+static const char b64_digits[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Writes the date <t> (Unix seconds) as HAProxy does in cookies: 4-second
+ * units, 30 bits in five base64 digits, the high ones first. */
+static void date_encode(long long t, char out[5])
+{
+    unsigned v = (unsigned)(t >> 2) & 0x3fffffffu;
+    int i;
+
+    for (i = 0; i < 5; i++)
+        out[i] = b64_digits[(v >> (24 - 6 * i)) & 0x3f];
+}
+
+/* The date written by date_encode() at <p> (five digits), or 0. */
+static long long date_decode(const char *p)
+{
+    long long v = 0;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        const char *d = p[i] != '\0' ? strchr(b64_digits, p[i]) : NULL;
+
+        if (d == NULL)
+            return 0;
+        v = (v << 6) | (d - b64_digits);
+    }
+    return v << 2;
+}
+
+/* Reads the dates after the server's part <v> (from <bar>, its first
+ * '|') into <txn>. */
+static void cookie_dates(struct http_txn *txn, struct ist v, const char *bar)
+{
+    const char *end = v.ptr + v.len, *bar2;
+
+    if (end - (bar + 1) >= 5)
+        txn->ck_last = date_decode(bar + 1);
+    bar2 = memchr(bar + 1, CK_DATE_DELIM, (size_t)(end - bar - 1));
+    if (bar2 != NULL && end - bar2 > 5)
+        txn->ck_first = date_decode(bar2 + 1);
+}
+
+/* Returns 1 if <date> is more than <max> seconds old, or too far ahead. */
+static int date_past(long long date, unsigned max, long long now)
+{
+    return now - date > (long long)max || date - now > CK_DATE_SKEW;
+}
+
+/* The request state of a cookie whose dates <txn> holds: 'O' too old for
+ * maxlife, 'E' idle beyond maxidle (both forget the dates), else 0. */
+static char cookie_age(struct http_txn *txn, const struct cookie_conf *c)
+{
+    long long now = (long long)time(NULL);
+    char st = 0;
+
+    if (txn->ck_first != 0 && c->maxlife != 0 &&
+        date_past(txn->ck_first, c->maxlife, now))
+        st = 'O';
+    else if (txn->ck_last != 0 && c->maxidle != 0 &&
+             date_past(txn->ck_last, c->maxidle, now))
+        st = 'E';
+    if (st != 0)
+        txn->ck_last = txn->ck_first = 0;
+    return st;
+}
+
 /* Returns 1 if <srv> may take a persistent request: up and not in
  * maintenance, or "option persist". */
 static int cookie_server_ok(const struct server *srv)
@@ -247,15 +348,25 @@ static struct server *cookie_server(const struct stream *s, struct ist v)
 
 /* The persistence cookie <value> came: records what it names (the first
  * one naming a server that may take the request decides). */
-static void cookie_choose(struct stream *s, const struct cookie_conf *c,
+static void cookie_choose(struct http_txn *txn, const struct cookie_conf *c,
                           struct ist value)
 {
-    int delim = c->mode == CK_PREFIX ? CK_PREFIX_DELIM : CK_DATE_DELIM;
-    const char *d = memchr(value.ptr, delim, value.len);
+    struct stream *s = txn->s;
+    const char *bar = memchr(value.ptr, CK_DATE_DELIM, value.len);
+    const char *d = c->mode == CK_PREFIX
+                        ? memchr(value.ptr, CK_PREFIX_DELIM, value.len)
+                        : bar;
     struct server *srv;
+    char age;
 
     if (s->prefer != NULL)
         return;
+    if (bar != NULL)
+        cookie_dates(txn, value, bar);
+    if ((age = cookie_age(txn, c)) != 0) {
+        s->persist_log[0] = age;
+        return;
+    }
     if (d != NULL)
         value.len = (size_t)(d - value.ptr);
     srv = cookie_server(s, value);
@@ -288,9 +399,10 @@ static void cookie_put(char *out, size_t *len, struct ist name,
  * server when the mode says (prefix: the server's part goes; insert with
  * indirect: the whole cookie goes). Returns 0 when nothing is left of it,
  * -1 when out of memory. */
-static int cookie_req_header(struct stream *s, const struct cookie_conf *c,
+static int cookie_req_header(struct http_txn *txn, const struct cookie_conf *c,
                              struct http_hdr *h)
 {
+    struct stream *s = txn->s;
     struct ist rest = h->value, name = ist_from(c->name);
     struct cookie_pair p;
     char *out = palloc(s->pool, h->value.len * 2 + 2);
@@ -305,7 +417,7 @@ static int cookie_req_header(struct stream *s, const struct cookie_conf *c,
         if (ist_eq(p.name, name)) {
             const char *d = memchr(p.value.ptr, CK_PREFIX_DELIM, p.value.len);
 
-            cookie_choose(s, c, p.value);
+            cookie_choose(txn, c, p.value);
             if (c->mode == CK_INSERT && (c->flags & CK_INDIRECT)) {
                 changed = 1;
                 continue;
@@ -340,7 +452,7 @@ int http_cookie_request(struct http_txn *txn)
         int kept = 1;
 
         if (ist_ieq(m->hdrs[i].name, IST("cookie")))
-            kept = cookie_req_header(s, c, &m->hdrs[i]);
+            kept = cookie_req_header(txn, c, &m->hdrs[i]);
         if (kept < 0)
             rc = RC_ERR;
         if (kept != 0)
@@ -489,6 +601,37 @@ static int sets_cookie(struct ist v, struct ist name)
            ist_eq(p.name, name);
 }
 
+/* Returns 1 if the request came by its cookie and that cookie's dates
+ * need no refresh: the last one still ahead (HAProxy rounds it up), and a
+ * first one exactly when maxlife asks for it. */
+static int cookie_fresh(const struct http_txn *txn, const struct cookie_conf *c)
+{
+    if (!cookie_direct(txn->s))
+        return 0;
+    if ((c->maxidle != 0 || txn->ck_last != 0) &&
+        (txn->ck_last == 0 || txn->ck_last < (long long)time(NULL)))
+        return 0;
+    return (c->maxlife != 0) == (txn->ck_first != 0);
+}
+
+/* Writes "|LAST[|FIRST]" for an inserted cookie into <out> (12 bytes at
+ * least); returns its length. */
+static int cookie_date_fields(const struct http_txn *txn,
+                              const struct cookie_conf *c, char *out)
+{
+    long long now = (long long)time(NULL) + 3; /* rounded up, as HAProxy */
+
+    if (c->maxidle == 0 && c->maxlife == 0)
+        return 0;
+    out[0] = CK_DATE_DELIM;
+    date_encode(now, out + 1);
+    if (c->maxlife == 0)
+        return 6;
+    out[6] = CK_DATE_DELIM;
+    date_encode(txn->ck_first != 0 ? txn->ck_first : now, out + 7);
+    return 12;
+}
+
 /* Insert mode: adds the cookie naming <s>'s server (an expired empty one
  * when the server has no cookie value, as HAProxy). */
 static int cookie_insert(struct http_txn *txn, const struct cookie_conf *c)
@@ -497,17 +640,18 @@ static int cookie_insert(struct http_txn *txn, const struct cookie_conf *c)
     const char *own = s->srv->cookie;
     size_t len = strlen(c->name) + strlen(c->attrs) +
                  (own != NULL ? strlen(own) : 0) + 64;
-    char *v = palloc(s->pool, len);
+    char *v = palloc(s->pool, len), dates[12];
     int n;
 
     if (v == NULL)
         return RC_ERR;
     if (own != NULL)
-        n = snprintf(v, len, "%s=%s%s", c->name, own, c->attrs);
+        n = snprintf(v, len, "%s=%s%.*s%s", c->name, own,
+                     cookie_date_fields(txn, c, dates), dates, c->attrs);
     else
         n = snprintf(v, len, "%s=; Expires=Thu, 01-Jan-1970 00:00:01 GMT%s",
                      c->name, c->attrs);
-    s->persist_log[1] = 'I';
+    s->persist_log[1] = own != NULL && cookie_direct(s) ? 'U' : 'I';
     if (http_hdr_add(s, &txn->res, IST("set-cookie"),
                      (struct ist){v, (size_t)n}) != RC_OK)
         return RC_ERR;
@@ -541,7 +685,7 @@ int http_cookie_response(struct http_txn *txn)
     }
     m->nhdrs = j;
     if (c->mode == CK_INSERT && !(found && (c->flags & CK_PRESERVE)) &&
-        !cookie_direct(s) &&
+        !cookie_fresh(txn, c) &&
         (!(c->flags & CK_POSTONLY) || ist_eq(txn->req.meth, IST("POST"))) &&
         cookie_insert(txn, c) != RC_OK)
         rc = RC_ERR;

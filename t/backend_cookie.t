@@ -18,6 +18,25 @@ my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
 my %udp = map { $_ => syslog_sink() } qw(lp ha);
 
+# Cookie dates as HAProxy writes them: 4-second units, five base64 digits.
+my $b64 = join('', 'A' .. 'Z', 'a' .. 'z', 0 .. 9, '+', '/');
+sub date_enc {
+    my $v = (int($_[0]) >> 2) & 0x3fffffff;
+    return join('', map { substr($b64, ($v >> (24 - 6 * $_)) & 63, 1) } 0 .. 4);
+}
+sub date_dec {
+    my $v = 0;
+    $v = ($v << 6) | index($b64, $_) for split //, $_[0];
+    return $v << 2;
+}
+# A date as the summaries show it: NOW (within seconds) or its age.
+sub date_text {
+    my $age = time - $_[0];
+    return abs($age) <= 8 ? 'NOW' : int(($age + 30) / 60) . 'm';
+}
+# A date <ago> seconds back ('now': rounded up, as HAProxy writes it).
+sub ago { return date_enc($_[0] eq 'now' ? time + 3 : time - $_[0]) }
+
 # One configuration; <who> picks the frontend port and the log target.
 sub config {
     my ($who, $fport) = @_;
@@ -88,6 +107,15 @@ backend q2
     timeout queue 3s
     server s1 127.0.0.1:$o1 cookie c1
     server slow 127.0.0.1:$slow cookie cs maxconn 1 maxqueue 1
+backend mi
+    cookie SRV insert maxidle 1h
+$two
+backend ml
+    cookie SRV insert indirect maxlife 2h
+$two
+backend both
+    cookie SRV insert maxidle 30m maxlife 7200
+$two
 defaults named
     mode http
     cookie DEF insert
@@ -128,6 +156,7 @@ syslog_drain($udp{lp});
 # One request; a line summing up the response and what was logged.
 sub ask {
     my ($p, $path, $cookie, $method) = @_;
+    $cookie = $cookie->() if ref $cookie;
     my @h = defined $cookie ? (headers => ['Cookie' => $cookie]) : ();
     my $r = $t->http_get($p, $path, @h, timeout => 10, read_timeout => 10,
         method => $method // 'GET',
@@ -139,6 +168,8 @@ sub ask {
     }
     # error pages differ: the status says enough
     my $body = ($r->{status} // 0) == 200 ? $r->{body} : '';
+    # dates made for this request: now, or minutes ago
+    s{\|([A-Za-z0-9+/]{5})}{'|' . date_text(date_dec($1))}ge for @sc, $body;
     return join(' | ', $r->{status} // 'none', $body,
         'sc=' . join(',', @sc), 'cc=' . join(',', @cc));
 }
@@ -182,6 +213,24 @@ my @cases = (
     ['weight 0 takes persistent requests', '/drain/a', 'SRV=c2'],
     ['the first of two valid cookies decides', '/ins2/a', 'SRV=c2; SRV=c1'],
     ['cookie and cookie value from defaults', '/fromdef/a'],
+    ['maxidle: inserted with the date', '/mi/a'],
+    ['maxidle: a cookie without a date is refreshed', '/mi/a', 'SRV=c2'],
+    ['maxidle: a fresh date is kept', '/mi/a', sub { 'SRV=c2|' . ago('now') }],
+    ['maxidle: idle too long, balanced', '/mi/a', sub { 'SRV=c2|' . ago(7200) }],
+    ['maxidle: idle a while, refreshed', '/mi/a', sub { 'SRV=c2|' . ago(1200) }],
+    ['maxidle: a date far ahead is not believed', '/mi/a',
+        sub { 'SRV=c2|' . date_enc(time + 200000) }],
+    ['maxidle: a first date without maxlife goes', '/mi/a',
+        sub { 'SRV=c2|' . ago('now') . '|' . ago(10000) }],
+    ['maxlife: both dates inserted', '/ml/a'],
+    ['maxlife: too old, balanced', '/ml/a',
+        sub { 'SRV=c2|' . ago('now') . '|' . ago(10000) }],
+    ['maxlife: young enough, kept', '/ml/a',
+        sub { 'SRV=c2|' . ago('now') . '|' . ago(1200) }],
+    ['maxlife: no first date, one is added', '/ml/a',
+        sub { 'SRV=c2|' . ago(1200) }],
+    ['maxidle and maxlife: the first date stays', '/both/a',
+        sub { 'SRV=c2|' . ago(1200) . '|' . ago(1300) }],
     ['default-server cookie value', '/fromdef/a', 'DEF=c2'],
 );
 
@@ -213,6 +262,16 @@ like($lp{'postonly: inserted for POST'}, qr/sc=SRV=c1;.* --NI 200$/,
     'postonly: POST gets the cookie');
 like($lp{'option persist: a down server is still tried'},
     qr/^503 \|  \| sc= \| cc=no-cache \| s3 SCDN 503$/, 'option persist: the down server, 503');
+like($lp{'maxidle: inserted with the date'},
+    qr/sc=SRV=c1\|NOW; path=\/ \|.* --NI 200$/, 'maxidle: the date is inserted');
+like($lp{'maxidle: idle too long, balanced'}, qr/^200 \| s1 .* --EI 200$/,
+    'maxidle: expired, EI');
+like($lp{'maxidle: idle a while, refreshed'},
+    qr/^200 \| s2 .*sc=SRV=c2\|NOW; path=\/ \|.* --VU 200$/, 'maxidle: refreshed, VU');
+like($lp{'maxlife: too old, balanced'}, qr/sc=SRV=c1\|NOW\|NOW;.* --OI 200$/,
+    'maxlife: too old, OI');
+like($lp{'maxidle and maxlife: the first date stays'},
+    qr/^200 \| s2 SRV=c2\|20m\|22m \| sc=SRV=c2\|NOW\|22m;.* --VU 200$/, 'the first date is kept');
 like($lp{'option persist with redispatch'},
     qr/^200 \| s1 .* --DI 200$/, 'option persist and redispatch: elsewhere');
 
@@ -241,7 +300,9 @@ syslog_drain($udp{lp});
 
 # Bad lines.
 for my $bad (['cookie', 'expects'], ['cookie S insert prefix', 'only one of'],
-    ['cookie S insert maxidle 1h', "'maxidle' is not supported yet"],
+    ['cookie S insert dynamic', "'dynamic' is not supported yet"],
+    ['cookie S insert maxidle', 'expects a duration'],
+    ['cookie S insert maxlife 1x', 'invalid unit'],
     ['cookie S preserve', "requires 'insert' or 'indirect'"],
     ['cookie S domain', 'expects a value'], ['cookie S bogus', "unknown option 'bogus'"]) {
     my ($rc, $out) = $t->check_config(<<"CFG", 'bad.cfg');
