@@ -395,7 +395,7 @@ static void cookie_put(char *out, size_t *len, struct ist name,
     *len += value.len;
 }
 
-/* Reads the Cookie header <h> of <s>'s request, rewriting it for the
+/* Reads the Cookie header <h> of <txn>'s request, rewriting it for the
  * server when the mode says (prefix: the server's part goes; insert with
  * indirect: the whole cookie goes). Returns 0 when nothing is left of it,
  * -1 when out of memory. */
