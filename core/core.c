@@ -19,6 +19,7 @@
 #include "core/sample.h"
 #include "core/server_slots.h"
 #include "core/service.h"
+#include "core/stats.h"
 #include "core/unique_id.h"
 
 /* Fills the registries with what core provides. */

@@ -20,8 +20,6 @@ struct listener;
  * args[i] on into <l>; RC_OK or RC_ERR with *err (also "stats socket"). */
 int cfgparse_bind_opts(struct listener *l, int i, int argc, char **args,
                        char **err);
-/* core/stats.c: "show stat" */
-void stats_cli_init(void);
 /* core/stream_fetch.c: src, dst, fe_name... */
 void stream_fetch_init(void);
 /* core/vars_act.c: set-var and unset-var actions */

@@ -18,6 +18,19 @@ struct stream;
 struct lb_ops;
 struct px_check;
 struct logformat;
+
+/* Traffic a proxy or a server saw, worker-local ("show stat" and Lua's
+ * get_stats() show them): bytes from and to clients, HTTP requests and
+ * responses by class, failed connections, retries, redispatches, and the
+ * transfers a client or a server cut short. */
+struct px_counters {
+    unsigned long long bytes_in, bytes_out;
+    unsigned long long req_tot;
+    unsigned long long hrsp[6]; /* 1xx..5xx, other */
+    unsigned long long failed_conns, failed_resp;
+    unsigned long long retries, redispatches;
+    unsigned long long cli_aborts, srv_aborts;
+};
 struct flt_conf;
 
 #define PX_CAP_FE  0x1
@@ -147,10 +160,12 @@ struct proxy {
     struct sample_expr *lb_key; /* hashed by hashing algorithms */
     int lb_consistent;          /* hash-type consistent */
     int lb_uri_whole, lb_uri_len, lb_uri_depth;
-    int lb_draws;              /* random(N) */
-    void *lb_data;             /* the algorithm's state, worker-local */
-    unsigned rr_next;          /* static round robin position */
-    unsigned feconn;           /* sessions of a frontend, worker-local */
+    int lb_draws;           /* random(N) */
+    void *lb_data;          /* the algorithm's state, worker-local */
+    unsigned rr_next;       /* static round robin position */
+    unsigned feconn;        /* sessions of a frontend, worker-local */
+    struct px_counters cnt; /* as a frontend, and as a backend */
+    struct px_counters be_cnt;
     struct stream_queue queue; /* waiting for any server's slot */
     struct event *queue_poll;  /* looks for slots freed by other workers */
 };

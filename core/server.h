@@ -5,6 +5,7 @@
 
 #include "core/cfgval.h"
 #include "core/lb.h"
+#include "core/proxy.h"
 
 struct proxy;
 struct cfg_ctx;
@@ -64,6 +65,7 @@ struct server {
     struct server_slots *slots;   /* shared by every worker, see
                                    * core/server_slots.h */
     unsigned long long served;
+    struct px_counters cnt;
     struct stream_queue queue; /* waiting for this server, worker-local */
     struct idle_conn *idle;    /* connections kept for reuse, worker-local */
     unsigned nidle;

@@ -18,6 +18,8 @@
 #include "core/errors.h"
 #include "core/proxy.h"
 #include "core/server.h"
+#include "core/stats.h"
+#include "core/stream.h"
 #include "core/worker.h"
 
 /* HAProxy 2.6's columns. */
@@ -137,13 +139,13 @@ static const char *const stats_cols[] = {
     "proto",
 };
 
-#define STATS_NCOLS (sizeof(stats_cols) / sizeof(stats_cols[0]))
-#define STATS_FIELD 64
+_Static_assert(sizeof(stats_cols) / sizeof(stats_cols[0]) == STATS_NCOLS,
+               "STATS_NCOLS is the number of columns");
 
-/* One CSV line being filled. */
-struct stats_line {
-    char f[STATS_NCOLS][STATS_FIELD];
-};
+const char *stats_col_name(size_t i)
+{
+    return i < STATS_NCOLS ? stats_cols[i] : NULL;
+}
 
 /* Sets column <name> of <ln>. */
 static void stats_set(struct stats_line *ln, const char *name, const char *fmt,
@@ -186,45 +188,70 @@ static void stats_common(struct stats_line *ln, const struct proxy *px, int iid,
     stats_set(ln, "mode", "%s", px->mode == PX_MODE_HTTP ? "http" : "tcp");
 }
 
-/* A server's line. */
-static void stats_server(struct cli_req *req, const struct proxy *px, int iid,
-                         const struct server *srv, int sid)
+/* The traffic columns of <c>; the HTTP ones in mode http. */
+static void stats_counters(struct stats_line *ln, const struct proxy *px,
+                           const struct px_counters *c)
 {
-    struct stats_line ln;
+    static const char *const hrsp[6] = {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx",
+                                        "hrsp_4xx", "hrsp_5xx", "hrsp_other"};
+    int i;
 
-    stats_common(&ln, px, iid, srv->name, 2);
-    stats_set(&ln, "sid", "%d", sid);
-    stats_set(&ln, "qcur", "0");
-    stats_set(&ln, "scur", "%u", srv->cur_conns);
+    stats_set(ln, "bin", "%llu", c->bytes_in);
+    stats_set(ln, "bout", "%llu", c->bytes_out);
+    stats_set(ln, "cli_abrt", "%llu", c->cli_aborts);
+    stats_set(ln, "srv_abrt", "%llu", c->srv_aborts);
+    if (px->mode != PX_MODE_HTTP)
+        return;
+    stats_set(ln, "req_tot", "%llu", c->req_tot);
+    for (i = 0; i < 6; i++)
+        stats_set(ln, hrsp[i], "%llu", c->hrsp[i]);
+}
+
+/* The columns about talking to servers (backends and servers). */
+static void stats_server_side(struct stats_line *ln,
+                              const struct px_counters *c)
+{
+    stats_set(ln, "econ", "%llu", c->failed_conns);
+    stats_set(ln, "eresp", "%llu", c->failed_resp);
+    stats_set(ln, "wretr", "%llu", c->retries);
+    stats_set(ln, "wredis", "%llu", c->redispatches);
+}
+
+void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
+                       const struct server *srv, int sid)
+{
+    stats_common(ln, px, iid, srv->name, 2);
+    stats_set(ln, "sid", "%d", sid);
+    stats_set(ln, "qcur", "%u", srv->queue.len);
+    stats_set(ln, "scur", "%u", srv->cur_conns);
     if (srv->maxconn > 0)
-        stats_set(&ln, "slim", "%d", srv->maxconn);
-    stats_set(&ln, "stot", "%llu", srv->served);
-    stats_set(&ln, "lbtot", "%llu", srv->served);
-    stats_set(&ln, "status", "%s",
+        stats_set(ln, "slim", "%d", srv->maxconn);
+    stats_set(ln, "stot", "%llu", srv->served);
+    stats_set(ln, "lbtot", "%llu", srv->served);
+    stats_counters(ln, px, &srv->cnt);
+    stats_server_side(ln, &srv->cnt);
+    stats_set(ln, "status", "%s",
               srv->disabled     ? "MAINT"
               : !server_up(srv) ? "DOWN"
               : srv->drain      ? "DRAIN"
                                 : (srv->health != NULL ? "UP" : "no check"));
-    stats_set(&ln, "weight", "%d", srv->weight);
-    stats_set(&ln, "uweight", "%d", srv->uweight);
-    stats_set(&ln, "act", "%d", !srv->backup);
-    stats_set(&ln, "bck", "%d", srv->backup);
+    stats_set(ln, "weight", "%d", srv->weight);
+    stats_set(ln, "uweight", "%d", srv->uweight);
+    stats_set(ln, "act", "%d", !srv->backup);
+    stats_set(ln, "bck", "%d", srv->backup);
     if (srv->health != NULL) {
-        stats_set(&ln, "chkdown", "%u", srv->health->changes / 2);
-        stats_set(&ln, "check_rise", "%d", srv->rise);
-        stats_set(&ln, "check_fall", "%d", srv->fall);
+        stats_set(ln, "chkdown", "%u", srv->health->changes / 2);
+        stats_set(ln, "check_rise", "%d", srv->rise);
+        stats_set(ln, "check_fall", "%d", srv->fall);
     }
-    stats_emit(req, &ln);
 }
 
-/* A backend's line: sums of its servers. */
-static void stats_backend(struct cli_req *req, const struct proxy *px, int iid)
+void stats_line_backend(struct stats_line *ln, const struct proxy *px, int iid)
 {
     const struct server *srv;
     unsigned long long stot = 0;
     unsigned scur = 0;
     int act = 0, bck = 0, weight = 0;
-    struct stats_line ln;
 
     for (srv = px->servers; srv != NULL; srv = srv->next) {
         stot += srv->served;
@@ -234,17 +261,71 @@ static void stats_backend(struct cli_req *req, const struct proxy *px, int iid)
             weight += srv->backup ? 0 : srv->weight;
         }
     }
-    stats_common(&ln, px, iid, "BACKEND", 1);
-    stats_set(&ln, "sid", "0");
-    stats_set(&ln, "qcur", "%u", px->queue.len);
-    stats_set(&ln, "scur", "%u", scur);
-    stats_set(&ln, "stot", "%llu", stot);
-    stats_set(&ln, "lbtot", "%llu", stot);
-    stats_set(&ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
-    stats_set(&ln, "weight", "%d", weight);
-    stats_set(&ln, "act", "%d", act);
-    stats_set(&ln, "bck", "%d", bck);
-    stats_emit(req, &ln);
+    stats_common(ln, px, iid, "BACKEND", 1);
+    stats_set(ln, "sid", "0");
+    stats_set(ln, "qcur", "%u", px->queue.len);
+    stats_set(ln, "scur", "%u", scur);
+    stats_set(ln, "stot", "%llu", stot);
+    stats_set(ln, "lbtot", "%llu", stot);
+    stats_counters(ln, px, &px->be_cnt);
+    stats_server_side(ln, &px->be_cnt);
+    stats_set(ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
+    stats_set(ln, "weight", "%d", weight);
+    stats_set(ln, "act", "%d", act);
+    stats_set(ln, "bck", "%d", bck);
+}
+
+void stats_line_frontend(struct stats_line *ln, const struct proxy *px, int iid)
+{
+    stats_common(ln, px, iid, "FRONTEND", 0);
+    stats_set(ln, "sid", "0");
+    stats_set(ln, "scur", "%u", px->feconn);
+    if (px->maxconn > 0)
+        stats_set(ln, "slim", "%d", px->maxconn);
+    stats_counters(ln, px, &px->cnt);
+    stats_set(ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
+}
+
+/* Counts <s> into <c>: its bytes, its HTTP response and how it ended. */
+static void stats_add(struct px_counters *c, const struct stream *s, int status)
+{
+    c->bytes_in += stream_bytes_in(s);
+    c->bytes_out += stream_bytes_out(s);
+    if (status > 0) {
+        c->req_tot++;
+        c->hrsp[status >= 100 && status < 600 ? status / 100 - 1 : 5]++;
+    }
+    /* HAProxy's termination states: C/S cause, D during the data */
+    if (s->term[0] == 'C' && s->term[1] == 'D')
+        c->cli_aborts++;
+    if (s->term[0] == 'S' && s->term[1] == 'D')
+        c->srv_aborts++;
+}
+
+/* The part of <s> that concerns its backend or server <c>. */
+static void stats_add_server_side(struct px_counters *c, const struct stream *s)
+{
+    c->retries += (unsigned)s->retries;
+    c->redispatches += s->redispatched;
+    if (s->term[0] == 'S' && s->term[1] == 'C')
+        c->failed_conns++;
+    if (s->term[0] == 'S' && (s->term[1] == 'H' || s->term[1] == 'D'))
+        c->failed_resp++;
+}
+
+void stats_count_stream(const struct stream *s)
+{
+    int status = s->ops->status != NULL ? s->ops->status(s) : 0;
+
+    stats_add(&s->fe->cnt, s, status);
+    if (s->be != NULL) {
+        stats_add(&s->be->be_cnt, s, status);
+        stats_add_server_side(&s->be->be_cnt, s);
+    }
+    if (s->srv != NULL) {
+        stats_add(&s->srv->cnt, s, status);
+        stats_add_server_side(&s->srv->cnt, s);
+    }
 }
 
 /* What "show stat <iid|proxy> <type> <sid>" keeps. */
@@ -285,26 +366,13 @@ static int stats_px_wanted(const struct stats_filter *f, const struct proxy *px,
     return f->iid == -1 || f->iid == iid;
 }
 
-/* A frontend's line. */
-static void stats_frontend(struct cli_req *req, const struct proxy *px, int iid)
-{
-    struct stats_line ln;
-
-    stats_common(&ln, px, iid, "FRONTEND", 0);
-    stats_set(&ln, "sid", "0");
-    stats_set(&ln, "scur", "%u", px->feconn);
-    if (px->maxconn > 0)
-        stats_set(&ln, "slim", "%d", px->maxconn);
-    stats_set(&ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
-    stats_emit(req, &ln);
-}
-
 /* "show stat [<iid>|<proxy> <type> <sid>]". */
 static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
 {
     const struct proxy *px;
     const struct server *srv;
     struct stats_filter f;
+    struct stats_line ln;
     size_t i;
     int iid = 0, sid;
 
@@ -317,15 +385,21 @@ static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
         if (!stats_px_wanted(&f, px, ++iid))
             continue;
-        if ((px->cap & PX_CAP_FE) && (f.types & 1))
-            stats_frontend(req, px, iid);
+        if ((px->cap & PX_CAP_FE) && (f.types & 1)) {
+            stats_line_frontend(&ln, px, iid);
+            stats_emit(req, &ln);
+        }
         if (!(px->cap & PX_CAP_BE))
             continue;
         for (srv = px->servers, sid = 1; srv != NULL; srv = srv->next, sid++)
-            if ((f.types & 4) && (f.sid == -1 || f.sid == sid))
-                stats_server(req, px, iid, srv, sid);
-        if (f.types & 2)
-            stats_backend(req, px, iid);
+            if ((f.types & 4) && (f.sid == -1 || f.sid == sid)) {
+                stats_line_server(&ln, px, iid, srv, sid);
+                stats_emit(req, &ln);
+            }
+        if (f.types & 2) {
+            stats_line_backend(&ln, px, iid);
+            stats_emit(req, &ln);
+        }
     }
     return RC_OK;
 }

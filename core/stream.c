@@ -23,6 +23,7 @@
 #include "core/proxy.h"
 #include "core/proxy_protocol.h"
 #include "core/sample.h"
+#include "core/stats.h"
 #include "core/stream.h"
 #include "core/worker.h"
 
@@ -161,6 +162,7 @@ fail:
 
 void stream_free(struct stream *s)
 {
+    stats_count_stream(s);
     logger_stream_end(s);
     if (s->flt != NULL)
         filters_release(s);

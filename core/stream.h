@@ -64,6 +64,9 @@ struct stream_ops {
      * rules judge, and in *<more> whether more may still come; NULL when
      * the layer has none to show (may be NULL) */
     struct evbuffer *(*res_buf)(struct stream *s, int *more);
+    /* the status of the response the client got, 0 if none (may be NULL:
+     * no status in this protocol) */
+    int (*status)(const struct stream *s);
 };
 
 /* HAProxy's log timers of a stream, in ms since it began; -1 until the

@@ -47,11 +47,22 @@ static int res_bodyless(const struct http_txn *txn);
 static void txn_env(struct http_txn *txn, struct smp_env *env, int dir);
 static int http_applet_send(struct stream *s, const char *data, size_t len);
 
+static int http_stream_status(const struct stream *s);
+
 static const struct stream_ops http_stream_ops = {
     .name = "http",
     .process = http_process,
     .applet_send = http_applet_send,
+    .status = http_stream_status,
 };
+
+/* The status_op of HTTP streams: the status sent to the client (%ST). */
+static int http_stream_status(const struct stream *s)
+{
+    const struct http_txn *txn = s->proto;
+
+    return txn->status;
+}
 
 struct http_txn *http_txn_get(struct stream *s)
 {

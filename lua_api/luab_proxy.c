@@ -30,6 +30,7 @@
 #include "core/logger.h"
 #include "core/proxy.h"
 #include "core/server.h"
+#include "core/stats.h"
 #include "core/worker.h"
 #include "lua_api/luab.h"
 
@@ -161,58 +162,53 @@ static void luab_proxy_setint(lua_State *L, const char *name, long long v)
     lua_setfield(L, -2, name);
 }
 
-/* Sums the current and total sessions of the servers of <px>. */
-static void luab_px_sessions(const struct proxy *px, long long *cur,
-                             long long *tot)
+/* Pushes the non-empty fields of <ln> as a table: numbers as integers,
+ * the rest as strings, as HAProxy's get_stats(). */
+static void luab_stats_push(lua_State *L, const struct stats_line *ln)
 {
-    const struct server *srv;
+    size_t i;
+    char *end;
 
-    *cur = *tot = 0;
-    for (srv = px->servers; srv != NULL; srv = srv->next) {
-        *cur += srv->cur_conns;
-        *tot += (long long)srv->served;
+    lua_createtable(L, 0, 32);
+    for (i = 0; i < STATS_NCOLS; i++) {
+        const char *v = ln->f[i];
+        long long n;
+
+        if (v[0] == '\0')
+            continue;
+        n = strtoll(v, &end, 10);
+        if (*end == '\0')
+            lua_pushinteger(L, (lua_Integer)n);
+        else
+            lua_pushstring(L, v);
+        lua_setfield(L, -2, stats_col_name(i));
     }
 }
 
-/* Sets the fields every "show stat" line has: pxname, svname, iid, pid,
- * type (0 frontend, 1 backend, 2 server, 3 listener). */
-static void luab_stats_ids(lua_State *L, const struct proxy *px,
-                           const char *svname, int type)
+/* The integer identifier field <name> of the object at <idx>. */
+static int luab_proxy_id(lua_State *L, int idx, const char *name)
 {
-    luab_proxy_id_push(L, 1, "uuid");
-    lua_setfield(L, -2, "iid");
-    luab_proxy_setstr(L, "pxname", px->name);
-    luab_proxy_setstr(L, "svname", svname);
-    luab_proxy_setint(L, "pid", worker_id());
-    luab_proxy_setint(L, "type", type);
+    int id;
+
+    luab_proxy_id_push(L, idx, name);
+    id = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return id;
 }
 
 /* px:get_stats(): the backend line if the proxy has one, else the
- * frontend's, as HAProxy; the fields this worker counts. */
+ * frontend's, as HAProxy. */
 static int luab_px_get_stats(lua_State *L)
 {
     struct proxy *px = luab_px_check(L);
-    int be = (px->cap & PX_CAP_BE) != 0;
-    int act = luab_px_count(px, 0), bck = luab_px_count(px, 1);
-    long long cur, tot;
+    int iid = luab_proxy_id(L, 1, "uuid");
+    struct stats_line ln;
 
-    lua_newtable(L);
-    luab_stats_ids(L, px, be ? "BACKEND" : "FRONTEND", be ? 1 : 0);
-    luab_proxy_setstr(L, "mode", px->mode == PX_MODE_HTTP ? "http" : "tcp");
-    luab_proxy_setint(L, "slim", px->maxconn);
-    if (!be) {
-        luab_proxy_setint(L, "scur", logger_feconn(px));
-        luab_proxy_setstr(L, "status", worker_draining() ? "STOP" : "OPEN");
-        return 1;
-    }
-    luab_px_sessions(px, &cur, &tot);
-    luab_proxy_setint(L, "scur", cur);
-    luab_proxy_setint(L, "stot", tot);
-    luab_proxy_setint(L, "lbtot", tot);
-    luab_proxy_setint(L, "qcur", px->queue.len);
-    luab_proxy_setint(L, "act", act);
-    luab_proxy_setint(L, "bck", bck);
-    luab_proxy_setstr(L, "status", act + bck > 0 ? "UP" : "DOWN");
+    if (px->cap & PX_CAP_BE)
+        stats_line_backend(&ln, px, iid);
+    else
+        stats_line_frontend(&ln, px, iid);
+    luab_stats_push(L, &ln);
     return 1;
 }
 
@@ -393,40 +389,19 @@ static int luab_srv_get_pend_conn(lua_State *L)
     return 1;
 }
 
-/* sv:get_stats(): the "show stat" fields we have. */
+/* sv:get_stats(): the server's "show stat" line. */
 static int luab_srv_get_stats(lua_State *L)
 {
     struct server *srv = luab_srv_check(L);
+    int iid = 0;
+    struct stats_line ln;
 
-    lua_newtable(L);
     lua_getfield(L, 1, "proxy");
     if (lua_istable(L, -1))
-        luab_proxy_id_push(L, -1, "uuid");
-    else
-        lua_pushnil(L);
-    lua_setfield(L, -3, "iid");
+        iid = luab_proxy_id(L, -1, "uuid");
     lua_pop(L, 1);
-    luab_proxy_id_push(L, 1, "puid");
-    lua_setfield(L, -2, "sid");
-    luab_proxy_setstr(L, "pxname", srv->px ? srv->px->name : "");
-    luab_proxy_setstr(L, "svname", srv->name);
-    luab_proxy_setint(L, "pid", worker_id());
-    luab_proxy_setint(L, "type", 2);
-    luab_proxy_setstr(L, "status",
-                      srv->disabled     ? "MAINT"
-                      : !server_up(srv) ? "DOWN"
-                      : srv->drain      ? "DRAIN"
-                                        : "UP");
-    luab_proxy_setint(L, "weight", srv->weight);
-    luab_proxy_setint(L, "scur", srv->cur_conns);
-    luab_proxy_setint(L, "slim", srv->maxconn);
-    luab_proxy_setint(L, "stot", (long long)srv->served);
-    luab_proxy_setint(L, "lbtot", (long long)srv->served);
-    luab_proxy_setint(L, "qcur", 0);
-    luab_proxy_setint(L, "bck", srv->backup);
-    luab_proxy_setint(L, "act", !srv->backup);
-    if (srv->health != NULL)
-        luab_proxy_setint(L, "chkdown", srv->health->changes / 2);
+    stats_line_server(&ln, srv->px, iid, srv, luab_proxy_id(L, 1, "puid"));
+    luab_stats_push(L, &ln);
     return 1;
 }
 

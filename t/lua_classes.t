@@ -238,7 +238,8 @@ is(body('/weights?drain'), "1\n0\nDRAIN\n",
     'set_drain: weight 0; is_draining is 1 (an integer, as in HAProxy 2.6)');
 $seen{ body('/x') }++ for 1 .. 2;
 is($seen{"s2\n"}, 2, 'a drained server gets no new traffic');
-is(body('/weights?ready'), "0\n10\nUP\n", 'set_ready restores the weight');
+is(body('/weights?ready'), "0\n10\nno check\n",
+    'set_ready restores the weight; status "no check" as HAProxy');
 is(body('/weights?50%'), "nil\n5\n", 'set_weight("50%")');
 is(body('/weights?maint'), "MAINT\n0\n", 'set_maint');
 

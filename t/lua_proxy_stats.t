@@ -121,8 +121,9 @@ is($l[3], 'pxname=fe svname=FRONTEND type=0 status=OPEN scur=4',
 is($l[4], 'pxname=be svname=BACKEND type=1 status=UP act=1 bck=1 scur=1 '
     . 'stot=4 qcur=2', 'backend stats: sessions, total, queue, servers');
 is($l[5], 's1 1 2', 'Server:get_cur_sess() and get_pend_conn()');
-is($l[6], 'pxname=be svname=s1 iid=2 sid=1 type=2 status=UP scur=1 stot=4 '
-    . 'lbtot=4 slim=1', 'Server:get_stats()');
+is($l[6], 'pxname=be svname=s1 iid=2 sid=1 type=2 status=no check scur=1 '
+    . 'stot=4 lbtot=4 slim=1',
+    'Server:get_stats(): the "show stat" line ("no check", as HAProxy)');
 is($l[7], 'srv 1 1', 'get_srv_act() and get_srv_bck()');
 like($l[8] // '', qr/^cli .*#1 .*\(1st argument must be a table\)\|
     .*\(1st\ argument\ must\ be\ a\ table\ filled\ with\ strings\)\|

@@ -1,0 +1,39 @@
+/* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
+/* The statistics of proxies and servers as HAProxy's "show stat" has
+ * them: one line of fields, in HAProxy 2.6's column order, per frontend,
+ * backend and server. The fields this worker counts are filled, the
+ * others stay empty (as HAProxy leaves those that do not apply). The
+ * runtime API prints the lines as CSV, Lua's get_stats() as tables. */
+#ifndef LUAPROXY_CORE_STATS_H
+#define LUAPROXY_CORE_STATS_H
+
+#include <stddef.h>
+
+struct proxy;
+struct server;
+struct stream;
+
+#define STATS_NCOLS 113
+#define STATS_FIELD 64
+
+struct stats_line {
+    char f[STATS_NCOLS][STATS_FIELD];
+};
+
+/* The name of column <i> (0 to STATS_NCOLS - 1). */
+const char *stats_col_name(size_t i);
+/* The line of frontend <px>, numbered <iid> in the configuration. */
+void stats_line_frontend(struct stats_line *ln, const struct proxy *px,
+                         int iid);
+/* The line of backend <px>: its own counters, its servers' sessions. */
+void stats_line_backend(struct stats_line *ln, const struct proxy *px, int iid);
+/* The line of server <srv>, numbered <sid> in backend <px>. */
+void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
+                       const struct server *srv, int sid);
+/* Counts the stream <s> that ends into its frontend's, backend's and
+ * server's counters. */
+void stats_count_stream(const struct stream *s);
+/* Registers "show stat" (core module init). */
+void stats_cli_init(void);
+
+#endif
