@@ -196,9 +196,12 @@ void sample_conv_foreach(void (*fn)(const struct sample_conv_kw *kw, void *ctx),
                          void *ctx);
 /* Forgets every table and resolver (end of process, tests). */
 void sample_registry_clear(void);
-/* Built-in tables: core/sample_fetch.c and core/sample_conv.c. */
+/* Built-in tables: core/sample_fetch.c and core/sample_conv.c, which
+ * also registers core/sample_conv_hash.c and core/sample_conv_text.c. */
 void sample_fetch_register_builtin(void);
 void sample_conv_register_builtin(void);
+void sample_conv_hash_register(void);
+void sample_conv_text_register(void);
 
 /* ---- casts */
 /* Casts <smp> in place to <to> with HAProxy's matrix; new strings come from
@@ -275,6 +278,15 @@ int sample_set_str_copy(struct sample *smp, enum smp_type type, const char *s,
  * bytes). Returns the byte count, or -1 if <hex> is not an even-length
  * hex string. */
 long sample_hex2bin(const char *hex, size_t len, unsigned char *out);
+/* Decodes base64 <in> into <out> (room for in.len / 4 * 3 + 3 bytes):
+ * <url> 0 is the standard alphabet with strict padding (b64dec), 1 the URL
+ * alphabet with optional padding (ub64dec). Returns the byte count, or -1
+ * if <in> is not valid base64. */
+long sample_b64_decode(struct ist in, int url, unsigned char *out);
+/* Reads the variable <ref> cast to <type> into <out>; 1, or 0 if it is
+ * unset or cannot be cast. */
+int sample_var_read(const struct var_ref *ref, enum smp_type type,
+                    struct sample *out, const struct smp_env *env);
 /* Parses all <len> bytes of <s> as a signed decimal; 1 with *<out> set,
  * or 0. */
 int sample_parse_sint(const char *s, size_t len, long long *out);

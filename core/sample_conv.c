@@ -51,6 +51,8 @@ CONV_PROTO(conv_upper);
 CONV_PROTO(conv_length);
 CONV_PROTO(conv_base64);
 CONV_PROTO(conv_b64dec);
+CONV_PROTO(conv_ub64enc);
+CONV_PROTO(conv_ub64dec);
 CONV_PROTO(conv_hex);
 CONV_PROTO(conv_url_dec);
 CONV_PROTO(conv_field);
@@ -114,6 +116,8 @@ static const struct sample_conv_kw conv_builtin[] = {
     SIMPLE("neg", conv_neg, SMP_T_SINT, SMP_T_SINT),
     SIMPLE("not", conv_not, SMP_T_SINT, SMP_T_BOOL),
     SIMPLE("odd", conv_odd, SMP_T_SINT, SMP_T_BOOL),
+    SIMPLE("ub64dec", conv_ub64dec, SMP_T_STR, SMP_T_BIN),
+    SIMPLE("ub64enc", conv_ub64enc, SMP_T_BIN, SMP_T_STR),
     SIMPLE("upper", conv_upper, SMP_T_STR, SMP_T_STR),
     {.name = "bytes",
      .fn = conv_bytes,
@@ -199,6 +203,8 @@ static const struct sample_conv_kw conv_builtin[] = {
 void sample_conv_register_builtin(void)
 {
     sample_register_convs(conv_builtin);
+    sample_conv_hash_register();
+    sample_conv_text_register();
     map_register_convs();
 }
 
@@ -284,9 +290,13 @@ CONV_PROTO(conv_length)
 
 static const char b64tab[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64urltab[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Standard alphabet, padded. */
-CONV_PROTO(conv_base64)
+/* Encodes <len> bytes of <in> with the alphabet <tab> into the pool,
+ * '='-padded if <pad>; sets <smp> to the string, 1 or 0. */
+static int b64_encode(struct sample *smp, const char *tab, int pad,
+                      const struct smp_env *env)
 {
     const unsigned char *in = (const unsigned char *)smp->data.str.ptr;
     size_t len = smp->data.str.len, i, o = 0;
@@ -301,10 +311,12 @@ CONV_PROTO(conv_base64)
             v |= (unsigned)in[i + 1] << 8;
         if (i + 2 < len)
             v |= in[i + 2];
-        out[o++] = b64tab[v >> 18 & 63];
-        out[o++] = b64tab[v >> 12 & 63];
-        out[o++] = i + 1 < len ? b64tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? b64tab[v & 63] : '=';
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        if (i + 1 < len || pad)
+            out[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
+        if (i + 2 < len || pad)
+            out[o++] = i + 2 < len ? tab[v & 63] : '=';
     }
     out[o] = '\0';
     smp->type = SMP_T_STR;
@@ -312,43 +324,79 @@ CONV_PROTO(conv_base64)
     return 1;
 }
 
-/* Value of a base64 digit, or -1. */
-static int b64val(int c)
+/* Standard alphabet, padded. */
+CONV_PROTO(conv_base64)
 {
-    const char *p = c ? strchr(b64tab, c) : NULL;
+    return b64_encode(smp, b64tab, 1, env);
+}
 
-    return p ? (int)(p - b64tab) : -1;
+/* URL alphabet, unpadded (RFC 4648 section 5). */
+CONV_PROTO(conv_ub64enc)
+{
+    return b64_encode(smp, b64urltab, 0, env);
+}
+
+/* Value of digit <c> in the alphabet <tab>, or -1. HAProxy's URL decoder
+ * reads '=' as 63 rather than rejecting it; so do we. */
+static int b64val(const char *tab, int c)
+{
+    const char *p = c ? strchr(tab, c) : NULL;
+
+    if (p == NULL && c == '=' && tab == b64urltab)
+        return 63;
+    return p ? (int)(p - tab) : -1;
+}
+
+long sample_b64_decode(struct ist in, int url, unsigned char *out)
+{
+    const char *tab = url ? b64urltab : b64tab, *s = in.ptr;
+    size_t len = in.len, i, o = 0;
+
+    if (url ? len % 4 == 1 : len % 4 != 0)
+        return -1;
+    for (i = 0; i < len; i += 4) {
+        size_t n = len - i < 4 ? len - i : 4, k;
+        size_t pad =
+            url ? 0 : (s[i + 3] == '=') + (s[i + 2] == '=' && s[i + 3] == '=');
+        int v[4] = {0, 0, 0, 0};
+
+        if (pad && i + 4 != len)
+            return -1;
+        for (k = 0; k < n - pad; k++)
+            if ((v[k] = b64val(tab, (unsigned char)s[i + k])) < 0)
+                return -1;
+        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        if (n - pad > 2)
+            out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+        if (n - pad > 3)
+            out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+    }
+    return (long)o;
+}
+
+/* Decodes with the alphabet of <url> into the pool. */
+static int b64_decode(struct sample *smp, int url, const struct smp_env *env)
+{
+    unsigned char *out = sample_alloc(env, smp->data.str.len / 4 * 3 + 3);
+    long n;
+
+    if (out == NULL || (n = sample_b64_decode(smp->data.str, url, out)) < 0)
+        return 0;
+    smp->type = SMP_T_BIN;
+    smp->data.str = (struct ist){(const char *)out, (size_t)n};
+    return 1;
 }
 
 /* Strict decoding: length a multiple of 4, padding only at the end. */
 CONV_PROTO(conv_b64dec)
 {
-    const char *in = smp->data.str.ptr;
-    size_t len = smp->data.str.len, i, o = 0;
-    unsigned char *out;
+    return b64_decode(smp, 0, env);
+}
 
-    if (len % 4 || (out = sample_alloc(env, len / 4 * 3 + 1)) == NULL)
-        return 0;
-    for (i = 0; i < len; i += 4) {
-        int pad = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
-        int v[4], k;
-
-        if (pad && i + 4 != len)
-            return 0;
-        for (k = 0; k < 4 - pad; k++)
-            if ((v[k] = b64val((unsigned char)in[i + k])) < 0)
-                return 0;
-        for (; k < 4; k++)
-            v[k] = 0;
-        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        if (pad < 2)
-            out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-        if (pad < 1)
-            out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-    }
-    smp->type = SMP_T_BIN;
-    smp->data.str = (struct ist){(const char *)out, o};
-    return 1;
+/* URL alphabet, padding optional: lengths of 4n+2 and 4n+3 are whole. */
+CONV_PROTO(conv_ub64dec)
+{
+    return b64_decode(smp, 1, env);
 }
 
 /* Upper-case hex, two digits a byte. */
@@ -967,8 +1015,7 @@ static int check_json(struct arg *args, char **err)
 /* Variables                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Reads the variable <ref> cast to <type> into <out>; 1 or 0. */
-static int var_read(const struct var_ref *ref, enum smp_type type,
+int sample_var_read(const struct var_ref *ref, enum smp_type type,
                     struct sample *out, const struct smp_env *env)
 {
     struct vars *v = vars_of(env->strm, ref->scope);
@@ -986,7 +1033,7 @@ CONV_PROTO(conv_concat)
     obuf_add(&b, smp->data.str.ptr, smp->data.str.len);
     obuf_add(&b, args[0].data.str.ptr, args[0].data.str.len);
     if (args[0].type != ARGT_STOP && args[1].type == ARGT_VAR &&
-        var_read(&args[1].data.var, SMP_T_STR, &var, env))
+        sample_var_read(&args[1].data.var, SMP_T_STR, &var, env))
         obuf_add(&b, var.data.str.ptr, var.data.str.len);
     if (args[0].type != ARGT_STOP && args[1].type != ARGT_STOP &&
         args[2].type == ARGT_STR)
@@ -1012,7 +1059,7 @@ CONV_PROTO(conv_strcmp)
     size_t n;
     int r;
 
-    if (!var_read(&args[0].data.var, SMP_T_STR, &var, env))
+    if (!sample_var_read(&args[0].data.var, SMP_T_STR, &var, env))
         return 0;
     n = a.len < var.data.str.len ? a.len : var.data.str.len;
     r = n ? memcmp(a.ptr, var.data.str.ptr, n) : 0;
