@@ -115,12 +115,19 @@ static long long arg_sint_or_zero(const struct arg *a)
 /* Dates                                                                */
 /* ------------------------------------------------------------------ */
 
+/* a + b wrapping around as HAProxy's 64-bit arithmetic does. */
+static long long wrap_add(long long a, long long b)
+{
+    return (long long)((unsigned long long)a + (unsigned long long)b);
+}
+
 /* ltime and utime: strftime(3) of input + offset, local time or UTC as
- * <priv> says. A format that expands to nothing gives an empty string. */
+ * <priv> says; the input is cut to 55 bits before the offset is added. A
+ * format that expands to nothing gives an empty string. */
 CONV_PROTO(conv_strftime)
 {
-    time_t t =
-        (time_t)((smp->data.sint + arg_sint_or_zero(&args[1])) & DATE_MASK);
+    time_t t = (time_t)wrap_add(smp->data.sint & DATE_MASK,
+                                arg_sint_or_zero(&args[1]));
     char *out = sample_alloc(env, DATE_MAX);
     struct tm tm;
 
@@ -133,8 +140,10 @@ CONV_PROTO(conv_strftime)
     return 1;
 }
 
-/* http_date: the IMF-fixdate of RFC 7231, with the fraction of a second
- * for the ms and us units; the offset is in the same unit as the input. */
+/* http_date: the IMF-fixdate of RFC 7231. The offset is in the unit of
+ * the input; the seconds are cut to 55 bits. With ms or us, HAProxy 2.6
+ * prints the remainder as a plain signed number (".5" for 5 ms, ".-5"
+ * for -5 ms), and so do we, so that both give the same bytes. */
 CONV_PROTO(conv_http_date)
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
@@ -144,21 +153,20 @@ CONV_PROTO(conv_http_date)
                                          "Sep", "Oct", "Nov", "Dec"};
     static const long long per_sec[] = {1, 1000, 1000000};
     enum date_unit unit = (enum date_unit)arg_sint_or_zero(&args[1]);
-    long long v = (smp->data.sint + arg_sint_or_zero(&args[0])) & DATE_MASK;
-    time_t t = (time_t)(v / per_sec[unit]);
-    char *out = sample_alloc(env, 64), frac[24] = "";
+    long long v = wrap_add(smp->data.sint, arg_sint_or_zero(&args[0]));
+    time_t t = (time_t)(v / per_sec[unit] & DATE_MASK);
+    char *out = sample_alloc(env, 80), frac[24] = "";
     struct tm tm;
     int n;
 
     if (out == NULL || gmtime_r(&t, &tm) == NULL)
         return 0;
     if (unit != UNIT_S)
-        snprintf(frac, sizeof(frac), ".%0*lld", unit == UNIT_MS ? 3 : 6,
-                 v % per_sec[unit]);
-    n = snprintf(out, 64, "%s, %02d %s %04d %02d:%02d:%02d%s GMT",
+        snprintf(frac, sizeof(frac), ".%lld", v % per_sec[unit]);
+    n = snprintf(out, 80, "%s, %02d %s %04d %02d:%02d:%02d%s GMT",
                  days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    if (n < 0 || n >= 64)
+    if (n < 0 || n >= 80)
         return 0;
     smp->data.str = (struct ist){out, (size_t)n};
     smp->type = SMP_T_STR;
