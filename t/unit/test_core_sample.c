@@ -617,6 +617,106 @@ START_TEST(test_sample__conv_bytes)
 }
 END_TEST
 
+START_TEST(test_sample__conv_hashes)
+{
+    long long v;
+
+    ck_assert(eval_int("str(hello),crc32", &v, NULL));
+    ck_assert_int_eq(v, 907060870);
+    ck_assert(eval_int("str(hello),crc32(1)", &v, NULL));
+    ck_assert_int_eq(v, 3902247103LL);
+    ck_assert(eval_int("str(hello),djb2(1)", &v, NULL));
+    ck_assert_int_eq(v, 1119739105);
+    ck_assert(eval_int("str(),djb2", &v, NULL));
+    ck_assert_int_eq(v, 5381);
+    ck_assert(eval_int("str(hello),sdbm", &v, NULL));
+    ck_assert_int_eq(v, 684824882);
+    ck_assert(eval_int("str(hello),wt6", &v, NULL));
+    ck_assert_int_eq(v, 3538347703LL);
+    ck_assert(eval_int("str(),wt6", &v, NULL));
+    ck_assert_int_eq(v, 4187620192LL);
+    ck_assert(eval_int("str(hello),xxh32(7)", &v, NULL));
+    ck_assert_int_eq(v, 2401278968LL);
+    ck_assert(eval_int("str(),xxh64", &v, NULL));
+    ck_assert_int_eq(v, -1205034819632174695LL);
+    ck_assert_str_eq(eval_str("str(hello),sha1,hex"),
+                     "AAF4C61DDCC5E8A2DABEDE0F3B482CD9AEA9434D");
+    ck_assert_str_eq(
+        eval_str("str(abc),sha2(224),hex"),
+        "23097D223405D8228642A477BDA255B32AADBCE4BDA0B3F7E36C9DA7");
+    ck_assert_str_eq(eval_str("str(hello),digest(md5),hex"),
+                     "5D41402ABC4B2A76B9719D911017C592");
+    set_txn_str("key", "c2VjcmV0");
+    ck_assert_str_eq(
+        eval_str("str(hello),hmac(sha256,txn.key),hex"),
+        "88AAB3EDE8D3ADF94D26AB90D3BAFD4A2083070C3BCCE9C014EE04A443847C0B");
+    ck_assert_ptr_null(eval_str("str(hello),hmac(sha256,txn.none)"));
+    parse_err("str(a),sha2(100)", "invalid args in converter 'sha2' : "
+                                  "Unsupported number of bits: '100'.");
+    parse_err("str(a),digest(nope)",
+              "invalid args in converter 'digest' : algorithm must be a "
+              "valid OpenSSL message digest name.");
+    parse_err("str(a),hmac(md5,no.var)",
+              "invalid args in converter 'hmac' : failed to register "
+              "variable name 'no.var'");
+}
+END_TEST
+
+START_TEST(test_sample__conv_dates)
+{
+    ck_assert_str_eq(eval_str("int(1700000000),utime(%Y-%m-%d %H:%M:%S,3600)"),
+                     "2023-11-14 23:13:20");
+    ck_assert_str_eq(eval_str("int(1700000000),utime()"), "");
+    ck_assert_str_eq(eval_str("int(-1),utime(%s)"), "36028797018963967");
+    ck_assert_str_eq(eval_str("int(1700000000),http_date"),
+                     "Tue, 14 Nov 2023 22:13:20 GMT");
+    ck_assert_str_eq(eval_str("int(1700000000),http_date(-5,s)"),
+                     "Tue, 14 Nov 2023 22:13:15 GMT");
+    ck_assert_str_eq(eval_str("int(1700000000123),http_date(0,ms)"),
+                     "Tue, 14 Nov 2023 22:13:20.123 GMT");
+    ck_assert_str_eq(eval_str("int(1700000000000050),http_date(0,us)"),
+                     "Tue, 14 Nov 2023 22:13:20.50 GMT");
+    parse_err("int(1),http_date(0,h)", "invalid args in converter "
+                                       "'http_date' : expects 's', 'ms' or "
+                                       "'us', got 'h'");
+}
+END_TEST
+
+START_TEST(test_sample__conv_encoders)
+{
+    long long v;
+
+    ck_assert_str_eq(eval_str("str(a b/c~),url_enc"), "a%20b%2Fc~");
+    ck_assert_str_eq(eval_str("str(hello?\?>),ub64enc"), "aGVsbG8_Pz4");
+    ck_assert_str_eq(eval_str("str(aGVsbG8_Pz4),ub64dec"), "hello?\?>");
+    ck_assert_str_eq(eval_str("str(a===),ub64dec,hex"), "6BFFFF");
+    ck_assert_ptr_null(eval_str("str(abcde),ub64dec"));
+    ck_assert_ptr_null(eval_str("str(aGVs+A),ub64dec"));
+    ck_assert_str_eq(eval_str("bin(0102030405),be2dec(:,2)"), "258:772:5");
+    ck_assert_str_eq(eval_str("bin(0102030405),be2dec(:,2,1)"), "258:772");
+    ck_assert_str_eq(eval_str("bin(FFFFFFFFFFFFFFFF),be2dec(:,8)"),
+                     "18446744073709551615");
+    ck_assert_str_eq(eval_str("bin(0102030405),be2hex"), "0102030405");
+    ck_assert_str_eq(eval_str("bin(0102030405),be2hex(-,2,1)"), "0102-0304");
+    ck_assert_str_eq(eval_str("str(WWW.A.COM:80),host_only"), "www.a.com");
+    ck_assert_str_eq(eval_str("str([::1]:80:9),host_only"), "[::1]:80");
+    ck_assert_str_eq(eval_str("str([::1]),host_only"), "[::1]");
+    ck_assert(eval_int("str([::1]:8080),port_only", &v, NULL));
+    ck_assert_int_eq(v, 8080);
+    ck_assert(eval_int("str([::1]),port_only", &v, NULL));
+    ck_assert_int_eq(v, 0);
+    ck_assert(eval_int("str(a:12x),port_only", &v, NULL));
+    ck_assert_int_eq(v, 192);
+    parse_err("str(a),url_enc(path)", "invalid args in converter 'url_enc' : "
+                                      "Unexpected encode type. Allowed value "
+                                      "is 'query'");
+    parse_err("str(a),be2dec(:,9)", "invalid args in converter 'be2dec' : "
+                                    "chunk_size out of [1..8] range (9)");
+    parse_err("str(a),be2hex(-)", "invalid args in converter 'be2hex' : "
+                                  "chunk_size needs to be positive (0)");
+}
+END_TEST
+
 START_TEST(test_sample__expr_parse_errors)
 {
     parse_err("foo", "unknown fetch method 'foo'");
@@ -807,6 +907,9 @@ Suite *suite_core_sample(void)
     tcase_add_test(tc, test_sample__conv_concat_strcmp);
     tcase_add_test(tc, test_sample__conv_set_unset_var);
     tcase_add_test(tc, test_sample__conv_bytes);
+    tcase_add_test(tc, test_sample__conv_hashes);
+    tcase_add_test(tc, test_sample__conv_dates);
+    tcase_add_test(tc, test_sample__conv_encoders);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sample_expr_parse");
