@@ -197,11 +197,12 @@ void sample_conv_foreach(void (*fn)(const struct sample_conv_kw *kw, void *ctx),
 /* Forgets every table and resolver (end of process, tests). */
 void sample_registry_clear(void);
 /* Built-in tables: core/sample_fetch.c and core/sample_conv.c, which
- * also registers core/sample_conv_hash.c and core/sample_conv_text.c. */
+ * also registers those of core/sample_conv_{hash,text,json}.c. */
 void sample_fetch_register_builtin(void);
 void sample_conv_register_builtin(void);
 void sample_conv_hash_register(void);
 void sample_conv_text_register(void);
+void sample_conv_json_register(void);
 
 /* ---- casts */
 /* Casts <smp> in place to <to> with HAProxy's matrix; new strings come from

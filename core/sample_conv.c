@@ -205,6 +205,7 @@ void sample_conv_register_builtin(void)
     sample_register_convs(conv_builtin);
     sample_conv_hash_register();
     sample_conv_text_register();
+    sample_conv_json_register();
     map_register_convs();
 }
 

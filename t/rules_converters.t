@@ -3,7 +3,8 @@
 # request body is the input of each expression, returned by "http-request
 # return ... lf-string". First exact values (HAProxy 2.6's, recorded), then,
 # when Debian's /usr/sbin/haproxy is installed, the same configuration run
-# by both and compared expression by expression on awkward inputs.
+# by both and compared expression by expression on awkward inputs
+# (json_query on malformed, deep and oddly escaped JSON among them).
 use strict;
 use warnings;
 use FindBin;
@@ -76,6 +77,13 @@ my @exact = (
     ['req.body,port_only', 'a:12x', '192'],
     ['req.body,port_only', 'a:-5', '4294967271'],
     ['req.body,cut_crlf', "line1\r\nline2", 'line1'],
+    ["req.body,json_query('\\\$.a.b[1]')", '{"a":{"b":[1,2.5e1,3]}}', '25'],
+    ["req.body,json_query('\\\$.a.b[1]','int')", '{"a":{"b":[1,"x",3]}}', 'x'],
+    ["req.body,json_query('\\\$.a','int')", '{"a":010}', '8'],
+    ["req.body,json_query('\\\$.a'),hex", '{"a":"q\\"\\u00e9\\n"}', '7122E90A'],
+    ["req.body,json_query('\\\$.a')", '{"a":"\\u20ac"}', ''],
+    ["req.body,json_query('\\\$.a')", '{"a":[1]}', ''],
+    ["req.body,json_query('\\\$.a')", '{"a":true} trailing', '1'],
 );
 
 # Expressions compared with HAProxy's, on every input below.
@@ -90,6 +98,18 @@ my @compared = split ' ', <<'EOF2';
     lower,http_date lower,http_date(-5) lower,http_date(1000,ms)
     lower,http_date(0,us)
 EOF2
+# json_query: paths compared on the JSON inputs below.
+my @json_paths = map { "json_query('\\\$$_')" } ('.a', '.a.b', '[1][0]', '.a[2]');
+push @json_paths, map { "$_,hex" } @json_paths;
+push @json_paths, "json_query('\\\$.a','int')", "json_query('\\\$.a.b','int')";
+my @json_inputs = ('{"a":1,"b":tru}', '{"b":tru,"a":1}', '{"a":1', '{"a":"x" !',
+    '[1,[2,3]]', ' {"a" : [ 1 , 2 ,-3.5e2] } ', '{"a":010}', '{"a":-0012}',
+    '{"a":1.}', '{"a":.5}', '{"a":"\\u00e9\\u0000z"}', '{"a\\"b":1,"a":"\\/"}',
+    '{"a":"\\u20ac"}', '{"a":true,"b":false}', '{"a":1e400}', '{"a":null}',
+    '{"a":9007199254740991}', '{"a":-9007199254740992}', '{"a":{"b":"\\t\\"\\\\"}}',
+    '{"a":{"b":0.1,"b":2}}', '{"x":{"a":1},"a":[0,{},[]]}', '{"a":"unterminated',
+    '{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":'
+        . '{"a":{"a":{"a":{"a":{"a":{"a":{"a":1}}}}}}}}}}}}}}}}}}}}}');
 my @inputs = ('', 'hello', '1700000000', '-1', '1700000000123456',
     '99999999999999999999', 'WWW.Example.COM:8080', '[2001:db8::1]:443',
     '[::1]', 'a:b:c', 'host:12x', ':80', 'aGVsbG8_Pz4=', 'a===', 'a.b',
@@ -98,7 +118,7 @@ my @inputs = ('', 'hello', '1700000000', '-1', '1700000000123456',
 
 my %seen;
 my @exprs = grep { !$seen{$_}++ } (map { $_->[0] } @exact),
-    map { "req.body,$_" } @compared;
+    map { "req.body,$_" } @compared, @json_paths;
 my %path = map { $exprs[$_] => "/$_" } 0 .. $#exprs;
 
 # The same configuration for both servers, on the port of <base>.
@@ -146,7 +166,8 @@ for my $e (@exact) {
 }
 
 SKIP: {
-    skip("no haproxy at $haproxy", @compared * @inputs) unless $compare;
+    skip("no haproxy at $haproxy", @compared * @inputs
+        + @json_paths * @json_inputs) unless $compare;
     for my $in (@inputs) {
         (my $shown = $in) =~ s/([^\x21-\x7e])/sprintf('\\x%02x', ord $1)/ge;
         $shown = substr($shown, 0, 20) . '...' if length $shown > 23;
@@ -154,6 +175,13 @@ SKIP: {
             my $expr = "req.body,$c";
             is(value($t->port(8080), $expr, $in),
                 value($t->port(8081), $expr, $in), "$expr on '$shown'");
+        }
+    }
+    for my $in (@json_inputs) {
+        for my $c (@json_paths) {
+            my $expr = "req.body,$c";
+            is(value($t->port(8080), $expr, $in),
+                value($t->port(8081), $expr, $in), "$expr on '$in'");
         }
     }
 }

@@ -717,6 +717,35 @@ START_TEST(test_sample__conv_encoders)
 }
 END_TEST
 
+START_TEST(test_sample__conv_json_query)
+{
+    long long v;
+    enum smp_type type;
+
+    set_txn_str("j",
+                "{\"a\":{\"b\":[1,\"x\\u0041\",1.5e1,true,010]},\"c\":1} x");
+    ck_assert_str_eq(eval_str("var(txn.j),json_query('$.a.b[1]')"), "xA");
+    ck_assert_str_eq(eval_str("var(txn.j),json_query('$.a.b[2]')"), "15");
+    ck_assert(eval_int("var(txn.j),json_query('$.a.b[2]','int')", &v, NULL));
+    ck_assert_int_eq(v, 1);
+    ck_assert(eval_int("var(txn.j),json_query('$.a.b[4]','int')", &v, NULL));
+    ck_assert_int_eq(v, 8);
+    ck_assert(eval_int("var(txn.j),json_query('$.a.b[3]')", &v, &type));
+    ck_assert_int_eq(type, SMP_T_BOOL);
+    ck_assert_int_eq(v, 1);
+    ck_assert(eval_int("var(txn.j),json_query('$.c','int')", &v, NULL));
+    ck_assert_int_eq(v, 1);
+    ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.a')"));
+    ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.a.b[9]')"));
+    ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.z')"));
+    set_txn_str("j", "{\"a\":tru,\"c\":1}");
+    ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.c')"));
+    parse_err("str(a),json_query('$.a',str)",
+              "invalid args in converter 'json_query' : output_type only "
+              "supports \"int\" as argument.");
+}
+END_TEST
+
 START_TEST(test_sample__expr_parse_errors)
 {
     parse_err("foo", "unknown fetch method 'foo'");
@@ -910,6 +939,7 @@ Suite *suite_core_sample(void)
     tcase_add_test(tc, test_sample__conv_hashes);
     tcase_add_test(tc, test_sample__conv_dates);
     tcase_add_test(tc, test_sample__conv_encoders);
+    tcase_add_test(tc, test_sample__conv_json_query);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sample_expr_parse");
