@@ -437,11 +437,14 @@ static int c_str2addr(struct sample *smp, enum smp_type to,
     return 0;
 }
 
-/* A NUL ends the string, as in HAProxy. */
+/* A NUL ends the string, as in HAProxy. An empty input may have a NULL
+ * pointer (an empty body), which memchr(3) must not see. */
 static int c_bin2str(struct sample *smp, enum smp_type to,
                      const struct smp_env *env)
 {
-    const char *nul = memchr(smp->data.str.ptr, '\0', smp->data.str.len);
+    const char *nul = smp->data.str.len
+                          ? memchr(smp->data.str.ptr, '\0', smp->data.str.len)
+                          : NULL;
 
     if (nul != NULL)
         smp->data.str.len = (size_t)(nul - smp->data.str.ptr);
