@@ -2,7 +2,7 @@
 /* Built-in converters (HAProxy's section 7.3.1) that need no HTTP or
  * connection data: case, length, base64/hex, url_dec, field/word, regsub,
  * arithmetic and bitwise operators taking an integer or a variable,
- * booleans, ipmask, json, concat, strcmp, set-var/unset-var, bytes,
+ * booleans, ipmask, json, concat, add_item, strcmp, set-var/unset-var, bytes,
  * ltrim/rtrim and iif. Converters never write into their input, which may
  * be a stream buffer or an argument: new strings come from the evaluation
  * pool; slicing ones (field, bytes, trims) only move the view. */
@@ -68,6 +68,7 @@ CONV_PROTO(conv_even);
 CONV_PROTO(conv_ipmask);
 CONV_PROTO(conv_json);
 CONV_PROTO(conv_concat);
+CONV_PROTO(conv_add_item);
 CONV_PROTO(conv_strcmp);
 CONV_PROTO(conv_set_var);
 CONV_PROTO(conv_unset_var);
@@ -79,6 +80,7 @@ static int check_field(struct arg *args, char **err);
 static int check_regsub(struct arg *args, char **err);
 static int check_json(struct arg *args, char **err);
 static int check_concat(struct arg *args, char **err);
+static int check_add_item(struct arg *args, char **err);
 static int check_set_var(struct arg *args, char **err);
 static int check_bytes(struct arg *args, char **err);
 
@@ -119,6 +121,12 @@ static const struct sample_conv_kw conv_builtin[] = {
     SIMPLE("ub64dec", conv_ub64dec, SMP_T_STR, SMP_T_BIN),
     SIMPLE("ub64enc", conv_ub64enc, SMP_T_BIN, SMP_T_STR),
     SIMPLE("upper", conv_upper, SMP_T_STR, SMP_T_STR),
+    {.name = "add_item",
+     .fn = conv_add_item,
+     .args = "S,S,S?",
+     .in = SMP_T_STR,
+     .out = SMP_T_STR,
+     .check = check_add_item},
     {.name = "bytes",
      .fn = conv_bytes,
      .args = "N,N?",
@@ -1050,6 +1058,39 @@ static int check_concat(struct arg *args, char **err)
         return set_err(err, "failed to register variable name '%s'",
                        args[1].data.str.ptr);
     return RC_OK;
+}
+
+/* add_item(delim,var[,suffix]): the item is the variable (if set) then
+ * the suffix; a non-empty item is appended, after <delim> unless the
+ * input is empty. */
+CONV_PROTO(conv_add_item)
+{
+    struct obuf item = {0}, b = {0};
+    struct sample var;
+
+    if (args[1].type == ARGT_VAR &&
+        sample_var_read(&args[1].data.var, SMP_T_STR, &var, env))
+        obuf_add(&item, var.data.str.ptr, var.data.str.len);
+    if (args[2].type == ARGT_STR)
+        obuf_add(&item, args[2].data.str.ptr, args[2].data.str.len);
+    if (item.len == 0 && !item.failed)
+        return 1;
+    obuf_add(&b, smp->data.str.ptr, smp->data.str.len);
+    if (smp->data.str.len > 0)
+        obuf_add(&b, args[0].data.str.ptr, args[0].data.str.len);
+    obuf_add(&b, item.p, item.len);
+    b.failed |= item.failed;
+    free(item.p);
+    return obuf_finish(&b, smp, env);
+}
+
+/* The variable name may be empty, but not together with the suffix. */
+static int check_add_item(struct arg *args, char **err)
+{
+    if (args[1].data.str.len == 0 &&
+        (args[2].type != ARGT_STR || args[2].data.str.len == 0))
+        return set_err(err, "one of the optional arguments has to be nonempty");
+    return check_concat(args, err);
 }
 
 /* strcmp(3) of the input and the variable, as -1, 0 or 1. */

@@ -1,10 +1,11 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Hashing converters (HAProxy's section 7.3.1): the 32-bit hashes HAProxy
  * also uses for load balancing (crc32, djb2, sdbm, wt6, with the optional
- * avalanche step), xxh32/xxh64, and OpenSSL digests (sha1, sha2, digest,
- * hmac). Integer hashes are unsigned 32-bit values, except xxh64 which is
- * the 64-bit value read as signed, as HAProxy prints it. Digests are
- * binary samples in the evaluation pool. */
+ * avalanche step) and crc32c, xxh32/xxh64, OpenSSL digests (sha1, sha2,
+ * digest, hmac) and the constant-time secure_memcmp. Integer hashes are
+ * unsigned 32-bit values, except xxh64 which is the 64-bit value read as
+ * signed, as HAProxy prints it. Digests are binary samples in the evaluation
+ * pool. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <zlib.h>
 
@@ -34,16 +36,19 @@ CONV_PROTO(conv_sha1);
 CONV_PROTO(conv_sha2);
 CONV_PROTO(conv_digest);
 CONV_PROTO(conv_hmac);
+CONV_PROTO(conv_secure_memcmp);
 static int check_sha2(struct arg *args, char **err);
 static int check_digest(struct arg *args, char **err);
 static int check_hmac(struct arg *args, char **err);
 static uint32_t hash_crc32(const unsigned char *p, size_t len);
+static uint32_t hash_crc32c(const unsigned char *p, size_t len);
 static uint32_t hash_djb2(const unsigned char *p, size_t len);
 static uint32_t hash_sdbm(const unsigned char *p, size_t len);
 static uint32_t hash_wt6(const unsigned char *p, size_t len);
 
-static const hash32_cb fn_crc32 = hash_crc32, fn_djb2 = hash_djb2,
-                       fn_sdbm = hash_sdbm, fn_wt6 = hash_wt6;
+static const hash32_cb fn_crc32 = hash_crc32, fn_crc32c = hash_crc32c,
+                       fn_djb2 = hash_djb2, fn_sdbm = hash_sdbm,
+                       fn_wt6 = hash_wt6;
 
 #define HASH32(n, f)                                                           \
     {                                                                          \
@@ -53,6 +58,7 @@ static const hash32_cb fn_crc32 = hash_crc32, fn_djb2 = hash_djb2,
 
 static const struct sample_conv_kw conv_hash[] = {
     HASH32("crc32", fn_crc32),
+    HASH32("crc32c", fn_crc32c),
     HASH32("djb2", fn_djb2),
     HASH32("sdbm", fn_sdbm),
     HASH32("wt6", fn_wt6),
@@ -85,6 +91,11 @@ static const struct sample_conv_kw conv_hash[] = {
      .in = SMP_T_BIN,
      .out = SMP_T_BIN,
      .check = check_hmac},
+    {.name = "secure_memcmp",
+     .fn = conv_secure_memcmp,
+     .args = "V",
+     .in = SMP_T_BIN,
+     .out = SMP_T_BOOL},
     {.name = NULL},
 };
 
@@ -117,6 +128,21 @@ static uint32_t hash_crc32(const unsigned char *p, size_t len)
         len -= n;
     }
     return (uint32_t)crc;
+}
+
+/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit:
+ * small inputs, no table to build. */
+static uint32_t hash_crc32c(const unsigned char *p, size_t len)
+{
+    uint32_t crc = 0xffffffffU;
+    int k;
+
+    while (len-- > 0) {
+        crc ^= *p++;
+        for (k = 0; k < 8; k++)
+            crc = crc >> 1 ^ (0x82F63B78U & (0U - (crc & 1)));
+    }
+    return ~crc;
 }
 
 /* Bernstein's hash: h * 33 + c from 5381. */
@@ -423,4 +449,22 @@ static int check_hmac(struct arg *args, char **err)
         return set_err(err, "failed to register variable name '%s'",
                        args[1].data.str.ptr);
     return RC_OK;
+}
+
+/* True if the input equals the variable (read as binary), compared in a
+ * time that does not depend on where they differ; no sample if the
+ * variable is unset. */
+CONV_PROTO(conv_secure_memcmp)
+{
+    struct sample var;
+    int eq;
+
+    if (!sample_var_read(&args[0].data.var, SMP_T_BIN, &var, env))
+        return 0;
+    eq = var.data.str.len == smp->data.str.len &&
+         CRYPTO_memcmp(smp->data.str.ptr, var.data.str.ptr,
+                       smp->data.str.len) == 0;
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = eq;
+    return 1;
 }

@@ -1,9 +1,10 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Formatting converters (HAProxy's section 7.3.1): dates from a Unix
  * time (ltime, utime, http_date), url_enc, integers printed from binary
- * chunks (be2dec, be2hex), and the Host header splitters host_only and
- * port_only, plus cut_crlf. Like HAProxy, a date is taken modulo 2^55
- * before formatting, so negative times give far-future dates. */
+ * chunks (be2dec, be2hex) and back (hex2i, htonl), the Host header
+ * splitters host_only and port_only, and cut_crlf. Like HAProxy, a date is
+ * taken modulo 2^55 before formatting, so negative times give far-future dates.
+ */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -40,6 +41,8 @@ CONV_PROTO(conv_be2hex);
 CONV_PROTO(conv_host_only);
 CONV_PROTO(conv_port_only);
 CONV_PROTO(conv_cut_crlf);
+CONV_PROTO(conv_hex2i);
+CONV_PROTO(conv_htonl);
 static int check_http_date(struct arg *args, char **err);
 static int check_url_enc(struct arg *args, char **err);
 static int check_be2dec(struct arg *args, char **err);
@@ -92,6 +95,8 @@ static const struct sample_conv_kw conv_text[] = {
      .fn = conv_port_only,
      .in = SMP_T_STR,
      .out = SMP_T_SINT},
+    {.name = "hex2i", .fn = conv_hex2i, .in = SMP_T_STR, .out = SMP_T_SINT},
+    {.name = "htonl", .fn = conv_htonl, .in = SMP_T_SINT, .out = SMP_T_BIN},
     {.name = "cut_crlf",
      .fn = conv_cut_crlf,
      .in = SMP_T_STR,
@@ -385,5 +390,42 @@ CONV_PROTO(conv_cut_crlf)
     for (i = 0; i < s->len && s->ptr[i] != '\r' && s->ptr[i] != '\n'; i++)
         ;
     s->len = i;
+    return 1;
+}
+
+/* Hex digits to an integer, wrapping at 64 bits as HAProxy; any other
+ * byte drops the sample; the empty string is 0. */
+CONV_PROTO(conv_hex2i)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned long long v = 0;
+    size_t i;
+
+    for (i = 0; i < smp->data.str.len; i++) {
+        int c = tolower((unsigned char)smp->data.str.ptr[i]);
+        const char *d = c ? strchr(digits, c) : NULL;
+
+        if (d == NULL)
+            return 0;
+        v = v << 4 | (unsigned long long)(d - digits);
+    }
+    smp->data.sint = (long long)v;
+    smp->type = SMP_T_SINT;
+    return 1;
+}
+
+/* The low 32 bits as 4 bytes in network order. */
+CONV_PROTO(conv_htonl)
+{
+    unsigned char *out = sample_alloc(env, 4);
+    unsigned long long v = (unsigned long long)smp->data.sint;
+    int i;
+
+    if (out == NULL)
+        return 0;
+    for (i = 0; i < 4; i++)
+        out[i] = (unsigned char)(v >> (24 - 8 * i));
+    smp->type = SMP_T_BIN;
+    smp->data.str = (struct ist){(const char *)out, 4};
     return 1;
 }

@@ -77,6 +77,16 @@ my @exact = (
     ['req.body,port_only', 'a:12x', '192'],
     ['req.body,port_only', 'a:-5', '4294967271'],
     ['req.body,cut_crlf', "line1\r\nline2", 'line1'],
+    ['req.body,crc32c', 'hello', '2591144780'],
+    ['req.body,crc32c(1)', 'hello', '2290590055'],
+    ['req.body,hex2i', 'ffffffffffffffffff', '-1'],
+    ['req.body,hex2i', '12g', ''],
+    ['req.body,lower,htonl,hex', '4294967297', '00000001'],
+    ['req.body,secure_memcmp(txn.key)', 'c2VjcmV0', '1'],
+    ['req.body,secure_memcmp(txn.key)', 'c2VjcmV1', '0'],
+    ['req.body,add_item(-,txn.key,z)', 'a', 'a-c2VjcmV0z'],
+    ['req.body,add_item(-,txn.none,z)', '', 'z'],
+    ['req.body,add_item(-,txn.none)', 'a', 'a'],
     ["req.body,json_query('\\\$.a.b[1]')", '{"a":{"b":[1,2.5e1,3]}}', '25'],
     ["req.body,json_query('\\\$.a.b[1]','int')", '{"a":{"b":[1,"x",3]}}', 'x'],
     ["req.body,json_query('\\\$.a','int')", '{"a":010}', '8'],
@@ -96,7 +106,9 @@ my @compared = split ' ', <<'EOF2';
     be2hex(:,3) be2hex(-,3,1) be2hex(,5) host_only port_only cut_crlf,hex
     lower,ltime(%Y-%m-%dT%H:%M:%S) lower,utime(%s|%j|%U|%w|%y|%e,-3600)
     lower,http_date lower,http_date(-5) lower,http_date(1000,ms)
-    lower,http_date(0,us)
+    lower,http_date(0,us) crc32c crc32c(1) hex2i lower,htonl,hex
+    secure_memcmp(txn.key) secure_memcmp(txn.none) add_item(-,txn.key)
+    add_item(,txn.none,z) add_item(;,txn.key,z)
 EOF2
 # json_query: paths compared on the JSON inputs below.
 my @json_paths = map { "json_query('\\\$$_')" } ('.a', '.a.b', '[1][0]', '.a[2]');

@@ -707,6 +707,23 @@ START_TEST(test_sample__conv_encoders)
     ck_assert_int_eq(v, 0);
     ck_assert(eval_int("str(a:12x),port_only", &v, NULL));
     ck_assert_int_eq(v, 192);
+    ck_assert(eval_int("str(hello),crc32c", &v, NULL));
+    ck_assert_int_eq(v, 2591144780LL);
+    ck_assert(eval_int("str(7f),hex2i", &v, NULL));
+    ck_assert_int_eq(v, 127);
+    ck_assert_ptr_null(eval_str("str(-5),hex2i"));
+    ck_assert_str_eq(eval_str("int(-1),htonl,hex"), "FFFFFFFF");
+    set_txn_str("k", "abc");
+    ck_assert(eval_int("str(abc),secure_memcmp(txn.k)", &v, NULL));
+    ck_assert_int_eq(v, 1);
+    ck_assert(eval_int("str(abd),secure_memcmp(txn.k)", &v, NULL));
+    ck_assert_int_eq(v, 0);
+    ck_assert_str_eq(eval_str("str(a),add_item(-,txn.k,z)"), "a-abcz");
+    ck_assert_str_eq(eval_str("str(),add_item(-,txn.k)"), "abc");
+    ck_assert_str_eq(eval_str("str(a),add_item(-,txn.none)"), "a");
+    parse_err("str(a),add_item(-,,)", "invalid args in converter 'add_item' : "
+                                      "one of the optional arguments has to "
+                                      "be nonempty");
     parse_err("str(a),url_enc(path)", "invalid args in converter 'url_enc' : "
                                       "Unexpected encode type. Allowed value "
                                       "is 'query'");
