@@ -1,5 +1,6 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* json_query(path[,int]) (HAProxy's section 7.3.1): the value at a
+/* json_query(path[,int]) (HAProxy's section 7.3.1), and the same query
+ * on a JSON Web Token's header or payload: the value at a
  * "$.key[index].key" path of a JSON text. The scanner stops at the match,
  * so what follows it is never checked, as in HAProxy 2.6. Results follow
  * HAProxy 2.6 to the byte: strings are unescaped but only \uXXXX escapes
@@ -35,7 +36,12 @@ struct json_scanner {
 
 static int conv_json_query(const struct arg *args, struct sample *smp,
                            const struct smp_env *env, const void *priv);
+static int conv_jwt_query(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv);
 static int check_json_query(struct arg *args, char **err);
+
+/* which dot-separated part of a JWT each converter reads */
+static const int jwt_header = 0, jwt_payload = 1;
 
 static const struct sample_conv_kw conv_json[] = {
     {.name = "json_query",
@@ -43,6 +49,20 @@ static const struct sample_conv_kw conv_json[] = {
      .args = "S,S?",
      .in = SMP_T_STR,
      .out = SMP_T_ANY,
+     .check = check_json_query},
+    {.name = "jwt_header_query",
+     .fn = conv_jwt_query,
+     .args = "S?,S?",
+     .in = SMP_T_STR,
+     .out = SMP_T_ANY,
+     .priv = &jwt_header,
+     .check = check_json_query},
+    {.name = "jwt_payload_query",
+     .fn = conv_jwt_query,
+     .args = "S?,S?",
+     .in = SMP_T_STR,
+     .out = SMP_T_ANY,
+     .priv = &jwt_payload,
      .check = check_json_query},
     {.name = NULL},
 };
@@ -329,6 +349,33 @@ static int conv_json_query(const struct arg *args, struct sample *smp,
         return 0;
     }
     return set_number(smp, tok, args[1].type == ARGT_STR, env);
+}
+
+/* jwt_header_query and jwt_payload_query: json_query on the base64url
+ * decoded header or payload of a JSON Web Token. The signature is not
+ * checked. Without a path there is no sample, as in HAProxy 2.6. */
+static int conv_jwt_query(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    const char *p = smp->data.str.ptr, *end = p + smp->data.str.len, *dot;
+    unsigned char *out;
+    int part;
+    long n;
+
+    for (part = *(const int *)priv; part > 0; part--) {
+        dot = memchr(p, '.', (size_t)(end - p));
+        if (dot == NULL)
+            return 0;
+        p = dot + 1;
+    }
+    dot = memchr(p, '.', (size_t)(end - p));
+    end = dot != NULL ? dot : end;
+    if (args[0].type != ARGT_STR || p == end ||
+        (out = sample_alloc(env, (size_t)(end - p) / 4 * 3 + 3)) == NULL ||
+        (n = sample_b64_decode((struct ist){p, (size_t)(end - p)}, 1, out)) < 0)
+        return 0;
+    smp->data.str = (struct ist){(const char *)out, (size_t)n};
+    return conv_json_query(args, smp, env, NULL);
 }
 
 /* The only output type is "int". */

@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
+use MIME::Base64 ();
 
 # ltime must not depend on the machine: a POSIX zone needs no tzdata.
 $ENV{TZ} = 'XST-5:30';
@@ -94,6 +95,10 @@ my @exact = (
     ["req.body,json_query('\\\$.a')", '{"a":"\\u20ac"}', ''],
     ["req.body,json_query('\\\$.a')", '{"a":[1]}', ''],
     ["req.body,json_query('\\\$.a')", '{"a":true} trailing', '1'],
+    ["req.body,jwt_payload_query('\\\$.n','int')",
+        'eyJhbGciOiJIUzI1NiJ9.eyJuIjo0Mn0.c2ln', '42'],
+    ["req.body,jwt_header_query('\\\$.alg')",
+        'eyJhbGciOiJIUzI1NiJ9.eyJuIjo0Mn0.c2ln', 'HS256'],
 );
 
 # Expressions compared with HAProxy's, on every input below.
@@ -128,9 +133,27 @@ my @inputs = ('', 'hello', '1700000000', '-1', '1700000000123456',
     "a b&c=d/\xc3\xa9?~", "line1\r\nline2", "\nx",
     substr($all_bytes, 1), join('', 0 .. 99));
 
+# JWT queries: base64url JSON parts, some broken.
+my $b64url = sub {
+    (my $s = MIME::Base64::encode_base64($_[0], '')) =~ tr{+/=}{-_}d;
+    return $s;
+};
+my ($jh, $jp) = map { $b64url->($_) } '{"alg":"HS256","typ":"JWT"}',
+    '{"sub":"1234","n":42,"a":{"b":[true,"\\u00e9"]}}';
+my @jwt_exprs = ((map { "jwt_header_query('\\\$$_')" } '.alg', '.typ', '.none'),
+    (map { "jwt_payload_query('\\\$$_')" } '.sub', '.a.b[0]', '.a.b[1]'),
+    "jwt_payload_query('\\\$.a.b[1]'),hex", "jwt_payload_query('\\\$.n','int')",
+    'jwt_header_query');
+my @jwt_inputs = ("$jh.$jp.sig", "$jh.$jp", $jh, "$jh.$jp.s.x", "!!.$jp.x",
+    "$jh..x", ".$jp.x", '.', 'a.b.c', "$jh=.$jp=", "$jh.${jp}A");
+
+# [expressions, inputs] compared with HAProxy's, each on each.
+my @groups = ([\@compared, \@inputs], [\@json_paths, \@json_inputs],
+    [\@jwt_exprs, \@jwt_inputs]);
+
 my %seen;
 my @exprs = grep { !$seen{$_}++ } (map { $_->[0] } @exact),
-    map { "req.body,$_" } @compared, @json_paths;
+    map { "req.body,$_" } map { @{ $_->[0] } } @groups;
 my %path = map { $exprs[$_] => "/$_" } 0 .. $#exprs;
 
 # The same configuration for both servers, on the port of <base>.
@@ -171,29 +194,29 @@ $t->write_file('ha.cfg', config($t->port(8081)));
 $t->run;
 $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081)) if $compare;
 
+# <in> printable and short, for test names.
+sub shown {
+    (my $s = $_[0]) =~ s/([^\x21-\x7e])/sprintf('\\x%02x', ord $1)/ge;
+    return length $s > 23 ? substr($s, 0, 20) . '...' : $s;
+}
+
 for my $e (@exact) {
-    (my $in = $e->[1]) =~ s/([^\x21-\x7e])/sprintf('\\x%02x', ord $1)/ge;
-    $in = substr($in, 0, 20) . '...' if length $in > 23;
-    is(value($t->port(8080), $e->[0], $e->[1]), $e->[2], "$e->[0] on '$in'");
+    is(value($t->port(8080), $e->[0], $e->[1]), $e->[2],
+        "$e->[0] on '" . shown($e->[1]) . "'");
 }
 
 SKIP: {
-    skip("no haproxy at $haproxy", @compared * @inputs
-        + @json_paths * @json_inputs) unless $compare;
-    for my $in (@inputs) {
-        (my $shown = $in) =~ s/([^\x21-\x7e])/sprintf('\\x%02x', ord $1)/ge;
-        $shown = substr($shown, 0, 20) . '...' if length $shown > 23;
-        for my $c (@compared) {
-            my $expr = "req.body,$c";
-            is(value($t->port(8080), $expr, $in),
-                value($t->port(8081), $expr, $in), "$expr on '$shown'");
-        }
-    }
-    for my $in (@json_inputs) {
-        for my $c (@json_paths) {
-            my $expr = "req.body,$c";
-            is(value($t->port(8080), $expr, $in),
-                value($t->port(8081), $expr, $in), "$expr on '$in'");
+    my $n = 0;
+    $n += @{ $_->[0] } * @{ $_->[1] } for @groups;
+    skip("no haproxy at $haproxy", $n) unless $compare;
+    for my $g (@groups) {
+        for my $in (@{ $g->[1] }) {
+            my $shown = shown($in);
+            for my $c (@{ $g->[0] }) {
+                my $expr = "req.body,$c";
+                is(value($t->port(8080), $expr, $in),
+                    value($t->port(8081), $expr, $in), "$expr on '$shown'");
+            }
         }
     }
 }

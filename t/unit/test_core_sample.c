@@ -755,6 +755,13 @@ START_TEST(test_sample__conv_json_query)
     ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.a')"));
     ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.a.b[9]')"));
     ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.z')"));
+    set_txn_str("j", "eyJhbGciOiJIUzI1NiJ9.eyJuIjo0Mn0.c2ln");
+    ck_assert_str_eq(eval_str("var(txn.j),jwt_header_query('$.alg')"), "HS256");
+    ck_assert(eval_int("var(txn.j),jwt_payload_query('$.n','int')", &v, NULL));
+    ck_assert_int_eq(v, 42);
+    ck_assert_ptr_null(eval_str("var(txn.j),jwt_payload_query"));
+    set_txn_str("j", "eyJhbGciOiJIUzI1NiJ9");
+    ck_assert_ptr_null(eval_str("var(txn.j),jwt_payload_query('$.n')"));
     set_txn_str("j", "{\"a\":tru,\"c\":1}");
     ck_assert_ptr_null(eval_str("var(txn.j),json_query('$.c')"));
     parse_err("str(a),json_query('$.a',str)",
