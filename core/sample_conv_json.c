@@ -378,10 +378,12 @@ static int conv_jwt_query(const struct arg *args, struct sample *smp,
     return conv_json_query(args, smp, env, NULL);
 }
 
-/* The only output type is "int". */
+/* The only output type is "int". Entries after the terminator are not
+ * initialised, hence the look at args[0] first. */
 static int check_json_query(struct arg *args, char **err)
 {
-    if (args[1].type == ARGT_STR && strcmp(args[1].data.str.ptr, "int") != 0)
+    if (args[0].type != ARGT_STOP && args[1].type == ARGT_STR &&
+        strcmp(args[1].data.str.ptr, "int") != 0)
         return set_err(err, "output_type only supports \"int\" as argument.");
     return RC_OK;
 }

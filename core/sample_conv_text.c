@@ -110,10 +110,16 @@ void sample_conv_text_register(void)
     sample_register_convs(conv_text);
 }
 
-/* The optional integer argument <a>, or 0. */
-static long long arg_sint_or_zero(const struct arg *a)
+/* The optional integer argument <i>, or 0. Entries after the ARGT_STOP
+ * terminator are not initialised, so the walk stops there. */
+static long long arg_sint_or_zero(const struct arg *args, int i)
 {
-    return a->type == ARGT_SINT ? a->data.sint : 0;
+    int k;
+
+    for (k = 0; k < i; k++)
+        if (args[k].type == ARGT_STOP)
+            return 0;
+    return args[i].type == ARGT_SINT ? args[i].data.sint : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -131,8 +137,8 @@ static long long wrap_add(long long a, long long b)
  * format that expands to nothing gives an empty string. */
 CONV_PROTO(conv_strftime)
 {
-    time_t t = (time_t)wrap_add(smp->data.sint & DATE_MASK,
-                                arg_sint_or_zero(&args[1]));
+    time_t t =
+        (time_t)wrap_add(smp->data.sint & DATE_MASK, arg_sint_or_zero(args, 1));
     char *out = sample_alloc(env, DATE_MAX);
     struct tm tm;
 
@@ -157,8 +163,8 @@ CONV_PROTO(conv_http_date)
                                          "May", "Jun", "Jul", "Aug",
                                          "Sep", "Oct", "Nov", "Dec"};
     static const long long per_sec[] = {1, 1000, 1000000};
-    enum date_unit unit = (enum date_unit)arg_sint_or_zero(&args[1]);
-    long long v = wrap_add(smp->data.sint, arg_sint_or_zero(&args[0]));
+    enum date_unit unit = (enum date_unit)arg_sint_or_zero(args, 1);
+    long long v = wrap_add(smp->data.sint, arg_sint_or_zero(args, 0));
     time_t t = (time_t)(v / per_sec[unit] & DATE_MASK);
     char *out = sample_alloc(env, 80), frac[24] = "";
     struct tm tm;
@@ -185,7 +191,7 @@ static int check_http_date(struct arg *args, char **err)
     const char *s;
     long long i;
 
-    if (args[1].type != ARGT_STR)
+    if (args[0].type == ARGT_STOP || args[1].type != ARGT_STR)
         return RC_OK;
     s = args[1].data.str.ptr;
     for (i = 0; i < 3 && strcmp(s, names[i]) != 0; i++)
@@ -301,7 +307,7 @@ static size_t emit_hex(char *out, const unsigned char *p, size_t n)
 CONV_PROTO(conv_be2dec)
 {
     return chunks_print(smp, args[0].data.str, args[1].data.sint,
-                        arg_sint_or_zero(&args[2]) != 0, 20, emit_dec, env);
+                        arg_sint_or_zero(args, 2) != 0, 20, emit_dec, env);
 }
 
 /* be2hex([separator[,chunk_size[,truncate]]]) */
@@ -309,8 +315,8 @@ CONV_PROTO(conv_be2hex)
 {
     struct ist sep = args[0].type == ARGT_STR ? args[0].data.str : IST("");
 
-    return chunks_print(smp, sep, arg_sint_or_zero(&args[1]),
-                        arg_sint_or_zero(&args[2]) != 0, 2, emit_hex, env);
+    return chunks_print(smp, sep, arg_sint_or_zero(args, 1),
+                        arg_sint_or_zero(args, 2) != 0, 2, emit_hex, env);
 }
 
 static int check_be2dec(struct arg *args, char **err)
@@ -324,7 +330,7 @@ static int check_be2dec(struct arg *args, char **err)
 /* A separator needs chunks to separate. */
 static int check_be2hex(struct arg *args, char **err)
 {
-    long long chunk = arg_sint_or_zero(&args[1]);
+    long long chunk = arg_sint_or_zero(args, 1);
 
     if (args[0].type == ARGT_STR && args[0].data.str.len > 0 && chunk <= 0)
         return set_err(err, "chunk_size needs to be positive (%lld)", chunk);

@@ -906,6 +906,39 @@ START_TEST(test_sample__args_parse)
 }
 END_TEST
 
+/* Applies <name> with no argument to <s>, the array after its terminator
+ * full of stale integers, as a caller's stack array may be (Lua). */
+static int apply_without_args(const char *name, struct sample *s)
+{
+    const struct sample_conv_kw *kw = sample_conv_find(name, strlen(name));
+    struct arg a[SAMPLE_MAX_ARGS + 1];
+    char *err = NULL;
+    int i, ok;
+
+    for (i = 0; i <= SAMPLE_MAX_ARGS; i++)
+        a[i] = (struct arg){.type = ARGT_SINT, .data.sint = 0x0101010101LL};
+    ck_assert_ptr_nonnull(kw);
+    ck_assert_int_eq(sample_conv_args_init(kw, 0, NULL, a, 7, &err), RC_OK);
+    ok = sample_conv_apply(kw, a, s, &env);
+    sample_args_release(a);
+    return ok;
+}
+
+START_TEST(test_sample__conv_optional_args_end_at_terminator)
+{
+    struct sample s = {.type = SMP_T_SINT, .data.sint = 1700000000};
+
+    ck_assert(apply_without_args("http_date", &s));
+    ck_assert_str_eq(s.data.str.ptr, "Tue, 14 Nov 2023 22:13:20 GMT");
+    s = (struct sample){.type = SMP_T_STR, .data.str = IST("ab")};
+    ck_assert(apply_without_args("be2hex", &s));
+    ck_assert_int_eq(s.data.str.len, 4);
+    ck_assert(memcmp(s.data.str.ptr, "6162", 4) == 0);
+    s = (struct sample){.type = SMP_T_STR, .data.str = IST("e30.e30")};
+    ck_assert(!apply_without_args("jwt_payload_query", &s));
+}
+END_TEST
+
 START_TEST(test_sample__conv_args_init_and_apply)
 {
     const struct sample_conv_kw *kw = sample_conv_find("regsub", 6);
@@ -981,6 +1014,7 @@ Suite *suite_core_sample(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_sample__args_parse);
     tcase_add_test(tc, test_sample__conv_args_init_and_apply);
+    tcase_add_test(tc, test_sample__conv_optional_args_end_at_terminator);
     suite_add_tcase(s, tc);
     return s;
 }
