@@ -164,6 +164,7 @@ struct proxy {
     void *lb_data;          /* the algorithm's state, worker-local */
     unsigned rr_next;       /* static round robin position */
     unsigned feconn;        /* sessions of a frontend, worker-local */
+    unsigned beconn;        /* streams a backend took, worker-local */
     struct px_counters cnt; /* as a frontend, and as a backend */
     struct px_counters be_cnt;
     struct stream_queue queue; /* waiting for any server's slot */

@@ -160,10 +160,19 @@ fail:
     return NULL;
 }
 
+void stream_set_backend(struct stream *s, struct proxy *be)
+{
+    s->be = be;
+    if (be != NULL)
+        be->beconn++;
+}
+
 void stream_free(struct stream *s)
 {
     stats_count_stream(s);
     logger_stream_end(s);
+    if (s->be != NULL)
+        s->be->beconn--;
     if (s->flt != NULL)
         filters_release(s);
     if (s->svc.ops != NULL && s->svc.ops->release != NULL)

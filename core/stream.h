@@ -130,6 +130,9 @@ void session_start(struct session *sess);
 int stream_slot_register(void);
 /* Creates a stream on <sess> driven by <ops>; NULL if out of memory. */
 struct stream *stream_new(struct session *sess, const struct stream_ops *ops);
+/* Hands <s> to backend <be> (NULL: none), counted in its beconn until
+ * <s> ends (HAProxy's be_conn). Called once per stream. */
+void stream_set_backend(struct stream *s, struct proxy *be);
 /* Ends <s>: runs the applet's release and the pool's cleanups, frees it. */
 void stream_free(struct stream *s);
 /* From now on <s> counts the client connection's bytes as its own (%U,

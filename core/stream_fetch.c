@@ -14,10 +14,12 @@
 
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/lb.h"
 #include "core/util.h"
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/server.h"
+#include "core/server_slots.h"
 #include "core/stream.h"
 #include "core/worker.h"
 
@@ -103,8 +105,9 @@ static int fetch_srv_name(const struct arg *args, struct sample *smp,
                                        : 0;
 }
 
-/* The backend named <name> in the running configuration, or NULL. */
-static struct proxy *backend_named(struct ist name)
+/* The proxy with capability <cap> named <name> in the running
+ * configuration, or NULL. */
+static struct proxy *proxy_named(struct ist name, unsigned cap)
 {
     struct cfg *cfg = worker_cfg();
     char buf[256];
@@ -113,7 +116,30 @@ static struct proxy *backend_named(struct ist name)
         return NULL;
     memcpy(buf, name.ptr, name.len);
     buf[name.len] = '\0';
-    return proxy_find(cfg, buf, PX_CAP_BE);
+    return proxy_find(cfg, buf, cap);
+}
+
+static struct proxy *backend_named(struct ist name)
+{
+    return proxy_named(name, PX_CAP_BE);
+}
+
+/* The backend an optional argument names, else the stream's; NULL if
+ * none. */
+static struct proxy *backend_arg(const struct arg *args,
+                                 const struct smp_env *env)
+{
+    if (args[0].type == ARGT_STR)
+        return backend_named(args[0].data.str);
+    return env->strm ? env->strm->be : NULL;
+}
+
+/* Sets <smp> to the integer <v>. */
+static int smp_set_int(struct sample *smp, long long v)
+{
+    smp->type = SMP_T_SINT;
+    smp->data.sint = v;
+    return 1;
 }
 
 /* 1 if <srv> can take traffic: not "disabled" and not found down by its
@@ -128,10 +154,7 @@ static int server_usable(const struct server *srv)
 static int fetch_nbsrv(const struct arg *args, struct sample *smp,
                        const struct smp_env *env, const void *priv)
 {
-    struct proxy *px = args[0].type == ARGT_STR
-                           ? backend_named(args[0].data.str)
-                       : env->strm ? env->strm->be
-                                   : NULL;
+    struct proxy *px = backend_arg(args, env);
     const struct server *srv;
     long long act = 0, bck = 0;
 
@@ -145,29 +168,39 @@ static int fetch_nbsrv(const struct arg *args, struct sample *smp,
     return 1;
 }
 
-/* srv_is_up([backend/]server): the backend defaults to the stream's. */
-static int fetch_srv_is_up(const struct arg *args, struct sample *smp,
-                           const struct smp_env *env, const void *priv)
+/* The server a "[backend/]server" argument names, looked up in the
+ * stream's backend when none is given; NULL if there is no such server. */
+static struct server *server_arg(const struct arg *args,
+                                 const struct smp_env *env)
 {
     struct ist a = args[0].data.str;
     const char *slash = memchr(a.ptr, '/', a.len);
     struct ist name = a;
     struct proxy *px = env->strm ? env->strm->be : NULL;
-    const struct server *srv;
+    struct server *srv;
 
     if (slash != NULL) {
         px = backend_named((struct ist){a.ptr, (size_t)(slash - a.ptr)});
         name = (struct ist){slash + 1, a.len - (size_t)(slash - a.ptr) - 1};
     }
     if (px == NULL)
-        return 0;
+        return NULL;
     for (srv = px->servers; srv != NULL; srv = srv->next)
-        if (ist_eq(ist_from(srv->name), name)) {
-            smp->type = SMP_T_BOOL;
-            smp->data.sint = server_usable(srv);
-            return 1;
-        }
-    return 0;
+        if (ist_eq(ist_from(srv->name), name))
+            return srv;
+    return NULL;
+}
+
+static int fetch_srv_is_up(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    const struct server *srv = server_arg(args, env);
+
+    if (srv == NULL)
+        return 0;
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = server_usable(srv);
+    return 1;
 }
 
 /* Rejects "backend/" and "/server" at load. */
@@ -182,6 +215,177 @@ static int check_srv_is_up(struct arg *args, char **err)
     return RC_OK;
 }
 
+/* fe_conn([frontend]): sessions of the frontend in this worker, the
+ * current one included. */
+static int fetch_fe_conn(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    const struct proxy *px = args[0].type == ARGT_STR
+                                 ? proxy_named(args[0].data.str, PX_CAP_FE)
+                             : env->strm ? env->strm->fe
+                                         : NULL;
+
+    return px ? smp_set_int(smp, px->feconn) : 0;
+}
+
+/* be_conn([backend]): streams of this worker the backend took, the
+ * current one included once it chose the backend. */
+static int fetch_be_conn(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    const struct proxy *px = backend_arg(args, env);
+
+    return px ? smp_set_int(smp, px->beconn) : 0;
+}
+
+/* 1 if <srv> of <px> is one the backend would send traffic to now: a
+ * usable active server, or when none is, a usable backup (only the first
+ * one without "option allbackups"). */
+static int server_in_service(const struct proxy *px, const struct server *srv,
+                             int any_active, const struct server *first_bck)
+{
+    if (!server_is_usable(srv))
+        return 0;
+    if (!srv->backup)
+        return 1;
+    return !any_active &&
+           ((px->options & PX_OPT_ALLBACKUPS) || srv == first_bck);
+}
+
+/* How many servers of <px> are usable: active ones in *<act>, backups in
+ * *<bck>; the first usable backup in *<first_bck>. */
+static void servers_usable_count(const struct proxy *px, int *act, int *bck,
+                                 const struct server **first_bck)
+{
+    const struct server *srv;
+
+    *act = *bck = 0;
+    *first_bck = NULL;
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        if (!server_is_usable(srv))
+            continue;
+        if (!srv->backup) {
+            (*act)++;
+        } else if ((*bck)++ == 0) {
+            *first_bck = srv;
+        }
+    }
+}
+
+/* Free connection slots of <srv> over every worker; -1 without maxconn. */
+static long long server_free_slots(const struct server *srv)
+{
+    long long used = server_slots_used(srv);
+
+    if (srv->maxconn == 0)
+        return -1;
+    return used < srv->maxconn ? srv->maxconn - used : 0;
+}
+
+/* be_conn_free([backend]): the free slots of the servers in service; -1
+ * as soon as one has no maxconn. */
+static int fetch_be_conn_free(const struct arg *args, struct sample *smp,
+                              const struct smp_env *env, const void *priv)
+{
+    const struct proxy *px = backend_arg(args, env);
+    const struct server *srv, *first_bck;
+    long long n = 0;
+    int act, bck;
+
+    if (px == NULL)
+        return 0;
+    servers_usable_count(px, &act, &bck, &first_bck);
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        if (!server_in_service(px, srv, act > 0, first_bck))
+            continue;
+        if (srv->maxconn == 0)
+            return smp_set_int(smp, -1);
+        n += server_free_slots(srv);
+    }
+    return smp_set_int(smp, n);
+}
+
+/* Streams waiting in <px>: its own queue (this worker's) and the queues
+ * of its servers (every worker's). */
+static long long backend_queued(const struct proxy *px)
+{
+    const struct server *srv;
+    long long n = px->queue.len;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        n += server_slots_queued(srv);
+    return n;
+}
+
+static int fetch_queue(const struct arg *args, struct sample *smp,
+                       const struct smp_env *env, const void *priv)
+{
+    const struct proxy *px = backend_arg(args, env);
+
+    return px ? smp_set_int(smp, backend_queued(px)) : 0;
+}
+
+/* avg_queue([backend]): the queued streams per server in service,
+ * rounded up; twice the queue when no server is (HAProxy). */
+static int fetch_avg_queue(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    const struct proxy *px = backend_arg(args, env);
+    const struct server *first_bck;
+    long long q, nsrv;
+    int act, bck;
+
+    if (px == NULL)
+        return 0;
+    servers_usable_count(px, &act, &bck, &first_bck);
+    nsrv = act                                 ? act
+           : bck == 0                          ? 0
+           : (px->options & PX_OPT_ALLBACKUPS) ? bck
+                                               : 1;
+    q = backend_queued(px);
+    return smp_set_int(smp, nsrv ? (q + nsrv - 1) / nsrv : q * 2);
+}
+
+/* connslots([backend]): free connection and queue slots of the servers
+ * that are up, weight 0 and backups included (HAProxy); -1 as soon as one
+ * lacks maxconn or maxqueue. */
+static int fetch_connslots(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    const struct proxy *px = backend_arg(args, env);
+    const struct server *srv;
+    long long n = 0;
+
+    if (px == NULL)
+        return 0;
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        if (!server_usable(srv))
+            continue;
+        if (srv->maxconn == 0 || srv->maxqueue == 0)
+            return smp_set_int(smp, -1);
+        n += (long long)srv->maxconn - server_slots_used(srv) + srv->maxqueue -
+             server_slots_queued(srv);
+    }
+    return smp_set_int(smp, n);
+}
+
+/* srv_conn, srv_conn_free, srv_queue: priv 'c', 'f', 'q'. Counted over
+ * every worker (core/server_slots.h). */
+static int fetch_srv_count(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    const struct server *srv = server_arg(args, env);
+    char what = *(const char *)priv;
+
+    if (srv == NULL)
+        return 0;
+    if (what == 'c')
+        return smp_set_int(smp, server_slots_used(srv));
+    if (what == 'q')
+        return smp_set_int(smp, server_slots_queued(srv));
+    return smp_set_int(smp, server_free_slots(srv));
+}
+
 /* No TLS yet: the connection is never ciphered. */
 static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
                         const struct smp_env *env, const void *priv)
@@ -192,6 +396,13 @@ static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
 }
 
 static const char dst_tag = 1;
+static const char srv_used = 'c', srv_free = 'f', srv_queued = 'q';
+
+#define COUNT_ROW(n, f, a, p, chk)                                             \
+    {                                                                          \
+        .name = n, .fn = f, .args = a, .out = SMP_T_SINT, .priv = p,           \
+        .match_method = PAT_MATCH_INT, .check = chk                            \
+    }
 
 static const struct sample_fetch_kw stream_fetches[] = {
     {.name = "src",
@@ -239,6 +450,16 @@ static const struct sample_fetch_kw stream_fetches[] = {
      .out = SMP_T_BOOL,
      .match_method = PAT_MATCH_BOOL,
      .check = check_srv_is_up},
+    COUNT_ROW("fe_conn", fetch_fe_conn, "S?", NULL, NULL),
+    COUNT_ROW("be_conn", fetch_be_conn, "S?", NULL, NULL),
+    COUNT_ROW("be_conn_free", fetch_be_conn_free, "S?", NULL, NULL),
+    COUNT_ROW("queue", fetch_queue, "S?", NULL, NULL),
+    COUNT_ROW("avg_queue", fetch_avg_queue, "S?", NULL, NULL),
+    COUNT_ROW("connslots", fetch_connslots, "S?", NULL, NULL),
+    COUNT_ROW("srv_conn", fetch_srv_count, "S", &srv_used, check_srv_is_up),
+    COUNT_ROW("srv_conn_free", fetch_srv_count, "S", &srv_free,
+              check_srv_is_up),
+    COUNT_ROW("srv_queue", fetch_srv_count, "S", &srv_queued, check_srv_is_up),
     {.name = "ssl_fc",
      .fn = fetch_ssl_fc,
      .out = SMP_T_BOOL,

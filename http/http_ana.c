@@ -1004,7 +1004,7 @@ static int after_req_rules(struct http_txn *txn, int be_done)
         return RC_OK;
     }
     if (!be_done) {
-        s->be = proxy_choose_backend(s);
+        stream_set_backend(s, proxy_choose_backend(s));
         if (s->be == NULL) {
             txn->state = HTTP_ST_CONNECT;
             http_txn_term(s, 'S');

@@ -255,7 +255,7 @@ static int step_connect(struct tcp_txn *tt)
     }
     if (!s->has_slot) {
         if (s->be == NULL)
-            s->be = proxy_choose_backend(s);
+            stream_set_backend(s, proxy_choose_backend(s));
         rc = s->be ? lb_assign(s) : RC_ERR;
         if (rc == RC_AGAIN)
             return tcp_queue_wait(tt);
