@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +50,11 @@ static int check_ipv4(struct arg *args, char **err);
 static int check_ipv6(struct arg *args, char **err);
 static int check_bin(struct arg *args, char **err);
 static int check_date(struct arg *args, char **err);
+static int fetch_date_us(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv);
+static int fetch_uuid(const struct arg *args, struct sample *smp,
+                      const struct smp_env *env, const void *priv);
+static int check_uuid(struct arg *args, char **err);
 
 /* str, bin and meth share fetch_str; <priv> carries the output type. */
 static const enum smp_type type_str = SMP_T_STR;
@@ -74,6 +80,7 @@ static const struct sample_fetch_kw fetch_builtin[] = {
      .args = "I?,S?",
      .out = SMP_T_SINT,
      .check = check_date},
+    {.name = "date_us", .fn = fetch_date_us, .out = SMP_T_SINT},
     {.name = "env", .fn = fetch_env, .args = "S", .out = SMP_T_STR},
     {.name = "int", .fn = fetch_int, .args = "I", .out = SMP_T_SINT},
     {.name = "ipv4",
@@ -97,6 +104,11 @@ static const struct sample_fetch_kw fetch_builtin[] = {
      .args = "S",
      .out = SMP_T_STR,
      .priv = &type_str},
+    {.name = "uuid",
+     .fn = fetch_uuid,
+     .args = "I?",
+     .out = SMP_T_STR,
+     .check = check_uuid},
     {.name = "var", .fn = fetch_var, .args = "V,S?", .out = SMP_T_ANY},
     {.name = NULL},
 };
@@ -204,6 +216,18 @@ static int fetch_date(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* The microseconds of the current second, what "date" leaves out. */
+static int fetch_date_us(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    smp->type = SMP_T_SINT;
+    smp->data.sint = tv.tv_usec;
+    return 1;
+}
+
 /* A 32-bit xorshift; rand() needs spread, not cryptographic strength. */
 static uint32_t rand32(void)
 {
@@ -233,6 +257,33 @@ static int fetch_rand(const struct arg *args, struct sample *smp,
     smp->type = SMP_T_SINT;
     smp->data.sint = (long long)r;
     return 1;
+}
+
+/* uuid([4]): a random (version 4) UUID in its text form. */
+static int fetch_uuid(const struct arg *args, struct sample *smp,
+                      const struct smp_env *env, const void *priv)
+{
+    uint32_t r[4] = {rand32(), rand32(), rand32(), rand32()};
+    char *p = sample_alloc(env, 37);
+
+    if (p == NULL)
+        return 0;
+    r[1] = (r[1] & 0xffff0fffU) | 0x4000U;     /* version 4 */
+    r[2] = (r[2] & 0x3fffffffU) | 0x80000000U; /* RFC 4122 variant */
+    snprintf(p, 37, "%08x-%04x-%04x-%04x-%04x%08x", r[0], r[1] >> 16,
+             r[1] & 0xffffU, r[2] >> 16, r[2] & 0xffffU, r[3]);
+    smp->type = SMP_T_STR;
+    smp->data.str = (struct ist){p, 36};
+    return 1;
+}
+
+/* HAProxy knows version 4 only. */
+static int check_uuid(struct arg *args, char **err)
+{
+    if (args[0].type == ARGT_SINT && args[0].data.sint != 4)
+        return set_err(err, "unsupported UUID version %lld (only 4)",
+                       args[0].data.sint);
+    return RC_OK;
 }
 
 /* The variable's value copied into the pool (the variable may change

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/cfg.h"
 #include "core/core.h"
 #include "core/errors.h"
 #include "core/lb.h"
+#include "core/logger.h"
 #include "core/util.h"
 #include "core/proxy.h"
 #include "core/sample.h"
@@ -386,6 +388,50 @@ static int fetch_srv_count(const struct arg *args, struct sample *smp,
     return smp_set_int(smp, server_free_slots(srv));
 }
 
+/* wait_end: true once the data is final (inspect-delay over), else no
+ * sample yet. */
+static int fetch_wait_end(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    if (!(env->opt & SMP_OPT_FINAL)) {
+        smp->flags |= SMP_F_MAY_CHANGE;
+        return 0;
+    }
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = 1;
+    return 1;
+}
+
+/* stopping: the worker drains after a reload or a soft stop. */
+static int fetch_stopping(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = worker_draining();
+    return 1;
+}
+
+/* nbproc: the workers of the generation; proc: this one, from 1; thread:
+ * this one, from 0 (a worker is HAProxy's process and thread alike).
+ * priv 'n', 'p', 't'. */
+static int fetch_worker_num(const struct arg *args, struct sample *smp,
+                            const struct smp_env *env, const void *priv)
+{
+    const struct cfg *cfg = worker_cfg();
+    char what = *(const char *)priv;
+
+    if (what == 'n')
+        return smp_set_int(smp,
+                           cfg && cfg->global.nbproc ? cfg->global.nbproc : 1);
+    return smp_set_int(smp, worker_id() - (what == 't'));
+}
+
+static int fetch_hostname(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    return smp_set_name(smp, logger_hostname());
+}
+
 /* No TLS yet: the connection is never ciphered. */
 static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
                         const struct smp_env *env, const void *priv)
@@ -397,6 +443,7 @@ static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
 
 static const char dst_tag = 1;
 static const char srv_used = 'c', srv_free = 'f', srv_queued = 'q';
+static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
 
 #define COUNT_ROW(n, f, a, p, chk)                                             \
     {                                                                          \
@@ -460,6 +507,21 @@ static const struct sample_fetch_kw stream_fetches[] = {
     COUNT_ROW("srv_conn_free", fetch_srv_count, "S", &srv_free,
               check_srv_is_up),
     COUNT_ROW("srv_queue", fetch_srv_count, "S", &srv_queued, check_srv_is_up),
+    COUNT_ROW("nbproc", fetch_worker_num, NULL, &num_procs, NULL),
+    COUNT_ROW("proc", fetch_worker_num, NULL, &num_proc, NULL),
+    COUNT_ROW("thread", fetch_worker_num, NULL, &num_thread, NULL),
+    {.name = "wait_end",
+     .fn = fetch_wait_end,
+     .out = SMP_T_BOOL,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "stopping",
+     .fn = fetch_stopping,
+     .out = SMP_T_BOOL,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "hostname",
+     .fn = fetch_hostname,
+     .out = SMP_T_STR,
+     .match_method = PAT_MATCH_STR},
     {.name = "ssl_fc",
      .fn = fetch_ssl_fc,
      .out = SMP_T_BOOL,

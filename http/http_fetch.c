@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
@@ -16,6 +17,7 @@
 #include "core/pool.h"
 #include "core/sample.h"
 #include "core/stream.h"
+#include "core/util.h"
 #include "http/http.h"
 #include "http/http_ana.h"
 #include "http/http_conn.h"
@@ -85,18 +87,6 @@ static int fetch_base(const struct arg *args, struct sample *smp,
                    SMP_T_STR);
 }
 
-static int fetch_req_ver(const struct arg *args, struct sample *smp,
-                         const struct smp_env *env, const void *priv)
-{
-    struct http_txn *txn = env_txn(env);
-    struct ist v;
-
-    if (txn == NULL || txn->req.ver.len < 5)
-        return 0;
-    v = txn->req.ver; /* "HTTP/1.1" -> "1.1" */
-    return smp_str(smp, (struct ist){v.ptr + 5, v.len - 5}, SMP_T_STR);
-}
-
 /* The message of a header fetch: priv 'q' request, 's' response. */
 static struct http_msg *hdr_msg(const struct smp_env *env, const void *priv)
 {
@@ -107,6 +97,19 @@ static struct http_msg *hdr_msg(const struct smp_env *env, const void *priv)
     if (*(const char *)priv == 's')
         return (env->avail & SMP_AVAIL_RES) ? &txn->res : NULL;
     return &txn->req;
+}
+
+/* req.ver, res.ver: the version without "HTTP/"; priv as hdr_msg(). */
+static int fetch_ver(const struct arg *args, struct sample *smp,
+                     const struct smp_env *env, const void *priv)
+{
+    struct http_msg *m = hdr_msg(env, priv);
+    struct ist v;
+
+    if (m == NULL || m->ver.len < 5)
+        return 0;
+    v = m->ver; /* "HTTP/1.1" -> "1.1" */
+    return smp_str(smp, (struct ist){v.ptr + 5, v.len - 5}, SMP_T_STR);
 }
 
 /* Where an iteration over header values stands, kept in sample.ctx.pos
@@ -231,6 +234,20 @@ static int fetch_hdr_cnt(const struct arg *args, struct sample *smp,
     smp->type = SMP_T_SINT;
     smp->data.sint = hdr_count(m, hdr_arg_name(args), hf->full);
     return 1;
+}
+
+/* hdr_val(name[,occ]): the value's leading integer, 0 when it has none. */
+static int fetch_hdr_val(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    if (!fetch_hdr(args, smp, env, priv))
+        return 0;
+    if (smp->data.str.len == 0) {
+        smp->type = SMP_T_SINT;
+        smp->data.sint = 0;
+        return 1;
+    }
+    return sample_cast(smp, SMP_T_SINT, env);
 }
 
 /* Parses a header value as HAProxy's hdr_ip: a leading IPv4 address
@@ -447,10 +464,11 @@ static int fetch_cook_val(const struct arg *args, struct sample *smp,
 /* URL parameters                                                    */
 /* ---------------------------------------------------------------- */
 
-/* Steps to the next parameter named <name> (any when empty) of the query
- * string <q> after *<pos>; params are split on <delim>. */
-static int param_next(struct ist q, struct ist name, char delim, size_t *pos,
-                      struct ist *out)
+/* Steps to the next parameter named <name> (any when empty; compared
+ * without case with <icase>) of the query string <q> after *<pos>; params
+ * are split on <delim>. */
+static int param_next(struct ist q, struct ist name, char delim, int icase,
+                      size_t *pos, struct ist *out)
 {
     size_t off = *pos;
 
@@ -462,7 +480,9 @@ static int param_next(struct ist q, struct ist name, char delim, size_t *pos,
         off += plen + 1;
         if (eq == NULL)
             continue;
-        if (name.len == 0 || ist_eq((struct ist){b, (size_t)(eq - b)}, name)) {
+        struct ist n = {b, (size_t)(eq - b)};
+
+        if (name.len == 0 || (icase ? ist_ieq(n, name) : ist_eq(n, name))) {
             *out = (struct ist){eq + 1, plen - (size_t)(eq - b) - 1};
             *pos = off;
             return 1;
@@ -484,7 +504,7 @@ static int fetch_url_param(const struct arg *args, struct sample *smp,
 
     smp->flags &= ~SMP_F_NOT_LAST;
     if (txn == NULL || txn->req.uri.ptr == NULL ||
-        !param_next(http_msg_query(&txn->req), hdr_arg_name(args), delim,
+        !param_next(http_msg_query(&txn->req), hdr_arg_name(args), delim, 0,
                     &smp->ctx.pos, &v))
         return 0;
     if (env->opt & SMP_OPT_ITERATE)
@@ -500,6 +520,53 @@ static int fetch_url_param_val(const struct arg *args, struct sample *smp,
            sample_cast(smp, SMP_T_SINT, env);
 }
 
+/* The IPv4 host and the port of an absolute "http://" or "https://" URI;
+ * 0 for any other URI or host (HAProxy's url_ip and url_port see only
+ * these). The port defaults to the scheme's. */
+static int uri_ipv4(struct ist u, struct sample *ip, long long *port)
+{
+    size_t n, skip = 7;
+    const char *p, *end = u.ptr + u.len;
+
+    if (u.len > 8 && strncasecmp(u.ptr, "https://", 8) == 0) {
+        *port = 443;
+        skip = 8;
+    } else if (u.len > 7 && strncasecmp(u.ptr, "http://", 7) == 0) {
+        *port = 80;
+    } else {
+        return 0;
+    }
+    p = u.ptr + skip;
+    for (n = 0; p + n < end && p[n] != ':' && p[n] != '/' && p[n] != '?'; n++)
+        ;
+    ip->type = SMP_T_STR;
+    ip->data.str = (struct ist){p, n};
+    if (n == 0 || !sample_cast(ip, SMP_T_IPV4, NULL))
+        return 0;
+    if (p + n < end && p[n] == ':') {
+        for (*port = 0, p += n + 1; p < end && *p >= '0' && *p <= '9'; p++)
+            *port = *port * 10 + (*p - '0');
+    }
+    return 1;
+}
+
+/* url_ip (priv NULL), url_port (priv non-NULL). */
+static int fetch_url_addr(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    long long port;
+
+    if (txn == NULL || txn->req.uri.ptr == NULL ||
+        !uri_ipv4(txn->req.uri, smp, &port))
+        return 0;
+    if (priv != NULL) {
+        smp->type = SMP_T_SINT;
+        smp->data.sint = port;
+    }
+    return 1;
+}
+
 static int fetch_status(const struct arg *args, struct sample *smp,
                         const struct smp_env *env, const void *priv)
 {
@@ -512,43 +579,111 @@ static int fetch_status(const struct arg *args, struct sample *smp,
     return 1;
 }
 
-/* req.body of a chunked request: its payload so far, without framing, in
+/* The payload of a chunked request received so far, without framing, in
  * a copy the stream's pool owns. */
-static int req_body_dechunked(struct http_txn *txn, struct sample *smp)
+static int req_body_dechunked(struct http_txn *txn, struct ist *out)
 {
     size_t len = evbuffer_get_length(conn_input(txn->hc->sess->conn));
     char *copy = palloc(txn->s->pool, len + 1);
 
     if (copy == NULL || http_req_chunked_peek(txn, copy, &len) == RC_ERR)
         return 0;
-    smp->type = SMP_T_BIN;
-    smp->data.str = (struct ist){copy, len};
+    *out = (struct ist){copy, len};
     return 1;
 }
 
-/* req.body: the request body bytes received and not forwarded yet (all
- * of it with "option http-buffer-request" and a body that fits a buffer),
- * without the chunked framing. */
-static int fetch_req_body(const struct arg *args, struct sample *smp,
-                          const struct smp_env *env, const void *priv)
+/* The request body bytes received and not forwarded yet (all of it with
+ * "option http-buffer-request" and a body that fits a buffer), without
+ * the chunked framing; empty without a body. 0 once the request went on
+ * to the server, or out of memory. */
+static int req_body_get(const struct smp_env *env, struct ist *out)
 {
     struct http_txn *txn = env_txn(env);
     struct evbuffer *in;
     size_t len;
 
-    if (txn == NULL || txn->req.body_kind == H1_BODY_NONE ||
-        txn->state > HTTP_ST_BE_RULES)
+    if (txn == NULL || txn->state > HTTP_ST_BE_RULES)
         return 0;
+    *out = (struct ist){"", 0};
+    if (txn->req.body_kind == H1_BODY_NONE)
+        return 1;
     if (txn->req.body_kind == H1_BODY_CHUNKED)
-        return req_body_dechunked(txn, smp);
+        return req_body_dechunked(txn, out);
     in = conn_input(txn->hc->sess->conn);
     len = evbuffer_get_length(in);
     if (len > txn->req_left)
         len = (size_t)txn->req_left;
-    smp->type = SMP_T_BIN;
-    smp->data.str.ptr = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-    smp->data.str.len = len;
-    return smp->data.str.ptr != NULL || len == 0;
+    out->ptr = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    out->len = len;
+    return out->ptr != NULL || len == 0;
+}
+
+/* req.body: no sample without a body. */
+static int fetch_req_body(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    struct ist v;
+
+    if (txn == NULL || txn->req.body_kind == H1_BODY_NONE ||
+        !req_body_get(env, &v))
+        return 0;
+    return smp_str(smp, v, SMP_T_BIN);
+}
+
+/* req.body_len: the bytes req.body has now; 0 without a body. */
+static int fetch_req_body_len(const struct arg *args, struct sample *smp,
+                              const struct smp_env *env, const void *priv)
+{
+    struct ist v;
+
+    if (!req_body_get(env, &v))
+        return 0;
+    smp->type = SMP_T_SINT;
+    smp->data.sint = (long long)v.len;
+    return 1;
+}
+
+/* req.body_size: the announced Content-Length, or what a chunked body
+ * brought so far. */
+static int fetch_req_body_size(const struct arg *args, struct sample *smp,
+                               const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+
+    if (txn == NULL || !fetch_req_body_len(args, smp, env, priv))
+        return 0;
+    if (txn->req.body_kind == H1_BODY_CLEN)
+        smp->data.sint = (long long)txn->req.body_len;
+    return 1;
+}
+
+/* req.body_param([name[,i]]): the body as a form ("a=1&b=2"), the first
+ * value or each in an ACL; "i" compares names without case. */
+static int fetch_req_body_param(const struct arg *args, struct sample *smp,
+                                const struct smp_env *env, const void *priv)
+{
+    int icase = args[0].type == ARGT_STR && args[1].type == ARGT_STR &&
+                args[1].data.str.len == 1 && args[1].data.str.ptr[0] == 'i';
+    struct ist body, v;
+
+    smp->flags &= ~SMP_F_NOT_LAST;
+    if (!req_body_get(env, &body) ||
+        !param_next(body, hdr_arg_name(args), '&', icase, &smp->ctx.pos, &v))
+        return 0;
+    if (env->opt & SMP_OPT_ITERATE)
+        smp->flags |= SMP_F_NOT_LAST;
+    return smp_str(smp, v, SMP_T_BIN);
+}
+
+/* Rejects a flag other than "i" at load. */
+static int check_body_param(struct arg *args, char **err)
+{
+    if (args[0].type == ARGT_STR && args[1].type == ARGT_STR &&
+        strcmp(args[1].data.str.ptr, "i") != 0)
+        return set_err(err, "unsupported flag '%s' (only 'i')",
+                       args[1].data.str.ptr);
+    return RC_OK;
 }
 
 static const char part_path = 'p', part_url = 'u', part_query = 'q';
@@ -599,11 +734,21 @@ static const struct sample_fetch_kw http_fetches[] = {
      .out = SMP_T_BIN,
      .use = REQ,
      .match_method = PAT_MATCH_BIN},
-    {.name = "req.ver",
-     .fn = fetch_req_ver,
-     .out = SMP_T_STR,
+    HDR_ROW("req.body_len", fetch_req_body_len, NULL, SMP_T_SINT, REQ, NULL,
+            PAT_MATCH_INT),
+    HDR_ROW("req.body_size", fetch_req_body_size, NULL, SMP_T_SINT, REQ, NULL,
+            PAT_MATCH_INT),
+    {.name = "req.body_param",
+     .fn = fetch_req_body_param,
+     .args = "S?,S?",
+     .out = SMP_T_BIN,
      .use = REQ,
-     .match_method = PAT_MATCH_STR},
+     .match_method = PAT_MATCH_BIN,
+     .check = check_body_param},
+    HDR_ROW("req.ver", fetch_ver, NULL, SMP_T_STR, REQ, &msg_req,
+            PAT_MATCH_STR),
+    HDR_ROW("res.ver", fetch_ver, NULL, SMP_T_STR, RES, &msg_res,
+            PAT_MATCH_STR),
     HDR_ROW("req.hdr", fetch_hdr, "S?,I?", SMP_T_STR, REQ, &hf_req,
             PAT_MATCH_STR),
     HDR_ROW("hdr", fetch_hdr, "S?,I?", SMP_T_STR, REQ, &hf_req, PAT_MATCH_STR),
@@ -654,6 +799,16 @@ static const struct sample_fetch_kw http_fetches[] = {
     HDR_ROW("urlp", fetch_url_param, "S?,S?", SMP_T_STR, REQ, NULL,
             PAT_MATCH_STR),
     HDR_ROW("urlp_val", fetch_url_param_val, "S?,S?", SMP_T_SINT, REQ, NULL,
+            PAT_MATCH_INT),
+    HDR_ROW("hdr_val", fetch_hdr_val, "S?,I?", SMP_T_SINT, REQ, &hf_req,
+            PAT_MATCH_INT),
+    HDR_ROW("req.hdr_val", fetch_hdr_val, "S?,I?", SMP_T_SINT, REQ, &hf_req,
+            PAT_MATCH_INT),
+    HDR_ROW("res.hdr_val", fetch_hdr_val, "S?,I?", SMP_T_SINT, RES, &hf_res,
+            PAT_MATCH_INT),
+    HDR_ROW("url_ip", fetch_url_addr, NULL, SMP_T_IPV4, REQ, NULL,
+            PAT_MATCH_IP),
+    HDR_ROW("url_port", fetch_url_addr, NULL, SMP_T_SINT, REQ, &part_url,
             PAT_MATCH_INT),
     {.name = "status",
      .fn = fetch_status,

@@ -7,7 +7,7 @@
  * (core/logctl.h): "{v1|v2}" for %hr and %hs, "v1 v2" for %hrl and %hsl,
  * one slot per capture the frontend declares, whether or not its rule ran,
  * and nothing at all without captures. %CC and %CS print '-': cookies are
- * not captured. */
+ * not captured. The capture.* fetches return the same data as samples. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -19,6 +19,7 @@
 #include "core/ist.h"
 #include "core/logctl.h"
 #include "core/logformat.h"
+#include "core/sample.h"
 #include "core/proxy.h"
 #include "core/stream.h"
 #include "http/http.h"
@@ -298,7 +299,122 @@ static const struct logformat_tag http_log_tags[] = {
     {"CC", lf_absent, 1}, {"CS", lf_absent, 1}, {NULL, NULL, 0},
 };
 
+/* ---- capture.* fetches: the same data as samples */
+
+/* Sets a string sample; 0 for a missing value. */
+static int smp_cap(struct sample *smp, struct ist v)
+{
+    if (v.ptr == NULL)
+        return 0;
+    smp->type = SMP_T_STR;
+    smp->data.str = v;
+    return 1;
+}
+
+/* capture.req.hdr(idx), capture.res.hdr(idx): priv NULL for the request,
+ * non-NULL for the response; slots count from 0. */
+static int fetch_cap_hdr(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    int res = priv != NULL;
+    long long i = args[0].data.sint;
+
+    if (env->strm == NULL || i < 0 || i >= cap_count(env->strm, res))
+        return 0;
+    return smp_cap(smp, cap_value(env->strm, res, (unsigned)i));
+}
+
+/* capture.req.method and capture.req.ver: words of the request line as
+ * received; priv 'm' method, 'v' version. */
+static int fetch_cap_req_word(const struct arg *args, struct sample *smp,
+                              const struct smp_env *env, const void *priv)
+{
+    struct ist l = req_line(env->strm), m, u, v;
+
+    if (l.ptr == NULL || req_split(l, &m, &u, &v) == 0)
+        return 0;
+    if (*(const char *)priv == 'm')
+        return smp_cap(smp, m);
+    return v.len > 0 && smp_cap(smp, v);
+}
+
+/* capture.req.uri: the URI as received from its path on (scheme and
+ * authority of an absolute URI left out), query string included. */
+static int fetch_cap_req_uri(const struct arg *args, struct sample *smp,
+                             const struct smp_env *env, const void *priv)
+{
+    struct ist l = req_line(env->strm), m, u, v;
+    const char *end, *p;
+
+    if (l.ptr == NULL || req_split(l, &m, &u, &v) == 0 || u.len == 0)
+        return 0;
+    end = u.ptr + u.len;
+    if (u.ptr[0] != '/') {
+        p = memchr(u.ptr, ':', u.len);
+        if (p == NULL || end - p < 3 || p[1] != '/' || p[2] != '/')
+            return 0;
+        p = memchr(p + 3, '/', (size_t)(end - p - 3));
+        if (p == NULL)
+            return 0;
+        u = (struct ist){p, (size_t)(end - p)};
+    }
+    return smp_cap(smp, u);
+}
+
+/* capture.res.ver: the version of the status line as received. */
+static int fetch_cap_res_ver(const struct arg *args, struct sample *smp,
+                             const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env->strm ? http_txn_get(env->strm) : NULL;
+
+    if (txn == NULL || !(env->avail & SMP_AVAIL_RES) || txn->res.ver.len == 0)
+        return 0;
+    return smp_cap(smp, txn->res.ver);
+}
+
+static const char word_meth = 'm', word_ver = 'v', dir_res = 1;
+
+static const struct sample_fetch_kw http_log_fetches[] = {
+    {.name = "capture.req.hdr",
+     .fn = fetch_cap_hdr,
+     .args = "I",
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_REQ,
+     .match_method = PAT_MATCH_STR},
+    {.name = "capture.res.hdr",
+     .fn = fetch_cap_hdr,
+     .args = "I",
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_RES,
+     .priv = &dir_res,
+     .match_method = PAT_MATCH_STR},
+    {.name = "capture.req.method",
+     .fn = fetch_cap_req_word,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_REQ,
+     .priv = &word_meth,
+     .match_method = PAT_MATCH_STR},
+    {.name = "capture.req.ver",
+     .fn = fetch_cap_req_word,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_REQ,
+     .priv = &word_ver,
+     .match_method = PAT_MATCH_STR},
+    {.name = "capture.req.uri",
+     .fn = fetch_cap_req_uri,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_REQ,
+     .match_method = PAT_MATCH_STR},
+    {.name = "capture.res.ver",
+     .fn = fetch_cap_res_ver,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_RES,
+     .match_method = PAT_MATCH_STR},
+    {.name = NULL},
+};
+
 void http_log_init(void)
 {
     logformat_register_tags(http_log_tags);
+    sample_register_fetches(http_log_fetches);
 }
