@@ -125,9 +125,22 @@ static int hdr_named(const struct http_hdr *h, struct ist name)
     return name.len == 0 || ist_ieq(h->name, name);
 }
 
+/* Trims blanks at both ends of <v>. */
+static struct ist trim(struct ist v)
+{
+    while (v.len > 0 && (*v.ptr == ' ' || *v.ptr == '\t')) {
+        v.ptr++;
+        v.len--;
+    }
+    while (v.len > 0 && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
 /* Steps to the next value of the headers named <name> after *<pos>: a
- * whole line when <full>, else one element of a comma-separated list (as
- * HAProxy's req.hdr). Returns 1 with <out> set and *<pos> advanced. */
+ * whole line when <full>, else one element of a comma-separated list,
+ * blanks trimmed and empty elements kept (as HAProxy's req.hdr). Returns
+ * 1 with <out> set and *<pos> advanced. */
 static int hdr_next(const struct http_msg *m, struct ist name, int full,
                     size_t *pos, struct ist *out)
 {
@@ -135,24 +148,17 @@ static int hdr_next(const struct http_msg *m, struct ist name, int full,
     size_t off = *pos ? POS_OFF(*pos) : 0;
 
     for (; i < (int)m->nhdrs; i++, off = 0) {
-        struct ist v = m->hdrs[i].value, rest;
+        struct ist v = m->hdrs[i].value;
+        const char *comma;
+        size_t end;
 
-        if (!hdr_named(&m->hdrs[i], name))
+        if (!hdr_named(&m->hdrs[i], name) || off > v.len)
             continue;
-        if (full) {
-            if (off > 0)
-                continue; /* this line was returned already */
-            *out = v;
-            *pos = POS_MAKE(i, v.len + 1);
-            return 1;
-        }
-        if (off > v.len)
-            continue;
-        rest = (struct ist){v.ptr + off, v.len - off};
-        if (h1_list_next(&rest, out)) {
-            *pos = POS_MAKE(i, (size_t)(rest.ptr - v.ptr) + (rest.len == 0));
-            return 1;
-        }
+        comma = full ? NULL : memchr(v.ptr + off, ',', v.len - off);
+        end = comma ? (size_t)(comma - v.ptr) : v.len;
+        *out = trim((struct ist){v.ptr + off, end - off});
+        *pos = POS_MAKE(i, end + 1);
+        return 1;
     }
     return 0;
 }
@@ -352,18 +358,6 @@ static int fetch_hdr_names(const struct arg *args, struct sample *smp,
 /* ---------------------------------------------------------------- */
 /* Cookies                                                           */
 /* ---------------------------------------------------------------- */
-
-/* Trims blanks at both ends of <v>. */
-static struct ist trim(struct ist v)
-{
-    while (v.len > 0 && (*v.ptr == ' ' || *v.ptr == '\t')) {
-        v.ptr++;
-        v.len--;
-    }
-    while (v.len > 0 && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t'))
-        v.len--;
-    return v;
-}
 
 /* Steps to the next cookie named <name> (any when empty) after *<pos>.
  * Request "Cookie" lines hold ';'-separated cookies; a response
