@@ -112,6 +112,7 @@ static const struct acl_default builtin_defaults[] = {
     {"TRUE", {"always_true", NULL}},
     {"FALSE", {"always_false", NULL}},
     {"LOCALHOST", {"src", "127.0.0.1/8", "::1", NULL}},
+    {"WAIT_END", {"wait_end", NULL}},
     {NULL, {NULL}},
 };
 
