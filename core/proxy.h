@@ -7,6 +7,7 @@
 
 #include "core/acl.h"
 #include "core/action.h"
+#include "core/freq_ctr.h"
 #include "core/lb.h"
 
 struct listener;
@@ -167,6 +168,9 @@ struct proxy {
     unsigned beconn;        /* streams a backend took, worker-local */
     struct px_counters cnt; /* as a frontend, and as a backend */
     struct px_counters be_cnt;
+    /* worker-local rates: sessions of a frontend, its HTTP requests,
+     * streams a backend took */
+    struct freq_ctr fe_sess_rate, fe_req_rate, be_sess_rate;
     struct stream_queue queue; /* waiting for any server's slot */
     struct event *queue_poll;  /* looks for slots freed by other workers */
 };

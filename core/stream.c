@@ -163,8 +163,10 @@ fail:
 void stream_set_backend(struct stream *s, struct proxy *be)
 {
     s->be = be;
-    if (be != NULL)
+    if (be != NULL) {
         be->beconn++;
+        freq_ctr_inc(&be->be_sess_rate);
+    }
 }
 
 void stream_free(struct stream *s)

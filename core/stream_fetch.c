@@ -217,15 +217,21 @@ static int check_srv_is_up(struct arg *args, char **err)
     return RC_OK;
 }
 
+/* The frontend an optional argument names, else the stream's. */
+static struct proxy *frontend_arg(const struct arg *args,
+                                  const struct smp_env *env)
+{
+    if (args[0].type == ARGT_STR)
+        return proxy_named(args[0].data.str, PX_CAP_FE);
+    return env->strm ? env->strm->fe : NULL;
+}
+
 /* fe_conn([frontend]): sessions of the frontend in this worker, the
  * current one included. */
 static int fetch_fe_conn(const struct arg *args, struct sample *smp,
                          const struct smp_env *env, const void *priv)
 {
-    const struct proxy *px = args[0].type == ARGT_STR
-                                 ? proxy_named(args[0].data.str, PX_CAP_FE)
-                             : env->strm ? env->strm->fe
-                                         : NULL;
+    const struct proxy *px = frontend_arg(args, env);
 
     return px ? smp_set_int(smp, px->feconn) : 0;
 }
@@ -238,6 +244,22 @@ static int fetch_be_conn(const struct arg *args, struct sample *smp,
     const struct proxy *px = backend_arg(args, env);
 
     return px ? smp_set_int(smp, px->beconn) : 0;
+}
+
+/* fe_sess_rate, fe_req_rate ([frontend]), be_sess_rate ([backend]):
+ * events of this worker over the last second; priv 's', 'r', 'b'. */
+static int fetch_rate(const struct arg *args, struct sample *smp,
+                      const struct smp_env *env, const void *priv)
+{
+    char what = *(const char *)priv;
+    struct proxy *px;
+
+    px = what == 'b' ? backend_arg(args, env) : frontend_arg(args, env);
+    if (px == NULL)
+        return 0;
+    return smp_set_int(smp, freq_ctr_read(what == 'b'   ? &px->be_sess_rate
+                                          : what == 'r' ? &px->fe_req_rate
+                                                        : &px->fe_sess_rate));
 }
 
 /* 1 if <srv> of <px> is one the backend would send traffic to now: a
@@ -443,6 +465,7 @@ static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
 
 static const char dst_tag = 1;
 static const char srv_used = 'c', srv_free = 'f', srv_queued = 'q';
+static const char rate_fe_sess = 's', rate_fe_req = 'r', rate_be_sess = 'b';
 static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
 
 #define COUNT_ROW(n, f, a, p, chk)                                             \
@@ -507,6 +530,9 @@ static const struct sample_fetch_kw stream_fetches[] = {
     COUNT_ROW("srv_conn_free", fetch_srv_count, "S", &srv_free,
               check_srv_is_up),
     COUNT_ROW("srv_queue", fetch_srv_count, "S", &srv_queued, check_srv_is_up),
+    COUNT_ROW("fe_sess_rate", fetch_rate, "S?", &rate_fe_sess, NULL),
+    COUNT_ROW("fe_req_rate", fetch_rate, "S?", &rate_fe_req, NULL),
+    COUNT_ROW("be_sess_rate", fetch_rate, "S?", &rate_be_sess, NULL),
     COUNT_ROW("nbproc", fetch_worker_num, NULL, &num_procs, NULL),
     COUNT_ROW("proc", fetch_worker_num, NULL, &num_proc, NULL),
     COUNT_ROW("thread", fetch_worker_num, NULL, &num_thread, NULL),

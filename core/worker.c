@@ -125,6 +125,7 @@ void worker_session_add(struct session *sess)
     cum_sessions++;
     sess->li->nconn++;
     sess->fe->feconn++;
+    freq_ctr_inc(&sess->fe->fe_sess_rate);
     if (cur_cfg != NULL && nsessions >= (unsigned long)cur_cfg->global.maxconn)
         worker_accept_set(0);
     else

@@ -886,6 +886,7 @@ static int req_head_done(struct http_txn *txn, size_t head_len)
     struct stream *s = txn->s;
     struct http_msg *m = &txn->req;
 
+    freq_ctr_inc(&s->fe->fe_req_rate); /* fe_req_rate */
     txn->req_head = palloc(s->pool, head_len);
     if (txn->req_head == NULL)
         return RC_ERR;

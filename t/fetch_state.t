@@ -5,7 +5,7 @@
 # (fe_conn, be_conn, srv_conn, srv_conn_free, srv_queue, queue, avg_queue,
 # be_conn_free, connslots). With two workers the server's counts are
 # shared by both while fe_conn stays per worker. Then the process
-# fetches: nbproc, proc, thread, stopping, hostname, uuid, date_us and
+# fetches: the rates over a burst, nbproc, proc, thread, stopping, hostname, uuid, date_us and
 # wait_end.
 use strict;
 use warnings;
@@ -43,6 +43,12 @@ frontend inspect
     tcp-request inspect-delay 300ms
     tcp-request content accept if WAIT_END
     default_backend echo
+frontend rates
+    bind 127.0.0.1:%%PORT_8082%%
+    http-request return status 200 content-type text/plain lf-string "fe_sess_rate=%[fe_sess_rate] fe_req_rate=%[fe_req_rate] be_sess_rate=%[be_sess_rate(rb)] fe_req_rate(rates)=%[fe_req_rate(rates)]" if { path /rate }
+    default_backend rb
+backend rb
+    server o1 127.0.0.1:%%PORT_8091%%
 backend slow
     server s1 127.0.0.1:%%PORT_8092%% maxconn 1 maxqueue 3
     server s2 127.0.0.1:%%PORT_8092%% maxconn 2 maxqueue 4 backup
@@ -102,6 +108,27 @@ $t->stop(keep_daemons => 1);
 # One worker: the frontend's and backend's counts are exact too.
 $t->write_file_expand('lp.cfg', config(1));
 $t->run;
+# A burst well within a second of the frontend's first session (the
+# start-up check): the rates grow by the counts.
+sub rates {
+    my $body = $t->http_get($t->port(8082), '/rate')->{body} // '';
+    return { map { split /=/, $_, 2 } split ' ', $body };
+}
+my $before = rates();
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port(8082),
+        Timeout => 3) or die "connect: $!";
+    print $s "GET /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n"
+        . "Connection: close\r\n\r\n";
+    local $/;
+    my $two = <$s>;
+    is(() = $two =~ /^HTTP\/1.1 200/mg, 2, 'two requests on one connection');
+}
+$t->http_get($t->port(8082), '/z');
+my $after = rates();
+is(join(' ', map { $after->{$_} - $before->{$_} } sort keys %$after),
+    '3 4 4 3', 'rates: backend streams, frontend requests (twice), sessions');
+
 $a = hold('/a');
 sleep 0.3;
 $b = hold('/b');
