@@ -4,13 +4,16 @@
 # into a header the origin echoes back, response rules into response
 # headers, and every value must be the same from both servers. Proxy and
 # server counters run with one worker, where ours (some per worker) and
-# HAProxy's count the same streams.
+# HAProxy's count the same streams, also while a request holds a server's
+# only slot and another one waits in the queue.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
+use IO::Socket::INET;
+use Time::HiRes qw(sleep);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
@@ -49,10 +52,17 @@ my @res = (
     'be_conn_free', 'connslots', 'fe_conn(fe)', 'queue', 'avg_queue',
 );
 
+# Read while a request holds the only slot of slow/s1 and another waits.
+my @queued = qw(fe_conn be_conn(slow) srv_conn(slow/s1) srv_conn_free(slow/s1)
+    srv_queue(slow/s1) queue(slow) avg_queue(slow) be_conn_free(slow)
+    connslots(slow));
+
 sub config {
     my ($base) = @_;
     my $p = $t->port($base);
     my $o = $t->port(8091);
+    my $silent = $t->port(8092);
+    my $probe = join(' ', map { "$_=%[$_]" } @queued);
     my $i = 0;
     my $reqs = join('', map { $i++; "    http-request set-header X-F-$i \"$_=%[$_]\"\n" } @req);
     $i = 0;
@@ -77,6 +87,13 @@ $reqs$fress    default_backend bk
 frontend other
     bind 127.0.0.1:@{[$p + 1]}
     default_backend bk
+frontend q
+    bind 127.0.0.1:@{[$p + 2]}
+    http-request return status 200 content-type text/plain lf-string "$probe" if { path /probe }
+    default_backend slow
+backend slow
+    server s1 127.0.0.1:$silent maxconn 1 maxqueue 3
+    server s2 127.0.0.1:$silent maxconn 2 maxqueue 4 backup
 backend bk
 $ress    server s1 127.0.0.1:$o maxconn 10 maxqueue 5
     server s2 127.0.0.1:$o maxconn 20 maxqueue 7
@@ -111,6 +128,8 @@ $t->http_origin(8091, sub {
     return [200, ['content-type' => 'text/plain', 'X-Num' => '12abc',
         'X-Num' => '-7'], $body];
 });
+# A server that accepts (the kernel does) and never answers.
+my $silent = $t->listen_socket(8092);
 $t->run;
 $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8200));
 
@@ -158,4 +177,27 @@ same('a host name: no url_ip, no url_port',
     "GET http://example.com:81/x?y HTTP/1.1\r\nHost: example.com:81\r\n"
     . "Connection: close\r\n\r\n");
 same('HTTP/1.0 without Host', "GET /a HTTP/1.0\r\n\r\n", 1);
+# Holds a request in flight on <port>.
+sub hold {
+    my ($port, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 3)
+        or die "connect: $!";
+    print $s "GET $path HTTP/1.1\r\nHost: x\r\n\r\n";
+    return $s;
+}
+
+# The counters while one request is served and one queued.
+sub queued {
+    my ($port) = @_;
+    my $a = hold($port, '/a');
+    sleep 0.3;
+    my $b = hold($port, '/b');
+    sleep 0.3;
+    my $body = $t->http_get($port, '/probe')->{body};
+    close $_ for $a, $b;
+    return $body;
+}
+my $lpq = queued($t->port(8100) + 2);
+is($lpq, queued($t->port(8200) + 2), 'counters with a full server and a queue');
+like($lpq, qr/ queue\(slow\)=1 /, 'one request was queued');
 $t->done_testing;
