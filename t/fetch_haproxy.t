@@ -12,7 +12,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
-use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
@@ -177,21 +176,12 @@ same('a host name: no url_ip, no url_port',
     "GET http://example.com:81/x?y HTTP/1.1\r\nHost: example.com:81\r\n"
     . "Connection: close\r\n\r\n");
 same('HTTP/1.0 without Host', "GET /a HTTP/1.0\r\n\r\n", 1);
-# Holds a request in flight on <port>.
-sub hold {
-    my ($port, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 3)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.1\r\nHost: x\r\n\r\n";
-    return $s;
-}
-
 # The counters while one request is served and one queued.
 sub queued {
     my ($port) = @_;
-    my $a = hold($port, '/a');
+    my $a = $t->http_hold($port, '/a');
     sleep 0.3;
-    my $b = hold($port, '/b');
+    my $b = $t->http_hold($port, '/b');
     sleep 0.3;
     my $body = $t->http_get($port, '/probe')->{body};
     close $_ for $a, $b;

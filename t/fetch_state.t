@@ -13,7 +13,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Luaproxy;
-use IO::Socket::INET;
 use Sys::Hostname;
 use Time::HiRes qw(sleep time);
 
@@ -65,15 +64,6 @@ $t->http_origin(8091, sub { return [200, ['content-type' => 'text/plain'], "echo
 $t->run;
 my $port = $t->port(8080);
 
-# Sends a request and leaves it in flight.
-sub hold {
-    my ($path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 3)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.1\r\nHost: x\r\n\r\n";
-    return $s;
-}
-
 # The fields of a probe's answer.
 sub probe {
     my ($path) = @_;
@@ -81,9 +71,9 @@ sub probe {
     return { map { split /=/, $_, 2 } split ' ', $body };
 }
 
-my $a = hold('/a');
+my $a = $t->http_hold($port, '/a');
 sleep 0.3;
-my $b = hold('/b');
+my $b = $t->http_hold($port, '/b');
 sleep 0.3;
 # Both workers answer probes in turn: the server's counts are the same
 # from either, the frontend's are those of the answering worker.
@@ -115,23 +105,17 @@ sub rates {
     return { map { split /=/, $_, 2 } split ' ', $body };
 }
 my $before = rates();
-{
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port(8082),
-        Timeout => 3) or die "connect: $!";
-    print $s "GET /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n"
-        . "Connection: close\r\n\r\n";
-    local $/;
-    my $two = <$s>;
-    is(() = $two =~ /^HTTP\/1.1 200/mg, 2, 'two requests on one connection');
-}
+my $two = $t->raw_request($t->port(8082), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"
+    . "GET /y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")->{data};
+is(() = $two =~ /^HTTP\/1.1 200/mg, 2, 'two requests on one connection');
 $t->http_get($t->port(8082), '/z');
 my $after = rates();
 is(join(' ', map { $after->{$_} - $before->{$_} } sort keys %$after),
     '3 4 4 3', 'rates: backend streams, frontend requests (twice), sessions');
 
-$a = hold('/a');
+$a = $t->http_hold($port, '/a');
 sleep 0.3;
-$b = hold('/b');
+$b = $t->http_hold($port, '/b');
 sleep 0.3;
 my $v = probe('/probe');
 is($v->{fe_conn}, 3, 'fe_conn: the three sessions, this one included');

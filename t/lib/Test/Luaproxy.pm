@@ -1140,6 +1140,16 @@ sub raw_request {
     return { %$st, data => $data, connected => 1, elapsed => time - $t0 };
 }
 
+# Send "GET $path" on a new connection and leave it in flight: returns the
+# socket, to close when done (the request then loses its client).
+sub http_hold {
+    my ($self, $port, $path) = @_;
+    my $s = _connect($port) or die "connect to $port: $@\n";
+    _write_all($s, "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        or die "write to $port: $!\n";
+    return $s;
+}
+
 # Send a request and parse the response: { status, reason, version,
 # headers (lower-cased), header_list, body, raw, closed, timed_out }.
 # Options: method, headers, body, keepalive, plus raw_request's.
