@@ -3,7 +3,7 @@
 # request body (req.body_len, req.body_size, req.body_param) with
 # Content-Length and chunked, buffered by option http-buffer-request; the
 # capture.* fetches; url_ip and url_port; hdr_val on both sides; res.ver;
-# and req.hdr keeping empty list elements.
+# req.hdr keeping empty list elements; and the same fetches from Lua.
 use strict;
 use warnings;
 use FindBin;
@@ -25,9 +25,17 @@ my $i = 0;
 my $reqs = join('', map { $i++; "    http-request set-header X-F-$i \"$_=%[$_]\"\n" } @req);
 $i = 0;
 my $ress = join('', map { $i++; "    http-response set-header X-R-$i \"$_=%[$_]\"\n" } @res);
+$t->write_file('f.lua', <<'EOF2');
+core.register_action("lua_fetches", { "http-req" }, function(txn)
+  txn.http:req_set_header("X-F-Lua", "lua=" .. tostring(txn.f:req_body_len())
+    .. "," .. tostring(txn.f:req_body_param("a")) .. ","
+    .. tostring(txn.f:capture_req_method()) .. "," .. tostring(txn.f:fe_conn()))
+end)
+EOF2
 $t->write_file_expand('lp.cfg', <<"EOF2");
 global
     nbproc 1
+    lua-load %%TESTDIR%%/f.lua
 defaults
     mode http
     timeout connect 1s
@@ -40,7 +48,8 @@ frontend fe
     capture request header X-Cap len 3
     capture response header X-Num len 2
     http-request return status 200 content-type text/plain string in-acl if { req.body_param(k) -m str two }
-$reqs$ress    default_backend origin
+$reqs$ress    http-request lua.lua_fetches
+    default_backend origin
 backend origin
     server o1 127.0.0.1:%%PORT_8091%%
 EOF2
@@ -84,6 +93,7 @@ my %want = (
     'res:res.ver' => '1.1', 'res:capture.res.ver' => 'HTTP/1.1',
     'res:capture.res.hdr(0)' => '-7', 'res:res.hdr_val(x-num)' => -7,
     'res:res.hdr_val(x-num,1)' => 12, 'res:capture.req.uri' => '/p?x=1',
+    'lua' => '13,1,POST,1',
 );
 is($v->{$_}, $want{$_}, "form with Content-Length: $_") for sort keys %want;
 
