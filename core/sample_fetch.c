@@ -1,8 +1,9 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Built-in sample fetches that need neither a connection nor HTTP data
  * (HAProxy's "internal states" section 7.3.2): constants (always_true,
- * int, str, bool, ipv4, ipv6, bin, meth), env, date, rand and var. They
- * work with a NULL stream, except var() for per-stream scopes. */
+ * int, str, bool, ipv4, ipv6, bin, meth), env, date, date_us, rand, uuid
+ * and var. They work with a NULL stream, except var() for per-stream
+ * scopes. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif

@@ -1,9 +1,15 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* Sample fetches about the connection and the proxies a stream goes
- * through: src, src_port, dst, dst_port, fe_name, be_name, srv_name,
- * nbsrv, srv_is_up, and ssl_fc (always false until TLS lands). Proxies
- * named in arguments are looked up in the worker's configuration when the
- * fetch runs. A server is up unless "disabled" or down by its checks. */
+/* Sample fetches about the connection, the proxies a stream goes through
+ * and the worker process: src, src_port, dst, dst_port, fe_name, be_name,
+ * srv_name, nbsrv, srv_is_up, the proxy and server counters (fe_conn,
+ * be_conn, be_conn_free, queue, avg_queue, connslots, srv_conn,
+ * srv_conn_free, srv_queue), the rates (fe_sess_rate, fe_req_rate,
+ * be_sess_rate), nbproc, proc, thread, stopping, hostname, wait_end and
+ * ssl_fc (always false until TLS lands). Proxies named in arguments are
+ * looked up in the worker's configuration when the fetch runs. A server is
+ * up unless "disabled" or down by its checks. Server counts come from the
+ * records every worker shares (core/server_slots.h); frontend and backend
+ * counts and rates are this worker's. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -206,7 +212,7 @@ static int fetch_srv_is_up(const struct arg *args, struct sample *smp,
 }
 
 /* Rejects "backend/" and "/server" at load. */
-static int check_srv_is_up(struct arg *args, char **err)
+static int check_server_arg(struct arg *args, char **err)
 {
     struct ist a = args[0].data.str;
     const char *slash = memchr(a.ptr, '/', a.len);
@@ -519,17 +525,17 @@ static const struct sample_fetch_kw stream_fetches[] = {
      .args = "S",
      .out = SMP_T_BOOL,
      .match_method = PAT_MATCH_BOOL,
-     .check = check_srv_is_up},
+     .check = check_server_arg},
     COUNT_ROW("fe_conn", fetch_fe_conn, "S?", NULL, NULL),
     COUNT_ROW("be_conn", fetch_be_conn, "S?", NULL, NULL),
     COUNT_ROW("be_conn_free", fetch_be_conn_free, "S?", NULL, NULL),
     COUNT_ROW("queue", fetch_queue, "S?", NULL, NULL),
     COUNT_ROW("avg_queue", fetch_avg_queue, "S?", NULL, NULL),
     COUNT_ROW("connslots", fetch_connslots, "S?", NULL, NULL),
-    COUNT_ROW("srv_conn", fetch_srv_count, "S", &srv_used, check_srv_is_up),
+    COUNT_ROW("srv_conn", fetch_srv_count, "S", &srv_used, check_server_arg),
     COUNT_ROW("srv_conn_free", fetch_srv_count, "S", &srv_free,
-              check_srv_is_up),
-    COUNT_ROW("srv_queue", fetch_srv_count, "S", &srv_queued, check_srv_is_up),
+              check_server_arg),
+    COUNT_ROW("srv_queue", fetch_srv_count, "S", &srv_queued, check_server_arg),
     COUNT_ROW("fe_sess_rate", fetch_rate, "S?", &rate_fe_sess, NULL),
     COUNT_ROW("fe_req_rate", fetch_rate, "S?", &rate_fe_req, NULL),
     COUNT_ROW("be_sess_rate", fetch_rate, "S?", &rate_be_sess, NULL),

@@ -1,7 +1,9 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* HTTP sample fetches: method, path, url, query, base, req.ver, headers of
- * the request and the response (split on commas or whole lines, every
- * value in turn for ACLs), cookies, URL parameters, status. */
+/* HTTP sample fetches: method, path, url, query, base, req.ver, res.ver,
+ * headers of the request and the response (split on commas or whole lines,
+ * every value in turn for ACLs, as text, addresses or integers), cookies,
+ * URL parameters, url_ip and url_port, the request body (whole, its
+ * lengths, its form parameters), status. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
