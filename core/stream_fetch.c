@@ -4,12 +4,13 @@
  * srv_name, nbsrv, srv_is_up, the proxy and server counters (fe_conn,
  * be_conn, be_conn_free, queue, avg_queue, connslots, srv_conn,
  * srv_conn_free, srv_queue), the rates (fe_sess_rate, fe_req_rate,
- * be_sess_rate), nbproc, proc, thread, stopping, hostname, wait_end and
- * ssl_fc (always false until TLS lands). Proxies named in arguments are
- * looked up in the worker's configuration when the fetch runs. A server is
- * up unless "disabled" or down by its checks. Server counts come from the
- * records every worker shares (core/server_slots.h); frontend and backend
- * counts and rates are this worker's. */
+ * be_sess_rate), server weights, fe_defbe, configured timeouts, nbproc, proc,
+ * thread, stopping, hostname, wait_end and ssl_fc (always false until TLS
+ * lands). Proxies named in arguments are looked up in the worker's
+ * configuration when the fetch runs. A server is up unless "disabled" or down
+ * by its checks. Server counts come from the records every worker shares
+ * (core/server_slots.h); frontend and backend counts and rates are this
+ * worker's. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -399,21 +400,60 @@ static int fetch_connslots(const struct arg *args, struct sample *smp,
     return smp_set_int(smp, n);
 }
 
-/* srv_conn, srv_conn_free, srv_queue: priv 'c', 'f', 'q'. Counted over
- * every worker (core/server_slots.h). */
-static int fetch_srv_count(const struct arg *args, struct sample *smp,
-                           const struct smp_env *env, const void *priv)
+/* What the server fetches return, by priv: 'c' srv_conn, 'q' srv_queue,
+ * 'f' srv_conn_free (counted over every worker, core/server_slots.h), 'e'
+ * srv_weight (effective), 'i' srv_iweight (configured), 'u' srv_uweight
+ * (last set). */
+static long long server_value(const struct server *srv, char what)
+{
+    switch (what) {
+    case 'c':
+        return server_slots_used(srv);
+    case 'q':
+        return server_slots_queued(srv);
+    case 'f':
+        return server_free_slots(srv);
+    case 'e':
+        return srv->weight;
+    case 'i':
+        return srv->iweight;
+    default:
+        return srv->uweight;
+    }
+}
+
+static int fetch_srv_int(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
 {
     const struct server *srv = server_arg(args, env);
-    char what = *(const char *)priv;
 
-    if (srv == NULL)
+    return srv ? smp_set_int(smp, server_value(srv, *(const char *)priv)) : 0;
+}
+
+/* fe_defbe: the name of the frontend's default backend. */
+static int fetch_fe_defbe(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    const struct proxy *be = env->strm ? env->strm->fe->default_backend : NULL;
+
+    return be ? smp_set_name(smp, be->name) : 0;
+}
+
+/* fe_client_timeout, be_server_timeout, be_tunnel_timeout: as configured,
+ * in ms (0: not set); priv 'c', 's', 't'. */
+static int fetch_timeout(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    char what = *(const char *)priv;
+    const struct proxy *px = env->strm == NULL ? NULL
+                             : what == 'c'     ? env->strm->fe
+                                               : env->strm->be;
+
+    if (px == NULL)
         return 0;
-    if (what == 'c')
-        return smp_set_int(smp, server_slots_used(srv));
-    if (what == 'q')
-        return smp_set_int(smp, server_slots_queued(srv));
-    return smp_set_int(smp, server_free_slots(srv));
+    return smp_set_int(smp, what == 'c'   ? px->timeouts.client
+                            : what == 's' ? px->timeouts.server
+                                          : px->timeouts.tunnel);
 }
 
 /* wait_end: true once the data is final (inspect-delay over), else no
@@ -472,6 +512,8 @@ static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
 static const char dst_tag = 1;
 static const char srv_used = 'c', srv_free = 'f', srv_queued = 'q';
 static const char rate_fe_sess = 's', rate_fe_req = 'r', rate_be_sess = 'b';
+static const char weight_eff = 'e', weight_init = 'i', weight_user = 'u';
+static const char tmo_client = 'c', tmo_server = 's', tmo_tunnel = 't';
 static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
 
 #define COUNT_ROW(n, f, a, p, chk)                                             \
@@ -532,10 +574,21 @@ static const struct sample_fetch_kw stream_fetches[] = {
     COUNT_ROW("queue", fetch_queue, "S?", NULL, NULL),
     COUNT_ROW("avg_queue", fetch_avg_queue, "S?", NULL, NULL),
     COUNT_ROW("connslots", fetch_connslots, "S?", NULL, NULL),
-    COUNT_ROW("srv_conn", fetch_srv_count, "S", &srv_used, check_server_arg),
-    COUNT_ROW("srv_conn_free", fetch_srv_count, "S", &srv_free,
+    COUNT_ROW("srv_conn", fetch_srv_int, "S", &srv_used, check_server_arg),
+    COUNT_ROW("srv_conn_free", fetch_srv_int, "S", &srv_free, check_server_arg),
+    COUNT_ROW("srv_queue", fetch_srv_int, "S", &srv_queued, check_server_arg),
+    COUNT_ROW("srv_weight", fetch_srv_int, "S", &weight_eff, check_server_arg),
+    COUNT_ROW("srv_iweight", fetch_srv_int, "S", &weight_init,
               check_server_arg),
-    COUNT_ROW("srv_queue", fetch_srv_count, "S", &srv_queued, check_server_arg),
+    COUNT_ROW("srv_uweight", fetch_srv_int, "S", &weight_user,
+              check_server_arg),
+    COUNT_ROW("fe_client_timeout", fetch_timeout, NULL, &tmo_client, NULL),
+    COUNT_ROW("be_server_timeout", fetch_timeout, NULL, &tmo_server, NULL),
+    COUNT_ROW("be_tunnel_timeout", fetch_timeout, NULL, &tmo_tunnel, NULL),
+    {.name = "fe_defbe",
+     .fn = fetch_fe_defbe,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_CONN},
     COUNT_ROW("fe_sess_rate", fetch_rate, "S?", &rate_fe_sess, NULL),
     COUNT_ROW("fe_req_rate", fetch_rate, "S?", &rate_fe_req, NULL),
     COUNT_ROW("be_sess_rate", fetch_rate, "S?", &rate_be_sess, NULL),

@@ -3,7 +3,7 @@
  * headers of the request and the response (split on commas or whole lines,
  * every value in turn for ACLs, as text, addresses or integers), cookies,
  * URL parameters, url_ip and url_port, the request body (whole, its
- * lengths, its form parameters), status. */
+ * lengths, its form parameters), http_first_req, status. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -296,24 +296,25 @@ static int fetch_hdr_ip(const struct arg *args, struct sample *smp,
     return 0;
 }
 
-/* req.hdrs: the header block as received, final empty line included. */
+/* req.hdrs, res.hdrs: the header block as received, final empty line
+ * included; priv as hdr_msg(). */
 static int fetch_hdrs(const struct arg *args, struct sample *smp,
                       const struct smp_env *env, const void *priv)
 {
-    struct http_txn *txn = env_txn(env);
+    const struct http_msg *m = hdr_msg(env, priv);
     size_t len = 2, off = 0;
     unsigned i;
     char *p;
 
-    if (txn == NULL)
+    if (m == NULL)
         return 0;
-    for (i = 0; i < txn->req.nhdrs; i++)
-        len += txn->req.hdrs[i].name.len + txn->req.hdrs[i].value.len + 4;
+    for (i = 0; i < m->nhdrs; i++)
+        len += m->hdrs[i].name.len + m->hdrs[i].value.len + 4;
     p = sample_alloc(env, len + 1);
     if (p == NULL)
         return 0;
-    for (i = 0; i < txn->req.nhdrs; i++) {
-        const struct http_hdr *h = &txn->req.hdrs[i];
+    for (i = 0; i < m->nhdrs; i++) {
+        const struct http_hdr *h = &m->hdrs[i];
 
         memcpy(p + off, h->name.ptr, h->name.len);
         off += h->name.len;
@@ -327,25 +328,26 @@ static int fetch_hdrs(const struct arg *args, struct sample *smp,
     return smp_str(smp, (struct ist){p, len}, SMP_T_STR);
 }
 
-/* req.hdr_names([delim]): lower-case names, as HAProxy's HTX has them. */
+/* req.hdr_names([delim]), res.hdr_names: lower-case names, as HAProxy's
+ * HTX has them; priv as hdr_msg(). */
 static int fetch_hdr_names(const struct arg *args, struct sample *smp,
                            const struct smp_env *env, const void *priv)
 {
-    struct http_txn *txn = env_txn(env);
+    const struct http_msg *m = hdr_msg(env, priv);
     struct ist d = args[0].type == ARGT_STR ? args[0].data.str : IST(",");
     size_t len = 0, off = 0, k;
     unsigned i;
     char *p;
 
-    if (txn == NULL)
+    if (m == NULL)
         return 0;
-    for (i = 0; i < txn->req.nhdrs; i++)
-        len += txn->req.hdrs[i].name.len + (i ? d.len : 0);
+    for (i = 0; i < m->nhdrs; i++)
+        len += m->hdrs[i].name.len + (i ? d.len : 0);
     p = sample_alloc(env, len + 1);
     if (p == NULL)
         return 0;
-    for (i = 0; i < txn->req.nhdrs; i++) {
-        const struct ist n = txn->req.hdrs[i].name;
+    for (i = 0; i < m->nhdrs; i++) {
+        const struct ist n = m->hdrs[i].name;
 
         if (i > 0) {
             memcpy(p + off, d.ptr, d.len);
@@ -563,6 +565,19 @@ static int fetch_url_addr(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* http_first_req: the first request of its client connection. */
+static int fetch_first_req(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+
+    if (txn == NULL)
+        return 0;
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = txn->hc->nreq == 0;
+    return 1;
+}
+
 static int fetch_status(const struct arg *args, struct sample *smp,
                         const struct smp_env *env, const void *priv)
 {
@@ -770,9 +785,19 @@ static const struct sample_fetch_kw http_fetches[] = {
             PAT_MATCH_INT),
     HDR_ROW("res.hdr_ip", fetch_hdr_ip, "S?,I?", SMP_T_ADDR, RES, &hf_res,
             PAT_MATCH_IP),
-    HDR_ROW("req.hdrs", fetch_hdrs, NULL, SMP_T_STR, REQ, NULL, PAT_MATCH_STR),
-    HDR_ROW("req.hdr_names", fetch_hdr_names, "S?", SMP_T_STR, REQ, NULL,
+    HDR_ROW("req.hdrs", fetch_hdrs, NULL, SMP_T_STR, REQ, &msg_req,
             PAT_MATCH_STR),
+    HDR_ROW("res.hdrs", fetch_hdrs, NULL, SMP_T_STR, RES, &msg_res,
+            PAT_MATCH_STR),
+    HDR_ROW("req.hdr_names", fetch_hdr_names, "S?", SMP_T_STR, REQ, &msg_req,
+            PAT_MATCH_STR),
+    HDR_ROW("res.hdr_names", fetch_hdr_names, "S?", SMP_T_STR, RES, &msg_res,
+            PAT_MATCH_STR),
+    {.name = "http_first_req",
+     .fn = fetch_first_req,
+     .out = SMP_T_BOOL,
+     .use = REQ,
+     .match_method = PAT_MATCH_BOOL},
     HDR_ROW("req.cook", fetch_cook, "S?", SMP_T_STR, REQ, &msg_req,
             PAT_MATCH_STR),
     HDR_ROW("cook", fetch_cook, "S?", SMP_T_STR, REQ, &msg_req, PAT_MATCH_STR),

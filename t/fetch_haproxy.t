@@ -38,6 +38,9 @@ my @req = (
     'uuid(4),length', 'req.hdr_cnt(x-e)', 'req.hdr(x-e),length',
     'req.hdr_cnt(x-c)', 'req.hdr(x-c,2),length', 'req.hdr(x-c,3)',
     'req.fhdr_cnt(x-e)', 'req.hdr_cnt(x-n)', 'req.hdr_val(x-c,-1)',
+    'fe_defbe', 'fe_client_timeout', 'http_first_req', 'srv_weight(bk/s1)',
+    'srv_iweight(bk/s2)', 'srv_uweight(bk/s2)', 'srv_weight(full/s1)',
+    'srv_weight(bk/s3)',
 );
 # Frontend response fetches, each copied into "X-S-<n>: <name>=<value>".
 my @fres = (
@@ -49,6 +52,8 @@ my @fres = (
 my @res = (
     'be_conn', 'srv_conn(bk/s1)', 'srv_conn(s1)', 'srv_conn_free(s1)',
     'be_conn_free', 'connslots', 'fe_conn(fe)', 'queue', 'avg_queue',
+    'be_server_timeout', 'be_tunnel_timeout', 'res.hdr_names',
+    'res.hdr_names(;)', 'res.hdrs,length',
 );
 
 # Read while a request holds the only slot of slow/s1 and another waits.
@@ -94,8 +99,9 @@ backend slow
     server s1 127.0.0.1:$silent maxconn 1 maxqueue 3
     server s2 127.0.0.1:$silent maxconn 2 maxqueue 4 backup
 backend bk
+    timeout tunnel 7s
 $ress    server s1 127.0.0.1:$o maxconn 10 maxqueue 5
-    server s2 127.0.0.1:$o maxconn 20 maxqueue 7
+    server s2 127.0.0.1:$o maxconn 20 maxqueue 7 weight 20
     server s3 127.0.0.1:$o maxconn 5 maxqueue 5 disabled
     server b1 127.0.0.1:$o maxconn 9 maxqueue 1 backup
 backend full

@@ -20,7 +20,8 @@ my @req = ('req.body_len', 'req.body_size', 'req.body_param(a)',
     'req.hdr_val(x-n)', 'hdr_val(x-n,1)', 'req.hdr_val(x-q)',
     'req.hdr_val(x-e)', 'req.hdr_cnt(x-c)', 'req.hdr(x-c,2),length');
 my @res = ('res.ver', 'capture.res.ver', 'capture.res.hdr(0)',
-    'res.hdr_val(x-num)', 'res.hdr_val(x-num,1)', 'capture.req.uri');
+    'res.hdr_val(x-num)', 'res.hdr_val(x-num,1)', 'capture.req.uri',
+    'res.hdr_names(;)', 'http_first_req');
 my $i = 0;
 my $reqs = join('', map { $i++; "    http-request set-header X-F-$i \"$_=%[$_]\"\n" } @req);
 $i = 0;
@@ -94,6 +95,9 @@ my %want = (
     'res:capture.res.hdr(0)' => '-7', 'res:res.hdr_val(x-num)' => -7,
     'res:res.hdr_val(x-num,1)' => 12, 'res:capture.req.uri' => '/p?x=1',
     'lua' => '13,1,POST,1',
+    'res:res.hdr_names(;)' => 'content-type;x-num;x-num;content-length;'
+        . 'x-r-1;x-r-2;x-r-3;x-r-4;x-r-5;x-r-6',
+    'res:http_first_req' => 1,
 );
 is($v->{$_}, $want{$_}, "form with Content-Length: $_") for sort keys %want;
 
@@ -121,6 +125,11 @@ is("$v->{url_ip}|$v->{url_port}", '|', 'a host name: neither url_ip nor url_port
 $v = fetched("GET /a HTTP/1.0\r\n\r\n");
 is("$v->{'capture.req.ver'} $v->{'capture.req.method'}", 'HTTP/1.0 GET',
     'capture.req.ver and method as received');
+
+my $two = $t->raw_request($port, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    . "GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")->{data};
+is(join(' ', $two =~ /^x-r-8: http_first_req=(\d)/mgi), '1 0',
+    'http_first_req: only the first request of a connection');
 
 is($t->http_get($port, '/', method => 'POST', body => 'k=one&k=two')->{body},
     'in-acl', 'ACL on req.body_param tries every occurrence');

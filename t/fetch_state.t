@@ -35,6 +35,7 @@ frontend fe
     bind 127.0.0.1:%%PORT_8080%%
     http-request return status 200 content-type text/plain lf-string "$counters" if { path /probe }
     http-request return status 200 content-type text/plain lf-string "nbproc=%[nbproc] proc=%[proc] thread=%[thread] stopping=%[stopping] wait_end=%[wait_end] hostname=%[hostname] uuid=%[uuid] uuid4=%[uuid(4)] date_us=%[date_us]" if { path /proc }
+    http-request return status 200 content-type text/plain lf-string "fe_defbe=%[fe_defbe] fe_client_timeout=%[fe_client_timeout] srv_weight=%[srv_weight(slow/s1)] srv_iweight=%[srv_iweight(slow/s2)] srv_uweight=%[srv_uweight(slow/s2)]" if { path /conf }
     default_backend slow
 frontend inspect
     mode tcp
@@ -50,7 +51,7 @@ backend rb
     server o1 127.0.0.1:%%PORT_8091%%
 backend slow
     server s1 127.0.0.1:%%PORT_8092%% maxconn 1 maxqueue 3
-    server s2 127.0.0.1:%%PORT_8092%% maxconn 2 maxqueue 4 backup
+    server s2 127.0.0.1:%%PORT_8092%% maxconn 2 maxqueue 4 backup weight 7
 backend echo
     mode tcp
     server o1 127.0.0.1:%%PORT_8091%%
@@ -129,6 +130,11 @@ is($v->{'be_conn_free(slow)'}, 0, 'be_conn_free: backups left out while s1 is up
 is($v->{'connslots(slow)'}, 9, 'connslots: free slots and queue places, backup included');
 close $a;
 close $b;
+
+$v = probe('/conf');
+is(join(' ', map { $v->{$_} } qw(fe_defbe fe_client_timeout srv_weight
+    srv_iweight srv_uweight)), 'slow 5000 1 7 7',
+    'fe_defbe, fe_client_timeout, srv_weight, srv_iweight, srv_uweight');
 
 $v = probe('/proc');
 is($v->{nbproc}, 1, 'nbproc: the workers');
