@@ -4,13 +4,13 @@
  * srv_name, nbsrv, srv_is_up, the proxy and server counters (fe_conn,
  * be_conn, be_conn_free, queue, avg_queue, connslots, srv_conn,
  * srv_conn_free, srv_queue), the rates (fe_sess_rate, fe_req_rate,
- * be_sess_rate), server weights, fe_defbe, configured timeouts, nbproc, proc,
- * thread, stopping, hostname, wait_end and ssl_fc (always false until TLS
- * lands). Proxies named in arguments are looked up in the worker's
- * configuration when the fetch runs. A server is up unless "disabled" or down
- * by its checks. Server counts come from the records every worker shares
- * (core/server_slots.h); frontend and backend counts and rates are this
- * worker's. */
+ * be_sess_rate), server weights, ids, fe_defbe, configured timeouts,
+ * nbproc, proc, thread, stopping, hostname, wait_end and ssl_fc (always
+ * false until TLS lands). Proxies named in arguments are looked up in the
+ * worker's configuration when the fetch runs. A server is up unless
+ * "disabled" or down by its checks. Server counts come from the records
+ * every worker shares (core/server_slots.h); frontend and backend counts
+ * and rates are this worker's. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -430,6 +430,40 @@ static int fetch_srv_int(const struct arg *args, struct sample *smp,
     return srv ? smp_set_int(smp, server_value(srv, *(const char *)priv)) : 0;
 }
 
+/* The position of <px> in the configuration, from 1: HAProxy's automatic
+ * proxy id (there is no "id" keyword here). */
+static long long proxy_id(const struct proxy *px)
+{
+    const struct cfg *cfg = worker_cfg();
+    const struct proxy *p;
+    long long id = 1;
+
+    for (p = cfg ? cfg->proxies : NULL; p != NULL && p != px; p = p->next)
+        id++;
+    return id;
+}
+
+/* fe_id, be_id, srv_id: the automatic ids of the stream's frontend,
+ * backend and server (a server's from 1 in its backend); priv 'f', 'b',
+ * 's'. */
+static int fetch_id(const struct arg *args, struct sample *smp,
+                    const struct smp_env *env, const void *priv)
+{
+    const struct stream *s = env->strm;
+    const struct server *srv;
+    char what = *(const char *)priv;
+    long long id = 1;
+
+    if (s == NULL || (what == 'b' && s->be == NULL) ||
+        (what == 's' && s->srv == NULL))
+        return 0;
+    if (what != 's')
+        return smp_set_int(smp, proxy_id(what == 'f' ? s->fe : s->be));
+    for (srv = s->srv->px->servers; srv != s->srv; srv = srv->next)
+        id++;
+    return smp_set_int(smp, id);
+}
+
 /* fe_defbe: the name of the frontend's default backend. */
 static int fetch_fe_defbe(const struct arg *args, struct sample *smp,
                           const struct smp_env *env, const void *priv)
@@ -513,6 +547,7 @@ static const char dst_tag = 1;
 static const char srv_used = 'c', srv_free = 'f', srv_queued = 'q';
 static const char rate_fe_sess = 's', rate_fe_req = 'r', rate_be_sess = 'b';
 static const char weight_eff = 'e', weight_init = 'i', weight_user = 'u';
+static const char id_fe = 'f', id_be = 'b', id_srv = 's';
 static const char tmo_client = 'c', tmo_server = 's', tmo_tunnel = 't';
 static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
 
@@ -585,6 +620,9 @@ static const struct sample_fetch_kw stream_fetches[] = {
     COUNT_ROW("fe_client_timeout", fetch_timeout, NULL, &tmo_client, NULL),
     COUNT_ROW("be_server_timeout", fetch_timeout, NULL, &tmo_server, NULL),
     COUNT_ROW("be_tunnel_timeout", fetch_timeout, NULL, &tmo_tunnel, NULL),
+    COUNT_ROW("fe_id", fetch_id, NULL, &id_fe, NULL),
+    COUNT_ROW("be_id", fetch_id, NULL, &id_be, NULL),
+    COUNT_ROW("srv_id", fetch_id, NULL, &id_srv, NULL),
     {.name = "fe_defbe",
      .fn = fetch_fe_defbe,
      .out = SMP_T_STR,

@@ -40,7 +40,7 @@ my @req = (
     'req.fhdr_cnt(x-e)', 'req.hdr_cnt(x-n)', 'req.hdr_val(x-c,-1)',
     'fe_defbe', 'fe_client_timeout', 'http_first_req', 'srv_weight(bk/s1)',
     'srv_iweight(bk/s2)', 'srv_uweight(bk/s2)', 'srv_weight(full/s1)',
-    'srv_weight(bk/s3)',
+    'srv_weight(bk/s3)', 'fe_id',
 );
 # Frontend response fetches, each copied into "X-S-<n>: <name>=<value>".
 my @fres = (
@@ -53,7 +53,7 @@ my @res = (
     'be_conn', 'srv_conn(bk/s1)', 'srv_conn(s1)', 'srv_conn_free(s1)',
     'be_conn_free', 'connslots', 'fe_conn(fe)', 'queue', 'avg_queue',
     'be_server_timeout', 'be_tunnel_timeout', 'res.hdr_names',
-    'res.hdr_names(;)', 'res.hdrs,length',
+    'res.hdr_names(;)', 'res.hdrs,length', 'fe_id', 'be_id', 'srv_id',
 );
 
 # Read while a request holds the only slot of slow/s1 and another waits.

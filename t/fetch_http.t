@@ -21,7 +21,7 @@ my @req = ('req.body_len', 'req.body_size', 'req.body_param(a)',
     'req.hdr_val(x-e)', 'req.hdr_cnt(x-c)', 'req.hdr(x-c,2),length');
 my @res = ('res.ver', 'capture.res.ver', 'capture.res.hdr(0)',
     'res.hdr_val(x-num)', 'res.hdr_val(x-num,1)', 'capture.req.uri',
-    'res.hdr_names(;)', 'http_first_req');
+    'res.hdr_names(;)', 'http_first_req', 'fe_id', 'be_id', 'srv_id');
 my $i = 0;
 my $reqs = join('', map { $i++; "    http-request set-header X-F-$i \"$_=%[$_]\"\n" } @req);
 $i = 0;
@@ -97,7 +97,8 @@ my %want = (
     'lua' => '13,1,POST,1',
     'res:res.hdr_names(;)' => 'content-type;x-num;x-num;content-length;'
         . 'x-r-1;x-r-2;x-r-3;x-r-4;x-r-5;x-r-6',
-    'res:http_first_req' => 1,
+    'res:http_first_req' => 1, 'res:fe_id' => 1, 'res:be_id' => 2,
+    'res:srv_id' => 1,
 );
 is($v->{$_}, $want{$_}, "form with Content-Length: $_") for sort keys %want;
 
