@@ -16,6 +16,7 @@
 #include "core/cli.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/freq_ctr.h"
 #include "core/proxy.h"
 #include "core/server.h"
 #include "core/stats.h"
@@ -269,6 +270,7 @@ void stats_line_backend(struct stats_line *ln, const struct proxy *px, int iid)
     stats_set(ln, "lbtot", "%llu", stot);
     stats_counters(ln, px, &px->be_cnt);
     stats_server_side(ln, &px->be_cnt);
+    stats_set(ln, "rate", "%u", freq_ctr_read(&px->be_sess_rate));
     stats_set(ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
     stats_set(ln, "weight", "%d", weight);
     stats_set(ln, "act", "%d", act);
@@ -283,6 +285,9 @@ void stats_line_frontend(struct stats_line *ln, const struct proxy *px, int iid)
     if (px->maxconn > 0)
         stats_set(ln, "slim", "%d", px->maxconn);
     stats_counters(ln, px, &px->cnt);
+    stats_set(ln, "rate", "%u", freq_ctr_read(&px->fe_sess_rate));
+    if (px->mode == PX_MODE_HTTP)
+        stats_set(ln, "req_rate", "%u", freq_ctr_read(&px->fe_req_rate));
     stats_set(ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # The traffic counters of "show stat" and of Lua's get_stats(), one model
 # for both: bytes in and out, HTTP requests and responses by class,
-# retries, redispatches and failed connections, for the frontend, the
-# backend and each server, after requests whose sizes the test knows.
+# retries, redispatches and failed connections, session and request
+# rates, for the frontend, the backend and each server, after requests
+# whose sizes the test knows.
 use strict;
 use warnings;
 use FindBin;
@@ -54,7 +55,7 @@ $t->http_origin(8091, sub {
 });
 $t->run;
 my $port = $t->port(8080);
-$t->plan(12);
+$t->plan(14);
 
 # Sends raw requests one connection each; returns (bytes sent, bytes got).
 my ($sent, $got) = (0, 0);
@@ -82,6 +83,8 @@ my ($be) = grep { $_->{pxname} eq 'be' && $_->{svname} eq 'BACKEND' }
     map { my @v = split /,/, $_, -1; +{ map { $cols[$_] => $v[$_] } 0 .. $#cols } }
     @lines;
 
+cmp_ok($fe->{rate}, '>=', 1, 'frontend rate: sessions over the last second');
+cmp_ok($fe->{req_rate}, '>=', 1, 'frontend req_rate: requests over the last second');
 is($fe->{bin}, $sent, 'frontend bin: the bytes of the four requests');
 is($fe->{bout}, $got, 'frontend bout: the bytes of the four responses');
 is("$fe->{req_tot} $fe->{hrsp_2xx} $fe->{hrsp_4xx}", '4 2 2',
