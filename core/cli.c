@@ -25,6 +25,7 @@
 #include "core/cli.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "core/worker.h"
 
 #define CLI_TABLES_MAX    16
@@ -208,33 +209,14 @@ static void cli_help(struct cli_req *req, int argc, char **args, int ishelp)
 /* show info                                                            */
 /* ------------------------------------------------------------------ */
 
-/* "show info": what this worker can tell truthfully, in HAProxy's
- * "Name: value" lines and order. */
+/* "show info": HAProxy's "Name: value" lines (core/stats.c). */
 static int cli_show_info(struct cli_req *req, int argc, char **args, void *arg)
 {
-    const struct cfg *cfg = worker_cfg();
-    struct worker_counts wc;
-    struct rlimit rl;
-    long up;
-    char host[256];
+    struct stats_info info[STATS_INFO_MAX];
+    size_t i, n = stats_info(info);
 
-    worker_get_counts(&wc);
-    up = (long)(time(NULL) - wc.started);
-    if (gethostname(host, sizeof(host)) != 0)
-        host[0] = '\0';
-    host[sizeof(host) - 1] = '\0';
-    getrlimit(RLIMIT_NOFILE, &rl);
-    cli_printf(req,
-               "Name: luaproxy\nVersion: %s\nNbthread: 1\nNbproc: %d\n"
-               "Process_num: %d\nPid: %d\nUptime: %ldd %ldh%02ldm%02lds\n"
-               "Uptime_sec: %ld\nUlimit-n: %lu\nMaxconn: %d\n"
-               "Hard_maxconn: %d\nCurrConns: %lu\nCumConns: %llu\n"
-               "Stopping: %d\nNode: %s\n",
-               PACKAGE_VERSION, cfg->global.nbproc, worker_id(), (int)getpid(),
-               up / 86400, (up / 3600) % 24, (up / 60) % 60, up % 60, up,
-               (unsigned long)rl.rlim_cur, cfg->global.maxconn,
-               cfg->global.maxconn, wc.cur_conns, wc.cum_conns,
-               worker_draining(), host);
+    for (i = 0; i < n; i++)
+        cli_printf(req, "%s: %s\n", info[i].name, info[i].value);
     return RC_OK;
 }
 

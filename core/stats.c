@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
+#include <sys/resource.h>
 
 #include "core/cfg.h"
 #include "core/cli.h"
@@ -331,6 +334,66 @@ void stats_count_stream(const struct stream *s)
         stats_add(&s->srv->cnt, s, status);
         stats_add_server_side(&s->srv->cnt, s);
     }
+}
+
+/* Appends field <name> to <out> at *<n>. */
+static void stats_info_set(struct stats_info *out, size_t *n, const char *name,
+                           const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void stats_info_set(struct stats_info *out, size_t *n, const char *name,
+                           const char *fmt, ...)
+{
+    va_list ap;
+
+    if (*n >= STATS_INFO_MAX)
+        return;
+    out[*n].name = name;
+    va_start(ap, fmt);
+    vsnprintf(out[*n].value, sizeof(out[*n].value), fmt, ap);
+    va_end(ap);
+    (*n)++;
+}
+
+size_t stats_info(struct stats_info *out)
+{
+    const struct cfg *cfg = worker_cfg();
+    const struct proxy *px;
+    unsigned long long req = 0;
+    struct worker_counts wc;
+    struct rlimit rl;
+    char host[64];
+    size_t n = 0;
+    long up;
+
+    worker_get_counts(&wc);
+    up = wc.started != 0 ? (long)(time(NULL) - wc.started) : 0;
+    for (px = cfg != NULL ? cfg->proxies : NULL; px != NULL; px = px->next)
+        req += px->cnt.req_tot;
+    if (gethostname(host, sizeof(host)) != 0)
+        host[0] = '\0';
+    host[sizeof(host) - 1] = '\0';
+    getrlimit(RLIMIT_NOFILE, &rl);
+    stats_info_set(out, &n, "Name", "luaproxy");
+    stats_info_set(out, &n, "Version", "%s", PACKAGE_VERSION);
+    stats_info_set(out, &n, "Nbthread", "1");
+    stats_info_set(out, &n, "Nbproc", "%d",
+                   cfg != NULL ? cfg->global.nbproc : 1);
+    stats_info_set(out, &n, "Process_num", "%d", worker_id());
+    stats_info_set(out, &n, "Pid", "%d", (int)getpid());
+    stats_info_set(out, &n, "Uptime", "%ldd %ldh%02ldm%02lds", up / 86400,
+                   (up / 3600) % 24, (up / 60) % 60, up % 60);
+    stats_info_set(out, &n, "Uptime_sec", "%ld", up);
+    stats_info_set(out, &n, "Ulimit-n", "%lu", (unsigned long)rl.rlim_cur);
+    if (cfg != NULL) {
+        stats_info_set(out, &n, "Maxconn", "%d", cfg->global.maxconn);
+        stats_info_set(out, &n, "Hard_maxconn", "%d", cfg->global.maxconn);
+    }
+    stats_info_set(out, &n, "CurrConns", "%lu", wc.cur_conns);
+    stats_info_set(out, &n, "CumConns", "%llu", wc.cum_conns);
+    stats_info_set(out, &n, "CumReq", "%llu", req);
+    stats_info_set(out, &n, "Stopping", "%d", worker_draining());
+    stats_info_set(out, &n, "Node", "%s", host);
+    return n;
 }
 
 /* What "show stat <iid|proxy> <type> <sid>" keeps. */

@@ -33,6 +33,18 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
 /* Counts the stream <s> that ends into its frontend's, backend's and
  * server's counters. */
 void stats_count_stream(const struct stream *s);
+/* One "show info" field. */
+struct stats_info {
+    const char *name;
+    char value[64];
+};
+
+#define STATS_INFO_MAX 20
+
+/* Fills <out> (STATS_INFO_MAX entries) with the "show info" fields this
+ * worker can tell truthfully, in HAProxy's order; returns how many. The
+ * runtime API prints them, Lua's core.get_info() returns them. */
+size_t stats_info(struct stats_info *out);
 /* Registers "show stat" (core module init). */
 void stats_cli_init(void);
 

@@ -21,6 +21,7 @@
 #include "core/action.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "core/util.h"
 #include "core/vars.h"
 #include "core/worker.h"
@@ -34,7 +35,6 @@
 #define LUAB_CLI_MAX_WORDS 5
 
 /* When the process started, for core.get_info(). */
-static time_t luab_core_start;
 
 /* Action facilities, as scripts name them. */
 static const struct {
@@ -370,24 +370,23 @@ static int luab_core_tokenize(lua_State *L)
     return 1;
 }
 
-/* core.get_info(): the few "show info" fields we have. */
+/* core.get_info(): the "show info" fields, numbers as integers. */
 static int luab_core_get_info(lua_State *L)
 {
-    time_t up = time(NULL) - luab_core_start;
+    struct stats_info info[STATS_INFO_MAX];
+    size_t i, n = stats_info(info);
+    char *end;
 
-    lua_newtable(L);
-    lua_pushstring(L, "luaproxy");
-    lua_setfield(L, -2, "Name");
-    lua_pushstring(L, PACKAGE_VERSION);
-    lua_setfield(L, -2, "Version");
-    lua_pushinteger(L, (lua_Integer)getpid());
-    lua_setfield(L, -2, "Pid");
-    lua_pushinteger(L, worker_id());
-    lua_setfield(L, -2, "Process_num");
-    lua_pushinteger(L, 1);
-    lua_setfield(L, -2, "Nbthread");
-    lua_pushinteger(L, (lua_Integer)up);
-    lua_setfield(L, -2, "Uptime_sec");
+    lua_createtable(L, 0, (int)n);
+    for (i = 0; i < n; i++) {
+        long long v = strtoll(info[i].value, &end, 10);
+
+        if (info[i].value[0] != '\0' && *end == '\0')
+            lua_pushinteger(L, (lua_Integer)v);
+        else
+            lua_pushstring(L, info[i].value);
+        lua_setfield(L, -2, info[i].name);
+    }
     return 1;
 }
 
@@ -534,8 +533,6 @@ void luab_core_register(lua_State *L)
                                          "warning", "notice", "info", "debug"};
     size_t i;
 
-    if (luab_core_start == 0)
-        luab_core_start = time(NULL);
     luab_class_new(L, LUAB_MT_CONCAT, luab_concat_methods);
     luaL_newlib(L, luab_core_funcs);
     for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)

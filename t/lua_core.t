@@ -43,6 +43,9 @@ core.register_action("info", { "http-req" }, function(txn)
   c:add(tostring(i.Pid))
   c:add("/")
   c:add(math.type(i.Uptime_sec))
+  c:add("/")
+  c:add(math.type(i.CumReq) .. "/" .. math.type(i.CurrConns) .. "/" ..
+    tostring(i.Uptime):gsub("%d+", "N"))
   txn:set_var("txn.info", c:dump())
   core.Alert("core alert line")
   txn:Alert("txn alert line")
@@ -109,8 +112,10 @@ my $port = $t->port(8080);
 is($t->http_get($port, '/conv')->{body}, '*/conv* from-done',
     'register_converters with an argument; core.done() returns its value');
 my ($wpid) = $t->worker_pids;
-is($t->http_get($port, '/info')->{body}, "luaproxy/$wpid/integer",
-    'core.get_info: Name, the worker\'s Pid, an integer Uptime_sec; Concat:dump');
+is($t->http_get($port, '/info')->{body},
+    "luaproxy/$wpid/integer/integer/integer/Nd NhNmNs",
+    'core.get_info: the show info fields (Name, Pid, Uptime_sec, CumReq, '
+    . 'CurrConns, Uptime); Concat:dump');
 ok($t->wait_log(qr/core alert line/), 'core.Alert reaches the log');
 ok($t->wait_log(qr/txn alert line/), 'txn:Alert reaches the log');
 $t->expect_alerts(qr/alert line/);
