@@ -36,7 +36,6 @@
 struct cli_conn {
     struct bufferevent *bev;
     struct cli_req req;
-    int running; /* the command returned RC_AGAIN */
 };
 
 static const struct cli_cmd *cli_tables[CLI_TABLES_MAX];
@@ -293,10 +292,8 @@ static void cli_run(struct cli_conn *c, char *line)
         cli_fail(req, "Permission denied\n");
     } else {
         rc = cmd->fn(req, argc, args, cmd->arg);
-        if (rc == RC_AGAIN) {
-            c->running = 1;
+        if (rc == RC_AGAIN)
             return;
-        }
         if (rc != RC_OK)
             req->failed = 1;
     }

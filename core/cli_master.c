@@ -293,9 +293,12 @@ static void cli_job_free(struct cli_job *job)
 /* 1 if <leg> answered with a failure or did not answer. */
 static int cli_leg_failed(struct cli_leg *leg)
 {
-    unsigned char *s = evbuffer_pullup(leg->buf, 1);
+    unsigned char *s;
 
-    if (leg->error == NULL && (s == NULL || (s[0] != '0' && s[0] != '1')))
+    if (leg->error != NULL || leg->buf == NULL)
+        return 1;
+    s = evbuffer_pullup(leg->buf, 1);
+    if (s == NULL || (s[0] != '0' && s[0] != '1'))
         leg->error = "closed the command without answering";
     return leg->error != NULL || s[0] == '1';
 }
@@ -410,9 +413,14 @@ static void cli_leg_start(struct cli_leg *leg, const struct cli_target *t,
         leg->error = "cannot be reached";
         return;
     }
-    leg->fd = sv[0];
     leg->ev =
         event_new(cli_base, sv[0], EV_READ | EV_PERSIST, cli_leg_read_cb, leg);
+    if (leg->ev == NULL) {
+        close(sv[0]);
+        leg->error = "cannot be reached (out of resources)";
+        return;
+    }
+    leg->fd = sv[0];
     event_add(leg->ev, NULL);
     leg->job->pending++;
 }
@@ -468,6 +476,11 @@ static int cli_job_start(struct cli_client *cl, const char *cmd, int want_id,
     job->nlegs = n;
     job->legs = xcalloc((size_t)n, sizeof(*job->legs));
     job->timer = evtimer_new(cli_base, cli_job_timeout_cb, job);
+    if (job->timer == NULL) { /* the master keeps going without this one */
+        free(job->legs);
+        free(job);
+        return 0;
+    }
     cl->job = job;
     for (i = 0; i < n; i++) {
         job->legs[i].job = job;

@@ -395,8 +395,10 @@ static int conn_splice_read(struct conn *c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return 0;
-        if (errno == EINVAL && !c->spliced)
-            return -1; /* a socket type that cannot splice */
+        if (errno == EINVAL && !c->spliced) {
+            conn_splice_stop(c); /* a socket type that cannot splice */
+            return -1;
+        }
         return conn_event(c, CONN_ERROR | CONN_READING);
     }
     if (n == 0)

@@ -49,6 +49,8 @@ static int server_cli_weight(struct cli_req *req, struct server *srv,
     if (*end == '%') {
         if (w < 0)
             return cli_fail(req, "Relative weight must be positive.\n");
+        if (w > 25600) /* 256 at most, whatever the configured weight */
+            w = 25600;
         w = w * srv->iweight / 100;
         if (w > 256)
             w = 256;

@@ -100,6 +100,9 @@ const char *stream_unique_id(struct stream *s)
 
     if (s->unique_id != NULL || s->fe->uid_lf == NULL)
         return s->unique_id;
+    /* a format naming the identifier itself (%ID, %[unique-id]) sees it
+     * empty rather than asking for it again */
+    s->unique_id = "";
     len = logformat_render(s->fe->uid_lf, s, buf, sizeof(buf));
     s->unique_id = pstrndup(s->pool, buf, len);
     return s->unique_id;

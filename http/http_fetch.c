@@ -542,8 +542,11 @@ static int uri_ipv4(struct ist u, struct sample *ip, long long *port)
     if (n == 0 || !sample_cast(ip, SMP_T_IPV4, NULL))
         return 0;
     if (p + n < end && p[n] == ':') {
-        for (*port = 0, p += n + 1; p < end && *p >= '0' && *p <= '9'; p++)
-            *port = *port * 10 + (*p - '0');
+        unsigned v = 0; /* wraps as HAProxy's: 99999 gives 34463 */
+
+        for (p += n + 1; p < end && *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (unsigned)(*p - '0');
+        *port = v & 0xffff;
     }
     return 1;
 }

@@ -1,7 +1,7 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The "core" and "act" global tables: registration of actions, services,
- * fetches, converters, init functions, tasks and CLI commands (kept for
- * the runtime API, which does not exist yet); logging; time, sleeping
+ * fetches, converters, init functions, tasks and runtime API commands
+ * (run by luab_cli.c); logging; time, sleeping
  * and yielding; core.done; core.tcp; and the small utilities (concat,
  * tokenize, get_info, get_var, set_nice). Each function checks the context it
  * is called from before doing anything. */
@@ -168,9 +168,9 @@ static void luab_core_cli_path(lua_State *L)
     luaL_pushresult(&b);
 }
 
-/* core.register_cli(path, usage, fn): accepted and kept in the registry
- * table LUAB_CLI_KEY ("words" -> {usage=, fn=}) for the runtime API,
- * which does not exist yet: the commands cannot be called. */
+/* core.register_cli(path, usage, fn): kept in the registry table
+ * LUAB_CLI_KEY ("words" -> {usage=, fn=}), from which luab_cli.c
+ * registers the runtime API commands. */
 static int luab_core_register_cli(lua_State *L)
 {
     if (lua_gettop(L) != 3)

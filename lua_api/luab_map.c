@@ -379,13 +379,15 @@ static int luab_map_new(lua_State *L)
 {
     const char *file = luaL_checkstring(L, 1);
     lua_Integer method =
-        luaL_optinteger(L, 2, PAT_MATCH_STR - LUAB_MAP_LUA_BASE) +
-        LUAB_MAP_LUA_BASE;
+        luaL_optinteger(L, 2, PAT_MATCH_STR - LUAB_MAP_LUA_BASE);
     struct luab_map *m;
     char *err = NULL;
 
-    luaL_argcheck(L, method >= PAT_MATCH_INT && method <= PAT_MATCH_REG, 2,
-                  "unknown match method");
+    luaL_argcheck(L,
+                  method >= PAT_MATCH_INT - LUAB_MAP_LUA_BASE &&
+                      method <= PAT_MATCH_REG - LUAB_MAP_LUA_BASE,
+                  2, "unknown match method");
+    method += LUAB_MAP_LUA_BASE;
     /* reading a file would block the worker: HAProxy refuses it too */
     if (!(luab_ctx_kind(L) & (LUAB_CTX_BODY | LUAB_CTX_INIT)))
         return luaL_error(L, "'new': map: cannot load map at runtime.");

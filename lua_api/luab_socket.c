@@ -265,7 +265,6 @@ static int luab_sock_connect_k(lua_State *L, int status, lua_KContext k)
     return 1;
 }
 
-/* sock:connect(addr [, port]) */
 /* Raises HAProxy's connect() errors for <addr> (and <port>, -1 if not
  * given) that luab_socket_addr refused: an address that does not parse,
  * or an IP without a port. A port that does not fit returns, and the
@@ -283,6 +282,7 @@ static void luab_sock_addr_error(lua_State *L, const char *addr,
         luaL_error(L, "connect: port missing");
 }
 
+/* sock:connect(addr [, port]) */
 static int luab_sock_connect(lua_State *L)
 {
     struct luab_sock *sk = luab_sock_check(L);

@@ -57,7 +57,7 @@ for my $n (1, 2) {
         sub { return [200, ['content-type' => 'text/plain'], "s$n"] });
 }
 $t->run;
-$t->plan(69);
+$t->plan(70);
 
 my $port = $t->port(8080);
 my $map = $t->testdir . '/m.map';
@@ -196,6 +196,8 @@ is(served(), 's2=12', 'disable server');
 cli('enable server be/s1');
 like(cli('set weight be/s2 999'), qr/^Absolute weight can only be between 0 and 256/,
     'a weight out of range is refused');
+is(cli('set weight be/s2 1844674407370955162%; get weight be/s2'),
+    "\n256 (initial 1)\n\n", 'a huge relative weight stops at 256');
 
 # ---- levels
 is($t->cli('user.sock', "set weight be/s1 2\n"), "Permission denied\n\n",

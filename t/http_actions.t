@@ -87,6 +87,10 @@ frontend xorig_except
     bind 127.0.0.1:%%PORT_8089%%
     option originalto except 127.0.0.1
     default_backend origin
+frontend uidself
+    bind 127.0.0.1:%%PORT_8092%%
+    unique-id-format x%ID-%[unique-id]
+    http-request return status 200 content-type text/plain lf-string "%[unique-id]"
 frontend uid
     bind 127.0.0.1:%%PORT_8090%%
     unique-id-format %[req.hdr(x-a)]-%HM
@@ -119,7 +123,7 @@ $t->http_origin(8091, sub {
 $t->run;
 my $port = $t->port(8080);
 
-$t->plan(53);
+$t->plan(54);
 
 my $r = $t->http_get($port, '/plain', headers => ['X-Drop' => 'x',
     'X-Rep' => 'ab-cd', 'X-Val' => 'old, keep, old']);
@@ -203,6 +207,8 @@ like($r->{body}, qr/^X-Seen: v-GET\nX-UID: v-GET$/mi,
     'unique-id: the fetch in a rule, then unique-id-header, one identifier');
 $r = $t->http_get($t->port(8090), '/len', headers => ['X-A' => 'a' x 300]);
 is($r->{body}, '127', 'unique-id: cut to 127 bytes');
+is($t->http_get($t->port(8092), '/self')->{body}, 'x-',
+    'a unique-id-format naming itself sees it empty (no endless recursion)');
 
 $r = $t->http_get($t->port(8084), '/evil', headers => ['X-Evil' => '1']);
 ok(!$r->{status}, 'tcp-request content reject in an HTTP frontend closes');

@@ -106,6 +106,9 @@ ${acl_rules}    http-request return status 200 content-type text/plain lf-string
     http-response set-header X-Srv %[srv_name]
 backend be1
     server s1 127.0.0.1:%%PORT_8091%%
+frontend urlport
+    bind 127.0.0.1:%%PORT_8082%%
+    http-request return status 200 content-type text/plain lf-string "%[url_port]"
 frontend refused
     bind 127.0.0.1:%%PORT_8081%%
     tcp-request connection accept if { src 10.0.0.0/8 }
@@ -121,7 +124,7 @@ $t->http_origin(8091, sub {
 });
 $t->run;
 my $port = $t->port(8080);
-$t->plan(34 + @acls);
+$t->plan(36 + @acls);
 
 # A request on a socket of ours, so that its source port is known.
 my $c = IO::Socket::INET->new("127.0.0.1:$port") or die "connect: $!";
@@ -183,6 +186,14 @@ $r = $t->http_get($port, '/', headers => ['X-Acl' => '1', 'X-N' => 'x42']);
 is($m{int_yes}, '', '-m int: a non-number never matches');
 is($m{found_yes}, '', '-m found: an absent header');
 is($m{gt_yes}, '', 'an integer operator on a failed conversion is false');
+
+# url_port of an absolute URI wraps as HAProxy's (measured: 99999 gives
+# 34463, 9223372036854775808 gives 0)
+for my $c (['99999', 34463], ['9223372036854775808', 0]) {
+    my $x = $t->http($t->port(8082), "GET http://1.2.3.4:$c->[0]/ HTTP/1.1\r\n"
+        . "Host: 1.2.3.4:$c->[0]\r\nConnection: close\r\n\r\n");
+    is($x->{body}, $c->[1], "url_port of :$c->[0]");
+}
 
 # tcp-request connection accept stops the connection rules
 is($t->http_get($port, '/accept')->{status}, 200,
