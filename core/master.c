@@ -474,11 +474,16 @@ static void master_retire_old(int max_reloads)
 static void master_reload(void)
 {
     struct cfg *next, *prev = cur;
+    char **env;
     int i;
 
     log_notice("reload begun");
+    /* setenv and friends act while the new configuration is read */
+    env = env_snapshot();
     next = master_load(mopts);
     if (next == NULL || master_bind(next, cur) != RC_OK) {
+        env_restore(env);
+        env_snapshot_free(env);
         failed_reloads++;
         log_alert("reload refused (%u so far): the running workers keep "
                   "serving the previous configuration",
@@ -486,6 +491,7 @@ static void master_reload(void)
         cfg_free(next);
         return;
     }
+    env_snapshot_free(env);
     cur = next;
     master_close_listeners(prev); /* the binds no longer configured */
     cli_master_start(cur, mbase, master_cli_targets);

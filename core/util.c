@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "core/errors.h"
@@ -132,4 +133,44 @@ int file_read_all(const char *path, char **out, size_t *len, char **err)
     }
     fclose(fp);
     return RC_OK;
+}
+
+char **env_snapshot(void)
+{
+    size_t n = 0, i;
+    char **snap;
+
+    while (environ[n] != NULL)
+        n++;
+    snap = xcalloc(n + 1, sizeof(*snap));
+    for (i = 0; i < n; i++)
+        snap[i] = xstrdup(environ[i]);
+    return snap;
+}
+
+void env_restore(char *const *snap)
+{
+    size_t i;
+
+    clearenv();
+    for (i = 0; snap[i] != NULL; i++) {
+        char *eq = strchr(snap[i], '=');
+
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        setenv(snap[i], eq + 1, 1);
+        *eq = '=';
+    }
+}
+
+void env_snapshot_free(char **snap)
+{
+    size_t i;
+
+    if (snap == NULL)
+        return;
+    for (i = 0; snap[i] != NULL; i++)
+        free(snap[i]);
+    free(snap);
 }

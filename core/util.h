@@ -8,6 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* A copy of the environment ("NAME=value" strings, NULL-terminated), so
+ * that what a refused configuration's setenv/resetenv lines changed can
+ * be put back. */
+char **env_snapshot(void);
+/* Makes the environment <snap> again. */
+void env_restore(char *const *snap);
+/* Frees <snap>. Accepts NULL. */
+void env_snapshot_free(char **snap);
 /* Reports that memory ran out and aborts: the x* allocators' end. */
 void oom(void) __attribute__((noreturn));
 void *xmalloc(size_t size);
