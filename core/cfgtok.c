@@ -51,7 +51,6 @@ static void out_open(struct tok_out *o);
 static void out_putc(struct tok_out *o, char c);
 static void out_close(struct tok_out *o);
 static void out_forget_empty(struct tok_out *o);
-static int hexval(char c);
 
 int cfgtok_split(const char *line, struct cfg_words *w, char **err)
 {
@@ -163,8 +162,8 @@ static int tok_backslash(struct tok_in *in, struct tok_out *o, char **err)
         out_putc(o, '$');
         break;
     case 'x':
-        hi = hexval(p[2]);
-        lo = hi < 0 ? -1 : hexval(p[3]);
+        hi = hex_digit_value(p[2]);
+        lo = hi < 0 ? -1 : hex_digit_value(p[3]);
         if (lo < 0)
             return set_err(err,
                            "truncated or invalid hexadecimal sequence at "
@@ -337,16 +336,4 @@ static void out_forget_empty(struct tok_out *o)
 {
     if (o->open && o->word_len == 0)
         o->open = 0;
-}
-
-/* Returns the value of hexadecimal digit <c>, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }

@@ -51,7 +51,6 @@ struct logformat {
 static const struct logformat_tag *lf_tables[LF_MAX_TABLES];
 static int lf_ntables;
 
-static const char lf_hex[] = "0123456789ABCDEF";
 static const char *const lf_months[] = {"Jan", "Feb", "Mar", "Apr",
                                         "May", "Jun", "Jul", "Aug",
                                         "Sep", "Oct", "Nov", "Dec"};
@@ -375,7 +374,7 @@ void logformat_put_encoded(struct logformat_out *out, const char *s, size_t len,
         unsigned char c = (unsigned char)s[i];
 
         if (lf_must_encode(c, enc)) {
-            char hex[3] = {esc, lf_hex[c >> 4], lf_hex[c & 15]};
+            char hex[3] = {esc, hex_upper[c >> 4], hex_upper[c & 15]};
 
             logformat_put_mem(out, hex, 3);
         } else {
@@ -413,8 +412,8 @@ static void lf_put_hex_bytes(struct logformat_out *out, const void *p, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++) {
-        logformat_put_char(out, lf_hex[b[i] >> 4]);
-        logformat_put_char(out, lf_hex[b[i] & 15]);
+        logformat_put_char(out, hex_upper[b[i] >> 4]);
+        logformat_put_char(out, hex_upper[b[i] & 15]);
     }
 }
 

@@ -1314,15 +1314,6 @@ int sample_set_str_copy(struct sample *smp, enum smp_type type, const char *s,
     return 1;
 }
 
-/* Returns the value of hex digit <c>, or -1. */
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Accepts upper- and lower-case digits. */
 long sample_hex2bin(const char *hex, size_t len, unsigned char *out)
 {
@@ -1331,8 +1322,8 @@ long sample_hex2bin(const char *hex, size_t len, unsigned char *out)
     if (len % 2)
         return -1;
     for (i = 0; i < len; i += 2) {
-        int hi = hexval((unsigned char)hex[i]);
-        int lo = hexval((unsigned char)hex[i + 1]);
+        int hi = hex_digit_value((unsigned char)hex[i]);
+        int lo = hex_digit_value((unsigned char)hex[i + 1]);
 
         if (hi < 0 || lo < 0)
             return -1;

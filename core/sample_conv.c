@@ -411,18 +411,12 @@ CONV_PROTO(conv_ub64dec)
 /* Upper-case hex, two digits a byte. */
 CONV_PROTO(conv_hex)
 {
-    static const char digits[] = "0123456789ABCDEF";
-    const unsigned char *in = (const unsigned char *)smp->data.str.ptr;
-    size_t len = smp->data.str.len, i;
+    size_t len = smp->data.str.len;
     char *out = sample_alloc(env, len * 2 + 1);
 
     if (out == NULL)
         return 0;
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
+    out[hex_encode(out, smp->data.str.ptr, len)] = '\0';
     smp->type = SMP_T_STR;
     smp->data.str = (struct ist){out, 2 * len};
     return 1;

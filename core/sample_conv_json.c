@@ -257,15 +257,6 @@ static enum json_scan scan_value(struct json_scanner *s, const char *path)
     return r;
 }
 
-/* Value of the hex digit <c>, or -1. */
-static int hexval(char c)
-{
-    const char *digits = "0123456789abcdef", *p;
-
-    p = c ? strchr(digits, c | 0x20) : NULL;
-    return p ? (int)(p - digits) : -1;
-}
-
 /* Unescapes the string token <tok> into the pool; 1 or 0. */
 static int set_unescaped(struct sample *smp, struct ist tok,
                          const struct smp_env *env)
@@ -280,10 +271,10 @@ static int set_unescaped(struct sample *smp, struct ist tok,
         if (*p != '\\') {
             *o++ = *p;
         } else if (end - p > 5 && p[1] == 'u') {
-            if (p[2] != '0' || p[3] != '0' || hexval(p[4]) < 0 ||
-                hexval(p[5]) < 0)
+            if (p[2] != '0' || p[3] != '0' || hex_digit_value(p[4]) < 0 ||
+                hex_digit_value(p[5]) < 0)
                 return 0;
-            *o++ = (char)(hexval(p[4]) << 4 | hexval(p[5]));
+            *o++ = (char)(hex_digit_value(p[4]) << 4 | hex_digit_value(p[5]));
             p += 5;
         } else if (p[1] != '\0' && (e = strchr(from, p[1])) != NULL) {
             *o++ = to[e - from];

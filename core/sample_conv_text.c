@@ -212,7 +212,6 @@ static int check_http_date(struct arg *args, char **err)
  * like HAProxy, the input ends at its first NUL byte. */
 CONV_PROTO(conv_url_enc)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *in = (const unsigned char *)smp->data.str.ptr;
     size_t len = smp->data.str.len, i, o = 0;
     char *out = sample_alloc(env, len * 3 + 1);
@@ -225,8 +224,7 @@ CONV_PROTO(conv_url_enc)
             continue;
         }
         out[o++] = '%';
-        out[o++] = hex[in[i] >> 4];
-        out[o++] = hex[in[i] & 15];
+        o += hex_encode(out + o, &in[i], 1);
     }
     out[o] = '\0';
     smp->data.str = (struct ist){out, o};
@@ -251,8 +249,7 @@ static int check_url_enc(struct arg *args, char **err)
  * output bytes a byte plus the separators. */
 static int chunks_print(struct sample *smp, struct ist sep, long long chunk,
                         int truncate, size_t per_byte,
-                        size_t (*emit)(char *out, const unsigned char *p,
-                                       size_t n),
+                        size_t (*emit)(char *out, const void *p, size_t n),
                         const struct smp_env *env)
 {
     const unsigned char *p = (const unsigned char *)smp->data.str.ptr;
@@ -280,27 +277,15 @@ static int chunks_print(struct sample *smp, struct ist sep, long long chunk,
 }
 
 /* Big-endian unsigned value of <n> (at most 8) bytes, in decimal. */
-static size_t emit_dec(char *out, const unsigned char *p, size_t n)
+static size_t emit_dec(char *out, const void *p, size_t n)
 {
+    const unsigned char *b = p;
     unsigned long long v = 0;
     size_t i;
 
     for (i = 0; i < n; i++)
-        v = v << 8 | p[i];
+        v = v << 8 | b[i];
     return (size_t)sprintf(out, "%llu", v);
-}
-
-/* <n> bytes as upper-case hex digits. */
-static size_t emit_hex(char *out, const unsigned char *p, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    return 2 * n;
 }
 
 /* be2dec(separator,chunk_size[,truncate]); a 20-digit bound a chunk. */
@@ -316,7 +301,7 @@ CONV_PROTO(conv_be2hex)
     struct ist sep = args[0].type == ARGT_STR ? args[0].data.str : IST("");
 
     return chunks_print(smp, sep, arg_sint_or_zero(args, 1),
-                        arg_sint_or_zero(args, 2) != 0, 2, emit_hex, env);
+                        arg_sint_or_zero(args, 2) != 0, 2, hex_encode, env);
 }
 
 static int check_be2dec(struct arg *args, char **err)
@@ -403,17 +388,15 @@ CONV_PROTO(conv_cut_crlf)
  * byte drops the sample; the empty string is 0. */
 CONV_PROTO(conv_hex2i)
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned long long v = 0;
     size_t i;
 
     for (i = 0; i < smp->data.str.len; i++) {
-        int c = tolower((unsigned char)smp->data.str.ptr[i]);
-        const char *d = c ? strchr(digits, c) : NULL;
+        int d = hex_digit_value((unsigned char)smp->data.str.ptr[i]);
 
-        if (d == NULL)
+        if (d < 0)
             return 0;
-        v = v << 4 | (unsigned long long)(d - digits);
+        v = v << 4 | (unsigned long long)d;
     }
     smp->data.sint = (long long)v;
     smp->type = SMP_T_SINT;

@@ -174,3 +174,17 @@ void env_snapshot_free(char **snap)
         free(snap[i]);
     free(snap);
 }
+
+const char hex_upper[16] = "0123456789ABCDEF";
+
+size_t hex_encode(char *out, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex_upper[b[i] >> 4];
+        out[2 * i + 1] = hex_upper[b[i] & 15];
+    }
+    return 2 * n;
+}

@@ -34,6 +34,19 @@ int set_err(char **err, const char *fmt, ...)
 int file_read_all(const char *path, char **out, size_t *len, char **err);
 /* The largest file file_read_all() takes (error pages, reply bodies). */
 #define FILE_READ_MAX (64 << 20)
+/* Upper-case hexadecimal digits, indexed by value. */
+extern const char hex_upper[16];
+/* Writes the <n> bytes at <p> as 2n upper-case hex digits at <out>; returns
+ * 2n. */
+size_t hex_encode(char *out, const void *p, size_t n);
+/* The value of hexadecimal digit <c> (either case), or -1. */
+static inline int hex_digit_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
 /* Frees *<pp> and sets it to NULL. */
 #define xfree_null(pp)                                                         \
     do {                                                                       \

@@ -93,6 +93,7 @@ my @exact = (
     ["req.body,json_query('\\\$.a','int')", '{"a":010}', '8'],
     ["req.body,json_query('\\\$.a'),hex", '{"a":"q\\"\\u00e9\\n"}', '7122E90A'],
     ["req.body,json_query('\\\$.a')", '{"a":"\\u20ac"}', ''],
+    ["req.body,json_query('\\\$.a'),hex", "{\"a\":\"\\u00\x10\x11\"}", ''],
     ["req.body,json_query('\\\$.a')", '{"a":[1]}', ''],
     ["req.body,json_query('\\\$.a')", '{"a":true} trailing', '1'],
     ["req.body,jwt_payload_query('\\\$.n','int')",
