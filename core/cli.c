@@ -13,15 +13,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "core/cfg.h"
 #include "core/cli.h"
 #include "core/errors.h"
 #include "core/log.h"
