@@ -1111,7 +1111,7 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
     struct check_run *run = arg;
     const struct px_check *c = run->srv->px->chk;
 
-    if (run->srv->addr.family == AF_UNSPEC) {
+    if (run->srv->addr.family == AF_UNSPEC || run->srv->health->paused) {
         /* init-addr none: nothing to check until Lua gives an address */
         check_schedule(run);
         return;

@@ -20,6 +20,7 @@ struct server_health {
     int up;           /* 1 up, 0 down */
     int streak;       /* consecutive results against the current state */
     unsigned changes; /* transitions so far */
+    int paused;       /* checks disabled at runtime: the state holds */
 };
 
 /* "init-addr" methods, tried in order for a server named by host name. */

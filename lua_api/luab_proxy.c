@@ -461,8 +461,31 @@ static int luab_srv_force_down(lua_State *L)
     return luab_srv_force(L, 0);
 }
 
-/* Health-check switches with no checks to switch (accepted). */
-static int luab_srv_check_noop(lua_State *L)
+/* Shared body of check_enable/check_disable: pauses or resumes the
+ * checks that the checking worker runs; the state they left holds. */
+static int luab_srv_pause_checks(lua_State *L, int paused)
+{
+    struct server *srv = luab_srv_check(L);
+
+    if (srv->health != NULL)
+        srv->health->paused = paused;
+    return 0;
+}
+
+/* sv:check_enable() */
+static int luab_srv_check_enable(lua_State *L)
+{
+    return luab_srv_pause_checks(L, 0);
+}
+
+/* sv:check_disable() */
+static int luab_srv_check_disable(lua_State *L)
+{
+    return luab_srv_pause_checks(L, 1);
+}
+
+/* agent_enable/agent_disable: there are no agent checks to switch. */
+static int luab_srv_agent_noop(lua_State *L)
 {
     luab_srv_check(L);
     return 0;
@@ -502,11 +525,11 @@ static const luaL_Reg luab_srv_methods[] = {
     {"check_force_down", luab_srv_force_down},
     {"agent_force_up", luab_srv_force_up},
     {"agent_force_down", luab_srv_force_down},
-    {"check_enable", luab_srv_check_noop},
-    {"check_disable", luab_srv_check_noop},
+    {"check_enable", luab_srv_check_enable},
+    {"check_disable", luab_srv_check_disable},
     {"check_force_nolb", luab_srv_set_drain},
-    {"agent_enable", luab_srv_check_noop},
-    {"agent_disable", luab_srv_check_noop},
+    {"agent_enable", luab_srv_agent_noop},
+    {"agent_disable", luab_srv_agent_noop},
     {NULL, NULL},
 };
 

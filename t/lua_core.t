@@ -6,7 +6,8 @@
 # action (CONTINUE goes on, STOP ends the rule list, DONE ends processing,
 # ERROR answers 500), Reply objects built with set_status/add_header/
 # del_header/set_body, Concat:dump(), a Socket's getsockname,
-# getpeername and setoption, and Server:check_force_down/up.
+# getpeername and setoption, Server:check_force_down/up and
+# check_disable/enable.
 use strict;
 use warnings;
 use FindBin;
@@ -68,6 +69,16 @@ core.register_action("force", { "http-req" }, function(txn)
   if txn.sf:path() == "/force-up" then sv:check_force_up() end
 end)
 
+core.register_action("pause", { "http-req" }, function(txn)
+  local sv = core.backends.paused.servers.p1
+  if txn.sf:path() == "/pause-down" then
+    sv:check_disable()
+    sv:check_force_down()
+  elseif txn.sf:path() == "/pause-end" then
+    sv:check_enable()
+  end
+end)
+
 core.register_action("sock", { "http-req" }, function(txn)
   local s = core.tcp()
   s:settimeout(2)
@@ -99,14 +110,18 @@ frontend fe
     http-request return status 200 content-type text/plain lf-string "%[var(txn.sock)]" if { path /sock }
     http-request lua.force if { path_beg /force- }
     http-request return status 200 content-type text/plain lf-string "%[srv_is_up(checked/c1)] %[nbsrv(checked)]" if { path_beg /force- }
+    http-request lua.pause if { path_beg /pause- }
+    http-request return status 200 content-type text/plain lf-string "%[srv_is_up(paused/p1)]" if { path_beg /pause- }
     http-request lua.code
     http-request return status 200 content-type text/plain string after-the-action
 backend checked
     server c1 127.0.0.1:%%PORT_8091%% check inter 30s
+backend paused
+    server p1 127.0.0.1:%%PORT_8091%% check inter 200ms rise 1
 EOF2
 my $peer = $t->listen_socket(8091); # for the socket to connect to
 $t->run;
-$t->plan(14);
+$t->plan(17);
 
 my $port = $t->port(8080);
 is($t->http_get($port, '/conv')->{body}, '*/conv* from-done',
@@ -139,3 +154,18 @@ like($t->http_get($port, '/sock')->{body},
 is($t->http_get($port, '/force-down')->{body}, '0 0',
     'Server:check_force_down: down at once, no server left');
 is($t->http_get($port, '/force-up')->{body}, '1 1', 'Server:check_force_up');
+
+# check_disable holds the state a check would change (rise 1, inter 200ms)
+is($t->http_get($port, '/pause-down')->{body}, '0',
+    'Server:check_disable then check_force_down: down');
+select(undef, undef, undef, 1.2);
+is($t->http_get($port, '/pause-state')->{body}, '0',
+    'Server:check_disable: six check intervals later, still down');
+$t->http_get($port, '/pause-end');
+my $up = '0';
+for (1 .. 30) {
+    $up = $t->http_get($port, '/pause-state')->{body};
+    last if $up eq '1';
+    select(undef, undef, undef, 0.1);
+}
+is($up, '1', 'Server:check_enable: the next check brings it up');
