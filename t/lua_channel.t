@@ -24,7 +24,7 @@ core.register_action("edit", { "tcp-req" }, function(txn)
   local line = req:line()           -- waits for the LF
   if line == nil then return end    -- closed without data (port probes)
   local info = { line:gsub("\n", "\\n"), req:input(), req:output(),
-    tostring(req:is_resp()), tostring(txn.res:is_resp()), req:data(0, 3) }
+    req:get_in_len(), req:get_out_len(), tostring(req:is_resp()), tostring(txn.res:is_resp()), req:data(0, 3) }
   req:set("HELLO", 0, 5)            -- "hello world\n" -> "HELLO world\n"
   req:remove(5, 6)                  -- -> "HELLO\n"
   req:insert("-", 5)                -- -> "HELLO-\n"
@@ -82,9 +82,10 @@ syswrite($c, "world\n");
 shutdown($c, 1);
 my $got = '';
 1 while sysread($c, $got, 4096, length $got);
-is($got, "hello world\\n|12|0|false|true|hel|6|>HELLO-\\ntail\\n\n"
+is($got, "hello world\\n|12|0|12|0|false|true|hel|6|>HELLO-\\ntail\\n\n"
     . "[sent]>HELLO-\ntail\n",
-    'line waits for the LF; set/remove/insert/append/prepend/send rewrite');
+    'line waits for the LF; input/output and their old names get_in_len/'
+    . 'get_out_len; set/remove/insert/append/prepend/send rewrite');
 
 my $r = $t->raw_request($t->port(8241), "one\ntwo three",
     until => sub { 0 }, timeout => 2, shutdown_write => 1);
