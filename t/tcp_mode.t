@@ -28,13 +28,14 @@ frontend inspect
     bind 127.0.0.1:%%PORT_8081%%
     tcp-request inspect-delay 2s
     tcp-request content reject if { req.payload(0,4) -m str QUIT }
-    tcp-request content accept if { req.len ge 4 }
+    tcp-request content accept if { req_len ge 4 }
     default_backend echo
 frontend sni
     bind 127.0.0.1:%%PORT_8082%%
     tcp-request inspect-delay 2s
     tcp-request content accept if { req.ssl_hello_type 1 }
     use_backend tag_a if { req.ssl_sni -m str a.example }
+    use_backend tag_a if { req_ssl_sni -m str old.example }
     default_backend tag_b
 frontend pp_in
     bind 127.0.0.1:%%PORT_8083%% accept-proxy
@@ -101,7 +102,7 @@ $t->run_daemon(sub {
 close $pp;
 $t->run;
 
-$t->plan(15);
+$t->plan(16);
 
 # Connects to <n>, sends <data>, shuts the write side, reads everything.
 sub exchange {
@@ -154,6 +155,8 @@ my $hello = client_hello('a.example');
 is(exchange(8082, [substr($hello, 0, 10), substr($hello, 10)]), "A\n",
     'SNI a.example routed to its backend, hello split in two');
 is(exchange(8082, client_hello('b.example')), "B\n", 'other SNI: default backend');
+is(exchange(8082, client_hello('old.example')), "A\n",
+    'req_ssl_sni, the old name of req.ssl_sni');
 
 # PROXY protocol in: v1 and v2 set the client address.
 my $req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
