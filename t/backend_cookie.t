@@ -34,8 +34,10 @@ sub date_text {
     my $age = time - $_[0];
     return abs($age) <= 8 ? 'NOW' : int(($age + 30) / 60) . 'm';
 }
-# A date <ago> seconds back ('now': rounded up, as HAProxy writes it).
-sub ago { return date_enc($_[0] eq 'now' ? time + 3 : time - $_[0]) }
+# A date <ago> seconds back. 'now' is a few seconds ahead, as HAProxy
+# writes it, and far enough that it is still ahead when the request
+# arrives (4-second units: +7 is at least +4).
+sub ago { return date_enc($_[0] eq 'now' ? time + 7 : time - $_[0]) }
 
 # One configuration; <who> picks the frontend port and the log target.
 sub config {
