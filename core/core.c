@@ -20,6 +20,7 @@
 #include "core/server_slots.h"
 #include "core/service.h"
 #include "core/stats.h"
+#include "core/stream_act.h"
 #include "core/unique_id.h"
 
 /* Fills the registries with what core provides. */
@@ -29,6 +30,7 @@ static int core_init(void)
     sample_conv_register_builtin();
     stream_fetch_init();
     vars_act_init();
+    stream_act_init();
     service_init();
     filter_trace_init();
     logformat_core_init();

@@ -293,16 +293,37 @@ static void lb_queue_poll(struct proxy *px)
         evtimer_add(px->queue_poll, &tv);
 }
 
-/* Appends <s> to <q>. */
+/* Returns 1 if <a> is served before <b>: its priority class is lower,
+ * or the same with a lower key. */
+static int lb_before(const struct stream *a, const struct stream *b)
+{
+    if (a->prio_class != b->prio_class)
+        return a->prio_class < b->prio_class;
+    return a->q_key < b->q_key;
+}
+
+/* Inserts <s> into <q> after every stream served before it or at the
+ * same rank: FIFO at equal priority, and O(1) when no rule set one. */
 static void lb_enqueue(struct stream_queue *q, struct stream *s)
 {
-    s->q_next = NULL;
-    s->q_prev = q->tail;
-    if (q->tail != NULL)
-        q->tail->q_next = s;
+    struct timeval now;
+    struct stream *prev = q->tail;
+
+    event_base_gettimeofday_cached(worker_loop(), &now);
+    s->q_key =
+        (long long)now.tv_sec * 1000 + now.tv_usec / 1000 + s->prio_offset;
+    while (prev != NULL && lb_before(s, prev))
+        prev = prev->q_prev;
+    s->q_prev = prev;
+    s->q_next = prev != NULL ? prev->q_next : q->head;
+    if (prev != NULL)
+        prev->q_next = s;
     else
         q->head = s;
-    q->tail = s;
+    if (s->q_next != NULL)
+        s->q_next->q_prev = s;
+    else
+        q->tail = s;
     q->len++;
     s->queue = q;
     s->q_taken = q->taken;

@@ -105,6 +105,10 @@ struct stream {
     struct stream_queue *queue;     /* the one it waits in, or NULL */
     struct stream *q_next, *q_prev; /* in <queue> */
     unsigned long long q_taken;     /* queue->taken when it joined */
+    /* its place in a queue: lower classes first, then lower keys (the
+     * time it joined, in ms, plus its priority offset) */
+    int prio_class, prio_offset;
+    long long q_key;
     /* streams that left the server's / the backend's queue with a slot
      * while this one waited there, plus one; 0 if it never waited there
      * (HAProxy's srv_queue / backend_queue, %sq / %bq) */

@@ -24,6 +24,7 @@
 #include "core/logctl.h"
 #include "core/logger.h"
 #include "core/stream.h"
+#include "core/stream_act.h"
 #include "core/vars.h"
 #include "http/http_ana.h"
 #include "lua_api/luab.h"
@@ -303,12 +304,34 @@ static int luab_txn_set_loglevel(lua_State *L)
     return 0;
 }
 
-/* Setters HAProxy has and we accept without effect (set_tos, set_mark,
- * set_priority_*). */
-static int luab_txn_noop(lua_State *L)
+/* txn:set_tos(n), set_mark(n), set_priority_class(n),
+ * set_priority_offset(n): the setters the rules use (core/stream_act.h). */
+static int luab_txn_set_int(lua_State *L, stream_setter_fn set)
 {
-    luab_txn_check(L);
+    struct luab_ctx *ctx = luab_txn_check(L);
+
+    set(ctx->s, (long long)luaL_checkinteger(L, 2));
     return 0;
+}
+
+static int luab_txn_set_tos(lua_State *L)
+{
+    return luab_txn_set_int(L, stream_set_tos);
+}
+
+static int luab_txn_set_mark(lua_State *L)
+{
+    return luab_txn_set_int(L, stream_set_mark);
+}
+
+static int luab_txn_set_priority_class(lua_State *L)
+{
+    return luab_txn_set_int(L, stream_set_priority_class);
+}
+
+static int luab_txn_set_priority_offset(lua_State *L)
+{
+    return luab_txn_set_int(L, stream_set_priority_offset);
 }
 
 /* Sends one header of a reply for each value of the list on top (or
@@ -534,12 +557,12 @@ static const luaL_Reg luab_txn_methods[] = {
     {"done", luab_txn_done},
     {"reply", luab_txn_reply},
     {"set_loglevel", luab_txn_set_loglevel},
-    {"set_tos", luab_txn_noop},
-    {"set_mark", luab_txn_noop},
-    {"set_fc_tos", luab_txn_noop},
-    {"set_fc_mark", luab_txn_noop},
-    {"set_priority_class", luab_txn_noop},
-    {"set_priority_offset", luab_txn_noop},
+    {"set_tos", luab_txn_set_tos},
+    {"set_mark", luab_txn_set_mark},
+    {"set_fc_tos", luab_txn_set_tos},
+    {"set_fc_mark", luab_txn_set_mark},
+    {"set_priority_class", luab_txn_set_priority_class},
+    {"set_priority_offset", luab_txn_set_priority_offset},
     {NULL, NULL},
 };
 

@@ -1070,9 +1070,10 @@ sub http_request_bytes {
 
 # A blocking-connect, then non-blocking, loopback TCP client socket.
 sub _connect {
-    my ($port, $timeout) = @_;
-    my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port,
-        Proto => 'tcp', Timeout => $timeout // 3) or return undef;
+    my ($port, $timeout, $host) = @_;
+    my $s = IO::Socket::IP->new(PeerHost => $host // '127.0.0.1',
+        PeerPort => $port, Proto => 'tcp', Timeout => $timeout // 3)
+        or return undef;
     $s->blocking(0);
     return $s;
 }
@@ -1174,8 +1175,6 @@ sub http {
     return $resp;
 }
 
-# Send the same kind of request for every path at once on separate
-# connections, multiplexed; returns the parsed responses in order.
 # Send $text to the runtime API on the unix socket $path (relative to the
 # test directory unless absolute), close the writing side unless
 # keep_open, and return everything read until the server closes (or
@@ -1200,19 +1199,28 @@ sub cli {
     return $out;
 }
 
+# Send the same kind of request for every path at once on separate
+# connections, multiplexed; returns the parsed responses in order.
 sub http_get_many {
     my ($self, $port, $paths, %opts) = @_;
+    my @socks = map {
+        my $s = _connect($port);
+        _write_all($s, http_request_bytes('GET', $_, %opts)) if $s;
+        $s;
+    } @$paths;
+    return $self->http_read_many(\@socks, %opts);
+}
+
+# Read one response from each socket of @$socks (undef entries stand for
+# failed connections), multiplexed, within timeout seconds (10); returns
+# the parsed responses in order and closes the sockets.
+sub http_read_many {
+    my ($self, $socks, %opts) = @_;
     my $deadline = time + ($opts{timeout} // 10);
     my (@conns, %by_fd);
-    for my $path (@$paths) {
-        my $c = { buf => '', done => 0 };
-        $c->{sock} = _connect($port);
-        if ($c->{sock}) {
-            _write_all($c->{sock}, http_request_bytes('GET', $path, %opts));
-            $by_fd{ fileno $c->{sock} } = $c;
-        } else {
-            $c->{done} = 1;
-        }
+    for my $sock (@$socks) {
+        my $c = { buf => '', sock => $sock, done => !$sock };
+        $by_fd{ fileno $sock } = $c if $sock;
         push @conns, $c;
     }
     my $sel = IO::Select->new(map { $_->{sock} } grep { !$_->{done} } @conns);
@@ -1245,10 +1253,12 @@ package Test::Luaproxy::Session;
 use Errno qw(EAGAIN EINTR);
 use Time::HiRes qw(time);
 
-# Open the connection; undef if it cannot connect.
+# Open the connection (to 127.0.0.1, or the host option); undef if it
+# cannot connect.
 sub new {
     my ($class, $port, %opts) = @_;
-    my $s = Test::Luaproxy::_connect($port) or return undef;
+    my $s = Test::Luaproxy::_connect($port, undef, $opts{host})
+        or return undef;
     return bless { sock => $s, buf => '', closed => 0,
         timeout => $opts{timeout} // 5 }, $class;
 }
