@@ -11,7 +11,8 @@ top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages="build-essential autoconf automake pkg-config perl liblua5.3-dev
-    libevent-dev libssl-dev zlib1g-dev libpcre2-dev check libsubunit-dev"
+    libevent-dev libssl-dev zlib1g-dev libpcre2-dev check libsubunit-dev
+    iproute2"
 
 # Installs the Debian packages that are missing (as root, or with sudo).
 install_packages() {
