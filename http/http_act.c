@@ -630,14 +630,16 @@ static int rewrite_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
 }
 
 /* ---------------------------------------------------------------- */
-/* replace-header, replace-value                                     */
+/* replace-header, replace-value, replace-path, replace-pathq,       */
+/* replace-uri                                                       */
 /* ---------------------------------------------------------------- */
 
 struct replace_act {
-    char *name;
+    char *name; /* the header; NULL for a part of the request line */
+    enum rewrite_part part; /* replace-path, -pathq, -uri */
     struct sample_regex *re;
-    char *with;    /* replacement with \1..\9 references */
-    int per_value; /* replace-value: each comma-separated value */
+    struct act_value with; /* replacement with \1..\9 references */
+    int per_value;         /* replace-value: each comma-separated value */
 };
 
 static void replace_free(struct rule *r)
@@ -648,7 +650,7 @@ static void replace_free(struct rule *r)
         return;
     sample_regex_free(ra->re);
     free(ra->name);
-    free(ra->with);
+    act_value_free(&ra->with);
     free(ra);
 }
 
@@ -681,8 +683,9 @@ static long replace_expand(const char *with, const char *src,
     return (long)len;
 }
 
-/* Replaces <v> in place (into the stream pool) when <re> matches it
- * whole, as HAProxy does; returns 0 on memory failure. */
+/* Replaces all of <v> (into the stream pool) with the expansion of <with>
+ * when <re> matches anywhere in it, as HAProxy does; returns 0 on memory
+ * failure. */
 static int replace_one(struct stream *s, const struct sample_regex *re,
                        const char *with, struct ist *v)
 {
@@ -690,8 +693,7 @@ static int replace_one(struct stream *s, const struct sample_regex *re,
     char out[8192];
     long n;
 
-    if (!sample_regex_exec(re, v->ptr, v->len, 0, ovec, 10) || ovec[0] != 0 ||
-        ovec[1] != v->len)
+    if (!sample_regex_exec(re, v->ptr, v->len, 0, ovec, 10))
         return 1;
     n = replace_expand(with, v->ptr, ovec, out, sizeof(out));
     if (n < 0)
@@ -700,24 +702,29 @@ static int replace_one(struct stream *s, const struct sample_regex *re,
     return v->ptr != NULL;
 }
 
-/* Splits a header value on commas and replaces each element. */
+/* Replaces each comma-separated element of a header value, keeping the
+ * text between them as it was (HAProxy edits the elements in place). */
 static int replace_values(struct stream *s, const struct sample_regex *re,
                           const char *with, struct ist *v)
 {
-    struct ist parts[64], rest = *v, elem;
-    struct ist joined[127];
-    int n = 0, i, k = 0;
+    struct ist rest = *v, elem, orig, *joined;
+    const char *prev = v->ptr;
+    int n = 1, k = 0;
 
-    while (n < 64 && h1_list_next(&rest, &elem)) {
+    while (h1_list_next(&rest, &elem))
+        n += 2;
+    joined = palloc(s->pool, (size_t)n * sizeof(*joined));
+    if (joined == NULL)
+        return 0;
+    for (rest = *v; h1_list_next(&rest, &elem);) {
+        orig = elem;
         if (!replace_one(s, re, with, &elem))
             return 0;
-        parts[n++] = elem;
+        joined[k++] = (struct ist){prev, (size_t)(orig.ptr - prev)};
+        joined[k++] = elem;
+        prev = orig.ptr + orig.len;
     }
-    for (i = 0; i < n; i++) {
-        if (i > 0)
-            joined[k++] = IST(", ");
-        joined[k++] = parts[i];
-    }
+    joined[k++] = (struct ist){prev, (size_t)(v->ptr + v->len - prev)};
     *v = pool_join(s->pool, joined, k);
     return v->ptr != NULL;
 }
@@ -739,40 +746,79 @@ int http_hdr_replace(struct stream *s, struct http_msg *m, struct ist name,
     return RC_OK;
 }
 
+/* The part of the request line a replace-path/pathq/uri works on. */
+static struct ist replace_subject(struct http_msg *m, enum rewrite_part part)
+{
+    struct ist path = http_msg_path(m);
+
+    if (part == REWRITE_URI)
+        return m->uri;
+    if (part == REWRITE_PATH)
+        return path;
+    return (struct ist){path.ptr, (size_t)(m->uri.ptr + m->uri.len - path.ptr)};
+}
+
+/* Rewrites the request line's <ra>->part when the regex matches it. */
+static int replace_line(struct stream *s, const struct replace_act *ra,
+                        const char *with)
+{
+    struct ist v = replace_subject(&http_txn_get(s)->req, ra->part);
+    const char *before = v.ptr;
+
+    if (!replace_one(s, ra->re, with, &v))
+        return 0;
+    return v.ptr == before || rewrite_apply(s, ra->part, v);
+}
+
 static enum act_ret replace_run(struct rule *r, struct stream *s, unsigned f)
 {
     const struct replace_act *ra = r->arg;
     struct http_msg *m = act_msg(s);
+    struct ist with;
 
-    if (m == NULL)
+    if (m == NULL || !act_value_eval(&ra->with, s, &with))
         return ACT_RET_CONT;
-    return http_hdr_replace(s, m, ist_from(ra->name), ra->re, ra->with,
+    if (ra->name == NULL)
+        return replace_line(s, ra, with.ptr) ? ACT_RET_CONT : ACT_RET_ERR;
+    return http_hdr_replace(s, m, ist_from(ra->name), ra->re, with.ptr,
                             ra->per_value) == RC_OK
                ? ACT_RET_CONT
                : ACT_RET_ERR;
 }
 
+/* "replace-header|replace-value NAME REGEX FMT" and
+ * "replace-path|replace-pathq|replace-uri REGEX FMT". */
 static int replace_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
                          int *cur, int argc, char **args, char **err)
 {
+    static const char *const lines[] = {"replace-path", "replace-pathq",
+                                        "replace-uri"};
+    static const enum rewrite_part parts[] = {REWRITE_PATH, REWRITE_PATHQ,
+                                              REWRITE_URI};
+    int hdr = strcmp(args[0], "replace-header") == 0 ||
+              strcmp(args[0], "replace-value") == 0;
     struct replace_act *ra;
+    size_t k;
 
-    if (argc < 4)
-        return set_err(err,
-                       "'%s' expects a header name, a regex and a "
-                       "replacement",
-                       args[0]);
+    if (argc < 3 + hdr)
+        return set_err(err, "'%s' expects %sa regex and a replacement", args[0],
+                       hdr ? "a header name, " : "");
     ra = xcalloc(1, sizeof(*ra));
     r->arg = ra;
     r->free = replace_free;
     r->run = replace_run;
     ra->per_value = strcmp(args[0], "replace-value") == 0;
-    ra->name = xstrdup(args[1]);
-    ra->with = xstrdup(args[3]);
-    ra->re = sample_regex_new(args[2], strlen(args[2]), 0, err);
-    if (ra->re == NULL)
+    for (k = 0; !hdr && strcmp(lines[k], args[0]) != 0; k++)
+        ;
+    if (hdr)
+        ra->name = xstrdup(args[1]);
+    else
+        ra->part = parts[k];
+    ra->re = sample_regex_new(args[1 + hdr], strlen(args[1 + hdr]), 0, err);
+    if (ra->re == NULL ||
+        act_value_parse(&ra->with, args[0], args[2 + hdr], err) != RC_OK)
         return RC_ERR;
-    *cur = 4;
+    *cur = 3 + hdr;
     return RC_OK;
 }
 
@@ -1479,6 +1525,9 @@ static const struct action_kw http_actions[] = {
     {"del-header", HTTP_RULESETS, 0, hdr_parse},
     {"replace-header", HTTP_RULESETS, 0, replace_parse},
     {"replace-value", HTTP_RULESETS, 0, replace_parse},
+    {"replace-path", RULESET_BIT(RULESET_HTTP_REQ), 0, replace_parse},
+    {"replace-pathq", RULESET_BIT(RULESET_HTTP_REQ), 0, replace_parse},
+    {"replace-uri", RULESET_BIT(RULESET_HTTP_REQ), 0, replace_parse},
     {"redirect", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES),
      0, redirect_parse},
     {"set-method", RULESET_BIT(RULESET_HTTP_REQ), 0, rewrite_parse},
