@@ -95,27 +95,14 @@ is($lp{'replace-uri: an unset group is empty'},
     '200 a= v= path=/k//POST url=/k//POST', 'replace-uri, unset group');
 
 # Bad arguments.
-for my $c (['replace-path', "'replace-path' expects a regex and a replacement"],
-    ['replace-uri ^/x', "'replace-uri' expects a regex and a replacement"],
-    ['replace-pathq ( /x', 'regex'],
-    ['replace-header X-A', "'replace-header' expects a header name, a regex"]) {
-    my ($rc, $out) = $t->check_config(<<"CFG", 'bad.cfg');
-frontend fe
-    mode http
-    bind 127.0.0.1:1
-    http-request $c->[0]
-CFG
-    ok($rc != 0 && $out =~ /bad\.cfg:4: .*\Q$c->[1]\E/,
-        "http-request $c->[0]: an error at its line") or diag($out);
-}
-my ($rc, $out) = $t->check_config(<<'CFG', 'bad.cfg');
-frontend fe
-    mode http
-    bind 127.0.0.1:1
-    http-response replace-path /a /b
-CFG
-ok($rc != 0 && $out =~ /bad\.cfg:4: .*replace-path/,
-    'replace-path is a request action') or diag($out);
+$t->rule_errors(['http-request replace-path',
+        "'replace-path' expects a regex and a replacement"],
+    ['http-request replace-uri ^/x',
+        "'replace-uri' expects a regex and a replacement"],
+    ['http-request replace-pathq ( /x', 'regex'],
+    ['http-request replace-header X-A',
+        "'replace-header' expects a header name, a regex"],
+    ['http-response replace-path /a /b', 'replace-path']);
 
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;

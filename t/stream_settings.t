@@ -204,28 +204,13 @@ ok($t->wait_log(qr/prio\.lua:\d+:.*number expected/, mark => $log),
     'the Lua error is logged with its file and line');
 
 # Bad arguments.
-for my $c (['set-tos', "'set-tos' expects a number"],
-    ['set-tos high', "'set-tos' expects a number, got 'high'"],
-    ['set-mark 12x', "'set-mark' expects a number, got '12x'"],
-    ['set-priority-class', "'set-priority-class' expects a sample"],
-    ['set-priority-offset nosuchfetch', 'nosuchfetch']) {
-    my ($rc, $out) = $t->check_config(<<"CFG", 'bad.cfg');
-frontend fe
-    mode http
-    bind 127.0.0.1:1
-    http-request $c->[0]
-CFG
-    ok($rc != 0 && $out =~ /bad\.cfg:4: .*\Q$c->[1]\E/,
-        "http-request $c->[0]: an error at its line") or diag($out);
-}
-my ($rc, $out) = $t->check_config(<<'CFG', 'bad.cfg');
-frontend fe
-    mode http
-    bind 127.0.0.1:1
-    http-response set-priority-class int(1)
-CFG
-ok($rc != 0 && $out =~ /bad\.cfg:4: .*set-priority-class/,
-    'set-priority-class is not a response action') or diag($out);
+$t->rule_errors(['http-request set-tos', "'set-tos' expects a number"],
+    ['http-request set-tos high', "'set-tos' expects a number, got 'high'"],
+    ['http-request set-mark 12x', "'set-mark' expects a number, got '12x'"],
+    ['http-request set-priority-class',
+        "'set-priority-class' expects a sample"],
+    ['http-request set-priority-offset nosuchfetch', 'nosuchfetch'],
+    ['http-response set-priority-class int(1)', 'set-priority-class']);
 
 # HAProxy gives the same outcomes (set-fc-* is HAProxy 3: not compared).
 SKIP: {

@@ -511,6 +511,19 @@ sub run_command {
     return ($? & 127 ? -1 : $? >> 8, $output);
 }
 
+# For each [rule line, expected text] of @cases: a frontend in mode http
+# with that rule is refused by -c with "bad.cfg:4: ..." and the text (one
+# test each).
+sub rule_errors {
+    my ($self, @cases) = @_;
+    for my $c (@cases) {
+        my ($rc, $out) = $self->check_config("frontend fe\n    mode http\n"
+            . "    bind 127.0.0.1:1\n    $c->[0]\n", 'bad.cfg');
+        Test::More::ok($rc != 0 && $out =~ /bad\.cfg:4: .*\Q$c->[1]\E/,
+            "$c->[0]: an error at its line") or Test::More::diag($out);
+    }
+}
+
 # Check a config (placeholders expanded) with -c -f, without making it the
 # run config; returns (exit code, output). Its alerts do not go to the log.
 sub check_config {
