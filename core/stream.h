@@ -109,6 +109,8 @@ struct stream {
      * time it joined, in ms, plus its priority offset) */
     int prio_class, prio_offset;
     long long q_key;
+    int addrs_saved; /* set-src/dst: the session's addresses come back at
+                      * the end of the stream (core/stream_act.c) */
     /* streams that left the server's / the backend's queue with a slot
      * while this one waited there, plus one; 0 if it never waited there
      * (HAProxy's srv_queue / backend_queue, %sq / %bq) */

@@ -1,8 +1,10 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The actions "set-priority-class EXPR", "set-priority-offset EXPR",
  * "set-tos N", "set-mark N" (and HAProxy 3's "set-fc-tos" and
- * "set-fc-mark", which take an expression too), the prio_class and
- * prio_offset fetches, and the setters the Lua API shares with them. */
+ * "set-fc-mark", which take an expression too), "set-src EXPR",
+ * "set-dst EXPR", "set-src-port EXPR", "set-dst-port EXPR", the
+ * prio_class and prio_offset fetches, and the setters the Lua API shares
+ * with them. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -17,6 +19,7 @@
 #include "core/action.h"
 #include "core/conn.h"
 #include "core/errors.h"
+#include "core/pool.h"
 #include "core/sample.h"
 #include "core/stream.h"
 #include "core/stream_act.h"
@@ -37,41 +40,196 @@ void stream_set_priority_offset(struct stream *s, long long offset)
     s->prio_offset = (int)clamp(offset, PRIO_OFFSET_MAX);
 }
 
-/* The client socket of <s> and its family; -1 if it has none. */
-static int stream_client_fd(const struct stream *s, int *family)
+/* The client socket of <s>; -1 if it has none. */
+static int stream_client_fd(const struct stream *s)
 {
     struct conn *c = s->sess != NULL ? s->sess->conn : NULL;
 
-    *family = s->sess != NULL ? s->sess->src.sa.sa_family : AF_UNSPEC;
     return c != NULL ? conn_fd(c) : -1;
+}
+
+/* Returns 1 if the IPv6 socket <fd> serves an IPv4-mapped client. */
+static int socket_v4_mapped(int fd)
+{
+    struct sockaddr_in6 peer;
+    socklen_t len = sizeof(peer);
+
+    return getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+           peer.sin6_family == AF_INET6 &&
+           IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr);
 }
 
 void stream_set_tos(struct stream *s, long long tos)
 {
-    int family, fd = stream_client_fd(s, &family), v = (int)tos;
+    int fd = stream_client_fd(s), v = (int)tos, domain = AF_UNSPEC;
+    socklen_t len = sizeof(domain);
 
-    if (fd < 0)
+    /* the socket's own family and peer: set-src may have changed the
+     * session's address */
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
         return;
-    /* an IPv4 client on an IPv6 socket is mapped: its packets are IPv4 */
-    if (family == AF_INET6 &&
-        !IN6_IS_ADDR_V4MAPPED(&s->sess->src.in6.sin6_addr))
+    if (domain == AF_INET6 && !socket_v4_mapped(fd))
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v));
-    else if (family == AF_INET || family == AF_INET6)
+    else if (domain == AF_INET || domain == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
 }
 
 void stream_set_mark(struct stream *s, long long mark)
 {
 #ifdef SO_MARK
-    int family, fd = stream_client_fd(s, &family);
+    int fd = stream_client_fd(s);
     unsigned v = (unsigned)mark;
 
-    if (fd >= 0 && family != AF_UNIX)
+    if (fd >= 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_MARK, &v, sizeof(v));
 #else
     (void)s;
     (void)mark;
 #endif
+}
+
+/* The client's (<dst> 0) or the listener's address of the session of
+ * <s>, as fetches and logs see it; NULL without a session. */
+static union sess_addr *session_addr(struct stream *s, int dst, socklen_t **len)
+{
+    if (s->sess == NULL)
+        return NULL;
+    *len = dst ? &s->sess->dstlen : &s->sess->srclen;
+    return dst ? &s->sess->dst : &s->sess->src;
+}
+
+/* The session's addresses as they were before a rule of the stream
+ * changed them. */
+struct addrs_saved {
+    struct session *sess;
+    union sess_addr src, dst;
+    socklen_t srclen, dstlen;
+};
+
+static void addrs_restore(void *data)
+{
+    struct addrs_saved *a = data;
+
+    a->sess->src = a->src;
+    a->sess->dst = a->dst;
+    a->sess->srclen = a->srclen;
+    a->sess->dstlen = a->dstlen;
+}
+
+/* As in HAProxy, a change by "tcp-request connection" lasts as long as
+ * the connection, any other one as long as the stream: saves what to put
+ * back when the stream ends. Returns 0 if that is impossible. */
+static int stream_addrs_save(struct stream *s)
+{
+    struct addrs_saved *a;
+
+    if (s->cur_rs == RULESET_TCP_CONN || s->addrs_saved)
+        return 1;
+    a = palloc(s->pool, sizeof(*a));
+    if (a == NULL || pool_cleanup_add(s->pool, addrs_restore, a) != RC_OK)
+        return 0;
+    a->sess = s->sess;
+    a->src = s->sess->src;
+    a->dst = s->sess->dst;
+    a->srclen = s->sess->srclen;
+    a->dstlen = s->sess->dstlen;
+    s->addrs_saved = 1;
+    return 1;
+}
+
+/* set-src, set-dst: the address from <smp> (IPv4 or IPv6), the port kept,
+ * as HAProxy does. */
+static void session_addr_set_ip(struct stream *s, int dst,
+                                const struct sample *smp)
+{
+    socklen_t *len;
+    union sess_addr *a = session_addr(s, dst, &len);
+    in_port_t port;
+
+    if (a == NULL || !stream_addrs_save(s))
+        return;
+    port = a->sa.sa_family == AF_INET    ? a->in4.sin_port
+           : a->sa.sa_family == AF_INET6 ? a->in6.sin6_port
+                                         : 0;
+    memset(a, 0, sizeof(*a));
+    if (smp->type == SMP_T_IPV4) {
+        a->in4.sin_family = AF_INET;
+        a->in4.sin_addr = smp->data.ipv4;
+        a->in4.sin_port = port;
+        *len = sizeof(a->in4);
+    } else {
+        a->in6.sin6_family = AF_INET6;
+        a->in6.sin6_addr = smp->data.ipv6;
+        a->in6.sin6_port = port;
+        *len = sizeof(a->in6);
+    }
+}
+
+/* set-src-port, set-dst-port: an address that is not IPv4 or IPv6
+ * becomes 0.0.0.0, as in HAProxy. */
+static void session_port_set(struct stream *s, int dst, long long port)
+{
+    socklen_t *len;
+    union sess_addr *a = session_addr(s, dst, &len);
+
+    if (a == NULL || !stream_addrs_save(s))
+        return;
+    if (a->sa.sa_family == AF_INET6) {
+        a->in6.sin6_port = htons((uint16_t)port);
+        return;
+    }
+    if (a->sa.sa_family != AF_INET) {
+        memset(a, 0, sizeof(*a));
+        a->in4.sin_family = AF_INET;
+        *len = sizeof(a->in4);
+    }
+    a->in4.sin_port = htons((uint16_t)port);
+}
+
+static void stream_set_src_port(struct stream *s, long long port)
+{
+    session_port_set(s, 0, port);
+}
+
+static void stream_set_dst_port(struct stream *s, long long port)
+{
+    session_port_set(s, 1, port);
+}
+
+/* Runs set-src / set-dst (<r>->iarg 0 / 1): an expression that gives no
+ * address changes nothing. */
+static enum act_ret addr_run(struct rule *r, struct stream *s, unsigned f)
+{
+    const struct sample_expr *expr = r->arg;
+    struct smp_env env;
+    struct sample smp;
+
+    stream_env(s, &env);
+    memset(&smp, 0, sizeof(smp));
+    if (sample_expr_eval(expr, &env, &smp) &&
+        sample_cast(&smp, SMP_T_ADDR, &env) &&
+        (smp.type == SMP_T_IPV4 || smp.type == SMP_T_IPV6))
+        session_addr_set_ip(s, (int)r->iarg, &smp);
+    return ACT_RET_CONT;
+}
+
+static void addr_free(struct rule *r)
+{
+    sample_expr_free(r->arg);
+}
+
+/* "set-src EXPR", "set-dst EXPR". */
+static int addr_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                      int *cur, int argc, char **args, char **err)
+{
+    r->run = addr_run;
+    r->free = addr_free;
+    r->iarg = strcmp(args[0], "set-dst") == 0;
+    if (argc < 2)
+        return set_err(err, "'%s' expects a sample expression", args[0]);
+    r->arg = sample_expr_parse(args[1], err);
+    *cur = 2;
+    return r->arg != NULL ? RC_OK : RC_ERR;
 }
 
 /* An action's argument: a constant (<expr> NULL) or an expression. */
@@ -132,6 +290,8 @@ static const struct {
     {"set-mark", stream_set_mark, 0},
     {"set-fc-tos", stream_set_tos, 1},
     {"set-fc-mark", stream_set_mark, 1},
+    {"set-src-port", stream_set_src_port, 1},
+    {"set-dst-port", stream_set_dst_port, 1},
 };
 
 static int setter_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
@@ -166,6 +326,8 @@ static int setter_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
     (PRIO_RULESETS | RULESET_BIT(RULESET_HTTP_RES) |                           \
      RULESET_BIT(RULESET_TCP_CONN))
 
+#define ADDR_RULESETS (PRIO_RULESETS | RULESET_BIT(RULESET_TCP_CONN))
+
 static const struct action_kw stream_actions[] = {
     {"set-priority-class", PRIO_RULESETS, 0, setter_parse},
     {"set-priority-offset", PRIO_RULESETS, 0, setter_parse},
@@ -173,6 +335,10 @@ static const struct action_kw stream_actions[] = {
     {"set-mark", MARK_RULESETS, 0, setter_parse},
     {"set-fc-tos", MARK_RULESETS, 0, setter_parse},
     {"set-fc-mark", MARK_RULESETS, 0, setter_parse},
+    {"set-src", ADDR_RULESETS, 0, addr_parse},
+    {"set-dst", ADDR_RULESETS, 0, addr_parse},
+    {"set-src-port", ADDR_RULESETS, 0, setter_parse},
+    {"set-dst-port", ADDR_RULESETS, 0, setter_parse},
     {NULL, 0, 0, NULL},
 };
 

@@ -92,10 +92,20 @@ static enum act_ret allow_run(struct rule *r, struct stream *s, unsigned f)
     return ACT_RET_STOP;
 }
 
+/* "reject": close the connection at once, no answer; HAProxy logs it PR
+ * with no request time (TR -1). */
+static enum act_ret reject_run(struct rule *r, struct stream *s, unsigned f)
+{
+    http_txn_term(s, 'P');
+    s->times.req = -1;
+    return ACT_RET_ABRT;
+}
+
+/* "allow" and "reject": no argument. */
 static int allow_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
                        int *cur, int argc, char **args, char **err)
 {
-    r->run = allow_run;
+    r->run = args[0][0] == 'a' ? allow_run : reject_run;
     *cur = 1;
     return RC_OK;
 }
@@ -1516,6 +1526,7 @@ const struct cfg_kw http_act_keywords[] = {
 
 static const struct action_kw http_actions[] = {
     {"allow", HTTP_RULESETS, 0, allow_parse},
+    {"reject", RULESET_BIT(RULESET_HTTP_REQ), 0, allow_parse},
     {"deny", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES), 0,
      deny_parse},
     {"return", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES), 0,
