@@ -18,6 +18,7 @@
 #include <pcre2.h>
 #include <zlib.h>
 
+#include "core/auth.h"
 #include "core/cfg.h"
 #include "core/cfgcond.h"
 #include "core/cfgparse.h"
@@ -32,7 +33,7 @@
 
 /* The modules, in the order their registries are filled. */
 static const struct module *const module_list[] = {
-    &core_module, &http_module, &tcp_module, &luab_module, NULL,
+    &core_module, &auth_module, &http_module, &tcp_module, &luab_module, NULL,
 };
 
 static const char *const build_features[] = {

@@ -56,6 +56,7 @@ static const struct cfg_kw *const http_keyword_tables[] = {
 static int http_init(void)
 {
     http_act_init();
+    http_auth_init();
     http_comp_init();
     http_fetch_init();
     http_log_init();

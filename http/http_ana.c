@@ -431,6 +431,9 @@ static const char *error_text(int status)
     switch (status) {
     case 400:
         return "Your browser sent an invalid request.";
+    case 401:
+    case 407:
+        return "You need a valid user and password to access this content.";
     case 403:
         return "Request forbidden by administrative rules.";
     case 405:
@@ -629,7 +632,8 @@ static const struct errorfile *errorfile_find(const struct stream *s,
 /* Sends the errorfile page <ef> as a reply: its head is parsed so that
  * the http-after-response rules see it; a page that does not parse goes
  * out as it is. */
-static void reply_errorfile(struct http_txn *txn, const struct errorfile *ef)
+static void reply_errorfile(struct http_txn *txn, const struct errorfile *ef,
+                            struct ist xname, struct ist xvalue)
 {
     struct stream *s = txn->s;
     struct h1_msg *p = palloc(s->pool, sizeof(*p));
@@ -650,12 +654,21 @@ static void reply_errorfile(struct http_txn *txn, const struct errorfile *ef)
     http_reply_begin(s, p->status, p->reason);
     for (i = 0; i < p->nb_hdrs; i++)
         http_reply_header(s, p->hdrs[i].name, p->hdrs[i].value);
+    if (xname.len > 0)
+        http_reply_header(s, xname, xvalue);
     http_reply_headers_end(s);
     http_reply_body(s, ef->raw + p->head_len, ef->len - p->head_len);
     http_reply_end(s);
 }
 
 void http_reply_error(struct stream *s, int status)
+{
+    http_reply_error_hdr(s, status, (struct ist){NULL, 0},
+                         (struct ist){NULL, 0});
+}
+
+void http_reply_error_hdr(struct stream *s, int status, struct ist xname,
+                          struct ist xvalue)
 {
     struct http_txn *txn = s->proto;
     const char *reason = http_status_reason(status);
@@ -670,7 +683,7 @@ void http_reply_error(struct stream *s, int status)
     if (status >= 500 || status == 400 || status == 408)
         txn->flags |= TXN_F_CLI_CLOSE;
     if ((ef = errorfile_find(s, status)) != NULL) {
-        reply_errorfile(txn, ef);
+        reply_errorfile(txn, ef, xname, xvalue);
         return;
     }
     if (status == 414 || status == 431 || status == 505 || status == 501)
@@ -683,6 +696,8 @@ void http_reply_error(struct stream *s, int status)
     http_reply_header(s, IST("content-length"), ist_from(len));
     http_reply_header(s, IST("cache-control"), IST("no-cache"));
     http_reply_header(s, IST("content-type"), IST("text/html"));
+    if (xname.len > 0)
+        http_reply_header(s, xname, xvalue);
     http_reply_headers_end(s);
     http_reply_body(s, body, (size_t)n);
     http_reply_end(s);

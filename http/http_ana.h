@@ -147,6 +147,10 @@ int http_reply_end(struct stream *s);
  * other statuses of a request that cannot go on) close the connection. If
  * a response was already started, only marks the connection to close. */
 void http_reply_error(struct stream *s, int status);
+/* The same with one more header <xname>: <xvalue> (after the page's own,
+ * a custom errorfile's included), e.g. WWW-Authenticate for a 401. */
+void http_reply_error_hdr(struct stream *s, int status, struct ist xname,
+                          struct ist xvalue);
 /* HAProxy's reason phrase for <status>. */
 const char *http_status_reason(int status);
 

@@ -129,8 +129,7 @@ sub socket_marks {
     my ($port, $path, %opts) = @_;
     my $sess = $t->http_keepalive($port, $opts{v6} ? (host => '::1') : ());
     return 'no connection' unless $sess;
-    my $r = $path =~ m{^/} ? $sess->get($path, headers => $opts{headers} // [])
-                           : undef;
+    $sess->get($path, headers => $opts{headers} // []);
     my $cport = $sess->{sock}->sockport;
     my $out = `$ss -Htnie --tos '( sport = :$port and dport = :$cport )' 2>&1`;
     $sess->close;
@@ -156,7 +155,8 @@ sub outcomes {
         $o{'set-tos'} = socket_marks($fport, '/tos');
         $o{'no set-tos'} = socket_marks($fport, '/plain');
         $o{'txn:set_tos'} = socket_marks($fport, '/luamarks');
-        $o{'tcp-request connection set-tos'} = socket_marks($tport, '');
+        # a request through, so the connection's rules have run
+        $o{'tcp-request connection set-tos'} = socket_marks($tport, '/tcp');
         $o{'set-tos over IPv6'} = socket_marks($v6port, '/tos', v6 => 1)
             if $v6port;
         $o{'set-mark'} = socket_marks($fport, '/mark');
