@@ -800,14 +800,30 @@ static size_t logger_px_maxlen(const struct logger_px *lp)
     return m;
 }
 
-/* The level of the line of <s>: "info" unless a "set-log-level" rule
- * chose another; -1 when it chose "silent". */
+/* Returns 1 if <s> ended in what HAProxy counts as an error for
+ * dontlog-normal and log-separate-errors: a termination cause other than
+ * a local answer, a retry or redispatch, or a 5xx status. */
+static int logger_stream_failed(const struct stream *s)
+{
+    int status = s->ops->status != NULL ? s->ops->status(s) : 0;
+
+    return (s->term[0] != '-' && s->term[0] != 'L') || s->redispatched ||
+           (s->term[0] == '-' && s->retries > 0) || status >= 500;
+}
+
+/* The level of the line of <s>: "info" ("err" for a failed one with
+ * log-separate-errors) unless a "set-log-level" rule chose another; -1
+ * when it chose "silent", or for a normal one with dontlog-normal. */
 static int logger_stream_level(struct stream *s)
 {
     const struct logctl *lc = logctl_get(s);
+    int failed = logger_stream_failed(s);
 
+    if (!failed && (s->fe->options & PX_OPT_DONTLOG_NORM))
+        return -1;
     if (lc == NULL || lc->level == LOGCTL_LEVEL_UNSET)
-        return LOG_LVL_INFO;
+        return failed && (s->fe->options & PX_OPT_LOG_SEP_ERR) ? LOG_LVL_ERR
+                                                               : LOG_LVL_INFO;
     return lc->level == LOGCTL_LEVEL_SILENT ? -1 : lc->level;
 }
 

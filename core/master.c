@@ -573,6 +573,7 @@ int master_run(struct cfg *cfg, const struct master_opts *opts)
     static const int sigs[] = {SIGCHLD, SIGHUP,  SIGUSR2, SIGTERM,
                                SIGINT,  SIGQUIT, SIGUSR1};
     struct event *evs[sizeof(sigs) / sizeof(sigs[0])];
+    sigset_t all, prev;
     size_t i;
     int id;
 
@@ -593,8 +594,17 @@ int master_run(struct cfg *cfg, const struct master_opts *opts)
         master_spawn(id);
     event_base_dispatch(mbase);
     log_notice("master (pid %d) exiting", (int)getpid());
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    /* a stop signal repeated now must not kill the master by its default
+     * action, which would turn a clean exit into a death by signal: held
+     * while libevent puts the default actions back, then ignored */
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &prev);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
         event_free(evs[i]);
+        if (sigs[i] != SIGCHLD)
+            signal(sigs[i], SIG_IGN);
+    }
+    sigprocmask(SIG_SETMASK, &prev, NULL);
     master_cleanup();
     return exit_code;
 }

@@ -5,8 +5,11 @@
 #include "config.h"
 #endif
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/cfg.h"
 #include "core/check.h"
@@ -91,6 +94,10 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->lb_draws = defaults->lb_draws;
         px->fwdfor = defaults->fwdfor;
         px->origto = defaults->origto;
+        px->cli_ka = defaults->cli_ka;
+        px->srv_ka = defaults->srv_ka;
+        if (defaults->send_name_hdr != NULL)
+            px->send_name_hdr = xstrdup(defaults->send_name_hdr);
         px->chk = check_dup(defaults->chk);
         px->errorfiles = errorfiles_dup(defaults->errorfiles);
         flt_confs_inherit(px, defaults);
@@ -109,6 +116,33 @@ struct proxy *proxy_new(const char *name, unsigned cap,
             px->default_backend_name = xstrdup(defaults->default_backend_name);
     }
     return px;
+}
+
+/* Sets a keep-alive probe option in whole seconds, at least 1. */
+static void sock_ka_secs(int fd, int opt, unsigned ms)
+{
+    int v = (int)((ms + 999) / 1000);
+
+    if (ms > 0)
+        (void)setsockopt(fd, IPPROTO_TCP, opt, &v, sizeof(v));
+}
+
+void proxy_sock_opts(const struct proxy *px, int fd, int client)
+{
+    const struct px_tcpka *ka = client ? &px->cli_ka : &px->srv_ka;
+    static const struct linger reset = {1, 0};
+    int one = 1;
+
+    if (px->options & (client ? PX_OPT_CLITCPKA : PX_OPT_SRVTCPKA)) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        if (ka->cnt > 0)
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &ka->cnt,
+                             sizeof(ka->cnt));
+        sock_ka_secs(fd, TCP_KEEPIDLE, ka->idle);
+        sock_ka_secs(fd, TCP_KEEPINTVL, ka->intvl);
+    }
+    if (px->options & PX_OPT_NOLINGER)
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 }
 
 void proxy_free(struct proxy *px)
@@ -142,6 +176,7 @@ void proxy_free(struct proxy *px)
     acl_list_free(&px->acls);
     free(px->default_backend_name);
     free(px->fwdfor.header);
+    free(px->send_name_hdr);
     free(px->origto.header);
     unique_id_release(px);
     check_px_free(px->chk);

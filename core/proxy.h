@@ -53,12 +53,17 @@ enum px_mode {
 #define PX_OPT_REDISPATCH   0x0040
 #define PX_OPT_IGNORE_PROBE 0x0080
 #define PX_OPT_ALLBACKUPS   0x0100
-#define PX_OPT_BUFFER_REQ   0x0200 /* option http-buffer-request */
-#define PX_OPT_SPLICE_AUTO  0x0400 /* option splice-auto */
-#define PX_OPT_SPLICE_REQ   0x0800 /* option splice-request */
-#define PX_OPT_SPLICE_RES   0x1000 /* option splice-response */
-#define PX_OPT_HTTP_CONNECT 0x2000 /* option http-connect (http/) */
-#define PX_OPT_PERSIST      0x4000 /* option persist (to down servers too) */
+#define PX_OPT_BUFFER_REQ   0x0200  /* option http-buffer-request */
+#define PX_OPT_SPLICE_AUTO  0x0400  /* option splice-auto */
+#define PX_OPT_SPLICE_REQ   0x0800  /* option splice-request */
+#define PX_OPT_SPLICE_RES   0x1000  /* option splice-response */
+#define PX_OPT_HTTP_CONNECT 0x2000  /* option http-connect (http/) */
+#define PX_OPT_PERSIST      0x4000  /* option persist (to down servers too) */
+#define PX_OPT_CLITCPKA     0x8000  /* option clitcpka (tcpka) */
+#define PX_OPT_SRVTCPKA     0x10000 /* option srvtcpka (tcpka) */
+#define PX_OPT_NOLINGER     0x20000 /* option nolinger: close with a reset */
+#define PX_OPT_DONTLOG_NORM 0x40000 /* option dontlog-normal */
+#define PX_OPT_LOG_SEP_ERR  0x80000 /* option log-separate-errors */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {
@@ -135,6 +140,13 @@ struct proxy {
     int retries;
     enum px_reuse reuse;
     struct px_addr_hdr fwdfor, origto;
+    /* TCP keep-alive probes of client and server sockets (clitcpka-*,
+     * srvtcpka-*): count, idle and interval in ms; 0: the system's */
+    struct px_tcpka {
+        int cnt;
+        unsigned idle, intvl;
+    } cli_ka, srv_ka;
+    char *send_name_hdr; /* http-send-name-header, or NULL */
     /* "unique-id-format" (compiled at post-parse) and "unique-id-header" */
     char *uid_format;
     const char *uid_file;
@@ -187,6 +199,10 @@ struct proxy *proxy_new(const char *name, unsigned cap,
                         int line);
 /* Frees <px> and everything it owns. */
 void proxy_free(struct proxy *px);
+/* Applies <px>'s socket options to the connected socket <fd>: the client
+ * side (<client> 1: clitcpka, its probes, nolinger) or the server side
+ * (srvtcpka, its probes, nolinger). Failures are ignored. */
+void proxy_sock_opts(const struct proxy *px, int fd, int client);
 /* Finds a proxy of <cfg> named <name> with at least capability <cap>. */
 struct proxy *proxy_find(const struct cfg *cfg, const char *name, unsigned cap);
 /* Returns "frontend", "backend", "listen" or "defaults". */

@@ -19,6 +19,7 @@
 #include "core/lb.h"
 #include "core/log.h"
 #include "core/proxy.h"
+#include "core/proxy_protocol.h"
 #include "core/server.h"
 #include "core/util.h"
 #include "core/worker.h"
@@ -390,6 +391,18 @@ void server_conn_used(struct server *srv)
 {
     if (++srv->used_conns > srv->max_used)
         srv->max_used = srv->used_conns;
+}
+
+int server_connect(struct server *srv, struct conn *conn,
+                   const struct session *sess)
+{
+    if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss,
+                     (int)srv->addr.len) < 0)
+        return RC_ERR;
+    proxy_sock_opts(srv->px, conn_fd(conn), 0);
+    if (srv->send_proxy)
+        proxy_protocol_write(conn_output(conn), srv->send_proxy, sess);
+    return RC_OK;
 }
 
 void server_conn_close(struct server *srv, struct conn *conn)

@@ -10,6 +10,7 @@
 struct proxy;
 struct cfg_ctx;
 struct conn;
+struct session;
 struct idle_conn;
 struct check_run;
 struct server_slots;
@@ -109,6 +110,12 @@ void server_conn_used(struct server *srv);
 void server_put_idle(struct server *srv, struct conn *conn);
 /* The stream using <conn>, a connection to <srv>, closes it. */
 void server_conn_close(struct server *srv, struct conn *conn);
+/* Opens the new connection <conn> (conn_new(-1)) to <srv> for a client of
+ * <sess>: the connect, the backend's socket options (srvtcpka,
+ * nolinger), then the PROXY header if the server wants one. RC_OK, or
+ * RC_ERR if the socket could not be made. */
+int server_connect(struct server *srv, struct conn *conn,
+                   const struct session *sess);
 /* The administrative states of the runtime API ("set server ... state"). */
 enum server_admin {
     SERVER_READY,

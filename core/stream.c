@@ -83,6 +83,7 @@ struct session *session_new(struct listener *li, int fd,
     sess->conn = conn_new(fd);
     if (sess->conn == NULL)
         goto fail;
+    proxy_sock_opts(li->px, fd, 1);
     worker_session_add(sess);
     return sess;
 fail:

@@ -27,7 +27,6 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/proxy.h"
-#include "core/proxy_protocol.h"
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stream.h"
@@ -331,12 +330,14 @@ static int hdr_hop_by_hop(const struct http_msg *m, struct ist name)
 }
 
 /* Writes the end-to-end headers of <m> into <out>. */
-static void msg_write_headers(const struct http_msg *m, struct evbuffer *out)
+static void msg_write_headers(const struct http_msg *m, struct evbuffer *out,
+                              struct ist skip)
 {
     unsigned i;
 
     for (i = 0; i < m->nhdrs; i++) {
-        if (hdr_hop_by_hop(m, m->hdrs[i].name))
+        if (hdr_hop_by_hop(m, m->hdrs[i].name) ||
+            (skip.len > 0 && ist_ieq(m->hdrs[i].name, skip)))
             continue;
         evbuffer_add(out, m->hdrs[i].name.ptr, m->hdrs[i].name.len);
         evbuffer_add(out, ": ", 2);
@@ -550,7 +551,7 @@ static void reply_head_write(struct http_txn *txn)
     }
     evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", m->status,
                         (int)m->reason.len, m->reason.ptr);
-    msg_write_headers(m, out);
+    msg_write_headers(m, out, (struct ist){NULL, 0});
     if (txn->flags & TXN_F_RES_CHUNKED)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (txn->flags & TXN_F_CLI_CLOSE)
@@ -1301,6 +1302,8 @@ static void req_head_send(struct http_txn *txn)
 {
     struct evbuffer *out = conn_output(txn->srv);
     const struct http_msg *m = &txn->req;
+    const char *nh = txn->s->be->send_name_hdr;
+    struct ist name_hdr = nh != NULL ? ist_from(nh) : (struct ist){NULL, 0};
 
     evbuffer_add(out, m->meth.ptr, m->meth.len);
     evbuffer_add(out, " ", 1);
@@ -1308,7 +1311,14 @@ static void req_head_send(struct http_txn *txn)
     evbuffer_add(out, " ", 1);
     evbuffer_add(out, m->ver.ptr, m->ver.len);
     evbuffer_add(out, "\r\n", 2);
-    msg_write_headers(m, out);
+    msg_write_headers(m, out, name_hdr);
+    /* http-send-name-header: the server's name replaces any such header */
+    if (name_hdr.len > 0) {
+        evbuffer_add(out, name_hdr.ptr, name_hdr.len);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, txn->s->srv->name, strlen(txn->s->srv->name));
+        evbuffer_add(out, "\r\n", 2);
+    }
     addr_hdr_write(txn, &txn->s->fe->fwdfor, &txn->s->be->fwdfor,
                    &txn->s->sess->src, out);
     addr_hdr_write(txn, &txn->s->fe->origto, &txn->s->be->origto,
@@ -1374,14 +1384,11 @@ static int srv_connect(struct http_txn *txn)
             return RC_ERR;
         srv_attach(txn, conn);
         conn_set_timeouts(conn, NULL, tmo ? &tv : NULL);
-        if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss,
-                         (int)srv->addr.len) < 0) {
+        if (server_connect(srv, conn, s->sess) != RC_OK) {
             server_conn_close(srv, conn);
             txn->srv = NULL;
             return RC_ERR;
         }
-        if (srv->send_proxy)
-            proxy_protocol_write(conn_output(conn), srv->send_proxy, s->sess);
     }
     txn_limits(&lim);
     h1_msg_init(txn->parser, &lim); /* now for the response head */
@@ -1599,7 +1606,7 @@ static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
         http_hdr_del(&txn->res, IST("content-length"));
     evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", txn->status,
                         (int)txn->res.reason.len, txn->res.reason.ptr);
-    msg_write_headers(&txn->res, out);
+    msg_write_headers(&txn->res, out, (struct ist){NULL, 0});
     if (txn->status == 101)
         upgrade_write(&txn->res, out);
     evbuffer_add(out, "\r\n", 2);
@@ -1727,7 +1734,7 @@ static void res_head_send(struct http_txn *txn)
     txn->flags |= TXN_F_RES_STARTED;
     evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", m->status,
                         (int)m->reason.len, m->reason.ptr);
-    msg_write_headers(m, out);
+    msg_write_headers(m, out, (struct ist){NULL, 0});
     if ((m->body_kind == H1_BODY_CHUNKED && !(txn->flags & TXN_F_RES_FLT)) ||
         (txn->flags & TXN_F_RES_CHUNKED))
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);

@@ -85,8 +85,14 @@ static void hc_linger(struct http_conn *hc)
         http_conn_abort(hc);
         return;
     }
-    hc->lingering = 1;
     shutdown(conn_fd(conn), SHUT_WR);
+    /* option nolinger: the FIN, then a reset at once rather than a wait
+     * for the client's close (HAProxy's order) */
+    if (hc->sess->fe->options & PX_OPT_NOLINGER) {
+        http_conn_abort(hc);
+        return;
+    }
+    hc->lingering = 1;
     evbuffer_drain(conn_input(conn), evbuffer_get_length(conn_input(conn)));
     conn_setwatermark(conn, CONN_RD, 0, 0);
     conn_enable(conn, CONN_RD);

@@ -22,7 +22,6 @@
 #include "core/lb.h"
 #include "core/pool.h"
 #include "core/proxy.h"
-#include "core/proxy_protocol.h"
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stream.h"
@@ -276,11 +275,8 @@ static int step_connect(struct tcp_txn *tt)
     conn_setcb(tt->srv, srv_io_cb, srv_io_cb, srv_event_cb, s);
     conn_set_timeouts(tt->srv, NULL, tmo ? &tv : NULL);
     conn_setwatermark(tt->srv, CONN_WR, 16384, 0);
-    if (conn_connect(tt->srv, (struct sockaddr *)&srv->addr.ss,
-                     (int)srv->addr.len) < 0)
+    if (server_connect(srv, tt->srv, s->sess) != RC_OK)
         return tcp_end(tt);
-    if (srv->send_proxy)
-        proxy_protocol_write(conn_output(tt->srv), srv->send_proxy, s->sess);
     conn_enable(tt->srv, CONN_RD | CONN_WR);
     return RC_AGAIN;
 }
