@@ -37,20 +37,22 @@ static int core_init(void)
     unique_id_init();
     cli_init();
     map_cli_init();
+    map_act_init();
     server_cli_init();
     stats_cli_init();
     return RC_OK;
 }
 
 /* After parsing, in the master: log targets and formats, request
- * identifier formats, the server connection counters and the shared
- * health of checked servers. */
+ * identifier formats, the files map actions name, the server connection
+ * counters and the shared health of checked servers. */
 static int core_post_parse(struct cfg *cfg)
 {
     int rc = logger_post_parse(cfg);
 
     if (unique_id_post_parse(cfg) != RC_OK)
         rc = RC_ERR;
+    map_act_post_parse(cfg);
     if (server_slots_prepare(cfg) != RC_OK)
         rc = RC_ERR;
     return check_prepare(cfg) == RC_OK ? rc : RC_ERR;

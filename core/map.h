@@ -65,7 +65,7 @@ int map_lookup(const struct map *m, const struct sample *key,
 /* The sample type a key is cast to before map_lookup: SINT for INT, ADDR
  * for IP, STR otherwise. */
 enum smp_type map_input_type(int match);
-/* Run-time edits, made by the runtime API in one worker. Values in
+/* Run-time edits, made in each worker. Values in
  * samples a look-up returned before an edit must not be used after it. */
 /* The loaded map (<keys_only> 0) or pattern file (1) named by <ref>:
  * "#id" or its path; NULL if none. */
@@ -104,6 +104,28 @@ size_t map_size(const struct map *m);
  * DIR or DOM), as HAProxy: DIR and DOM look for <pat> as a whole word
  * between delimiters ("/?" and "/?.:"). Returns 1 on a match. */
 int map_str_match(int match, struct ist pat, struct ist s, int icase);
+/* ---- core/map_act.c: edits by rules and scripts */
+enum map_edit_op {
+    MAP_EDIT_SET, /* replace every entry of the key, or add one */
+    MAP_EDIT_DEL, /* remove every entry of the key */
+};
+/* Applies <op> of <key> (<value>: "" for ACL files) to every map (<acl>
+ * 0) or ACL pattern file (1) loaded from <ref> in this process. Returns
+ * how many, or -1 with *<err> set for a key or value of the wrong type. */
+int map_edit(const char *ref, int acl, enum map_edit_op op, const char *key,
+             const char *value, char **err);
+/* Same, then sends the edit to the other workers of the generation
+ * through the master (they apply it in the order the master got it). */
+int map_edit_shared(const char *ref, int acl, enum map_edit_op op,
+                    const char *key, const char *value, char **err);
+/* Applies an edit another worker shared (<data> of <len> bytes, as
+ * map_edit_shared sent it). */
+void map_edit_receive(int arg, const char *data, size_t len);
+/* Registers the set-map, del-map, add-acl and del-acl actions. */
+void map_act_init(void);
+struct cfg;
+/* Warns about map actions naming a file <cfg> does not load. */
+void map_act_post_parse(struct cfg *cfg);
 /* Registers the runtime API's map and acl commands (core/map_cli.c). */
 void map_cli_init(void);
 /* Registers the map, map_<match> and map_<match>_<out> converters. */

@@ -51,9 +51,10 @@ struct proc {
     pid_t pid; /* 0: free slot */
     int id;    /* worker number 1..N within its generation */
     unsigned gen;
-    int chan;    /* master's end of the channel */
-    int old;     /* of a previous generation, draining */
-    int reloads; /* reloads survived while old */
+    int chan;              /* master's end of the channel */
+    struct event *chan_ev; /* reads what the worker shares */
+    int old;               /* of a previous generation, draining */
+    int reloads;           /* reloads survived while old */
     struct timespec started;
 };
 
@@ -209,15 +210,50 @@ static void child_forget_master(void)
 {
     int i;
 
-    for (i = 0; i < MAX_PROCS; i++)
-        if (procs[i].pid != 0)
-            close(procs[i].chan);
     /* the epoll instance is shared with the master after fork: freeing the
      * base as it is would unregister the master's events from it */
     event_reinit(mbase);
+    for (i = 0; i < MAX_PROCS; i++)
+        if (procs[i].pid != 0) {
+            event_free(procs[i].chan_ev);
+            close(procs[i].chan);
+        }
     event_base_free(mbase);
     mbase = NULL;
     cli_master_forget(); /* after the base let go of their events */
+}
+
+/* Passes what worker <from> shared to the other workers of its
+ * generation, in the order it came. */
+static void master_relay(const struct proc *from, const struct channel_msg *msg)
+{
+    int i;
+
+    for (i = 0; i < MAX_PROCS; i++)
+        if (procs[i].pid != 0 && &procs[i] != from &&
+            procs[i].gen == from->gen &&
+            channel_send_data(procs[i].chan, msg->cmd, msg->arg, msg->data,
+                              msg->len) != RC_OK)
+            log_warning("worker %d (pid %d) missed a map edit: %s", procs[i].id,
+                        (int)procs[i].pid, strerror(errno));
+}
+
+/* Reads what a worker sends: map edits to relay. At the end of the
+ * channel the worker is gone; its exit is handled on SIGCHLD. */
+static void master_chan_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct proc *p = arg;
+    struct channel_msg msg;
+    int rc;
+
+    while ((rc = channel_recv(fd, &msg)) == RC_OK) {
+        if (msg.fd >= 0)
+            close(msg.fd);
+        if (msg.cmd == CHANNEL_MAP_EDIT)
+            master_relay(p, &msg);
+    }
+    if (rc == RC_ERR)
+        event_del(p->chan_ev);
 }
 
 /* Forks worker number <id> of the current generation. */
@@ -257,6 +293,9 @@ static int master_spawn(int id)
     p->id = id;
     p->gen = cur->generation;
     p->chan = sv[0];
+    p->chan_ev =
+        event_new(mbase, p->chan, EV_READ | EV_PERSIST, master_chan_cb, p);
+    event_add(p->chan_ev, NULL);
     p->old = 0;
     p->reloads = 0;
     clock_gettime(CLOCK_MONOTONIC, &p->started);
@@ -361,6 +400,7 @@ static void master_proc_exited(struct proc *p, int status)
 
     master_log_exit(p, status);
     server_slots_forget((int)(p - procs)); /* even after a SIGKILL */
+    event_free(p->chan_ev);
     close(p->chan);
     memset(p, 0, sizeof(*p));
     if (copy.old || stopping != STOP_NONE)

@@ -1,6 +1,7 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* The "set-var(scope.name) EXPR" and "unset-var(scope.name)" actions, in
- * every ruleset. */
+/* The "set-var(scope.name[,cond...]) EXPR", "set-var-fmt(scope.name
+ * [,cond...]) FMT" (a log-format string, stored as a string) and
+ * "unset-var(scope.name)" actions, in every ruleset. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -12,36 +13,57 @@
 #include "core/cfgparse.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/logformat.h"
+#include "core/proxy.h"
 #include "core/sample.h"
 #include "core/stream.h"
 #include "core/util.h"
 #include "core/vars.h"
 
+#define VAR_ACT_FMT_MAX 8192 /* bytes of a set-var-fmt value */
+
 struct var_act {
     enum vars_scope scope;
     char *name;
-    struct sample_expr *expr; /* NULL for unset-var */
+    unsigned cond;            /* VARS_IF_* */
+    struct sample_expr *expr; /* set-var */
+    struct logformat *fmt;    /* set-var-fmt; neither: unset-var */
 };
 
-/* Runs set-var / unset-var. */
+/* Evaluates the value of set-var-fmt into <smp>, a string in <buf>. */
+static void var_act_render(const struct var_act *va, struct stream *s,
+                           char *buf, size_t size, struct sample *smp)
+{
+    smp->type = SMP_T_STR;
+    smp->data.str.ptr = buf;
+    smp->data.str.len = logformat_render(va->fmt, s, buf, size);
+}
+
+/* Runs set-var / set-var-fmt / unset-var. */
 static enum act_ret var_act_run(struct rule *r, struct stream *s,
                                 unsigned flags)
 {
     const struct var_act *va = r->arg;
     struct vars *v = stream_vars(s, va->scope);
+    char buf[VAR_ACT_FMT_MAX];
     struct smp_env env;
     struct sample smp;
 
     if (v == NULL)
         return ACT_RET_CONT;
-    if (va->expr == NULL) {
+    if (va->expr == NULL && va->fmt == NULL) {
         vars_unset(v, ist_from(va->name));
         return ACT_RET_CONT;
     }
-    stream_env(s, &env);
     memset(&smp, 0, sizeof(smp));
-    if (sample_expr_eval(va->expr, &env, &smp))
-        vars_set(v, ist_from(va->name), &smp);
+    if (va->fmt != NULL) {
+        var_act_render(va, s, buf, sizeof(buf), &smp);
+    } else {
+        stream_env(s, &env);
+        if (!sample_expr_eval(va->expr, &env, &smp))
+            return ACT_RET_CONT;
+    }
+    vars_set_cond(v, ist_from(va->name), &smp, va->cond);
     return ACT_RET_CONT;
 }
 
@@ -52,34 +74,69 @@ static void var_act_free(struct rule *r)
     if (va == NULL)
         return;
     sample_expr_free(va->expr);
+    logformat_free(va->fmt);
     free(va->name);
     free(va);
 }
 
-/* Parses "set-var(scope.name) EXPR" or "unset-var(scope.name)". */
+/* Parses "scope.name[,cond...]", the <len> bytes at <s>, into <va>;
+ * conditions only when <conds>. */
+static int var_act_parse_target(struct var_act *va, const char *s, size_t len,
+                                int conds, char **err)
+{
+    const char *end = s + len, *comma = memchr(s, ',', len);
+    struct ist name;
+
+    if (comma != NULL && !conds)
+        return set_err(err, "'unset-var' does not take conditions");
+    if (vars_parse_name(s, (size_t)((comma ? comma : end) - s), &va->scope,
+                        &name, err) != RC_OK)
+        return RC_ERR;
+    va->name = xstrndup(name.ptr, name.len);
+    while (comma != NULL) {
+        s = comma + 1;
+        comma = memchr(s, ',', (size_t)(end - s));
+        if (vars_parse_cond(s, (size_t)((comma ? comma : end) - s), &va->cond,
+                            err) != RC_OK)
+            return RC_ERR;
+    }
+    return RC_OK;
+}
+
+/* Parses "set-var(scope.name[,cond...]) EXPR", "set-var-fmt(scope.name
+ * [,cond...]) FMT" or "unset-var(scope.name)". */
 static int var_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
                          int *cur, int argc, char **args, char **err)
 {
-    int unset = args[0][0] == 'u';
     const char *open = strchr(args[0], '(');
     const char *close = strrchr(args[0], ')');
+    int kwlen = (int)(open - args[0]);
+    int unset = args[0][0] == 'u',
+        fmt = strncmp(args[0], "set-var-fmt(", 12) == 0;
+    unsigned flags = 0;
     struct var_act *va;
-    struct ist name;
 
-    if (open == NULL || close == NULL || close < open || close[1] != '\0')
-        return set_err(err, "'%s': expects '%s(scope.name)'", args[0],
-                       unset ? "unset-var" : "set-var");
+    if (close == NULL || close < open || close[1] != '\0')
+        return set_err(err, "'%s': expects '%.*s(scope.name)'", args[0], kwlen,
+                       args[0]);
     va = xcalloc(1, sizeof(*va));
     r->arg = va;
     r->free = var_act_free;
     r->run = var_act_run;
-    if (vars_parse_name(open + 1, (size_t)(close - open - 1), &va->scope, &name,
-                        err) != RC_OK)
+    if (var_act_parse_target(va, open + 1, (size_t)(close - open - 1), !unset,
+                             err) != RC_OK)
         return RC_ERR;
-    va->name = xstrndup(name.ptr, name.len);
     *cur = 1;
     if (unset)
         return RC_OK;
+    if (fmt) {
+        /* HAProxy takes a missing format as an empty one */
+        if (rs <= RULESET_HTTP_AFTER || ctx->px->mode == PX_MODE_HTTP)
+            flags |= LF_PARSE_HTTP_MODE;
+        va->fmt = logformat_parse(argc > 1 ? args[1] : "", flags, err);
+        *cur = argc > 1 ? 2 : 1;
+        return va->fmt != NULL ? RC_OK : RC_ERR;
+    }
     if (argc < 2)
         return set_err(err, "'%s' expects a sample expression", args[0]);
     va->expr = sample_expr_parse(args[1], err);
@@ -93,6 +150,7 @@ static int var_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
 
 static const struct action_kw var_actions[] = {
     {"set-var(", ALL_RULESETS, 1, var_act_parse},
+    {"set-var-fmt(", ALL_RULESETS, 1, var_act_parse},
     {"unset-var(", ALL_RULESETS, 1, var_act_parse},
     {NULL, 0, 0, NULL},
 };

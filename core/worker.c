@@ -34,6 +34,7 @@
 #include "core/errors.h"
 #include "core/listener.h"
 #include "core/log.h"
+#include "core/map.h"
 #include "core/module.h"
 #include "core/proxy.h"
 #include "core/stream.h"
@@ -44,7 +45,7 @@
 
 static struct event_base *loop;
 static struct cfg *cur_cfg;
-static int my_id, draining, accepting;
+static int my_id, draining, accepting, my_chan = -1;
 static unsigned long nsessions;
 static unsigned long long cum_sessions;
 static time_t started;
@@ -57,6 +58,13 @@ struct event_base *worker_loop(void)
     if (loop == NULL)
         loop = event_base_new();
     return loop;
+}
+
+int worker_share(enum channel_cmd cmd, int arg, const void *data, size_t len)
+{
+    if (my_chan < 0)
+        return RC_DECLINED;
+    return channel_send_data(my_chan, cmd, arg, data, len);
 }
 
 struct cfg *worker_cfg(void)
@@ -230,6 +238,8 @@ static void worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             worker_stop();
         else if (msg.cmd == CHANNEL_CLI && msg.fd >= 0)
             cli_worker_serve(msg.fd);
+        else if (msg.cmd == CHANNEL_MAP_EDIT)
+            map_edit_receive(msg.arg, msg.data, msg.len);
         else if (msg.fd >= 0)
             close(msg.fd);
     }
@@ -400,6 +410,7 @@ void worker_run(struct cfg *cfg, int id, int chan)
 
     cur_cfg = cfg;
     my_id = id;
+    my_chan = chan;
     started = time(NULL);
     /* a loop the master made (a module used it at load time) shares the
      * master's epoll instance: give it its own */

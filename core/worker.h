@@ -4,13 +4,20 @@
 #ifndef LUAPROXY_CORE_WORKER_H
 #define LUAPROXY_CORE_WORKER_H
 
+#include <stddef.h>
 #include <time.h>
+
+#include "core/channel.h"
 
 struct cfg;
 struct event_base;
 
 /* The worker's event loop (the master's before fork). */
 struct event_base *worker_loop(void);
+/* Sends <cmd> with <data> to the master, which passes it on to the other
+ * workers of the generation: RC_OK, RC_ERR (the master is gone or its
+ * channel full) or RC_DECLINED outside a worker. */
+int worker_share(enum channel_cmd cmd, int arg, const void *data, size_t len);
 /* The configuration generation this worker serves. */
 struct cfg *worker_cfg(void);
 /* 1 once the worker drains: no new connection, close keep-alives. */

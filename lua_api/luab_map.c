@@ -5,8 +5,10 @@
  * _beg, _sub, _dir, _dom, _end, _reg, _int, _ip, and the old names without
  * '_'); map:lookup(str) gives the value or nil, map:slookup(str) the value
  * or "". core.set_map/del_map/add_acl/del_acl edit every map loaded from
- * the same file in this worker (HAProxy's pattern references), the
- * configuration's (map converters, "-f" ACLs) included at run time. The
+ * the same file (HAProxy's pattern references): the maps of Map.new() in
+ * this worker's Lua state, and at run time the configuration's (map
+ * converters, "-f" ACLs) in every worker of the generation, as the rule
+ * actions do (core/map_act.c). The
  * entries belong to the userdata at [0] of the object, freed by its
  * __gc; the state keeps each map in a per-file list so edits find it. */
 #ifdef HAVE_CONFIG_H
@@ -410,28 +412,10 @@ static int luab_map_new(lua_State *L)
     return 1;
 }
 
-/* Applies <op> of <key> (<value>) to the maps (<acl>: pattern files) the
- * configuration loaded from <file>, through the runtime API's functions
- * (core/map.h): "set" adds the key if it has no entry, as HAProxy.
- * Returns the number of maps, or -1 with *<err> set. */
-static int luab_map_edit_cfg(const char *file, int acl, const char *op,
-                             const char *key, const char *value, char **err)
-{
-    struct map *m = file[0] == '#' ? NULL : map_find_ref(file, acl);
-    int n = 0, rc = RC_OK;
-
-    for (; m != NULL && rc != RC_ERR; m = map_next_same(m), n++) {
-        if (op[0] == 'd')
-            map_del(m, key);
-        else if (op[0] != 's' || (rc = map_set(m, key, value, err)) != RC_OK)
-            rc = map_add(m, key, value, err);
-    }
-    return rc == RC_ERR ? -1 : n;
-}
-
 /* Applies <op> ("set", "del", "add") of <key> (<value>) to every map
  * loaded from <file>, by Map.new() or by the configuration; raises
- * "unknown map file" if there is none. */
+ * "unknown map file" if there is none. "add" adds the pattern unless it
+ * is there, as HAProxy: a set with an empty value. */
 static int luab_map_edit(lua_State *L, const char *fname, const char *op)
 {
     const char *file = luaL_checkstring(L, 1);
@@ -440,14 +424,14 @@ static int luab_map_edit(lua_State *L, const char *fname, const char *op)
     const char *value = op[0] == 's' ? luaL_checkstring(L, 3) : "";
     lua_Integer i, n = 0;
     char *err = NULL;
-    int rc = RC_OK, ncfg;
+    int rc = RC_OK, ncfg = 0;
 
     /* the master's maps are shared by the generations it loads: only a
-     * worker edits the configuration's */
-    ncfg = luab_state_of(L)->phase != LUAB_CTX_IDLE
-               ? 0
-               : luab_map_edit_cfg(file, strstr(fname, "acl") != NULL, op, key,
-                                   value, &err);
+     * worker edits the configuration's, and every worker sees the edit */
+    if (luab_state_of(L)->phase == LUAB_CTX_IDLE && file[0] != '#')
+        ncfg = map_edit_shared(file, strstr(fname, "acl") != NULL,
+                               op[0] == 'd' ? MAP_EDIT_DEL : MAP_EDIT_SET, key,
+                               value, &err);
     if (ncfg < 0)
         rc = RC_ERR;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &luab_map_files_key);
@@ -464,10 +448,8 @@ static int luab_map_edit(lua_State *L, const char *fname, const char *op)
         lua_pop(L, 1);
         if (op[0] == 'd')
             luab_map_del(m, key, klen);
-        else if (op[0] == 's')
-            rc = luab_map_set(m, key, klen, value, &err);
         else
-            rc = luab_map_add(m, key, klen, value, &err);
+            rc = luab_map_set(m, key, klen, value, &err);
     }
     if (rc != RC_OK) {
         lua_pushfstring(L, "'%s': %s", fname, err ? err : "invalid key");
