@@ -28,7 +28,8 @@ $t->write_file('blocked.lst', "# filled at run time\n");
 
 # The frontend, for luaproxy and for HAProxy (which has no nbproc).
 sub frontend {
-    my ($port) = @_;
+    my ($port, $more) = @_;
+    $more //= '';
     return <<"CFG";
 defaults
     mode http
@@ -46,17 +47,29 @@ frontend fe
     http-request del-map($dir/m.map) %[url_param(k)] if { path /del }
     http-request set-var-fmt(txn.who) "%[url_param(k)]@%[src]"
     http-request set-var-fmt(txn.who,ifnotexists) never
-    http-request return status 200 content-type text/plain hdr x-pid "%pid" lf-string "%[url_param(k),map($dir/m.map,none)] %[var(txn.who)] %[var(sess.c)]"
+$more    http-request return status 200 content-type text/plain hdr x-pid "%pid" lf-string "%[url_param(k),map($dir/m.map,none)] %[var(txn.who)] %[var(sess.c)]"
 CFG
 }
 
-$t->write_file('map_edit.cfg', <<"CFG" . frontend($t->port(8080)));
+# Lua's core.set_map and core.add_acl from an action take the same path.
+$t->write_file('edit.lua', <<"LUA");
+core.register_action("luaedit", {"http-req"}, function(txn)
+    core.set_map("$dir/m.map", "lua", txn.sf:url_param("v"))
+    core.add_acl("$dir/blocked.lst", "192.0.2.1")
+    core.add_acl("$dir/blocked.lst", "192.0.2.1")
+end)
+LUA
+$t->write_file('map_edit.cfg', <<"CFG" . frontend($t->port(8080), <<'LUA'));
 global
     nbproc 2
     stats socket $dir/admin.sock level admin
     stats timeout 3s
+    lua-load $dir/edit.lua
 
 CFG
+    http-request lua.luaedit if { path /lua }
+    http-request return status 200 content-type text/plain string lua if { path /lua }
+LUA
 $t->run;
 my $port = $t->port(8080);
 
@@ -131,6 +144,16 @@ my @ents = cli("show acl $dir/blocked.lst") =~ /^0x\S+ 127\.0\.0\.1$/mg;
 is(scalar @ents, 1, 'add-acl adds a pattern it does not hold yet only');
 get('/unban');
 is(get('/m?k=zz')->{status}, 200, 'del-acl removes it from every worker');
+
+# Lua: in every worker, add_acl adding the pattern once.
+is(body(get('/lua?v=fromlua')), 'lua', 'a Lua action editing a map and an ACL file');
+$t0 = time;
+$seen = both_have("get map $dir/m.map lua", qr/value="fromlua"/) or sleep 0.01
+    until $seen || time - $t0 > 2;
+ok($seen, 'core.set_map reaches every worker');
+my @acl = map { scalar(() = cli("\@$_ show acl $dir/blocked.lst") =~ /192\.0\.2\.1/g) } 1, 2;
+is("@acl", "1 1", "core.add_acl adds a pattern once, in every worker")
+    or diag(cli("show acl $dir/blocked.lst"));
 
 # Bad lines.
 for my $bad (["set-map($dir/m.map) %[src]", 'expects exactly 2 arguments'],
