@@ -3,7 +3,8 @@
  * kept verbatim), each index (exact hash, longest prefix, longest network
  * across families, first-match lists), typed values and defaults, load
  * errors with file and line, sharing of unchanged files, and the map_*
- * converters through sample expressions. */
+ * converters through sample expressions; core/map_act.c's edits of every
+ * map of a file and the records that carry them between workers. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -14,8 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <check.h>
 
+#include "core/channel.h"
 #include "core/errors.h"
 #include "core/map.h"
 #include "core/pool.h"
@@ -533,6 +537,102 @@ START_TEST(test_map__runtime_edits_reindex)
 }
 END_TEST
 
+START_TEST(test_map__edit_every_map_of_the_file)
+{
+    struct map *exact, *prefix;
+    char *err = NULL;
+
+    write_map("/a one\n/a again\n/b two\n");
+    exact = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    prefix = load_ok(PAT_MATCH_BEG, MAP_OUT_STR);
+    /* set: every entry of the key, in both maps */
+    ck_assert_int_eq(map_edit(path, 0, MAP_EDIT_SET, "/a", "uno", &err), 2);
+    ck_assert_uint_eq(map_size(exact), 3);
+    ck_assert_str_eq(str_get(exact, "/a"), "uno");
+    ck_assert_str_eq(str_get(prefix, "/a/x"), "uno");
+    /* set of a key without an entry adds it */
+    ck_assert_int_eq(map_edit(path, 0, MAP_EDIT_SET, "/c", "tres", &err), 2);
+    ck_assert_str_eq(str_get(prefix, "/c/x"), "tres");
+    ck_assert_uint_eq(map_size(exact), 4);
+    /* del: every entry */
+    ck_assert_int_eq(map_edit(path, 0, MAP_EDIT_DEL, "/a", "", &err), 2);
+    ck_assert_ptr_null(str_get(exact, "/a"));
+    ck_assert_uint_eq(map_size(prefix), 2);
+    /* not an ACL file; an unknown file */
+    ck_assert_int_eq(map_edit(path, 1, MAP_EDIT_SET, "/d", "", &err), 0);
+    ck_assert_int_eq(map_edit("/nonexistent", 0, MAP_EDIT_DEL, "/b", "", &err),
+                     0);
+    map_release(exact);
+    map_release(prefix);
+}
+END_TEST
+
+START_TEST(test_map__edit_acl_once_and_bad_keys)
+{
+    struct map *m;
+    char *err = NULL;
+
+    write_map("10.0.0.0/8\n");
+    m = load_ok(PAT_MATCH_IP, MAP_OUT_NONE);
+    ck_assert_int_eq(map_edit(path, 1, MAP_EDIT_SET, "192.0.2.1", "", &err), 1);
+    ck_assert_int_eq(map_edit(path, 1, MAP_EDIT_SET, "192.0.2.1", "", &err), 1);
+    ck_assert_uint_eq(map_size(m), 2); /* added once */
+    ck_assert_int_eq(map_edit(path, 1, MAP_EDIT_SET, "nope", "", &err), -1);
+    ck_assert_ptr_nonnull(err);
+    xfree_null(&err);
+    ck_assert_uint_eq(map_size(m), 2);
+    map_release(m);
+}
+END_TEST
+
+/* Sends the <len> bytes of <rec> as a map edit over a channel and applies
+ * what comes out. */
+static void receive_edit(int arg, const char *rec, size_t len)
+{
+    struct channel_msg msg;
+    int sv[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    ck_assert_int_eq(channel_send_data(sv[0], CHANNEL_MAP_EDIT, arg, rec, len),
+                     RC_OK);
+    ck_assert_int_eq(channel_recv(sv[1], &msg), RC_OK);
+    ck_assert_int_eq(msg.cmd, CHANNEL_MAP_EDIT);
+    ck_assert_int_eq(msg.fd, -1);
+    ck_assert_uint_eq(msg.len, len);
+    map_edit_receive(msg.arg, msg.data, msg.len);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+START_TEST(test_map__edit_records)
+{
+    char rec[256];
+    struct map *m;
+    size_t n;
+    int sv[2];
+
+    write_map("k old\n");
+    m = load_ok(PAT_MATCH_STR, MAP_OUT_STR);
+    n = (size_t)snprintf(rec, sizeof(rec), "%s%ck%cnew", path, 0, 0) + 1;
+    receive_edit(MAP_EDIT_SET, rec, n);
+    ck_assert_str_eq(str_get(m, "k"), "new");
+    /* truncated or unterminated records change nothing */
+    receive_edit(MAP_EDIT_DEL, rec, n - 1);
+    receive_edit(MAP_EDIT_DEL, rec, strlen(path) + 1);
+    ck_assert_str_eq(str_get(m, "k"), "new");
+    receive_edit(MAP_EDIT_DEL, rec, n);
+    ck_assert_ptr_null(str_get(m, "k"));
+    /* the channel refuses a record larger than it carries */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    ck_assert_int_eq(channel_send_data(sv[0], CHANNEL_MAP_EDIT, 0, rec,
+                                       CHANNEL_DATA_MAX + 1),
+                     RC_ERR);
+    close(sv[0]);
+    close(sv[1]);
+    map_release(m);
+}
+END_TEST
+
 START_TEST(test_map__runtime_edits_check_values)
 {
     struct map *m;
@@ -589,6 +689,9 @@ Suite *suite_core_map(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_map__runtime_edits_reindex);
     tcase_add_test(tc, test_map__runtime_edits_check_values);
+    tcase_add_test(tc, test_map__edit_every_map_of_the_file);
+    tcase_add_test(tc, test_map__edit_acl_once_and_bad_keys);
+    tcase_add_test(tc, test_map__edit_records);
     suite_add_tcase(s, tc);
     tc = tcase_create("map_convs");
     tcase_add_checked_fixture(tc, NULL, teardown);
