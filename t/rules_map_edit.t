@@ -6,9 +6,10 @@
 # denies the next requests, set-map is seen by the map converter of the
 # same request and by the other worker within moments (its own runtime
 # API answers it), edits from one connection reach the other worker in
-# order, add-acl adds a pattern once; bad lines are errors naming the file
-# and line, a file nothing loads is a warning (HAProxy accepts it); the
-# same rules under HAProxy answer the same.
+# order, add-acl adds a pattern once, Lua's core.set_map and core.add_acl
+# take the same path, a reload starts from the files; bad lines are errors
+# naming the file and line, a file nothing loads is a warning (HAProxy
+# accepts it); the same rules under HAProxy answer the same.
 
 use strict;
 use warnings;
@@ -86,7 +87,8 @@ sub scenario {
     return [map {
         my $r = $t->http_get($p, $_);
         sleep 0.05;
-        "$_ " . ($r->{status} // 'none') . ' ' . ($r->{status} && $r->{status} == 200 ? body($r) : '');
+        my $st = $r->{status} // 'none';
+        "$_ $st " . ($st eq '200' ? body($r) : '');
     } @steps];
 }
 my $lp = scenario($port);
@@ -146,14 +148,30 @@ get('/unban');
 is(get('/m?k=zz')->{status}, 200, 'del-acl removes it from every worker');
 
 # Lua: in every worker, add_acl adding the pattern once.
-is(body(get('/lua?v=fromlua')), 'lua', 'a Lua action editing a map and an ACL file');
+is(body(get('/lua?v=fromlua')), 'lua',
+    'a Lua action editing a map and an ACL file');
 $t0 = time;
 $seen = both_have("get map $dir/m.map lua", qr/value="fromlua"/) or sleep 0.01
     until $seen || time - $t0 > 2;
 ok($seen, 'core.set_map reaches every worker');
-my @acl = map { scalar(() = cli("\@$_ show acl $dir/blocked.lst") =~ /192\.0\.2\.1/g) } 1, 2;
+my @acl = map {
+    scalar(() = cli("\@$_ show acl $dir/blocked.lst") =~ /192\.0\.2\.1/g)
+} 1, 2;
 is("@acl", "1 1", "core.add_acl adds a pattern once, in every worker")
     or diag(cli("show acl $dir/blocked.lst"));
+
+# A reload starts from the files, as HAProxy's does.
+is(body(get('/set?k=r&v=edited')), 'edited r@127.0.0.1 c=127.0.0.1',
+    'an edit before a reload');
+my $mark = $t->log_mark;
+$t->reload;
+ok($t->wait_log(qr/reload done/, mark => $mark)
+        && $t->wait_log(qr/(?s)(?:ready, generation 2.*){2}/, mark => $mark),
+    'reloaded') or diag($t->log_since($mark));
+ok(both_have("get map $dir/m.map r", qr/found=no/)
+        && both_have("get map $dir/m.map a", qr/value="one"/)
+        && both_have("show acl $dir/blocked.lst", qr/\A\n\z/),
+    'the new workers have the files as they are, without the run-time edits');
 
 # Bad lines.
 for my $bad (["set-map($dir/m.map) %[src]", 'expects exactly 2 arguments'],
