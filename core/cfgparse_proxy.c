@@ -364,6 +364,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"timeout server-fin", CFG_SEC_BE, 1, 1, cfg_set_duration, T(server_fin), 0,
      0},
     {"timeout check", CFG_SEC_BE, 1, 1, cfg_set_duration, T(check), 0, 0},
+    {"timeout tarpit", CFG_SEC_PROXY, 1, 1, cfg_set_duration, T(tarpit), 0, 0},
     {"option", CFG_SEC_PROXY, 0, -1, parse_option_unknown, 0, 0, 0},
     {"option httplog", CFG_SEC_PROXY, 0, 1, cfg_set_flag, P(options),
      PX_OPT_HTTPLOG, 0},

@@ -22,8 +22,8 @@ struct logformat;
 
 /* Traffic a proxy or a server saw, worker-local ("show stat" and Lua's
  * get_stats() show them): bytes from and to clients, HTTP requests and
- * responses by class, failed connections, retries, redispatches, and the
- * transfers a client or a server cut short. */
+ * responses by class, failed connections, retries, redispatches, the
+ * transfers a client or a server cut short, and the requests rules denied. */
 struct px_counters {
     unsigned long long bytes_in, bytes_out;
     unsigned long long req_tot;
@@ -31,6 +31,7 @@ struct px_counters {
     unsigned long long failed_conns, failed_resp;
     unsigned long long retries, redispatches;
     unsigned long long cli_aborts, srv_aborts;
+    unsigned long long denied_req; /* denied by a rule (dreq) */
 };
 struct flt_conf;
 
@@ -76,7 +77,7 @@ enum px_reuse {
 /* Timeouts in ms; 0 means not set. */
 struct px_timeouts {
     unsigned client, server, connect, http_request, http_keep_alive, queue,
-        tunnel, client_fin, server_fin, check;
+        tunnel, client_fin, server_fin, check, tarpit;
 };
 
 /* "option forwardfor [except NET] [header NAME] [if-none]" (the client's

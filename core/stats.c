@@ -273,6 +273,7 @@ void stats_line_backend(struct stats_line *ln, const struct proxy *px, int iid)
     stats_set(ln, "lbtot", "%llu", stot);
     stats_counters(ln, px, &px->be_cnt);
     stats_server_side(ln, &px->be_cnt);
+    stats_set(ln, "dreq", "%llu", px->be_cnt.denied_req);
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->be_sess_rate));
     stats_set(ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
     stats_set(ln, "weight", "%d", weight);
@@ -288,6 +289,7 @@ void stats_line_frontend(struct stats_line *ln, const struct proxy *px, int iid)
     if (px->maxconn > 0)
         stats_set(ln, "slim", "%d", px->maxconn);
     stats_counters(ln, px, &px->cnt);
+    stats_set(ln, "dreq", "%llu", px->cnt.denied_req);
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->fe_sess_rate));
     if (px->mode == PX_MODE_HTTP)
         stats_set(ln, "req_rate", "%u", freq_ctr_read(&px->fe_req_rate));
@@ -319,6 +321,13 @@ static void stats_add_server_side(struct px_counters *c, const struct stream *s)
         c->failed_conns++;
     if (s->term[0] == 'S' && (s->term[1] == 'H' || s->term[1] == 'D'))
         c->failed_resp++;
+}
+
+void stats_count_denied(const struct stream *s)
+{
+    s->fe->cnt.denied_req++;
+    if (s->be != NULL)
+        s->be->be_cnt.denied_req++;
 }
 
 void stats_count_stream(const struct stream *s)

@@ -33,6 +33,9 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
 /* Counts the stream <s> that ends into its frontend's, backend's and
  * server's counters. */
 void stats_count_stream(const struct stream *s);
+/* Counts a request of <s> that a rule denied (deny, tarpit, silent-drop)
+ * in its frontend's and backend's dreq. */
+void stats_count_denied(const struct stream *s);
 /* One "show info" field. */
 struct stats_info {
     const char *name;

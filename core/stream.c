@@ -222,6 +222,30 @@ int stream_conn_rules(struct stream *s)
     return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
 }
 
+unsigned stream_timeout(const struct stream *s, enum stream_tmo which)
+{
+    const struct px_timeouts *be = &(s->be ? s->be : s->fe)->timeouts;
+
+    if (s->tmo[which] != 0)
+        return s->tmo[which];
+    switch (which) {
+    case STREAM_TMO_SERVER:
+        return be->server;
+    case STREAM_TMO_TUNNEL:
+        return be->tunnel;
+    default:
+        return s->fe->timeouts.client;
+    }
+}
+
+void stream_client_timeout_apply(struct stream *s)
+{
+    unsigned ms = stream_timeout(s, STREAM_TMO_CLIENT);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    conn_set_timeouts(s->sess->conn, ms ? &tv : NULL, ms ? &tv : NULL);
+}
+
 int stream_elapsed_ms(const struct stream *s)
 {
     struct timeval now;

@@ -77,6 +77,14 @@ struct stream_times {
     int req, queue, connect, resp, total;
 };
 
+/* The timeouts a stream may change for itself ("set-timeout"). */
+enum stream_tmo {
+    STREAM_TMO_SERVER,
+    STREAM_TMO_TUNNEL,
+    STREAM_TMO_CLIENT,
+    STREAM_TMO_COUNT
+};
+
 struct stream {
     struct pool *pool; /* freed with the stream, runs its cleanups */
     struct session *sess;
@@ -121,7 +129,8 @@ struct stream {
     /* set by the protocol layer's persistence (http/'s "cookie"): the
      * server lb_assign() takes instead of the algorithm's, or NULL */
     struct server *prefer;
-    char persist_log[2]; /* %tsc's persistence states ('-': none) */
+    char persist_log[2];            /* %tsc's persistence states ('-': none) */
+    unsigned tmo[STREAM_TMO_COUNT]; /* set by "set-timeout", ms; 0: unset */
 };
 
 /* Starts serving a new session; the protocol layer of each proxy mode
@@ -153,6 +162,13 @@ void stream_env(struct stream *s, struct smp_env *env);
 /* Runs the frontend's "tcp-request connection" rules on <s> (final: they
  * cannot wait); returns 1 if the connection may go on. */
 int stream_conn_rules(struct stream *s);
+/* The <which> timeout in force for <s> in ms, 0 for none: the one a
+ * "set-timeout" rule set, else the backend's (server, tunnel; the
+ * frontend's before a backend is chosen) or the frontend's (client). */
+unsigned stream_timeout(const struct stream *s, enum stream_tmo which);
+/* Applies stream_timeout(<s>, STREAM_TMO_CLIENT) to the client connection
+ * as its inactivity timeout. */
+void stream_client_timeout_apply(struct stream *s);
 /* Milliseconds since <s> began, from the loop's cached clock. */
 int stream_elapsed_ms(const struct stream *s);
 /* Schedules ops->process(s) from the event loop. */

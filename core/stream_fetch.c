@@ -490,6 +490,17 @@ static int fetch_timeout(const struct arg *args, struct sample *smp,
                                           : px->timeouts.tunnel);
 }
 
+/* cur_server_timeout, cur_tunnel_timeout, cur_client_timeout: in force
+ * for the stream, "set-timeout" included, in ms; priv an enum stream_tmo. */
+static int fetch_cur_timeout(const struct arg *args, struct sample *smp,
+                             const struct smp_env *env, const void *priv)
+{
+    if (env->strm == NULL)
+        return 0;
+    return smp_set_int(
+        smp, stream_timeout(env->strm, *(const enum stream_tmo *)priv));
+}
+
 /* wait_end: true once the data is final (inspect-delay over), else no
  * sample yet. */
 static int fetch_wait_end(const struct arg *args, struct sample *smp,
@@ -549,6 +560,9 @@ static const char rate_fe_sess = 's', rate_fe_req = 'r', rate_be_sess = 'b';
 static const char weight_eff = 'e', weight_init = 'i', weight_user = 'u';
 static const char id_fe = 'f', id_be = 'b', id_srv = 's';
 static const char tmo_client = 'c', tmo_server = 's', tmo_tunnel = 't';
+static const enum stream_tmo cur_server = STREAM_TMO_SERVER,
+                             cur_tunnel = STREAM_TMO_TUNNEL,
+                             cur_client = STREAM_TMO_CLIENT;
 static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
 
 #define COUNT_ROW(n, f, a, p, chk)                                             \
@@ -620,6 +634,9 @@ static const struct sample_fetch_kw stream_fetches[] = {
     COUNT_ROW("fe_client_timeout", fetch_timeout, NULL, &tmo_client, NULL),
     COUNT_ROW("be_server_timeout", fetch_timeout, NULL, &tmo_server, NULL),
     COUNT_ROW("be_tunnel_timeout", fetch_timeout, NULL, &tmo_tunnel, NULL),
+    COUNT_ROW("cur_server_timeout", fetch_cur_timeout, NULL, &cur_server, NULL),
+    COUNT_ROW("cur_tunnel_timeout", fetch_cur_timeout, NULL, &cur_tunnel, NULL),
+    COUNT_ROW("cur_client_timeout", fetch_cur_timeout, NULL, &cur_client, NULL),
     COUNT_ROW("fe_id", fetch_id, NULL, &id_fe, NULL),
     COUNT_ROW("be_id", fetch_id, NULL, &id_be, NULL),
     COUNT_ROW("srv_id", fetch_id, NULL, &id_srv, NULL),

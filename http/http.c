@@ -57,6 +57,7 @@ static int http_init(void)
 {
     http_act_init();
     http_auth_init();
+    http_act_wait_init();
     http_comp_init();
     http_fetch_init();
     http_log_init();

@@ -27,7 +27,10 @@ void http_errors_cfg_free(struct cfg *cfg);
 
 /* http/http_act.c */
 void http_act_init(void);
+/* http/http_auth.c */
 void http_auth_init(void);
+/* http/http_act_wait.c: wait-for-body, set-timeout */
+void http_act_wait_init(void);
 /* monitor-uri, capture: frontend keywords built as leading rules */
 extern const struct cfg_kw http_act_keywords[];
 /* The capture slots of frontend <fe> for requests (<res> 0) or responses,

@@ -1,8 +1,8 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* HTTP actions: allow, deny, return, set-header, add-header, del-header,
- * redirect, request line rewrites, replace-header/value, set-status,
- * set-log-level, normalize-uri; and the frontend keywords that HAProxy
- * runs before the http-request rules ("monitor-uri", "capture request
+/* HTTP actions: allow, deny, tarpit, return, set-header, add-header,
+ * del-header, redirect, request line rewrites, replace-header/value,
+ * set-status, set-log-level, normalize-uri; and the frontend keywords that
+ * HAProxy runs before the http-request rules ("monitor-uri", "capture request
  * header", "capture response header"), which are built here as rules
  * inserted at the head of the frontend's rule list at load. */
 #ifdef HAVE_CONFIG_H
@@ -18,6 +18,7 @@
 #include "core/action.h"
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
+#include "core/conn.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/logformat.h"
@@ -25,10 +26,13 @@
 #include "core/pool.h"
 #include "core/proxy.h"
 #include "core/sample.h"
+#include "core/stats.h"
 #include "core/stream.h"
+#include "core/stream_timer.h"
 #include "core/util.h"
 #include "http/http.h"
 #include "http/http_ana.h"
+#include "http/http_conn.h"
 
 #define HTTP_RULESETS                                                          \
     (RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES) |           \
@@ -270,6 +274,7 @@ static enum act_ret deny_run(struct rule *r, struct stream *s, unsigned f)
     const struct return_act *ra = r->arg;
     struct http_txn *txn = http_txn_get(s);
 
+    stats_count_denied(s);
     if (ra->custom)
         return reply_send(s, ra) == RC_OK ? ACT_RET_DONE : ACT_RET_ERR;
     if (txn != NULL)
@@ -277,21 +282,80 @@ static enum act_ret deny_run(struct rule *r, struct stream *s, unsigned f)
     return ACT_RET_DENY;
 }
 
-/* deny [deny_status N] [content-type T] [string S|file F] [hdr N V]... */
-static int deny_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
-                      int *cur, int argc, char **args, char **err)
+/* The words of deny and tarpit: [deny_status N] [content-type T]
+ * [string S|file F] [hdr N V]...; <status> is the default status. */
+static int deny_parse_as(struct rule *r, int status, action_run_cb run,
+                         int *cur, int argc, char **args, char **err)
 {
     struct return_act *ra = xcalloc(1, sizeof(*ra));
     int i = 1;
 
-    ra->status = rs == RULESET_HTTP_REQ ? 403 : 502;
+    ra->status = status;
     r->arg = ra;
     r->free = return_free;
-    r->run = deny_run;
+    r->run = run;
     if (reply_parse(ra, "deny_status", &i, argc, args, err) != RC_OK)
         return RC_ERR;
     *cur = i;
     return RC_OK;
+}
+
+static int deny_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                      int *cur, int argc, char **args, char **err)
+{
+    return deny_parse_as(r, rs == RULESET_HTTP_REQ ? 403 : 502, deny_run, cur,
+                         argc, args, err);
+}
+
+/* The tarpit of <s> ended: HAProxy logs the time held as %Tw, and no
+ * request time (TR -1), since the request was never processed. */
+static void tarpit_end(struct stream *s, char cause)
+{
+    if (s->term[0] == '-') {
+        s->term[0] = cause;
+        s->term[1] = 'T';
+    }
+    s->times.queue = stream_elapsed_ms(s);
+    s->times.req = -1;
+}
+
+/* Holds the request for "timeout tarpit" (else "timeout connect"; never
+ * when neither is set) on the stream timer, then denies it as "deny"
+ * does; a client that closes meanwhile is dropped at once. */
+static enum act_ret tarpit_run(struct rule *r, struct stream *s, unsigned f)
+{
+    const struct proxy *px = s->be ? s->be : s->fe;
+    unsigned tmo =
+        px->timeouts.tarpit ? px->timeouts.tarpit : px->timeouts.connect;
+    struct http_txn *txn = http_txn_get(s);
+    int rc = 1;
+
+    if (txn == NULL)
+        return ACT_RET_ERR;
+    if (txn->hc->cli_eof) {
+        stream_timer_stop(s);
+        tarpit_end(s, 'C');
+        return ACT_RET_ABRT;
+    }
+    if (!(f & ACT_FLAG_FINAL)) {
+        rc = tmo ? stream_timer_wait(s, tmo) : 0;
+        /* reading on: the client's close must be seen */
+        conn_enable(s->sess->conn, CONN_RD);
+    }
+    if (rc < 0)
+        return ACT_RET_ERR;
+    if (rc == 0)
+        return ACT_RET_YIELD;
+    tarpit_end(s, 'P');
+    return deny_run(r, s, f);
+}
+
+/* tarpit: the options of deny, answering 500 by default. */
+static int tarpit_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
+                        int *cur, int argc, char **args, char **err)
+{
+    stream_timer_init();
+    return deny_parse_as(r, 500, tarpit_run, cur, argc, args, err);
 }
 
 /* set-header / add-header / del-header. */
@@ -1531,6 +1595,7 @@ static const struct action_kw http_actions[] = {
      deny_parse},
     {"return", RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES), 0,
      return_parse},
+    {"tarpit", RULESET_BIT(RULESET_HTTP_REQ), 0, tarpit_parse},
     {"set-header", HTTP_RULESETS, 0, hdr_parse},
     {"add-header", HTTP_RULESETS, 0, hdr_parse},
     {"del-header", HTTP_RULESETS, 0, hdr_parse},

@@ -125,6 +125,10 @@ void http_txn_free(struct stream *s)
     int i;
 
     s->times.total = stream_elapsed_ms(s);
+    if (s->tmo[STREAM_TMO_CLIENT] != 0) { /* "set-timeout client": ours only */
+        s->tmo[STREAM_TMO_CLIENT] = 0;
+        stream_client_timeout_apply(s);
+    }
     for (i = 0; i < 2 && (txn->flags & (TXN_F_REQ_FLT | TXN_F_RES_FLT)); i++) {
         if (txn->flt_in[i] != NULL)
             evbuffer_free(txn->flt_in[i]);
@@ -1089,24 +1093,31 @@ static int step_flt_headers(struct http_txn *txn, enum flt_dir dir)
     return RC_OK;
 }
 
-/* "option http-buffer-request": before the frontend's rules, wait until
- * the request body is in (as far as one buffer holds it), so that rules
- * can look at it (req.body). Returns 1 while waiting. */
-static int body_wait(struct http_txn *txn)
+int http_req_body_waiting(struct http_txn *txn, size_t at_least)
 {
-    size_t have = evbuffer_get_length(cli_in(txn)), dlen;
+    size_t have = evbuffer_get_length(cli_in(txn)), dlen = have;
     size_t room = (size_t)worker_cfg()->global.bufsize;
 
-    if (!((txn->s->fe->options | (txn->s->be ? txn->s->be->options : 0)) &
-          PX_OPT_BUFFER_REQ) ||
-        txn->req.body_kind == H1_BODY_NONE || txn->hc->cli_eof || have >= room)
+    if (txn->req.body_kind == H1_BODY_NONE || txn->hc->cli_eof || have >= room)
         return 0;
     if (txn->req.body_kind == H1_BODY_CLEN
             ? have >= txn->req_left
             : http_req_chunked_peek(txn, NULL, &dlen) != RC_AGAIN)
         return 0;
+    if (at_least > 0 && dlen >= at_least)
+        return 0;
     conn_enable(txn->hc->sess->conn, CONN_RD);
     return 1;
+}
+
+/* "option http-buffer-request": before the frontend's rules, wait until
+ * the request body is in (as far as one buffer holds it), so that rules
+ * can look at it (req.body). Returns 1 while waiting. */
+static int body_wait(struct http_txn *txn)
+{
+    return ((txn->s->fe->options | (txn->s->be ? txn->s->be->options : 0)) &
+            PX_OPT_BUFFER_REQ) &&
+           http_req_body_waiting(txn, 0);
 }
 
 /* One rule list of a step, and the ruleset its actions run as. */
@@ -1199,7 +1210,7 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
     struct http_txn *txn = s->proto;
 
     if (what & CONN_CONNECTED) {
-        unsigned tmo = s->be->timeouts.server;
+        unsigned tmo = stream_timeout(s, STREAM_TMO_SERVER);
         struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
         conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
@@ -1372,7 +1383,7 @@ static int srv_connect(struct http_txn *txn)
     if (srv_may_reuse(txn))
         conn = server_take_idle(srv);
     if (conn != NULL) {
-        unsigned stmo = s->be->timeouts.server;
+        unsigned stmo = stream_timeout(s, STREAM_TMO_SERVER);
         struct timeval stv = {stmo / 1000, (stmo % 1000) * 1000};
 
         srv_attach(txn, conn);
@@ -1585,9 +1596,9 @@ static int srv_failed(struct http_txn *txn)
 static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
 {
     struct stream *s = txn->s;
-    const struct px_timeouts *fe = &s->fe->timeouts, *be = &s->be->timeouts;
-    unsigned ct = be->tunnel ? be->tunnel : fe->client;
-    unsigned st = be->tunnel ? be->tunnel : be->server;
+    unsigned tt = stream_timeout(s, STREAM_TMO_TUNNEL);
+    unsigned ct = tt ? tt : stream_timeout(s, STREAM_TMO_CLIENT);
+    unsigned st = tt ? tt : stream_timeout(s, STREAM_TMO_SERVER);
     struct timeval ctv = {ct / 1000, (ct % 1000) * 1000};
     struct timeval stv = {st / 1000, (st % 1000) * 1000};
     struct evbuffer *out = cli_out(txn);

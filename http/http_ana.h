@@ -7,6 +7,7 @@
 #ifndef LUAPROXY_HTTP_HTTP_ANA_H
 #define LUAPROXY_HTTP_HTTP_ANA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/ist.h"
@@ -122,6 +123,10 @@ int http_hdr_replace(struct stream *s, struct http_msg *m, struct ist name,
  * than the bytes received) and its length to *<dlen>. RC_OK when the whole
  * body is in, RC_AGAIN when more is to come, RC_ERR on bad framing. */
 int http_req_chunked_peek(struct http_txn *txn, char *dst, size_t *dlen);
+/* 1 while the request body is still to come (and reading is enabled):
+ * neither complete, nor a buffer full, nor <at_least> payload bytes when
+ * that is not 0, and the client has not closed. */
+int http_req_body_waiting(struct http_txn *txn, size_t at_least);
 /* The path of the request (no query string, no scheme and authority). */
 struct ist http_msg_path(const struct http_msg *m);
 /* The query string without '?', or an empty slice. */

@@ -110,6 +110,7 @@ static const struct cfg_kw *const tcp_keyword_tables[] = {tcp_keywords, NULL};
 static int tcp_init(void)
 {
     action_register(tcp_actions);
+    tcp_act_init();
     tcp_fetch_init();
     tcp_ana_init();
     return RC_OK;

@@ -10,5 +10,7 @@ extern const struct module tcp_module;
 
 /* tcp/tcp_fetch.c: req.len, req.payload, req.ssl_sni... */
 void tcp_fetch_init(void);
+/* tcp/tcp_act.c: silent-drop, set-nice */
+void tcp_act_init(void);
 
 #endif
