@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/action.h"
+#include "core/cfg.h"
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
 #include "core/conn.h"
@@ -30,6 +31,7 @@
 #include "core/stream.h"
 #include "core/stream_timer.h"
 #include "core/util.h"
+#include "core/worker.h"
 #include "http/http.h"
 #include "http/http_ana.h"
 #include "http/http_conn.h"
@@ -311,6 +313,7 @@ static int deny_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
  * request time (TR -1), since the request was never processed. */
 static void tarpit_end(struct stream *s, char cause)
 {
+    conn_setwatermark(s->sess->conn, CONN_RD, 0, 0);
     if (s->term[0] == '-') {
         s->term[0] = cause;
         s->term[1] = 'T';
@@ -339,7 +342,10 @@ static enum act_ret tarpit_run(struct rule *r, struct stream *s, unsigned f)
     }
     if (!(f & ACT_FLAG_FINAL)) {
         rc = tmo ? stream_timer_wait(s, tmo) : 0;
-        /* reading on: the client's close must be seen */
+        /* reading on, so that the client's close is seen, but no more than
+         * a buffer of what it sends meanwhile is kept */
+        conn_setwatermark(s->sess->conn, CONN_RD, 0,
+                          (size_t)worker_cfg()->global.bufsize);
         conn_enable(s->sess->conn, CONN_RD);
     }
     if (rc < 0)

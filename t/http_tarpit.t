@@ -11,6 +11,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use IO::Select;
+use IO::Socket::IP;
 use Time::HiRes qw(time sleep);
 use Test::Luaproxy qw(syslog_sink syslog_drain);
 
@@ -58,6 +60,12 @@ listen fe2
     timeout tarpit 10s
     http-request tarpit if { path /long }
     http-request tarpit if { path /cc }
+    server slow 127.0.0.1:$slow
+listen fe4
+    bind 127.0.0.1:%%PORT_8083%%
+    no log
+    timeout tarpit 4s
+    http-request tarpit
     server slow 127.0.0.1:$slow
 frontend fe3
     bind 127.0.0.1:%%PORT_8082%%
@@ -131,6 +139,26 @@ $log = logline('lp', 6);
 like($log, qr{^/long -1 CT -1/(\d+)/-1/-1/}, 'client gone from the tarpit: CT');
 ($tw) = $log =~ m{ -1/(\d+)/};
 cmp_ok($tw // 99999, '<', 8000, '... logged before "timeout tarpit" would end');
+
+# what a tarpitted client sends meanwhile is not all taken in: past a
+# buffer, it stays in the kernel's socket buffers and then with the client
+{
+    my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+        PeerPort => $t->port(8083)) or die "connect: $!";
+    syswrite($s, "POST /big HTTP/1.1\r\nHost: x\r\n"
+        . "Content-Length: 67108864\r\n\r\n");
+    $s->blocking(0);
+    my ($sent, $chunk, $deadline) = (0, 'x' x 65536, time + 2.5);
+    my $sel = IO::Select->new($s);
+    while ($sent < 67108864 && time < $deadline) {
+        my $n = syswrite($s, $chunk);
+        if ($n) { $sent += $n; next }
+        last unless $sel->can_write(0.5);
+    }
+    cmp_ok($sent, '<', 48 << 20,
+        'a tarpitted request body is not read without bound');
+    close $s;
+}
 
 # no "timeout tarpit": "timeout connect" holds it
 ($r, $el) = timed($t->port(8082), '/x');
@@ -224,7 +252,7 @@ SKIP: {
         if ($who eq 'ha') {
             # HAProxy 2.6 has no "set-timeout client" (2.8 has)
             my $cfg = config('ha', $p, $t->port(8181));
-            $cfg =~ s/%%PORT_8082%%/%%PORT_8182%%/;
+            $cfg =~ s/%%PORT_808([23])%%/%%PORT_818$1%%/g;
             $cfg =~ s/^.*(?:set-timeout client|cur_client_timeout).*\n//mg;
             $t->write_file_expand('ha.cfg', $cfg);
             $t->run_haproxy($haproxy, 'ha.cfg', $p);
