@@ -1106,6 +1106,13 @@ int http_req_body_waiting(struct http_txn *txn, size_t at_least)
         return 0;
     if (at_least > 0 && dlen >= at_least)
         return 0;
+    /* a client waiting for our go-ahead gets it, and the server no
+     * question it would answer a second time */
+    if (txn->req.h1flags & H1_MF_EXPECT_100) {
+        txn->req.h1flags &= ~H1_MF_EXPECT_100;
+        http_hdr_del(&txn->req, IST("expect"));
+        evbuffer_add(cli_out(txn), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
     conn_enable(txn->hc->sess->conn, CONN_RD);
     return 1;
 }

@@ -125,7 +125,8 @@ int http_hdr_replace(struct stream *s, struct http_msg *m, struct ist name,
 int http_req_chunked_peek(struct http_txn *txn, char *dst, size_t *dlen);
 /* 1 while the request body is still to come (and reading is enabled):
  * neither complete, nor a buffer full, nor <at_least> payload bytes when
- * that is not 0, and the client has not closed. */
+ * that is not 0, and the client has not closed. A client that expects
+ * "100-continue" is sent it (once). */
 int http_req_body_waiting(struct http_txn *txn, size_t at_least);
 /* The path of the request (no query string, no scheme and authority). */
 struct ist http_msg_path(const struct http_msg *m);

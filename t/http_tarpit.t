@@ -180,6 +180,25 @@ $r = $t->http($port, [sprintf($head, '/nowait'), 'abcdefghijklmnopqrst'],
 is($r->{body}, 'len=0 body=', 'without it they run on the head alone');
 logline('lp');
 
+# a client that expects 100-continue is told to send the body
+{
+    my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
+        or die "connect: $!";
+    syswrite($s, "POST /wb HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n"
+        . "Expect: 100-continue\r\nConnection: close\r\n\r\n");
+    my ($got, $sel) = ('', IO::Select->new($s));
+    sysread($s, $got, 4096, length $got) while $got !~ /\r\n\r\n/
+        && $sel->can_read(0.5);
+    is($got, "HTTP/1.1 100 Continue\r\n\r\n",
+        'wait-for-body: 100 Continue to a client that expects it');
+    syswrite($s, '0123456789ab');
+    my $n = 1;
+    $n = sysread($s, $got, 4096, length $got) while $n && $sel->can_read(2);
+    like($got, qr/\r\n\r\nlen=12 body=0123456789ab\z/, '... then the body is seen');
+    close $s;
+    logline('lp');
+}
+
 # at-least: enough of it is enough
 my $t0 = time;
 $r = $t->http($port, [sprintf($head, '/wb10') . '0123456789ab'],
