@@ -294,28 +294,18 @@ SKIP: {
 }
 
 # Bad lines.
-for my $bad (
+$t->rule_errors(
     ['http-request tarpit deny_status 99', "'99' is out of range"],
     ['http-response tarpit', "action 'tarpit' is not allowed in 'http-response'"],
     ['http-request wait-for-body', "expects 'time <time>'"],
     ['http-request wait-for-body time x', "invalid duration 'x'"],
     ['http-request wait-for-body time 1s at-least', "'at-least' expects a size"],
     ['http-request wait-for-body time 1s at-least 1q', "invalid unit 'q'"],
-    ['http-request set-timeout server', 'expects'],
+    ['http-request set-timeout client', 'expects'],
     ['http-request set-timeout queue 1s', "got 'queue'"],
-    ['http-request set-timeout server 0', 'non-null'],
-    ['http-request set-timeout server nosuchfetch', 'nosuchfetch'],
-    ['timeout tarpit 1x', "invalid unit 'x'"])
-{
-    my ($rc, $out) = $t->check_config(<<"CFG", 'bad.cfg');
-listen l
-    mode http
-    $bad->[0]
-    server s1 127.0.0.1:1
-CFG
-    ok($rc != 0 && $out =~ /bad\.cfg:3: .*\Q$bad->[1]\E/,
-        "bad line '$bad->[0]'") or diag($out);
-}
+    ['http-request set-timeout client 0', 'non-null'],
+    ['http-request set-timeout client nosuchfetch', 'nosuchfetch'],
+    ['timeout tarpit 1x', "invalid unit 'x'"]);
 my ($rc, $out) = $t->check_config(<<'CFG', 'bad2.cfg');
 frontend f
     mode http

@@ -164,7 +164,7 @@ SKIP: {
 }
 
 # Bad lines.
-for my $bad (
+$t->rule_errors(
     ['http-request set-nice 1025', "'1025' is out of range"],
     ['http-request set-nice -1025', "'-1025' is out of range"],
     ['http-request set-nice x', "'x'"],
@@ -172,16 +172,6 @@ for my $bad (
     ['tcp-request connection set-nice 1',
         "action 'set-nice' is not allowed in 'tcp-request connection'"],
     ['http-after-response silent-drop',
-        "action 'silent-drop' is not allowed in 'http-after-response'"])
-{
-    my ($rc, $out) = $t->check_config(<<"CFG", 'bad.cfg');
-listen l
-    mode http
-    $bad->[0]
-    server s1 127.0.0.1:1
-CFG
-    ok($rc != 0 && $out =~ /bad\.cfg:3: .*\Q$bad->[1]\E/,
-        "bad line '$bad->[0]'") or diag($out);
-}
+        "action 'silent-drop' is not allowed in 'http-after-response'"]);
 
 $t->done_testing;
