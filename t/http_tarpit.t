@@ -14,7 +14,7 @@ use Test::More;
 use IO::Select;
 use IO::Socket::IP;
 use Time::HiRes qw(time sleep);
-use Test::Luaproxy qw(syslog_sink syslog_drain);
+use Test::Luaproxy qw(syslog_sink syslog_drain syslog_line);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
@@ -89,17 +89,8 @@ $t->write_file_expand('lp.cfg', config('lp', $port, $port2));
 $t->run;
 syslog_drain($udp{lp});
 
-# The next log line of <who>, without its syslog header.
-sub logline {
-    my ($who, $secs) = @_;
-    my $sel = IO::Select->new($udp{$who});
-    return '<none>' unless $sel->can_read($secs // 5);
-    my $b;
-    $udp{$who}->recv($b, 65536);
-    $b =~ s/^<\d+>.*?: //;
-    $b =~ s/\n\z//;
-    return $b;
-}
+# The next log line of <who>.
+sub logline { return syslog_line($udp{ $_[0] }, $_[1] // 5) }
 
 # A request and how long its answer took.
 sub timed {
@@ -241,16 +232,10 @@ $ka->close;
 logline('lp') for 1 .. 2;
 
 # tarpits and denies are counted in dreq
-my $csv = $t->cli('lp.sock', "show stat\n") // '';
-my @cols = split /,/, ((split /\n/, $csv)[0] =~ s/^# //r);
-my %dreq;
-for my $line (split /\n/, $csv) {
-    my %row;
-    @row{@cols} = split /,/, $line, -1;
-    $dreq{"$row{pxname}/$row{svname}"} = $row{dreq} if defined $row{dreq};
-}
-is($dreq{'fe/FRONTEND'}, 2, 'show stat: the frontend counts its 2 tarpits in dreq');
-is($dreq{'fe3/FRONTEND'}, 1, '... and fe3 its one');
+my $stat = $t->show_stat('lp.sock');
+is($stat->{'fe/FRONTEND'}{dreq}, 2,
+    'show stat: the frontend counts its 2 tarpits in dreq');
+is($stat->{'fe3/FRONTEND'}{dreq}, 1, '... and fe3 its one');
 
 # The same with HAProxy: status, termination state and which timers are
 # set (-1 or not) for each case.

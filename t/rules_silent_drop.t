@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy qw(syslog_sink syslog_drain);
+use Test::Luaproxy qw(syslog_sink syslog_drain syslog_line);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
@@ -97,16 +97,8 @@ sub seen {
     return 'silent';
 }
 
-# The next log line of <who> without its syslog header.
-sub logline {
-    my ($who) = @_;
-    return '<none>' unless IO::Select->new($udp{$who})->can_read(3);
-    my $b;
-    $udp{$who}->recv($b, 65536);
-    $b =~ s/^<\d+>.*?: //;
-    $b =~ s/\n\z//;
-    return $b;
-}
+# The next log line of <who>.
+sub logline { return syslog_line($udp{ $_[0] }) }
 
 # The probe tells an orderly close apart: a deny-less plain request is
 # answered, a connection the server closes cleanly is "closed".
@@ -118,15 +110,9 @@ logline('lp');
 
 # The dreq column of each frontend in "show stat".
 sub dreq {
-    my $csv = $t->cli('lp.sock', "show stat\n") // '';
-    my @cols = split /,/, ((split /\n/, $csv)[0] =~ s/^# //r);
-    my %dreq;
-    for my $line (split /\n/, $csv) {
-        my %row;
-        @row{@cols} = split /,/, $line, -1;
-        $dreq{ $row{pxname} } = $row{dreq} if $row{svname} eq 'FRONTEND';
-    }
-    return \%dreq;
+    my $stat = $t->show_stat('lp.sock');
+    return { map { /^(.*)\/FRONTEND$/ ? ($1 => $stat->{$_}{dreq}) : () }
+            keys %$stat };
 }
 # (the harness's readiness probe was dropped by tconn already)
 my $before = dreq();

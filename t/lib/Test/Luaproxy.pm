@@ -30,8 +30,8 @@ use Symbol qw(gensym);
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(parse_response http_request_bytes run_command fd_count
-    fds_settle rss_kb syslog_sink syslog_drain syslog_next return_config
-    binary_has);
+    fds_settle rss_kb syslog_sink syslog_drain syslog_next syslog_line
+    return_config binary_has);
 
 # Tests checked automatically when the file ends (see finish()).
 use constant FINAL_TESTS => 3;
@@ -739,6 +739,18 @@ sub syslog_drain {
     while ($sel->can_read(0.2)) { my $b; $sock->recv($b, 65536) }
 }
 
+# The next datagram $sock receives within $secs (3 by default) as it came,
+# but for its syslog header ("<134>... tag[pid]: "); '<none>' if nothing.
+sub syslog_line {
+    my ($sock, $secs) = @_;
+    return '<none>' unless IO::Select->new($sock)->can_read($secs // 3);
+    my $b;
+    $sock->recv($b, 65536);
+    $b =~ s/^<\d+>.*?: //;
+    $b =~ s/\n\z//;
+    return $b;
+}
+
 # The next datagram $sock receives within $secs (3 by default), with what
 # changes from run to run masked, so that two servers' lines compare: the
 # syslog date, tag and pid ("<134>HDR: "), the request date ("[DATE]"),
@@ -1214,6 +1226,21 @@ sub cli {
 
 # Send the same kind of request for every path at once on separate
 # connections, multiplexed; returns the parsed responses in order.
+# "show stat" on the runtime API socket $path (see cli) as
+# { "pxname/svname" => { column => value } }.
+sub show_stat {
+    my ($self, $path) = @_;
+    my @lines = split /\n/, $self->cli($path, "show stat\n") // '';
+    my @cols = split /,/, ((shift(@lines) // '') =~ s/^# //r);
+    my %stat;
+    for my $line (@lines) {
+        my %row;
+        @row{@cols} = split /,/, $line, -1;
+        $stat{"$row{pxname}/$row{svname}"} = \%row if defined $row{svname};
+    }
+    return \%stat;
+}
+
 sub http_get_many {
     my ($self, $port, $paths, %opts) = @_;
     my @socks = map {
