@@ -271,17 +271,21 @@ static int return_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
 
 /* A plain deny lets the stream answer with its built-in page; a deny that
  * describes a reply sends it, as HAProxy's http-request deny does. */
-static enum act_ret deny_run(struct rule *r, struct stream *s, unsigned f)
+static enum act_ret deny_answer(const struct return_act *ra, struct stream *s)
 {
-    const struct return_act *ra = r->arg;
     struct http_txn *txn = http_txn_get(s);
 
-    stats_count_denied(s);
     if (ra->custom)
         return reply_send(s, ra) == RC_OK ? ACT_RET_DONE : ACT_RET_ERR;
     if (txn != NULL)
         txn->deny_status = ra->status;
     return ACT_RET_DENY;
+}
+
+static enum act_ret deny_run(struct rule *r, struct stream *s, unsigned f)
+{
+    stats_count_denied(s);
+    return deny_answer(r->arg, s);
 }
 
 /* The words of deny and tarpit: [deny_status N] [content-type T]
@@ -335,6 +339,8 @@ static enum act_ret tarpit_run(struct rule *r, struct stream *s, unsigned f)
 
     if (txn == NULL)
         return ACT_RET_ERR;
+    if (f & ACT_FLAG_FIRST) /* denied now, whether the client waits or not */
+        stats_count_denied(s);
     if (txn->hc->cli_eof) {
         stream_timer_stop(s);
         tarpit_end(s, 'C');
@@ -353,7 +359,7 @@ static enum act_ret tarpit_run(struct rule *r, struct stream *s, unsigned f)
     if (rc == 0)
         return ACT_RET_YIELD;
     tarpit_end(s, 'P');
-    return deny_run(r, s, f);
+    return deny_answer(r->arg, s);
 }
 
 /* tarpit: the options of deny, answering 500 by default. */

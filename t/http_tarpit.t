@@ -231,11 +231,12 @@ is($r->{body}, 's=3000 t=0 c=5000',
 $ka->close;
 logline('lp') for 1 .. 2;
 
-# tarpits and denies are counted in dreq
+# tarpits are counted in dreq when they begin, as HAProxy counts them
 my $stat = $t->show_stat('lp.sock');
 is($stat->{'fe/FRONTEND'}{dreq}, 2,
     'show stat: the frontend counts its 2 tarpits in dreq');
 is($stat->{'fe3/FRONTEND'}{dreq}, 1, '... and fe3 its one');
+is($stat->{'fe2/FRONTEND'}{dreq}, 1, '... and fe2 the one its client left');
 
 # The same with HAProxy: status, termination state and which timers are
 # set (-1 or not) for each case.
