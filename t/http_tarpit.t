@@ -35,12 +35,12 @@ defaults
     log global
     log-format "%HP %ST %ts %TR/%Tw/%Tc/%Tr/%Ta cs=%[cur_server_timeout]"
     timeout connect 1500ms
-    timeout client 5s
-    timeout server 3s
+    timeout client 10s
+    timeout server 8s
 listen fe
     bind 127.0.0.1:$port
     timeout tarpit 700ms
-    http-request wait-for-body time 600ms at-least 10 if { path /wb10 }
+    http-request wait-for-body time 4s at-least 10 if { path /wb10 }
     http-request wait-for-body time 600ms if { path /wb }
     http-request return status 200 content-type text/plain lf-string "len=%[req.body_len] body=%[req.body]" if { path_beg /wb } || { path /nowait }
     http-request tarpit if { path /tp }
@@ -76,10 +76,10 @@ backend none
 EOF2
 }
 
-# The origins answer after 1.5 s, one request at a time: any server
+# The origins answer after 4 s, one request at a time: any server
 # timeout below that is a 504.
 $t->http_origin($_, sub {
-    sleep 1.5;
+    sleep 4;
     return [200, [], 'late'];
 }) for 8090, 8091;
 
@@ -195,7 +195,7 @@ my $t0 = time;
 $r = $t->http($port, [sprintf($head, '/wb10') . '0123456789ab'],
     timeout => 5);
 is($r->{body}, 'len=12 body=0123456789ab', 'wait-for-body at-least: 12 of 20');
-cmp_ok(time - $t0, '<', 0.55, '... without waiting for the rest');
+cmp_ok(time - $t0, '<', 3, '... without waiting for the rest');
 logline('lp');
 
 # the time runs out: 408, cR, TR -1
@@ -209,11 +209,11 @@ like(logline('lp'), qr{^/wb 408 cR -1/-1/-1/-1/\d+ }, 'wait-for-body timeout: cR
 ($r, $el) = timed($port, '/st');
 is($r->{status}, 504, 'set-timeout server 400ms: 504');
 cmp_ok($el, '>=', 0.35, '... not before 400 ms');
-cmp_ok($el, '<', 1.4, '... well before the 3 s of the backend');
+cmp_ok($el, '<', 3, '... well before the 8 s of the backend');
 like(logline('lp'), qr{^/st 504 sH .* cs=400$}, 'set-timeout: sH, cur_server_timeout 400');
 ($r, $el) = timed($port, '/sx', headers => ['X-T' => '300']);
 is($r->{status}, 504, 'set-timeout server from an expression: 504');
-cmp_ok($el, '<', 1.4, '... early too');
+cmp_ok($el, '<', 3, '... early too');
 logline('lp');
 ($r, $el) = timed($port, '/sx2', headers => ['X-T' => 'none']);
 is(join(' ', $r->{status}, $r->{body}), '200 late',
@@ -223,10 +223,10 @@ logline('lp');
 # the cur_* fetches; a keep-alive connection's next request has its own
 my $ka = $t->http_keepalive($port);
 $r = $ka->get('/cur');
-is($r->{body}, 's=3000 t=2000 c=900',
+is($r->{body}, 's=8000 t=2000 c=900',
     'cur_*_timeout: what set-timeout set, else the configured ones');
 $r = $ka->get('/cur2');
-is($r->{body}, 's=3000 t=0 c=5000',
+is($r->{body}, 's=8000 t=0 c=10000',
     'the next request of the connection is back to the configured ones');
 $ka->close;
 logline('lp') for 1 .. 2;

@@ -59,6 +59,7 @@ listen tcont
     tcp-request inspect-delay 2s
     tcp-request content set-nice 5
     tcp-request content silent-drop if { req.payload(0,4) -m str DROP }
+    tcp-request content reject if { req.payload(0,4) -m str REJE }
     tcp-request content accept if { req.len gt 0 }
     server o 127.0.0.1:$o
 listen tres
@@ -87,11 +88,13 @@ my @cases = (
     ['tcp-response content', 4, sprintf($get, '/x')],
 );
 
-# What the client of <port> sees: "silent" (nothing, or a reset: no byte
-# and no orderly close), "closed" (a clean close), "answered".
+# What the client of <port> sees within <wait> seconds (1 by default):
+# "silent" (nothing, or a reset: no byte and no orderly close), "closed"
+# (a clean close), "answered".
 sub seen {
-    my ($port, $bytes) = @_;
-    my $r = $t->raw_request($port, $bytes, timeout => 3, read_timeout => 1);
+    my ($port, $bytes, $wait) = @_;
+    my $r = $t->raw_request($port, $bytes, timeout => 5,
+        read_timeout => $wait // 1);
     return 'answered' if length $r->{data};
     return 'closed' if $r->{closed} && !$r->{reset};
     return 'silent';
@@ -100,12 +103,16 @@ sub seen {
 # The next log line of <who>.
 sub logline { return syslog_line($udp{ $_[0] }) }
 
-# The probe tells an orderly close apart: a deny-less plain request is
-# answered, a connection the server closes cleanly is "closed".
-is(seen($t->port(8080), sprintf($get, '/x')), 'answered', 'the control request is answered');
+# The probe tells the cases apart: a plain request is answered, a
+# connection closed after its bytes were read ends with a clean close.
+is(seen($t->port(8080), sprintf($get, '/x'), 4), 'answered',
+    'the control request is answered');
 logline('lp');
-is(seen($t->port(8083), sprintf($get, '/x')), 'answered',
+is(seen($t->port(8083), sprintf($get, '/x'), 4), 'answered',
     'the control TCP stream is relayed');
+logline('lp');
+is(seen($t->port(8083), "REJECT\r\n", 4), 'closed',
+    'a rejected TCP stream is closed cleanly');
 logline('lp');
 
 # The dreq column of each frontend in "show stat".
