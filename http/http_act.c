@@ -104,6 +104,7 @@ static enum act_ret reject_run(struct rule *r, struct stream *s, unsigned f)
 {
     http_txn_term(s, 'P');
     s->times.req = -1;
+    stats_count_denied(s);
     return ACT_RET_ABRT;
 }
 

@@ -32,6 +32,7 @@ sub config {
 global
     nbthread 1
     log 127.0.0.1:$uport local0
+    stats socket @{[$t->testdir]}/$who.sock level admin
 defaults
     log global
     timeout connect 2s
@@ -126,9 +127,10 @@ sub tcp_case {
 sub reject_case {
     my ($who, $port) = @_;
     my $r = $t->http_get($port, '/reject');
+    my $log = log_line($who);
     return ($r->{status} // 'no answer')
-        . ($r->{closed} ? ', closed' : ', open') . ' | '
-        . log_line($who);
+        . ($r->{closed} ? ', closed' : ', open') . " | $log | dreq="
+        . ($t->show_stat("$who.sock")->{'fe/FRONTEND'}{dreq} // 'none');
 }
 
 sub outcomes {
@@ -167,8 +169,8 @@ like($lp{'tcp-request connection and content'},
     qr{^xff=- \| <134>HDR: 192\.0\.2\.1:1 127\.0\.0\.2:4242 --$},
     'tcp-request connection set-src and set-dst-port, content set-src-port');
 like($lp{'http-request reject'},
-    qr{^no answer, closed \| <134>HDR: \S+ \S+ -1 PR-- GET /reject HTTP/1\.1 TR=-1$},
-    'reject: closed without an answer, logged PR, status and TR -1');
+    qr{^no answer, closed \| <134>HDR: \S+ \S+ -1 PR-- GET /reject HTTP/1\.1 TR=-1 \| dreq=1$},
+    'reject: closed without an answer, logged PR, status and TR -1, in dreq');
 
 $t->rule_errors(['http-request set-src', "'set-src' expects a sample"],
     ['http-request set-dst nosuchfetch', 'nosuchfetch'],
