@@ -54,17 +54,18 @@ enum px_mode {
 #define PX_OPT_REDISPATCH   0x0040
 #define PX_OPT_IGNORE_PROBE 0x0080
 #define PX_OPT_ALLBACKUPS   0x0100
-#define PX_OPT_BUFFER_REQ   0x0200  /* option http-buffer-request */
-#define PX_OPT_SPLICE_AUTO  0x0400  /* option splice-auto */
-#define PX_OPT_SPLICE_REQ   0x0800  /* option splice-request */
-#define PX_OPT_SPLICE_RES   0x1000  /* option splice-response */
-#define PX_OPT_HTTP_CONNECT 0x2000  /* option http-connect (http/) */
-#define PX_OPT_PERSIST      0x4000  /* option persist (to down servers too) */
-#define PX_OPT_CLITCPKA     0x8000  /* option clitcpka (tcpka) */
-#define PX_OPT_SRVTCPKA     0x10000 /* option srvtcpka (tcpka) */
-#define PX_OPT_NOLINGER     0x20000 /* option nolinger: close with a reset */
-#define PX_OPT_DONTLOG_NORM 0x40000 /* option dontlog-normal */
-#define PX_OPT_LOG_SEP_ERR  0x80000 /* option log-separate-errors */
+#define PX_OPT_BUFFER_REQ   0x0200   /* option http-buffer-request */
+#define PX_OPT_SPLICE_AUTO  0x0400   /* option splice-auto */
+#define PX_OPT_SPLICE_REQ   0x0800   /* option splice-request */
+#define PX_OPT_SPLICE_RES   0x1000   /* option splice-response */
+#define PX_OPT_HTTP_CONNECT 0x2000   /* option http-connect (http/) */
+#define PX_OPT_PERSIST      0x4000   /* option persist (to down servers too) */
+#define PX_OPT_CLITCPKA     0x8000   /* option clitcpka (tcpka) */
+#define PX_OPT_SRVTCPKA     0x10000  /* option srvtcpka (tcpka) */
+#define PX_OPT_NOLINGER     0x20000  /* option nolinger: close with a reset */
+#define PX_OPT_DONTLOG_NORM 0x40000  /* option dontlog-normal */
+#define PX_OPT_LOG_SEP_ERR  0x80000  /* option log-separate-errors */
+#define PX_OPT_ABORT_CLOSE  0x100000 /* option abortonclose */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

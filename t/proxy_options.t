@@ -9,7 +9,9 @@
 #   TIME_WAIT behind;
 # - option dontlog-normal: only failed streams are logged, and option
 #   log-separate-errors logs them at "err";
-# - http-send-name-header: the server's name replaces the header.
+# - http-send-name-header: the server's name replaces the header;
+# - option abortonclose: accepted; a queued request whose client shut its
+#   side is still served, as HAProxy 2.6 does with HTTP/1 clients.
 # HAProxy on the same configuration gives the same outcomes.
 
 use strict;
@@ -32,7 +34,8 @@ my %udp = map { $_ => syslog_sink() } qw(lp ha);
 # <who>'s configuration; its ports start at <base>.
 sub config {
     my ($who, $base) = @_;
-    my ($ka, $quiet, $nl, $tcp) = map { $t->port($base + $_) } 0 .. 3;
+    my ($ka, $quiet, $nl, $tcp, $aoc) = map { $t->port($base + $_) } 0 .. 4;
+    my $slow = $t->port(8093);
     my ($o, $dead) = ($t->port(8091), $t->port(8092));
     my $uport = $udp{$who}->sockport;
     return <<"CFG";
@@ -71,6 +74,19 @@ frontend nl
     bind 127.0.0.1:$nl
     option nolinger
     http-request return status 200 content-type text/plain string hi
+frontend aoc
+    bind 127.0.0.1:$aoc
+    log global
+    log-format "%ST %tsc %r"
+    use_backend abort if { path_beg /a/ }
+    default_backend keep
+backend abort
+    option abortonclose
+    timeout queue 5s
+    server s 127.0.0.1:$slow maxconn 1
+backend keep
+    timeout queue 5s
+    server s 127.0.0.1:$slow maxconn 1
 listen tcpka
     mode tcp
     bind 127.0.0.1:$tcp
@@ -84,6 +100,25 @@ $t->http_origin(8091, sub {
     return [200, [], 'srv=' . ($_[0]{headers}{'x-srv'} // '-')];
 });
 $t->port(8092); # stays closed
+# A slow origin with one slot: what waits behind it is queued.
+$t->http_origin(8093, sub {
+    select(undef, undef, undef, 0.8);
+    return [200, [], 'slow'];
+});
+
+# A request held in the queue of <prefix>'s single slot while its client
+# shuts its side: "answer | log line of the held one".
+sub half_closed {
+    my ($who, $port, $prefix) = @_;
+    my $first = $t->http_hold($port, "$prefix/first");
+    select(undef, undef, undef, 0.2);
+    my $held = $t->http_hold($port, "$prefix/held");
+    select(undef, undef, undef, 0.2);
+    shutdown($held, 1);
+    my @r = $t->http_read_many([$first, $held], timeout => 5);
+    my @log = sort map { syslog_next($udp{$who}, 3) } 1 .. 2;
+    return join(' | ', $r[1]{status} // 'no answer', grep { /held/ } @log);
+}
 
 # The keep-alive timer ss shows for the socket on <port> whose peer port
 # is <peer> (local end when <local>, else the remote end), rounded to
@@ -167,6 +202,8 @@ sub outcomes {
     $o{'dontlog-normal: 200'} = logged($who, $q, '/ok');
     $o{'dontlog-normal: deny'} = logged($who, $q, '/deny');
     $o{'dontlog-normal: 503'} = logged($who, $q, '/down');
+    $o{'abortonclose'} = half_closed($who, $t->port($base + 4), '/a');
+    $o{'no abortonclose'} = half_closed($who, $t->port($base + 4), '/k');
     return %o;
 }
 
@@ -191,6 +228,11 @@ is($lp{'dontlog-normal: 503'}, '<131>HDR: 503 SC-- GET /down HTTP/1.1',
     'a failed one too');
 is($lp{'dontlog-normal: 200'}, '<none>', 'a normal request is not logged');
 
+is($lp{'abortonclose'}, '200 | <134>HDR: 200 ---- GET /a/held HTTP/1.1',
+    'abortonclose: the half-closed queued request is served, as by HAProxy');
+is($lp{'no abortonclose'}, '200 | <134>HDR: 200 ---- GET /k/held HTTP/1.1',
+    'and without it');
+
 $t->rule_errors(['clitcpka-cnt 0', 'out of range'],
     ['clitcpka-idle soon', 'soon'],
     ['http-send-name-header X', 'not allowed in \'frontend\'']);
@@ -198,7 +240,7 @@ $t->rule_errors(['clitcpka-cnt 0', 'out of range'],
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;
     $t->write_file('ha.cfg', config('ha', 8180));
-    $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 3);
+    $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 4);
     syslog_drain($udp{ha});
     my %ha = outcomes('ha', 8180);
     is_deeply(\%lp, \%ha, 'HAProxy: the same outcomes')
