@@ -27,13 +27,15 @@
 #include "core/log.h"
 #include "core/master.h"
 #include "core/module.h"
+#include "core/stick_table.h"
 #include "http/http.h"
 #include "lua_api/luab.h"
 #include "tcp/tcp.h"
 
 /* The modules, in the order their registries are filled. */
 static const struct module *const module_list[] = {
-    &core_module, &auth_module, &http_module, &tcp_module, &luab_module, NULL,
+    &core_module, &auth_module, &stick_module, &http_module,
+    &tcp_module,  &luab_module, NULL,
 };
 
 static const char *const build_features[] = {

@@ -1,5 +1,5 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* Sliding one-second event rates (core/freq_ctr.h). */
+/* Sliding event rates over a period (core/freq_ctr.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -11,9 +11,9 @@
 #include "core/freq_ctr.h"
 #include "core/worker.h"
 
-#define FREQ_PERIOD_MS 1000ULL
+#define FREQ_SECOND_MS 1000
 
-static unsigned long long now_ms(void)
+unsigned long long freq_ctr_now_ms(void)
 {
     struct timeval tv;
 
@@ -23,34 +23,49 @@ static unsigned long long now_ms(void)
     return (unsigned long long)tv.tv_sec * 1000 + (unsigned)tv.tv_usec / 1000;
 }
 
-void freq_ctr_inc(struct freq_ctr *c)
+void freq_ctr_add_at(struct freq_ctr *c, unsigned period,
+                     unsigned long long now, unsigned n)
 {
-    unsigned long long now = now_ms(), age;
+    unsigned long long age;
 
     /* the periods follow each other from the first event on */
-    if (c->start_ms == 0)
+    if (c->start_ms == 0 || now < c->start_ms)
         c->start_ms = now;
     age = now - c->start_ms;
-    if (age >= FREQ_PERIOD_MS) {
-        c->prev = age < 2 * FREQ_PERIOD_MS ? c->curr : 0;
+    if (age >= period) {
+        c->prev = age < 2ULL * period ? c->curr : 0;
         c->curr = 0;
-        c->start_ms = now - age % FREQ_PERIOD_MS;
+        c->start_ms = now - age % period;
     }
-    c->curr++;
+    c->curr += n;
+}
+
+unsigned freq_ctr_read_at(const struct freq_ctr *c, unsigned period,
+                          unsigned long long now)
+{
+    unsigned long long age;
+    unsigned curr = c->curr, prev = c->prev;
+
+    if (c->start_ms == 0 || period == 0)
+        return 0;
+    age = now > c->start_ms ? now - c->start_ms : 0;
+    if (age >= 2ULL * period)
+        return 0;
+    if (age >= period) {
+        prev = curr;
+        curr = 0;
+        age -= period;
+    }
+    return curr +
+           (unsigned)((unsigned long long)prev * (period - age) / period);
+}
+
+void freq_ctr_inc(struct freq_ctr *c)
+{
+    freq_ctr_add_at(c, FREQ_SECOND_MS, freq_ctr_now_ms(), 1);
 }
 
 unsigned freq_ctr_read(const struct freq_ctr *c)
 {
-    unsigned long long now = now_ms(), age = now - c->start_ms;
-    unsigned curr = c->curr, prev = c->prev;
-
-    if (age >= 2 * FREQ_PERIOD_MS)
-        return 0;
-    if (age >= FREQ_PERIOD_MS) {
-        prev = curr;
-        curr = 0;
-        age -= FREQ_PERIOD_MS;
-    }
-    return curr + (unsigned)((unsigned long long)prev * (FREQ_PERIOD_MS - age) /
-                             FREQ_PERIOD_MS);
+    return freq_ctr_read_at(c, FREQ_SECOND_MS, freq_ctr_now_ms());
 }

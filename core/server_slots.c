@@ -7,12 +7,10 @@
 #include "config.h"
 #endif
 
-#include <errno.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/cfg.h"
 #include "core/errors.h"
@@ -20,6 +18,7 @@
 #include "core/proxy.h"
 #include "core/server.h"
 #include "core/server_slots.h"
+#include "core/shm.h"
 #include "core/util.h"
 
 #define RECORDS_PER_CHUNK 64
@@ -50,20 +49,6 @@ static struct server_slots *chunk;              /* records being handed out */
 static unsigned chunk_used = RECORDS_PER_CHUNK; /* none left: map a chunk */
 static int owner = -1;                          /* this worker's column */
 
-/* Initialises the robust process-shared mutex of <rec>. */
-static int record_init(struct server_slots *rec)
-{
-    pthread_mutexattr_t attr;
-    int rc;
-
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    rc = pthread_mutex_init(&rec->lock, &attr);
-    pthread_mutexattr_destroy(&attr);
-    return rc == 0 ? RC_OK : RC_ERR;
-}
-
 /* A fresh record from the current chunk, mapping a new one when it is
  * used up; NULL on failure (logged). */
 static struct server_slots *record_new(void)
@@ -71,17 +56,14 @@ static struct server_slots *record_new(void)
     void *p;
 
     if (chunk_used == RECORDS_PER_CHUNK) {
-        p = mmap(NULL, RECORDS_PER_CHUNK * sizeof(*chunk),
-                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            log_alert("cannot map server connection counters: %s",
-                      strerror(errno));
+        p = shm_map(RECORDS_PER_CHUNK * sizeof(*chunk),
+                    "server connection counters");
+        if (p == NULL)
             return NULL;
-        }
         chunk = p;
         chunk_used = 0;
     }
-    if (record_init(&chunk[chunk_used]) != RC_OK) {
+    if (shm_mutex_init(&chunk[chunk_used].lock) != RC_OK) {
         log_alert("cannot initialise a server connection counter");
         return NULL;
     }
@@ -131,7 +113,7 @@ static void record_lock(struct server_slots *rec)
     struct slots_column sum = {0, 0};
     int i;
 
-    if (pthread_mutex_lock(&rec->lock) != EOWNERDEAD)
+    if (!shm_mutex_lock(&rec->lock))
         return;
     for (i = 0; i < SERVER_SLOTS_MAX_PROCS; i++) {
         sum.conns += rec->col[i].conns;
@@ -139,7 +121,6 @@ static void record_lock(struct server_slots *rec)
     }
     __atomic_store_n(&rec->sum.conns, sum.conns, __ATOMIC_RELAXED);
     __atomic_store_n(&rec->sum.queued, sum.queued, __ATOMIC_RELAXED);
-    pthread_mutex_consistent(&rec->lock);
 }
 
 /* Adds <delta> to this worker's counter at <off> in <rec> and to its sum,

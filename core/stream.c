@@ -24,6 +24,7 @@
 #include "core/proxy_protocol.h"
 #include "core/sample.h"
 #include "core/stats.h"
+#include "core/stick_act.h"
 #include "core/stream.h"
 #include "core/worker.h"
 
@@ -174,6 +175,7 @@ void stream_free(struct stream *s)
 {
     stats_count_stream(s);
     logger_stream_end(s);
+    stick_stream_end(s);
     if (s->be != NULL)
         s->be->beconn--;
     if (s->flt != NULL)

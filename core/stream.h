@@ -27,6 +27,7 @@ struct evbuffer;
 struct event;
 struct smp_env;
 struct stream_filters;
+struct stick_trk;
 
 #define STREAM_SLOTS 4
 
@@ -46,7 +47,9 @@ struct session {
     struct conn *conn; /* the client connection, owns the fd */
     union sess_addr src, dst;
     socklen_t srclen, dstlen;
-    struct vars vars; /* sess.* */
+    struct vars vars;        /* sess.* */
+    struct stick_trk *stick; /* counters tracked by "tcp-request connection"
+                              * rules (core/stick_act.c), or NULL */
     unsigned long long id;
     int proxied; /* the PROXY protocol header was read */
 };

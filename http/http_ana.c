@@ -29,6 +29,7 @@
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/server.h"
+#include "core/stick_act.h"
 #include "core/stream.h"
 #include "core/unique_id.h"
 #include "core/worker.h"
@@ -140,6 +141,8 @@ void http_txn_free(struct stream *s)
     lb_dequeue(s);
     if (txn->qtimer != NULL)
         event_free(txn->qtimer);
+    if (txn->status >= 400 && txn->status < 500)
+        stick_count_http_err(s);
     stream_free(s);
 }
 
@@ -907,6 +910,7 @@ static int req_head_done(struct http_txn *txn, size_t head_len)
     struct http_msg *m = &txn->req;
 
     freq_ctr_inc(&s->fe->fe_req_rate); /* fe_req_rate */
+    stick_count_http_req(s);
     txn->req_head = palloc(s->pool, head_len);
     if (txn->req_head == NULL)
         return RC_ERR;
