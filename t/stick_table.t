@@ -1,0 +1,207 @@
+#!/usr/bin/perl
+# Copyright (c) luaproxy developers. Licensed under the MIT licence.
+#
+# Stick tables: the rate-limiting pattern (the 11th request within the
+# period is denied, allowed again once the period has passed), one count
+# shared by two workers, conn_cur rising and falling with connections,
+# gpc0 through sc-inc-gpc0 and src_get_gpc0, expiry and LRU eviction seen
+# on the runtime API, a table of another section named with "table",
+# string and integer keys, http_err_cnt, "clear table"; bad lines; and,
+# when HAProxy is installed, the rate-limiting answers compared with its.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Test::Luaproxy;
+use Time::HiRes qw(sleep);
+
+my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
+my $t = Test::Luaproxy->new(timeout => 90);
+
+# The rate-limiting frontend, as the HAProxy documentation writes it
+# (with a 2 s period to keep the test short).
+sub rate_limit {
+    my ($port) = @_;
+    return <<"CFG";
+frontend rl
+    bind 127.0.0.1:$port
+    stick-table type ip size 100k expire 30s store http_req_rate(2s),conn_cur,gpc0
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 10 }
+    http-request return status 200 content-type text/plain lf-string "rate=%[sc_http_req_rate(0)]"
+CFG
+}
+
+my $defaults = <<'CFG';
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+CFG
+
+$t->write_file_expand('stick.cfg', <<"CFG" . rate_limit($t->port(8080)) . <<'CFG2');
+global
+    nbproc 2
+    stats socket %%TESTDIR%%/admin.sock level admin
+
+$defaults
+CFG
+
+frontend cnt
+    bind 127.0.0.1:%%PORT_8081%%
+    timeout client 3s
+    stick-table type ip size 10 expire 30s store http_req_cnt,conn_cur,conn_cnt,sess_cnt,gpc0,gpc0_rate(10s)
+    tcp-request connection track-sc1 src
+    http-request sc-inc-gpc0(1) if { path /inc }
+    http-request return status 200 content-type text/plain lf-string "%pid req=%[sc1_http_req_cnt] cur=%[sc_conn_cur(1)] gpc0=%[src_get_gpc0] rate=%[sc1_gpc0_rate] trk=%[sc_tracked(1)] trk0=%[sc0_tracked] trackers=%[sc1_trackers]"
+
+frontend keys
+    bind 127.0.0.1:%%PORT_8082%%
+    http-request track-sc0 req.hdr(x-k) table lru if { req.hdr(x-k) -m found }
+    http-request track-sc1 req.hdr(x-id) table ints if { req.hdr(x-id) -m found }
+    http-request track-sc2 req.hdr(x-e) table short if { req.hdr(x-e) -m found }
+    http-request return status 404 if { path /missing }
+    http-request return status 200 content-type text/plain lf-string "k=%[sc0_http_req_cnt] id=%[sc1_http_req_cnt] err=%[sc_http_err_cnt(1)] byname=%[req.hdr(x-k),table_http_req_cnt(lru)] in=%[req.hdr(x-k),in_table(lru)] nogpc=%[sc0_get_gpc0] lru=%[table_cnt(lru)] avl=%[table_avl(lru)]"
+
+backend lru
+    stick-table type string len 8 size 2 store http_req_cnt
+
+backend ints
+    stick-table type integer size 10 store http_req_cnt,http_err_cnt
+
+backend short
+    stick-table type string size 10 expire 1s store http_req_cnt
+CFG2
+$t->run;
+$t->wait_log(qr/(?s:ready, generation 1.*){2}/);
+
+sub cli { return $t->cli('admin.sock', "$_[0]\n") // '' }
+sub body {
+    my ($port, $path, %h) = @_;
+    my $r = $t->http_get($t->port($port), $path, headers => [%h]);
+    return ($r->{status} // 0) . ' ' . ($r->{body} // '');
+}
+
+# The same answers from HAProxy's rate limiting are compared below.
+sub statuses { return map { /^(200 .*|\d+)/ } @_ }
+my @rl = statuses(map { body(8080, '/') } 1 .. 12);
+is_deeply(\@rl, [(map {"200 rate=$_"} 1 .. 10), ('429') x 2],
+    'the 11th request within the period is denied, and the next');
+sleep 4.2; # two periods: nothing left of the burst
+like(body(8080, '/'), qr/^200 rate=1$/, 'allowed again after the period');
+
+# The harness's start-up probe of the port is tracked until "timeout
+# client" notices it left; then the table starts again from nothing.
+my $wait = 0;
+sleep 0.1 until cli('show table cnt') =~ /conn_cur=0/ || ++$wait > 60;
+cli('clear table cnt');
+# Twenty clients held open at once, spread over both workers: one count.
+my @held = map { $t->http_keepalive($t->port(8081)) } 1 .. 20;
+my (@seen, %pids);
+for my $s (@held) {
+    my $r = $s->get('/');
+    my ($pid, $rest) = ($r->{body} // '') =~ /^(\d+) (.*)$/ or next;
+    $pids{$pid} = 1;
+    push @seen, $rest;
+}
+is_deeply(\@seen,
+    [map {"req=$_ cur=20 gpc0=0 rate=0 trk=1 trk0=0 trackers=20"} 1 .. 20],
+    'nbproc 2: one request count and conn_cur for both workers');
+is(scalar keys %pids, 2, 'the requests were served by both workers');
+$_->close for @held;
+sleep 0.5;
+like(body(8081, '/'), qr/ req=21 cur=1 /, 'conn_cur falls as clients leave');
+like(cli('show table cnt'),
+    qr/^0x1: key=127\.0\.0\.1 use=0 exp=\d+ gpc0=0 gpc0_rate\(10000\)=0 conn_cnt=21 conn_cur=0 sess_cnt=21 http_req_cnt=21$/m,
+    'show table: the connections, sessions and requests counted');
+
+my @gpc = map { body(8081, '/inc') } 1 .. 3;
+is_deeply([map { / gpc0=(\d+) rate=(\d+)/ ? "$1/$2" : '' } @gpc],
+    ['1/1', '2/2', '3/3'], 'sc-inc-gpc0 counts into gpc0 and gpc0_rate');
+
+# string keys, a table of another section, LRU eviction with size 2
+is(body(8082, '/', 'x-k' => 'a'),
+    '200 k=1 id= err= byname=1 in=1 nogpc= lru=1 avl=1',
+    'string key tracked in the table of another section; no value from '
+    . 'an untracked counter or a type the table does not store');
+body(8082, '/', 'x-k' => 'b');
+body(8082, '/', 'x-k' => 'a');
+body(8082, '/', 'x-k' => 'c');
+my $lru = cli('show table lru');
+like($lru, qr/^# table: lru, type: string, size:2, used:2$/m, 'show table header');
+ok($lru =~ /key=a / && $lru =~ /key=c / && $lru !~ /key=b /,
+    'full: the least recently used entry (b) made room');
+like(body(8082, '/', 'x-k' => 'b'), qr/^200 k=1 /, 'b starts again from 1');
+like(body(8082, '/', 'x-k' => 'abcdefghij'), qr/^200 k=1 /, 'a long key');
+like(cli('show table lru'), qr/key=abcdefgh use/, 'truncated to len 8');
+
+# integer keys and http_err_cnt (a 404 sent to the client)
+body(8082, '/missing', 'x-id' => '42');
+like(body(8082, '/', 'x-id' => '42'), qr/^200 k= id=2 err=1 /,
+    'integer key; the 404 counted as an HTTP error');
+like(cli('show table ints data.http_err_cnt gt 0'),
+    qr/key=42 use=0 exp=0 http_req_cnt=2 http_err_cnt=1$/m,
+    'show table with a data filter');
+unlike(cli('show table ints data.http_err_cnt eq 0'), qr/key=/,
+    'the filter leaves out the others');
+like(cli('show table ints data.gpc0 gt 0'), qr/not stored/,
+    'a filter on a type the table does not store is refused');
+
+# expiry
+body(8082, '/', 'x-e' => 'gone');
+like(cli('show table short'), qr/used:1\n.*key=gone use=0 exp=\d+ http_req_cnt=1/,
+    'the entry is there before it expires');
+sleep 1.5;
+like(cli('show table short'), qr/used:0\n$/, 'and gone after expire');
+
+# the runtime API's listing and clearing
+like(cli('show table'), qr/^# table: rl, type: ip, size:102400, used:1\n# table: cnt, type: ip, size:10, used:1\n# table: lru, type: string, size:2, used:2\n# table: ints, type: integer, size:10, used:1\n# table: short, type: string, size:10, used:0\n/,
+    'show table lists every table');
+cli('clear table lru key c');
+unlike(cli('show table lru'), qr/key=c /, 'clear table NAME key K');
+cli('clear table ints');
+like(cli('show table ints'), qr/used:0/, 'clear table NAME');
+like(cli('show table nosuch'), qr/No such table/, 'unknown table');
+
+# bad lines: file:line and a non-zero exit from -c
+my @bad = (
+    ['stick-table type ipx size 10', qr/unknown key type 'ipx'/],
+    ['stick-table type ip size 0', qr/'size' 0 out of range/],
+    ['stick-table type ip size 10 store nosuch', qr/unknown data type 'nosuch'/],
+    ['stick-table type ip size 10 store http_req_rate', qr/expects a period/],
+    ['stick-table type ip', qr/expects 'type' and 'size'/],
+    ["stick-table type ip size 10\n    stick-table type ip size 10",
+        qr/only one stick-table per proxy/],
+    ['http-request track-sc0 src table nosuch', qr/unable to find table 'nosuch'/],
+    ['http-request track-sc0 src', qr/has no stick-table/],
+    ['http-request sc-inc-gpc0(3)', qr/counter number 0 to 2/],
+);
+for my $b (@bad) {
+    my $line = 9 + (() = $b->[0] =~ /\n/g);
+    my ($rc, $out) = $t->check_config(<<"CFG");
+$defaults
+frontend f
+    bind 127.0.0.1:%%PORT_8083%%
+    $b->[0]
+CFG
+    ok($rc != 0 && $out =~ /check\.cfg:$line: .*$b->[1]/, "bad line: $b->[0]")
+        or diag($out);
+}
+
+SKIP: {
+    skip("no haproxy at $haproxy", 2) unless -x $haproxy;
+    $t->write_file('ha.cfg', "$defaults\n" . rate_limit($t->port(8180)));
+    $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8180));
+    my @ha = statuses(map { body(8180, '/') } 1 .. 12);
+    is_deeply(\@ha, \@rl, 'as HAProxy: the rate-limiting answers')
+        or diag("@ha");
+    sleep 4.2;
+    is(body(8180, '/'), '200 rate=1', 'as HAProxy: allowed again');
+}
+
+$t->done_testing;
