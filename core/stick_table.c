@@ -277,7 +277,7 @@ static int parse_table(struct cfg_ctx *ctx, struct stick_table *t, int argc,
     return RC_OK;
 }
 
-static void table_free(struct stick_table *t)
+void stick_table_free(struct stick_table *t)
 {
     shm_unmap(t->shm, t->map_len);
     free(t->name);
@@ -307,10 +307,9 @@ static int kw_stick_table(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     for (dt = 0; dt < STICK_DT_COUNT; dt++)
         t->off[dt] = -1;
     if (parse_table(ctx, t, argc, args, err) != RC_OK) {
-        table_free(t);
+        stick_table_free(t);
         return RC_ERR;
     }
-    table_layout(t);
     t->name = xstrdup(ctx->px->name);
     t->file = ctx->file;
     t->line = ctx->line;
@@ -346,9 +345,9 @@ static void *entry_data(const struct stick_table *t, struct stick_entry *en,
     return en->key + ((t->key_size + 7) & ~7u) + t->off[dt];
 }
 
-/* Maps and initialises <t>; RC_OK or RC_ERR (logged). */
-static int table_map(struct stick_table *t)
+int stick_table_prepare(struct stick_table *t)
 {
+    table_layout(t);
     t->map_len = ((sizeof(struct stick_shm) + 7) & ~7u) +
                  t->nbuckets * sizeof(unsigned) + 8 +
                  (size_t)t->size * t->entry_size;
@@ -824,7 +823,7 @@ static int stick_post_parse(struct cfg *cfg)
     int rc = RC_OK;
 
     for (t = stick_tables(cfg); t != NULL; t = t->next)
-        if (t->shm == NULL && table_map(t) != RC_OK)
+        if (t->shm == NULL && stick_table_prepare(t) != RC_OK)
             rc = RC_ERR;
     if (stick_act_check(cfg) != 0)
         rc = RC_ERR;
@@ -841,7 +840,7 @@ static void stick_cfg_free(struct cfg *cfg)
         return;
     for (t = st->first; t != NULL; t = next) {
         next = t->next;
-        table_free(t);
+        stick_table_free(t);
     }
     free(st);
     *slot = NULL;

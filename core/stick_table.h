@@ -117,6 +117,13 @@ int stick_dt_is_rate(enum stick_dt dt);
 struct stick_table *stick_tables(const struct cfg *cfg);
 struct stick_table *stick_table_find(const struct cfg *cfg, const char *name);
 
+/* Lays out the entries of <t> (type, size, stored types and expire set)
+ * and maps it, shared with the processes forked afterwards; RC_OK or
+ * RC_ERR (logged). The master does it after parsing. */
+int stick_table_prepare(struct stick_table *t);
+/* Unmaps <t> and frees it. */
+void stick_table_free(struct stick_table *t);
+
 /* Turns <smp> into a key of <t>'s type (casting it); 1, or 0 if it cannot
  * be one. */
 int stick_key_make(const struct stick_table *t, struct sample *smp,

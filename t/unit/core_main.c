@@ -21,6 +21,8 @@ int main(void)
         suite_core_map,
         suite_core_cli,
         suite_core_filter,
+        suite_core_freq_ctr,
+        suite_core_stick_table,
         NULL,
     };
 

@@ -15,6 +15,8 @@ Suite *suite_core_logformat(void);
 Suite *suite_core_map(void);
 Suite *suite_core_cli(void);
 Suite *suite_core_filter(void);
+Suite *suite_core_freq_ctr(void);
+Suite *suite_core_stick_table(void);
 Suite *suite_http_h1(void);
 Suite *suite_lua_api_util(void);
 Suite *suite_lua_api_fetches(void);
