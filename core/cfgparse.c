@@ -55,7 +55,6 @@ static int sec_nentries;
 static const char *const unsupported_kws[] = {
     "log-send-hostname",
     "stats",
-    "stick-table",
     "stick",
     "ssl-default-bind-options",
     "ssl-default-bind-ciphers",

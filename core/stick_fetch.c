@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errors.h"
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/stick_act.h"
@@ -209,8 +210,6 @@ static int fetch_sc(const struct fetch_desc *d, const struct arg *args,
     struct stick_table *t;
     struct stick_key *k;
 
-    if (n < 0 || n >= STICK_CTRS)
-        return 0;
     c = stick_ctr_get(env->strm, (int)n);
     if (d->verb->kind == VERB_TRACKED) {
         smp->type = SMP_T_BOOL;
@@ -273,6 +272,15 @@ static int conv_table(const struct arg *args, struct sample *smp,
     return verb_on_key(verb, t, k, smp);
 }
 
+/* The load-time check of sc_*(ctr): the counter exists. */
+static int check_ctr(struct arg *args, char **err)
+{
+    if (args[0].data.sint < 0 || args[0].data.sint >= STICK_CTRS)
+        return set_err(err, "invalid stick counter %lld (expects 0 to %d)",
+                       args[0].data.sint, STICK_CTRS - 1);
+    return RC_OK;
+}
+
 /* Adds fetch <name> for <d>. */
 static void fetch_add(int i, char *name, const struct fetch_desc *d)
 {
@@ -283,6 +291,7 @@ static void fetch_add(int i, char *name, const struct fetch_desc *d)
         .out = d->verb->kind == VERB_TRACKED ? SMP_T_BOOL : SMP_T_SINT,
         .use = SMP_AVAIL_CONN,
         .priv = d,
+        .check = d->ctr < 0 ? check_ctr : NULL,
     };
 }
 

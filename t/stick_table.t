@@ -180,6 +180,8 @@ my @bad = (
     ['http-request track-sc0 src table nosuch', qr/unable to find table 'nosuch'/],
     ['http-request track-sc0 src', qr/has no stick-table/],
     ['http-request sc-inc-gpc0(3)', qr/counter number 0 to 2/],
+    ['http-request deny if { sc_http_req_rate(3) gt 1 }',
+        qr/invalid stick counter 3/],
 );
 for my $b (@bad) {
     my $line = 9 + (() = $b->[0] =~ /\n/g);
