@@ -491,6 +491,14 @@ out:
     cfgtok_free(&w);
 }
 
+/* The line being parsed, NULL between files. */
+static struct cfg_ctx *parsing;
+
+struct cfg_ctx *cfgparse_current(void)
+{
+    return parsing;
+}
+
 /* Parses <fp> named <name>; returns the errors found. */
 static int parse_stream(struct cfg *cfg, const char *name, FILE *fp)
 {
@@ -501,6 +509,7 @@ static int parse_stream(struct cfg *cfg, const char *name, FILE *fp)
     ssize_t n;
 
     cfgcond_init(&cond);
+    parsing = &ctx;
     while ((n = getline(&line, &cap, fp)) >= 0) {
         ctx.line++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -511,6 +520,7 @@ static int parse_stream(struct cfg *cfg, const char *name, FILE *fp)
         }
         parse_line(&ctx, &cond, line);
     }
+    parsing = NULL;
     free(line);
     if (cfgcond_finish(&cond, &err) != RC_OK) {
         cfg_alert(&ctx, "%s", err);

@@ -97,6 +97,9 @@ int cfg_ignore(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
 int cfg_word_index(const char *word, const char *const *words, size_t n);
 /* Number of words the keyword <kw> itself spans. */
 int cfg_kw_words(const struct cfg_kw *kw);
+/* The context of the line being parsed, NULL when no file is: for load
+ * checks that must look at the whole generation once it is parsed. */
+struct cfg_ctx *cfgparse_current(void);
 /* Logs a warning "file:line: msg" for the current line. */
 void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

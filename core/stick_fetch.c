@@ -3,7 +3,8 @@
  * sc0_..sc2_<verb>([table]), src_<verb>([table]), sc_tracked,
  * table_avl, table_cnt, in_table(table) and table_<data>(table). The
  * fetch names are built from one list of verbs at start-up. A table the
- * fetch names is looked up in the worker's generation; without a name,
+ * fetch names must be declared (checked once the configuration is
+ * parsed) and is looked up in the worker's generation; without a name,
  * src_* use the table of the stream's backend, else of its frontend. A
  * data type the table does not store gives no sample, as in HAProxy. */
 #ifdef HAVE_CONFIG_H
@@ -272,13 +273,29 @@ static int conv_table(const struct arg *args, struct sample *smp,
     return verb_on_key(verb, t, k, smp);
 }
 
-/* The load-time check of sc_*(ctr): the counter exists. */
+/* The load-time check of a table name in <a>: noted, to be found once
+ * the configuration is parsed. */
+static int check_table(struct arg *a, char **err)
+{
+    if (a->type == ARGT_STR)
+        stick_table_ref_add(a->data.str.ptr);
+    return RC_OK;
+}
+
+/* The load-time check of fetches and converters whose first argument
+ * may name a table. */
+static int check_table0(struct arg *args, char **err)
+{
+    return check_table(&args[0], err);
+}
+
+/* The load-time check of sc_*(ctr[,table]): the counter exists. */
 static int check_ctr(struct arg *args, char **err)
 {
     if (args[0].data.sint < 0 || args[0].data.sint >= STICK_CTRS)
         return set_err(err, "invalid stick counter %lld (expects 0 to %d)",
                        args[0].data.sint, STICK_CTRS - 1);
-    return RC_OK;
+    return check_table(&args[1], err);
 }
 
 /* Adds fetch <name> for <d>. */
@@ -291,7 +308,7 @@ static void fetch_add(int i, char *name, const struct fetch_desc *d)
         .out = d->verb->kind == VERB_TRACKED ? SMP_T_BOOL : SMP_T_SINT,
         .use = SMP_AVAIL_CONN,
         .priv = d,
-        .check = d->ctr < 0 ? check_ctr : NULL,
+        .check = d->ctr < 0 ? check_ctr : check_table0,
     };
 }
 
@@ -315,11 +332,13 @@ void stick_fetch_init(void)
             n++;
         }
     fetch_kws[n++] = (struct sample_fetch_kw){
-        "table_avl", fetch_table_room, "S?", SMP_T_SINT, 0, "avl", 0, NULL};
+        "table_avl", fetch_table_room, "S?", SMP_T_SINT, 0, "avl",
+        0,           check_table0};
     fetch_kws[n] = (struct sample_fetch_kw){
-        "table_cnt", fetch_table_room, "S?", SMP_T_SINT, 0, NULL, 0, NULL};
+        "table_cnt", fetch_table_room, "S?", SMP_T_SINT, 0, NULL,
+        0,           check_table0};
     conv_kws[0] = (struct sample_conv_kw){
-        "in_table", conv_table, "S", SMP_T_ANY, SMP_T_BOOL, NULL, NULL};
+        "in_table", conv_table, "S", SMP_T_ANY, SMP_T_BOOL, NULL, check_table0};
     for (v = 0; v < NCONVS; v++)
         conv_kws[v + 1] =
             (struct sample_conv_kw){xasprintf("table_%s", conv_verbs[v].name),
@@ -328,7 +347,7 @@ void stick_fetch_init(void)
                                     SMP_T_ANY,
                                     SMP_T_SINT,
                                     &conv_verbs[v],
-                                    NULL};
+                                    check_table0};
     sample_register_fetches(fetch_kws);
     sample_register_convs(conv_kws);
 }

@@ -49,9 +49,19 @@ struct stick_entry {
     unsigned char key[];
 };
 
-/* The tables of one generation (the module's data). */
+/* A table a fetch or converter names, and where. */
+struct stick_ref {
+    struct stick_ref *next;
+    char *name;
+    const char *file;
+    int line;
+};
+
+/* The tables of one generation (the module's data), and the names the
+ * fetches of its lines give, checked after parsing. */
 struct stick_tables {
     struct stick_table *first, **tail;
+    struct stick_ref *refs;
 };
 
 struct stick_dt_desc {
@@ -132,6 +142,52 @@ struct stick_table *stick_table_find(const struct cfg *cfg, const char *name)
         if (strcmp(t->name, name) == 0)
             return t;
     return NULL;
+}
+
+/* The module's data of <cfg>, created empty if needed. */
+static struct stick_tables *tables_get(struct cfg *cfg)
+{
+    void **slot = cfg_module_data(cfg, &stick_module);
+    struct stick_tables *st = *slot;
+
+    if (st == NULL) {
+        st = *slot = xcalloc(1, sizeof(*st));
+        st->tail = &st->first;
+    }
+    return st;
+}
+
+void stick_table_ref_add(const char *name)
+{
+    struct cfg_ctx *ctx = cfgparse_current();
+    struct stick_tables *st;
+    struct stick_ref *ref;
+
+    if (ctx == NULL) /* at run time (Lua): no table, no value */
+        return;
+    st = tables_get(ctx->cfg);
+    ref = xcalloc(1, sizeof(*ref));
+    ref->name = xstrdup(name);
+    ref->file = ctx->file;
+    ref->line = ctx->line;
+    ref->next = st->refs;
+    st->refs = ref;
+}
+
+/* Logs the table names fetches give that <cfg> lacks; their count. */
+static int refs_check(struct cfg *cfg)
+{
+    struct stick_tables *st = tables_of(cfg);
+    struct stick_ref *ref;
+    int errors = 0;
+
+    for (ref = st != NULL ? st->refs : NULL; ref != NULL; ref = ref->next)
+        if (stick_table_find(cfg, ref->name) == NULL) {
+            log_alert("%s:%d: unable to find stick table '%s'", ref->file,
+                      ref->line, ref->name);
+            errors++;
+        }
+    return errors;
 }
 
 /* Parses "type T [len N]" from args[*i]; RC_OK or RC_ERR with *err. */
@@ -288,15 +344,10 @@ void stick_table_free(struct stick_table *t)
 static int kw_stick_table(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                           int argc, char **args, char **err)
 {
-    void **slot = cfg_module_data(ctx->cfg, &stick_module);
-    struct stick_tables *st = *slot;
+    struct stick_tables *st = tables_get(ctx->cfg);
     struct stick_table *t, *old;
     int dt;
 
-    if (st == NULL) {
-        st = *slot = xcalloc(1, sizeof(*st));
-        st->tail = &st->first;
-    }
     old = stick_table_find(ctx->cfg, ctx->px->name);
     if (old != NULL)
         return set_err(err,
@@ -825,7 +876,7 @@ static int stick_post_parse(struct cfg *cfg)
     for (t = stick_tables(cfg); t != NULL; t = t->next)
         if (t->shm == NULL && stick_table_prepare(t) != RC_OK)
             rc = RC_ERR;
-    if (stick_act_check(cfg) != 0)
+    if (stick_act_check(cfg) != 0 || refs_check(cfg) != 0)
         rc = RC_ERR;
     return rc;
 }
@@ -835,12 +886,18 @@ static void stick_cfg_free(struct cfg *cfg)
     void **slot = cfg_module_data(cfg, &stick_module);
     struct stick_tables *st = *slot;
     struct stick_table *t, *next;
+    struct stick_ref *ref, *rnext;
 
     if (st == NULL)
         return;
     for (t = st->first; t != NULL; t = next) {
         next = t->next;
         stick_table_free(t);
+    }
+    for (ref = st->refs; ref != NULL; ref = rnext) {
+        rnext = ref->next;
+        free(ref->name);
+        free(ref);
     }
     free(st);
     *slot = NULL;

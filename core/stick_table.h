@@ -117,6 +117,10 @@ int stick_dt_is_rate(enum stick_dt dt);
 struct stick_table *stick_tables(const struct cfg *cfg);
 struct stick_table *stick_table_find(const struct cfg *cfg, const char *name);
 
+/* Notes that the line being parsed (if any) names table <name>: it is
+ * looked for once the generation is parsed, an error if absent. */
+void stick_table_ref_add(const char *name);
+
 /* Lays out the entries of <t> (type, size, stored types and expire set)
  * and maps it, shared with the processes forked afterwards; RC_OK or
  * RC_ERR (logged). The master does it after parsing. */

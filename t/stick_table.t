@@ -182,6 +182,10 @@ my @bad = (
     ['http-request sc-inc-gpc0(3)', qr/counter number 0 to 2/],
     ['http-request deny if { sc_http_req_rate(3) gt 1 }',
         qr/invalid stick counter 3/],
+    ['http-request deny if { src_conn_cur(nosuch) gt 1 }',
+        qr/unable to find stick table 'nosuch'/],
+    ['http-request set-var(txn.x) src,table_gpc0(nosuch)',
+        qr/unable to find stick table 'nosuch'/],
 );
 for my $b (@bad) {
     my $line = 9 + (() = $b->[0] =~ /\n/g);
