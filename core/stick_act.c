@@ -142,7 +142,7 @@ static enum act_ret track_run(struct rule *r, struct stream *s, unsigned flags)
     const struct stick_act *a = r->arg;
     int conn = s->cur_rs == RULESET_TCP_CONN;
     struct stick_trk *trk;
-    struct stick_key *k;
+    struct stick_key k;
     struct smp_env env;
     struct sample smp;
     unsigned e;
@@ -151,12 +151,11 @@ static enum act_ret track_run(struct rule *r, struct stream *s, unsigned flags)
         return ACT_RET_CONT;
     stream_env(s, &env);
     memset(&smp, 0, sizeof(smp));
-    k = palloc(s->pool, sizeof(*k));
-    if (k == NULL || !sample_expr_eval(a->expr, &env, &smp) ||
-        !stick_key_make(a->t, &smp, &env, k))
+    if (!sample_expr_eval(a->expr, &env, &smp) ||
+        !stick_key_make(a->t, &smp, &env, &k))
         return ACT_RET_CONT;
     trk = conn ? session_trk(s->sess, 1) : stream_trk(s, 1);
-    if (trk == NULL || (e = stick_table_track(a->t, k)) == 0)
+    if (trk == NULL || (e = stick_table_track(a->t, &k)) == 0)
         return ACT_RET_CONT;
     trk->ctr[a->ctr].t = a->t;
     trk->ctr[a->ctr].e = e;

@@ -193,12 +193,11 @@ static int fetch_src(const struct fetch_desc *d, const struct arg *args,
                      struct sample *smp, const struct smp_env *env)
 {
     struct stick_table *t = table_arg(&args[0], env->strm);
-    struct stick_key *k;
+    struct stick_key k;
 
-    if (t == NULL || (k = sample_alloc(env, sizeof(*k))) == NULL ||
-        !src_key(env->strm, t, env, k))
+    if (t == NULL || !src_key(env->strm, t, env, &k))
         return 0;
-    return verb_on_key(d->verb, t, k, smp);
+    return verb_on_key(d->verb, t, &k, smp);
 }
 
 /* sc_<verb>(ctr[,table]) and scN_<verb>([table]). */
@@ -209,7 +208,7 @@ static int fetch_sc(const struct fetch_desc *d, const struct arg *args,
     long long n = d->ctr < 0 ? args[0].data.sint : d->ctr;
     const struct stick_ctr *c;
     struct stick_table *t;
-    struct stick_key *k;
+    struct stick_key k;
 
     c = stick_ctr_get(env->strm, (int)n);
     if (d->verb->kind == VERB_TRACKED) {
@@ -222,10 +221,10 @@ static int fetch_sc(const struct fetch_desc *d, const struct arg *args,
     if (targ->type != ARGT_STR || (t = table_arg(targ, NULL)) == c->t)
         return verb_on_ctr(d->verb, c, smp);
     /* another table: the tracked key, looked up there */
-    if (t == NULL || (k = sample_alloc(env, sizeof(*k))) == NULL)
+    if (t == NULL)
         return 0;
-    stick_entry_key(c->t, c->e, k);
-    return verb_on_key(d->verb, t, k, smp);
+    stick_entry_key(c->t, c->e, &k);
+    return verb_on_key(d->verb, t, &k, smp);
 }
 
 static int fetch_stick(const struct arg *args, struct sample *smp,
@@ -260,17 +259,16 @@ static int conv_table(const struct arg *args, struct sample *smp,
 {
     const struct stick_verb *verb = priv;
     struct stick_table *t = table_named(args[0].data.str.ptr);
-    struct stick_key *k;
+    struct stick_key k;
 
-    if (t == NULL || (k = sample_alloc(env, sizeof(*k))) == NULL ||
-        !stick_key_make(t, smp, env, k))
+    if (t == NULL || !stick_key_make(t, smp, env, &k))
         return 0;
     if (verb == NULL) {
         smp->type = SMP_T_BOOL;
-        smp->data.sint = stick_key_refs(t, k) >= 0;
+        smp->data.sint = stick_key_refs(t, &k) >= 0;
         return 1;
     }
-    return verb_on_key(verb, t, k, smp);
+    return verb_on_key(verb, t, &k, smp);
 }
 
 /* The load-time check of a table name in <a>: noted, to be found once

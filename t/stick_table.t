@@ -76,7 +76,16 @@ backend ints
 
 backend short
     stick-table type string size 10 expire 1s store http_req_cnt
+
+listen tcplim
+    mode tcp
+    bind 127.0.0.1:%%PORT_8084%%
+    stick-table type ip size 10 store conn_cur,conn_cnt,bytes_in_cnt,bytes_out_cnt
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if { sc0_conn_cur gt 2 }
+    server s 127.0.0.1:%%PORT_8085%%
 CFG2
+$t->http_origin(8085, sub { [200, [], 'from origin'] });
 $t->run;
 $t->wait_log(qr/(?s:ready, generation 1.*){2}/);
 
@@ -167,6 +176,32 @@ unlike(cli('show table lru'), qr/key=c /, 'clear table NAME key K');
 cli('clear table ints');
 like(cli('show table ints'), qr/used:0/, 'clear table NAME');
 like(cli('show table nosuch'), qr/No such table/, 'unknown table');
+
+# TCP mode: connections limited to 2 at once per client, bytes counted
+$wait = 0;
+sleep 0.1 until cli('show table tcplim') =~ /conn_cur=0/ || ++$wait > 50;
+cli('clear table tcplim');
+my @tcp = map { $t->http_keepalive($t->port(8084)) } 1 .. 2;
+is(join(',', map { my $r = $_->get('/'); $r ? $r->{status} : 0 } @tcp),
+    '200,200', 'mode tcp: two connections at once pass');
+my $third = $t->raw_request($t->port(8084),
+    "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+ok($third->{closed} && $third->{data} eq '', 'the third is rejected');
+$_->close for @tcp;
+sleep 0.3;
+like($t->http_get($t->port(8084), '/')->{body}, qr/from origin/,
+    'allowed again once the others left');
+like(cli('show table tcplim'),
+    qr/use=0 exp=0 conn_cnt=4 conn_cur=0 bytes_in_cnt=[1-9]\d* bytes_out_cnt=[1-9]\d*$/m,
+    'mode tcp: connections and bytes counted');
+
+# a reload starts new, empty tables
+my $mark = $t->log_mark;
+$t->reload;
+ok($t->wait_log(qr/(?s:reload done, generation 2.*ready, generation 2.*ready, generation 2)/,
+    mark => $mark, timeout => 10), 'reloaded');
+like(cli('show table cnt'), qr/used:0\n$/, 'a reload starts empty tables');
+like(body(8081, '/'), qr/ req=1 /, 'and counts from nothing');
 
 # bad lines: file:line and a non-zero exit from -c
 my @bad = (
