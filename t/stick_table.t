@@ -204,35 +204,31 @@ like(cli('show table cnt'), qr/used:0\n$/, 'a reload starts empty tables');
 like(body(8081, '/'), qr/ req=1 /, 'and counts from nothing');
 
 # bad lines: file:line and a non-zero exit from -c
-my @bad = (
-    ['stick-table type ipx size 10', qr/unknown key type 'ipx'/],
-    ['stick-table type ip size 0', qr/'size' 0 out of range/],
-    ['stick-table type ip size 10 store nosuch', qr/unknown data type 'nosuch'/],
-    ['stick-table type ip size 10 store http_req_rate', qr/expects a period/],
-    ['stick-table type ip', qr/expects 'type' and 'size'/],
-    ["stick-table type ip size 10\n    stick-table type ip size 10",
-        qr/only one stick-table per proxy/],
-    ['http-request track-sc0 src table nosuch', qr/unable to find table 'nosuch'/],
-    ['http-request track-sc0 src', qr/has no stick-table/],
-    ['http-request sc-inc-gpc0(3)', qr/counter number 0 to 2/],
+$t->rule_errors(
+    ['stick-table type ipx size 10', "unknown key type 'ipx'"],
+    ['stick-table type ip size 0', "'size' 0 out of range"],
+    ['stick-table type ip size 10 store nosuch', "unknown data type 'nosuch'"],
+    ['stick-table type ip size 10 store http_req_rate', 'expects a period'],
+    ['stick-table type ip size 10 store conn_cur(10s)', 'takes no argument'],
+    ['stick-table type ip', "expects 'type' and 'size'"],
+    ['http-request track-sc0 src table nosuch', "unable to find table 'nosuch'"],
+    ['http-request track-sc0 src', 'has no stick-table'],
+    ['http-request track-sc1', 'expects a key expression'],
+    ['http-request sc-inc-gpc0(3)', 'counter number 0 to 2'],
     ['http-request deny if { sc_http_req_rate(3) gt 1 }',
-        qr/invalid stick counter 3/],
+        'invalid stick counter 3'],
     ['http-request deny if { src_conn_cur(nosuch) gt 1 }',
-        qr/unable to find stick table 'nosuch'/],
+        "unable to find stick table 'nosuch'"],
     ['http-request set-var(txn.x) src,table_gpc0(nosuch)',
-        qr/unable to find stick table 'nosuch'/],
+        "unable to find stick table 'nosuch'"],
 );
-for my $b (@bad) {
-    my $line = 9 + (() = $b->[0] =~ /\n/g);
-    my ($rc, $out) = $t->check_config(<<"CFG");
-$defaults
-frontend f
-    bind 127.0.0.1:%%PORT_8083%%
-    $b->[0]
+my ($rc, $out) = $t->check_config(<<'CFG', 'twice.cfg');
+backend b
+    stick-table type ip size 10
+    stick-table type ip size 10
 CFG
-    ok($rc != 0 && $out =~ /check\.cfg:$line: .*$b->[1]/, "bad line: $b->[0]")
-        or diag($out);
-}
+ok($rc != 0 && $out =~ /twice\.cfg:3: .*only one stick-table per proxy; 'b' has one at \S*twice\.cfg:2/,
+    'a second stick-table in a section') or diag($out);
 
 SKIP: {
     skip("no haproxy at $haproxy", 2) unless -x $haproxy;
