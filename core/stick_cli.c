@@ -35,35 +35,54 @@ struct table_filter {
 
 static const char *const op_names[] = {"", "eq", "ne", "lt", "gt", "le", "ge"};
 
+/* Parses "data.TYPE OP VALUE" at <args>[0..2] into <f>; RC_OK or RC_ERR
+ * with the answer written, in HAProxy's words. */
+static int filter_parse_data(struct table_filter *f, int argc, char **args)
+{
+    char *end;
+    int op;
+
+    f->dt = stick_dt_find(args[0] + 5);
+    if (f->dt < 0)
+        return cli_fail(f->req, "Filter entry #1: Unknown data type\n");
+    if (f->t->off[f->dt] < 0)
+        return cli_fail(f->req, "Filter entry #1: Data type not stored in "
+                                "this table\n");
+    op = argc > 1 ? cfg_word_index(args[1], op_names, 7) : -1;
+    if (op <= 0)
+        return cli_fail(f->req, "Filter entry #1: Require and operator among "
+                                "\"eq\", \"ne\", \"le\", \"ge\", \"lt\", "
+                                "\"gt\"\n");
+    f->op = op;
+    if (argc < 3 || args[2][0] == '\0' ||
+        (f->value = strtoull(args[2], &end, 10), *end != '\0'))
+        return cli_fail(f->req, "Filter entry #1: Require a valid integer "
+                                "value to compare against\n");
+    return RC_OK;
+}
+
 /* Parses the words after the table name into <f>; RC_OK or RC_ERR with
  * the answer written. */
 static int filter_parse(struct table_filter *f, int argc, char **args)
 {
-    int i, op;
+    int i;
 
     f->dt = -1;
     for (i = 0; i < argc; i++) {
-        if (strcmp(args[i], "key") == 0 && i + 1 < argc) {
+        if (strcmp(args[i], "key") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail(f->req, "Key value expected\n");
             if (!stick_key_parse(f->t, args[++i], &f->key))
-                return cli_fail(f->req, "Unable to parse the key.\n");
+                return cli_fail(f->req, "Unable to parse the key\n");
             f->has_key = 1;
-        } else if (strncmp(args[i], "data.", 5) == 0 && i + 2 < argc) {
-            f->dt = stick_dt_find(args[i] + 5);
-            if (f->dt < 0)
-                return cli_fail(f->req, "Unknown data type\n");
-            if (f->t->off[f->dt] < 0)
-                return cli_fail(f->req, "Data type not stored in this table\n");
-            op = cfg_word_index(args[i + 1], op_names, 7);
-            if (op <= 0)
-                return cli_fail(f->req, "Require and operator among "
-                                        "\"eq\", \"ne\", \"le\", \"ge\", "
-                                        "\"lt\", \"gt\"\n");
-            f->op = op;
-            f->value = strtoull(args[i + 2], NULL, 10);
+        } else if (strncmp(args[i], "data.", 5) == 0 && f->dt < 0) {
+            if (filter_parse_data(f, argc - i, args + i) != RC_OK)
+                return RC_ERR;
             i += 2;
         } else {
             return cli_fail(f->req, "Optional argument only supports "
-                                    "\"data.<store_data_type>\" and key\n");
+                                    "\"data.<store_data_type>\" <operator> "
+                                    "<value> and key <key>\n");
         }
     }
     return RC_OK;
@@ -149,7 +168,9 @@ static int cli_table(struct cli_req *req, int argc, char **args, void *arg)
 
     if (argc < 3) {
         if (arg != NULL)
-            return cli_fail(req, "table name expected\n");
+            return cli_fail(req, "Required arguments: <table> "
+                                 "\"data.<store_data_type>\" <operator> "
+                                 "<value> or <table> key <key>\n");
         for (t = stick_tables(worker_cfg()); t != NULL; t = t->next)
             table_header(req, t);
         return RC_OK;

@@ -176,6 +176,10 @@ unlike(cli('show table lru'), qr/key=c /, 'clear table NAME key K');
 cli('clear table ints');
 like(cli('show table ints'), qr/used:0/, 'clear table NAME');
 like(cli('show table nosuch'), qr/No such table/, 'unknown table');
+like(cli('show table ints data.http_req_cnt gt x'),
+    qr/^Filter entry #1: Require a valid integer value to compare against$/m,
+    'a filter needs an integer, in HAProxy\'s words');
+like(cli('clear table'), qr/^Required arguments: <table>/, 'clear table needs a name');
 
 # TCP mode: connections limited to 2 at once per client, bytes counted
 $wait = 0;
