@@ -55,7 +55,7 @@ static void session_trk_release(void *arg)
 
     for (i = 0; i < STICK_CTRS; i++)
         if (trk->ctr[i].t != NULL)
-            stick_table_untrack(trk->ctr[i].t, trk->ctr[i].e);
+            stick_table_untrack(trk->ctr[i].t, trk->ctr[i].h);
 }
 
 /* The counters session <sess> tracks; created if <create>, else NULL. */
@@ -92,7 +92,7 @@ static void trk_add(struct stick_trk *trk, enum stick_dt dt,
 
     for (i = 0; trk != NULL && i < STICK_CTRS; i++)
         if (trk->ctr[i].t != NULL)
-            stick_entry_op(trk->ctr[i].t, trk->ctr[i].e, dt, STICK_OP_ADD, n,
+            stick_entry_op(trk->ctr[i].t, trk->ctr[i].h, dt, STICK_OP_ADD, n,
                            NULL);
 }
 
@@ -131,7 +131,7 @@ void stick_stream_end(struct stream *s)
     trk = stream_trk(s, 0);
     for (i = 0; trk != NULL && i < STICK_CTRS; i++)
         if (trk->ctr[i].t != NULL)
-            stick_table_untrack(trk->ctr[i].t, trk->ctr[i].e);
+            stick_table_untrack(trk->ctr[i].t, trk->ctr[i].h);
 }
 
 /* ---- actions */
@@ -145,7 +145,7 @@ static enum act_ret track_run(struct rule *r, struct stream *s, unsigned flags)
     struct stick_key k;
     struct smp_env env;
     struct sample smp;
-    unsigned e;
+    unsigned long long h;
 
     if (stick_ctr_get(s, a->ctr) != NULL)
         return ACT_RET_CONT;
@@ -155,17 +155,17 @@ static enum act_ret track_run(struct rule *r, struct stream *s, unsigned flags)
         !stick_key_make(a->t, &smp, &env, &k))
         return ACT_RET_CONT;
     trk = conn ? session_trk(s->sess, 1) : stream_trk(s, 1);
-    if (trk == NULL || (e = stick_table_track(a->t, &k)) == 0)
+    if (trk == NULL || (h = stick_table_track(a->t, &k)) == 0)
         return ACT_RET_CONT;
     trk->ctr[a->ctr].t = a->t;
-    trk->ctr[a->ctr].e = e;
+    trk->ctr[a->ctr].h = h;
     if (conn)
-        stick_entry_op(a->t, e, STICK_DT_SESS_CNT, STICK_OP_ADD, 1, NULL);
+        stick_entry_op(a->t, h, STICK_DT_SESS_CNT, STICK_OP_ADD, 1, NULL);
     /* the request being tracked counts; in HTTP mode the "tcp-request
      * content" rules run once its head is in, after it was counted */
     if (s->cur_rs == RULESET_HTTP_REQ ||
         (s->cur_rs == RULESET_TCP_CONT && s->fe->mode == PX_MODE_HTTP))
-        stick_entry_op(a->t, e, STICK_DT_HTTP_REQ_CNT, STICK_OP_ADD, 1, NULL);
+        stick_entry_op(a->t, h, STICK_DT_HTTP_REQ_CNT, STICK_OP_ADD, 1, NULL);
     return ACT_RET_CONT;
 }
 
@@ -181,7 +181,7 @@ static enum act_ret sc_run(struct rule *r, struct stream *s, unsigned flags)
     if (c == NULL)
         return ACT_RET_CONT;
     if (r->iarg != STICK_DT_GPT0) {
-        stick_entry_op(c->t, c->e, (enum stick_dt)r->iarg, STICK_OP_ADD, 1,
+        stick_entry_op(c->t, c->h, (enum stick_dt)r->iarg, STICK_OP_ADD, 1,
                        NULL);
         return ACT_RET_CONT;
     }
@@ -193,7 +193,7 @@ static enum act_ret sc_run(struct rule *r, struct stream *s, unsigned flags)
             return ACT_RET_CONT;
         v = smp.data.sint;
     }
-    stick_entry_op(c->t, c->e, STICK_DT_GPT0, STICK_OP_SET,
+    stick_entry_op(c->t, c->h, STICK_DT_GPT0, STICK_OP_SET,
                    (unsigned long long)(v < 0 ? 0 : v), NULL);
     return ACT_RET_CONT;
 }

@@ -13,7 +13,7 @@ struct stick_table;
 /* A tracked counter: an entry of a table, held. */
 struct stick_ctr {
     struct stick_table *t; /* NULL: not tracked */
-    unsigned e;
+    unsigned long long h;  /* stick_table_track()'s handle */
 };
 
 /* Counter <n> (0..STICK_CTRS-1) as <s> sees it: the stream's own, else

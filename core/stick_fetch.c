@@ -162,8 +162,8 @@ static int verb_on_ctr(const struct stick_verb *verb, const struct stick_ctr *c,
     unsigned long long v;
 
     if (verb->kind == VERB_TRACKERS)
-        return verb_result(verb, stick_entry_refs(c->t, c->e), smp);
-    if (!stick_entry_op(c->t, c->e, verb->dt, verb->op, 1, &v))
+        return verb_result(verb, stick_entry_refs(c->t, c->h), smp);
+    if (!stick_entry_op(c->t, c->h, verb->dt, verb->op, 1, &v))
         return 0;
     return verb_result(verb, v, smp);
 }
@@ -221,9 +221,8 @@ static int fetch_sc(const struct fetch_desc *d, const struct arg *args,
     if (targ->type != ARGT_STR || (t = table_arg(targ, NULL)) == c->t)
         return verb_on_ctr(d->verb, c, smp);
     /* another table: the tracked key, looked up there */
-    if (t == NULL)
+    if (t == NULL || !stick_entry_key(c->t, c->h, &k))
         return 0;
-    stick_entry_key(c->t, c->e, &k);
     return verb_on_key(d->verb, t, &k, smp);
 }
 

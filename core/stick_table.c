@@ -38,6 +38,7 @@ struct stick_shm {
     unsigned free_head; /* entries given back, chained by hnext */
     unsigned lru_head;  /* most recently written */
     unsigned lru_tail;
+    unsigned resets; /* times a dead worker's lock emptied the table */
 };
 
 /* An entry's header; the key then the data follow, 8-byte aligned. */
@@ -412,9 +413,10 @@ int stick_table_prepare(struct stick_table *t)
     return RC_OK;
 }
 
-/* Empties <t> (its lock held). */
+/* Empties <t> (its lock held); the handles held so far go stale. */
 static void table_reset(struct stick_table *t)
 {
+    t->shm->resets++;
     t->shm->used = t->shm->fresh = t->shm->free_head = 0;
     t->shm->lru_head = t->shm->lru_tail = 0;
     memset(buckets(t), 0, t->nbuckets * sizeof(unsigned));
@@ -632,9 +634,27 @@ static void counter_move(struct stick_table *t, unsigned e, enum stick_dt dt,
         data_op(t, e, dt, STICK_OP_SET, v - 1, NULL, now);
 }
 
-unsigned stick_table_track(struct stick_table *t, const struct stick_key *k)
+/* The handle of entry <e>: its index and the table's resets (lock held). */
+static unsigned long long handle_of(const struct stick_table *t, unsigned e)
 {
-    unsigned long long now = freq_ctr_now_ms();
+    return e == 0 ? 0 : (unsigned long long)t->shm->resets << 32 | e;
+}
+
+/* Locks <t> and finds the entry of handle <h>: its index, or 0 (unlocked
+ * again) when the table was emptied since the handle was given. */
+static unsigned handle_lock(struct stick_table *t, unsigned long long h)
+{
+    table_lock(t);
+    if (h >> 32 == t->shm->resets)
+        return (unsigned)h;
+    table_unlock(t);
+    return 0;
+}
+
+unsigned long long stick_table_track(struct stick_table *t,
+                                     const struct stick_key *k)
+{
+    unsigned long long now = freq_ctr_now_ms(), h;
     unsigned e;
 
     table_lock(t);
@@ -645,31 +665,33 @@ unsigned stick_table_track(struct stick_table *t, const struct stick_key *k)
         counter_move(t, e, STICK_DT_CONN_CNT, 1, now);
         entry_touch(t, e, now);
     }
+    h = handle_of(t, e);
     table_unlock(t);
-    return e;
+    return h;
 }
 
-void stick_table_untrack(struct stick_table *t, unsigned e)
+void stick_table_untrack(struct stick_table *t, unsigned long long h)
 {
     unsigned long long now = freq_ctr_now_ms();
-    struct stick_entry *en;
+    unsigned e = handle_lock(t, h);
 
-    table_lock(t);
-    en = entry(t, e);
-    if (en->refs > 0) /* 0 only if a dead worker's lock emptied the table */
-        en->refs--;
+    if (e == 0)
+        return;
+    entry(t, e)->refs--;
     counter_move(t, e, STICK_DT_CONN_CUR, -1, now);
     entry_touch(t, e, now);
     table_unlock(t);
 }
 
-int stick_entry_op(struct stick_table *t, unsigned e, enum stick_dt dt,
-                   enum stick_op op, unsigned long long n,
+int stick_entry_op(struct stick_table *t, unsigned long long h,
+                   enum stick_dt dt, enum stick_op op, unsigned long long n,
                    unsigned long long *out)
 {
+    unsigned e = handle_lock(t, h);
     int rc;
 
-    table_lock(t);
+    if (e == 0)
+        return 0;
     rc = data_op(t, e, dt, op, n, out, freq_ctr_now_ms());
     table_unlock(t);
     return rc;
@@ -694,22 +716,27 @@ int stick_key_op(struct stick_table *t, const struct stick_key *k, int create,
     return rc;
 }
 
-void stick_entry_key(struct stick_table *t, unsigned e, struct stick_key *k)
+int stick_entry_key(struct stick_table *t, unsigned long long h,
+                    struct stick_key *k)
 {
+    unsigned e = handle_lock(t, h);
     struct stick_entry *en;
 
-    table_lock(t);
+    if (e == 0)
+        return 0;
     en = entry(t, e);
     k->len = en->keylen;
     memcpy(k->data, en->key, en->keylen);
     table_unlock(t);
+    return 1;
 }
 
-unsigned stick_entry_refs(struct stick_table *t, unsigned e)
+unsigned stick_entry_refs(struct stick_table *t, unsigned long long h)
 {
-    unsigned refs;
+    unsigned e = handle_lock(t, h), refs;
 
-    table_lock(t);
+    if (e == 0)
+        return 0;
     refs = entry(t, e)->refs;
     table_unlock(t);
     return refs;

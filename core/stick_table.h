@@ -8,10 +8,12 @@
  * least recently written entry that no stream tracks makes room. A reload
  * maps new, empty tables (HAProxy without peers does the same).
  *
- * Entries are named by their index (1..size, 0: none). An index stays
- * valid while the entry is tracked (stick_table_track() holds a
- * reference); any other look-up and use happens under one lock, in
- * stick_key_op(). */
+ * A tracker names its entry by a handle (0: none) that stays valid while
+ * it holds the entry (stick_table_track() takes a reference). A worker
+ * killed while holding a table's lock may leave its links half-written:
+ * the next locker empties the table, and the handles given before go
+ * stale (the operations on them do nothing). Any other look-up and use
+ * happens under one lock, in stick_key_op(). */
 #ifndef LUAPROXY_CORE_STICK_TABLE_H
 #define LUAPROXY_CORE_STICK_TABLE_H
 
@@ -140,26 +142,28 @@ int stick_key_parse(const struct stick_table *t, const char *text,
                     struct stick_key *k);
 
 /* Finds or creates the entry of <k> and holds it for a tracker: counts a
- * connection into it (conn_cur, conn_cnt, conn_rate). Returns its index,
+ * connection into it (conn_cur, conn_cnt, conn_rate). Returns its handle,
  * or 0 when the table is full of tracked entries (or "nopurge"). */
-unsigned stick_table_track(struct stick_table *t, const struct stick_key *k);
+unsigned long long stick_table_track(struct stick_table *t,
+                                     const struct stick_key *k);
 /* Releases what stick_table_track() took: one less conn_cur. */
-void stick_table_untrack(struct stick_table *t, unsigned e);
-/* Applies <op> with <n> to data type <dt> of tracked entry <e>. Returns 1
- * with *<out> (may be NULL) the value after (before, for CLR), or 0 if
- * <t> does not store <dt>. */
-int stick_entry_op(struct stick_table *t, unsigned e, enum stick_dt dt,
-                   enum stick_op op, unsigned long long n,
+void stick_table_untrack(struct stick_table *t, unsigned long long h);
+/* Applies <op> with <n> to data type <dt> of the tracked entry <h>.
+ * Returns 1 with *<out> (may be NULL) the value after (before, for CLR),
+ * or 0 if <t> does not store <dt> or <h> is stale. */
+int stick_entry_op(struct stick_table *t, unsigned long long h,
+                   enum stick_dt dt, enum stick_op op, unsigned long long n,
                    unsigned long long *out);
 /* Same on the entry of <k>: GET and an absent key give 0; other ops
  * create the entry when <create> is set. */
 int stick_key_op(struct stick_table *t, const struct stick_key *k, int create,
                  enum stick_dt dt, enum stick_op op, unsigned long long n,
                  unsigned long long *out);
-/* Copies the key of tracked entry <e> into <k>. */
-void stick_entry_key(struct stick_table *t, unsigned e, struct stick_key *k);
-/* Trackers of tracked entry <e> (HAProxy's "use"). */
-unsigned stick_entry_refs(struct stick_table *t, unsigned e);
+/* Copies the key of tracked entry <h> into <k>; 1, or 0 if stale. */
+int stick_entry_key(struct stick_table *t, unsigned long long h,
+                    struct stick_key *k);
+/* Trackers of tracked entry <h> (HAProxy's "use"), 0 if stale. */
+unsigned stick_entry_refs(struct stick_table *t, unsigned long long h);
 /* Trackers of the entry of <k>, -1 if absent. */
 int stick_key_refs(struct stick_table *t, const struct stick_key *k);
 /* Entries in use now. */

@@ -2,13 +2,16 @@
 /* Unit tests for core/stick_table.c on a table mapped in the test
  * process: keys found again by value, data types a table does not store,
  * eviction of the least recently written untracked entry, a table full of
- * tracked entries or "nopurge" refusing new keys, expiry, and conn_cur
- * following track and untrack. */
+ * tracked entries or "nopurge" refusing new keys, expiry, conn_cur
+ * following track and untrack, and a table emptied when a process died
+ * holding its lock, the handles given before going stale. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -92,7 +95,7 @@ START_TEST(test_stick_table__evicts_least_recent_untracked)
 {
     struct stick_table *t = table_new(3, 0);
     struct stick_key k;
-    unsigned e;
+    unsigned long long e;
 
     stick_key_parse(t, "held", &k);
     e = stick_table_track(t, &k);
@@ -115,7 +118,7 @@ START_TEST(test_stick_table__full_of_tracked)
 {
     struct stick_table *t = table_new(2, 0);
     struct stick_key k;
-    unsigned e1, e2;
+    unsigned long long e1, e2;
     unsigned long long v;
 
     stick_key_parse(t, "x", &k);
@@ -169,6 +172,32 @@ START_TEST(test_stick_table__expire)
 }
 END_TEST
 
+START_TEST(test_stick_table__dead_lock_holder)
+{
+    struct stick_table *t = table_new(4, 0);
+    struct stick_key k;
+    unsigned long long h, v = 7;
+    pid_t pid;
+
+    stick_key_parse(t, "x", &k);
+    h = stick_table_track(t, &k);
+    hit(t, "y");
+    pid = fork();
+    if (pid == 0) {
+        /* the lock is the mapping's first member */
+        pthread_mutex_lock((pthread_mutex_t *)(void *)t->shm);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert_uint_eq(stick_table_used(t), 0);
+    ck_assert(!stick_entry_op(t, h, STICK_DT_CONN_CUR, STICK_OP_GET, 0, &v));
+    stick_table_untrack(t, h); /* stale: nothing happens */
+    ck_assert_uint_eq(hit(t, "y"), 1);
+    ck_assert_uint_eq(stick_table_used(t), 1);
+    stick_table_free(t);
+}
+END_TEST
+
 Suite *suite_core_stick_table(void)
 {
     Suite *s = suite_create("core_stick_table");
@@ -181,6 +210,7 @@ Suite *suite_core_stick_table(void)
     suite_add_tcase(s, tc);
     tcase_add_test(te, test_stick_table__evicts_least_recent_untracked);
     tcase_add_test(te, test_stick_table__full_of_tracked);
+    tcase_add_test(te, test_stick_table__dead_lock_holder);
     suite_add_tcase(s, te);
     return s;
 }
