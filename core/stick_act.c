@@ -198,6 +198,7 @@ static enum act_ret sc_run(struct rule *r, struct stream *s, unsigned flags)
     return ACT_RET_CONT;
 }
 
+/* Frees what the parse of a track-sc or sc-* rule made. */
 static void act_free(struct rule *r)
 {
     struct stick_act *a = r->arg;
@@ -209,6 +210,7 @@ static void act_free(struct rule *r)
     free(a);
 }
 
+/* Gives rule <r> a fresh argument, run by <run>. */
 static struct stick_act *act_new(struct rule *r, action_run_cb run)
 {
     struct stick_act *a = xcalloc(1, sizeof(*a));

@@ -153,6 +153,7 @@ static int entry_visit(const struct stick_view *v, void *arg)
     return f->clear;
 }
 
+/* Writes the "# table:" line of <t>. */
 static void table_header(struct cli_req *req, struct stick_table *t)
 {
     cli_printf(req, "# table: %s, type: %s, size:%u, used:%u\n", t->name,

@@ -226,6 +226,7 @@ static int fetch_sc(const struct fetch_desc *d, const struct arg *args,
     return verb_on_key(d->verb, t, &k, smp);
 }
 
+/* Every sc_*, scN_* and src_* fetch: <priv> says which. */
 static int fetch_stick(const struct arg *args, struct sample *smp,
                        const struct smp_env *env, const void *priv)
 {

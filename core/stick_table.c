@@ -383,6 +383,7 @@ static unsigned *buckets(const struct stick_table *t)
                         ((sizeof(struct stick_shm) + 7) & ~7u));
 }
 
+/* Entry number <e> (1..size) of the mapping. */
 static struct stick_entry *entry(const struct stick_table *t, unsigned e)
 {
     char *base = (char *)(buckets(t) + t->nbuckets);
@@ -391,6 +392,7 @@ static struct stick_entry *entry(const struct stick_table *t, unsigned e)
     return (struct stick_entry *)(base + (size_t)(e - 1) * t->entry_size);
 }
 
+/* Where data type <dt>, which <t> stores, lives in <en>. */
 static void *entry_data(const struct stick_table *t, struct stick_entry *en,
                         enum stick_dt dt)
 {
@@ -430,6 +432,7 @@ static void table_lock(struct stick_table *t)
         table_reset(t);
 }
 
+/* Unlocks what table_lock() locked. */
 static void table_unlock(struct stick_table *t)
 {
     pthread_mutex_unlock(&t->shm->lock);
@@ -445,6 +448,7 @@ static unsigned key_hash(const struct stick_key *k)
     return h;
 }
 
+/* Takes entry <e> out of the list by last write. */
 static void lru_unlink(struct stick_table *t, unsigned e)
 {
     struct stick_entry *en = entry(t, e);
@@ -460,6 +464,7 @@ static void lru_unlink(struct stick_table *t, unsigned e)
     en->lprev = en->lnext = 0;
 }
 
+/* Puts entry <e> at the head of the list by last write. */
 static void lru_push(struct stick_table *t, unsigned e)
 {
     struct stick_entry *en = entry(t, e);
@@ -527,6 +532,7 @@ static int table_evict(struct stick_table *t)
     return 0;
 }
 
+/* The entry of <k> whose hash is <hash>, or 0. */
 static unsigned entry_lookup(struct stick_table *t, const struct stick_key *k,
                              unsigned hash)
 {
@@ -908,6 +914,8 @@ static int stick_post_parse(struct cfg *cfg)
     return rc;
 }
 
+/* Frees the tables of <cfg> (unmapped in this process only: the workers
+ * forked before keep theirs) and the names its fetches gave. */
 static void stick_cfg_free(struct cfg *cfg)
 {
     void **slot = cfg_module_data(cfg, &stick_module);
@@ -930,6 +938,7 @@ static void stick_cfg_free(struct cfg *cfg)
     *slot = NULL;
 }
 
+/* Fills the registries with the actions, fetches and commands. */
 static int stick_init(void)
 {
     stick_act_init();
