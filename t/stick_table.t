@@ -36,6 +36,24 @@ frontend rl
 CFG
 }
 
+# The general purpose counters and tag, and the src_ fetches that write.
+sub gpc_frontend {
+    my ($port) = @_;
+    return <<"CFG";
+frontend gp
+    bind 127.0.0.1:$port
+    stick-table type ip size 10 store gpc0,gpc1,gpt0,conn_cnt,http_req_cnt
+    http-request track-sc2 src
+    http-request sc-inc-gpc1(2) if { path /inc1 }
+    http-request sc-set-gpt0(2) 42 if { path /gpt }
+    http-request sc-set-gpt0(2) req.hdr(x-v) if { path /gptv }
+    http-request return status 200 content-type text/plain lf-string "inc=%[src_inc_gpc0] get=%[src_get_gpc0] g1=%[sc2_get_gpc1] gpt=%[sc_get_gpt0(2)] updt=%[src_updt_conn_cnt] cnt=%[sc2_conn_cnt] clr=%[src_clr_gpc0] after=%[src_get_gpc0] trackers=%[sc2_trackers] http=%[sc2_http_req_cnt] in=%[src,in_table(gp)] t=%[src,table_gpc1(gp)] u=%[str(x),in_table(gp)]" if { path /show }
+    http-request return status 200 content-type text/plain lf-string "inc=%[src_inc_gpc0] g1=%[sc2_get_gpc1] gpt=%[sc_get_gpt0(2)]"
+CFG
+}
+my @gp_reqs = (['/'], ['/inc1'], ['/inc1'], ['/gpt'], ['/gptv', 'x-v' => 7],
+    ['/show'], ['/']);
+
 my $defaults = <<'CFG';
 defaults
     mode http
@@ -44,7 +62,8 @@ defaults
     timeout server 10s
 CFG
 
-$t->write_file_expand('stick.cfg', <<"CFG" . rate_limit($t->port(8080)) . <<'CFG2');
+my $fronts = rate_limit($t->port(8080)) . gpc_frontend($t->port(8086));
+$t->write_file_expand('stick.cfg', <<"CFG" . $fronts . <<'CFG2');
 global
     nbproc 2
     stats socket %%TESTDIR%%/admin.sock level admin
@@ -137,6 +156,14 @@ my @gpc = map { body(8081, '/inc') } 1 .. 3;
 is_deeply([map { / gpc0=(\d+) rate=(\d+)/ ? "$1/$2" : '' } @gpc],
     ['1/1', '2/2', '3/3'], 'sc-inc-gpc0 counts into gpc0 and gpc0_rate');
 
+my @gp = map { body(8086, @$_) } @gp_reqs;
+is_deeply(\@gp, ['200 inc=1 g1=0 gpt=0', '200 inc=2 g1=1 gpt=0',
+    '200 inc=3 g1=2 gpt=0', '200 inc=4 g1=2 gpt=42', '200 inc=5 g1=2 gpt=7',
+    '200 inc=6 get=6 g1=2 gpt=7 updt=7 cnt=7 clr=6 after=0 trackers=1 '
+        . 'http=6 in=1 t=2 u=',
+    '200 inc=1 g1=2 gpt=7'],
+    'gpc0, gpc1, gpt0 and the src_ fetches that write') or diag(explain(\@gp));
+
 # string keys, a table of another section, LRU eviction with size 2
 is(body(8082, '/', 'x-k' => 'a'),
     '200 k=1 id= err= byname=1 in=1 nogpc= lru=1 avl=1 o=0',
@@ -174,7 +201,7 @@ sleep 1.5;
 like(cli('show table short'), qr/used:0\n$/, 'and gone after expire');
 
 # the runtime API's listing and clearing
-like(cli('show table'), qr/^# table: rl, type: ip, size:102400, used:1\n# table: cnt, type: ip, size:10, used:1\n# table: lru, type: string, size:2, used:2\n# table: ints, type: integer, size:10, used:1\n# table: short, type: string, size:10, used:0\n/,
+like(cli('show table'), qr/^# table: rl, type: ip, size:102400, used:1\n# table: gp, type: ip, size:10, used:1\n# table: cnt, type: ip, size:10, used:1\n# table: lru, type: string, size:2, used:2\n# table: ints, type: integer, size:10, used:1\n# table: short, type: string, size:10, used:0\n/,
     'show table lists every table');
 like(cli('show table lru key gone'), qr/^0x\w+: key=gone use=0 /m,
     'show table NAME key K');
@@ -252,6 +279,14 @@ SKIP: {
         or diag("@ha");
     sleep 4.2;
     is(body(8180, '/'), '200 rate=1', 'as HAProxy: allowed again');
+}
+SKIP: {
+    skip("no haproxy at $haproxy", 1) unless -x $haproxy;
+    $t->write_file('gp.cfg', "$defaults\n" . gpc_frontend($t->port(8181)));
+    $t->run_haproxy($haproxy, 'gp.cfg', $t->port(8181));
+    my @ha = map { body(8181, @$_) } @gp_reqs;
+    is_deeply(\@ha, \@gp, 'as HAProxy: the general purpose counters')
+        or diag(explain(\@ha));
 }
 
 $t->done_testing;
