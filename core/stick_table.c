@@ -708,10 +708,13 @@ int stick_key_op(struct stick_table *t, const struct stick_key *k, int create,
                  unsigned long long *out)
 {
     unsigned long long now = freq_ctr_now_ms();
+    enum stick_dt rate = dt_desc[dt].rate;
     unsigned e;
     int rc;
 
-    if (t->off[dt] < 0)
+    /* nothing to do unless <dt> or (adding) its rate is stored */
+    if (t->off[dt] < 0 &&
+        (op != STICK_OP_ADD || rate == STICK_DT_COUNT || t->off[rate] < 0))
         return 0;
     table_lock(t);
     e = entry_get(t, k, create && op != STICK_OP_GET, now);

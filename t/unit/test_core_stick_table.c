@@ -23,7 +23,8 @@
 
 Suite *suite_core_stick_table(void);
 
-/* A string table of <size> entries storing conn_cur and http_req_cnt. */
+/* A string table of <size> entries storing conn_cur, http_req_cnt,
+ * http_req_rate and conn_rate. */
 static struct stick_table *table_new(unsigned size, unsigned expire)
 {
     struct stick_table *t = xcalloc(1, sizeof(*t));
@@ -32,8 +33,8 @@ static struct stick_table *table_new(unsigned size, unsigned expire)
     for (dt = 0; dt < STICK_DT_COUNT; dt++)
         t->off[dt] = -1;
     t->off[STICK_DT_CONN_CUR] = t->off[STICK_DT_HTTP_REQ_CNT] = 0;
-    t->off[STICK_DT_HTTP_REQ_RATE] = 0;
-    t->period[STICK_DT_HTTP_REQ_RATE] = 10000;
+    t->off[STICK_DT_HTTP_REQ_RATE] = t->off[STICK_DT_CONN_RATE] = 0;
+    t->period[STICK_DT_HTTP_REQ_RATE] = t->period[STICK_DT_CONN_RATE] = 10000;
     t->name = xstrdup("t");
     t->type = STICK_KEY_STR;
     t->key_size = 8;
@@ -82,6 +83,10 @@ START_TEST(test_stick_table__keys_and_types)
         stick_key_op(t, &k, 0, STICK_DT_HTTP_REQ_RATE, STICK_OP_GET, 0, &v));
     ck_assert_uint_eq(v, 2);
     ck_assert(!stick_key_op(t, &k, 1, STICK_DT_GPC0, STICK_OP_ADD, 1, &v));
+    /* http_req_cnt is stored, but a rate alone counts too */
+    ck_assert(!stick_key_op(t, &k, 1, STICK_DT_CONN_CNT, STICK_OP_ADD, 1, &v));
+    ck_assert(stick_key_op(t, &k, 0, STICK_DT_CONN_RATE, STICK_OP_GET, 0, &v));
+    ck_assert_uint_eq(v, 1);
     stick_key_parse(t, "zz", &k);
     ck_assert(
         stick_key_op(t, &k, 0, STICK_DT_HTTP_REQ_CNT, STICK_OP_GET, 0, &v));
