@@ -243,6 +243,9 @@ SKIP: {
     $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 4);
     syslog_drain($udp{ha});
     my %ha = outcomes('ha', 8180);
+    # HAProxy sometimes reads the client's FIN before its reset, leaving a
+    # TIME_WAIT: compared above with ours only
+    delete @$_{'nolinger', 'no nolinger'} for \%lp, \%ha;
     is_deeply(\%lp, \%ha, 'HAProxy: the same outcomes')
         or diag(explain(\%lp, \%ha));
 }
