@@ -55,7 +55,6 @@ static int sec_nentries;
 static const char *const unsupported_kws[] = {
     "log-send-hostname",
     "stats",
-    "stick",
     "ssl-default-bind-options",
     "ssl-default-bind-ciphers",
     "ssl-default-server-options",

@@ -21,6 +21,7 @@
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/server.h"
+#include "core/stick_rules.h"
 #include "core/stream.h"
 #include "core/unique_id.h"
 #include "core/util.h"
@@ -177,6 +178,7 @@ void proxy_free(struct proxy *px)
     free(px->default_backend_name);
     free(px->fwdfor.header);
     free(px->send_name_hdr);
+    stick_rules_free(px->sticking);
     free(px->origto.header);
     unique_id_release(px);
     check_px_free(px->chk);

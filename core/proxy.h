@@ -12,6 +12,7 @@
 
 struct listener;
 struct server;
+struct stick_rule;
 struct event;
 struct sample_expr;
 struct cfg;
@@ -148,7 +149,8 @@ struct proxy {
         int cnt;
         unsigned idle, intvl;
     } cli_ka, srv_ka;
-    char *send_name_hdr; /* http-send-name-header, or NULL */
+    char *send_name_hdr;         /* http-send-name-header, or NULL */
+    struct stick_rule *sticking; /* "stick" rules (core/stick_rules.h) */
     /* "unique-id-format" (compiled at post-parse) and "unique-id-header" */
     char *uid_format;
     const char *uid_file;

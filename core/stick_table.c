@@ -25,6 +25,7 @@
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/shm.h"
+#include "core/stick_rules.h"
 #include "core/stick_table.h"
 #include "core/util.h"
 
@@ -372,6 +373,8 @@ static int kw_stick_table(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 
 static const struct cfg_kw stick_keywords[] = {
     {"stick-table", CFG_SEC_NODEF, 2, -1, kw_stick_table, 0, 0, 0},
+    {"stick", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, stick_rules_parse, 0, 0,
+     0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 
@@ -909,6 +912,8 @@ static int stick_post_parse(struct cfg *cfg)
     struct stick_table *t;
     int rc = RC_OK;
 
+    if (stick_rules_check(cfg) != 0)
+        rc = RC_ERR;
     for (t = stick_tables(cfg); t != NULL; t = t->next)
         if (t->shm == NULL && stick_table_prepare(t) != RC_OK)
             rc = RC_ERR;

@@ -30,6 +30,7 @@
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/stick_act.h"
+#include "core/stick_rules.h"
 #include "core/stream.h"
 #include "core/unique_id.h"
 #include "core/worker.h"
@@ -1525,6 +1526,7 @@ static int step_connect(struct http_txn *txn)
         }
     }
     if (!s->has_slot) {
+        stick_rules_request(s);
         rc = lb_assign(s);
         if (rc == RC_AGAIN)
             return queue_wait(txn);
@@ -1716,6 +1718,7 @@ static int step_wait_res(struct http_txn *txn)
     txn->flags &= ~TXN_F_SRV_REUSED; /* it answered: no retry from now */
     txn->s->cursor.cur = NULL;
     txn->s->times.resp = stream_elapsed_ms(txn->s);
+    stick_rules_response(txn->s);
     txn->state = HTTP_ST_RES_RULES;
     return RC_OK;
 }

@@ -24,7 +24,7 @@ defaults
     timeout connect 1s
     timeout client 5s
     timeout server 5s
-    timeout check 400ms
+    timeout check 1500ms
 frontend fe
     bind 127.0.0.1:%%PORT_8080%%
     default_backend redis

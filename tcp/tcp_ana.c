@@ -24,6 +24,7 @@
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/server.h"
+#include "core/stick_rules.h"
 #include "core/stream.h"
 #include "core/worker.h"
 #include "tcp/tcp_ana.h"
@@ -204,6 +205,7 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
 
         tt->srv_connected = 1;
         s->times.connect = stream_elapsed_ms(s);
+        stick_rules_response(s);
         conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
     } else if ((what & (CONN_EOF | CONN_ERROR)) && tt->srv_connected) {
         /* what the server sent still goes to the client, then we close */
@@ -255,6 +257,7 @@ static int step_connect(struct tcp_txn *tt)
     if (!s->has_slot) {
         if (s->be == NULL)
             stream_set_backend(s, proxy_choose_backend(s));
+        stick_rules_request(s);
         rc = s->be ? lb_assign(s) : RC_ERR;
         if (rc == RC_AGAIN)
             return tcp_queue_wait(tt);
