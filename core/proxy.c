@@ -106,6 +106,10 @@ struct proxy *proxy_new(const char *name, unsigned cap,
             px->persist_ops = defaults->persist_ops;
             px->persist = px->persist_ops->dup(defaults->persist);
         }
+        if (defaults->stats != NULL) {
+            px->stats_ops = defaults->stats_ops;
+            px->stats = px->stats_ops->dup(defaults->stats);
+        }
         if (defaults->defsrv != NULL)
             px->defsrv = server_template_dup(defaults->defsrv);
         if (defaults->fwdfor.header != NULL)
@@ -186,6 +190,8 @@ void proxy_free(struct proxy *px)
     flt_confs_free(px);
     if (px->persist != NULL)
         px->persist_ops->free(px->persist);
+    if (px->stats != NULL)
+        px->stats_ops->free(px->stats);
     if (px->defsrv != NULL)
         server_free(px->defsrv);
     free(px->name);

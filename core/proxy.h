@@ -111,9 +111,9 @@ struct errorfile {
     int line;
 };
 
-/* Server persistence settings of a protocol layer (http/'s "cookie"):
- * core copies them from defaults and frees them through these, never reads
- * them. */
+/* Settings a protocol layer keeps in a proxy (http/'s "cookie"
+ * persistence, its "stats" page): core copies them from defaults and frees
+ * them through these, never reads them. */
 struct px_persist_ops {
     void *(*dup)(const void *conf);
     void (*free)(void *conf);
@@ -165,6 +165,8 @@ struct proxy {
     struct flt_conf *filters; /* "filter" lines, in order (core/filter.h) */
     void *persist;            /* persistence settings, or NULL */
     const struct px_persist_ops *persist_ops;
+    void *stats; /* the statistics page's settings ("stats ..."), or NULL */
+    const struct px_persist_ops *stats_ops;
     struct acl_list acls;
     struct rule_list rules[RULESET_COUNT];
     struct switching_rule *switching;

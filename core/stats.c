@@ -15,6 +15,8 @@
 #include <time.h>
 #include <sys/resource.h>
 
+#include <event2/buffer.h>
+
 #include "core/cfg.h"
 #include "core/cli.h"
 #include "core/core.h"
@@ -170,13 +172,13 @@ static void stats_set(struct stats_line *ln, const char *name, const char *fmt,
 }
 
 /* Writes <ln> as a CSV line (HAProxy ends each with a comma). */
-static void stats_emit(struct cli_req *req, const struct stats_line *ln)
+static void stats_emit(struct evbuffer *out, const struct stats_line *ln)
 {
     size_t i;
 
     for (i = 0; i < STATS_NCOLS; i++)
-        cli_printf(req, "%s,", ln->f[i]);
-    cli_printf(req, "\n");
+        evbuffer_add_printf(out, "%s,", ln->f[i]);
+    evbuffer_add(out, "\n", 1);
 }
 
 /* The columns every line of proxy <px> (numbered <iid>) has. */
@@ -443,41 +445,53 @@ static int stats_px_wanted(const struct stats_filter *f, const struct proxy *px,
     return f->iid == -1 || f->iid == iid;
 }
 
+void stats_csv_header(struct evbuffer *out)
+{
+    size_t i;
+
+    evbuffer_add(out, "# ", 2);
+    for (i = 0; i < STATS_NCOLS; i++)
+        evbuffer_add_printf(out, "%s,", stats_cols[i]);
+    evbuffer_add(out, "\n", 1);
+}
+
+void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
+                     long types, long sid)
+{
+    const struct server *srv;
+    struct stats_line ln;
+    int n;
+
+    if ((px->cap & PX_CAP_FE) && (types & 1)) {
+        stats_line_frontend(&ln, px, iid);
+        stats_emit(out, &ln);
+    }
+    if (!(px->cap & PX_CAP_BE))
+        return;
+    for (srv = px->servers, n = 1; srv != NULL; srv = srv->next, n++)
+        if ((types & 4) && (sid == -1 || sid == n)) {
+            stats_line_server(&ln, px, iid, srv, n);
+            stats_emit(out, &ln);
+        }
+    if (types & 2) {
+        stats_line_backend(&ln, px, iid);
+        stats_emit(out, &ln);
+    }
+}
+
 /* "show stat [<iid>|<proxy> <type> <sid>]". */
 static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
 {
     const struct proxy *px;
-    const struct server *srv;
     struct stats_filter f;
-    struct stats_line ln;
-    size_t i;
-    int iid = 0, sid;
+    int iid = 0;
 
     if (stats_parse_filter(req, argc, args, &f) != RC_OK)
         return RC_ERR;
-    cli_printf(req, "# ");
-    for (i = 0; i < STATS_NCOLS; i++)
-        cli_printf(req, "%s,", stats_cols[i]);
-    cli_printf(req, "\n");
-    for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
-        if (!stats_px_wanted(&f, px, ++iid))
-            continue;
-        if ((px->cap & PX_CAP_FE) && (f.types & 1)) {
-            stats_line_frontend(&ln, px, iid);
-            stats_emit(req, &ln);
-        }
-        if (!(px->cap & PX_CAP_BE))
-            continue;
-        for (srv = px->servers, sid = 1; srv != NULL; srv = srv->next, sid++)
-            if ((f.types & 4) && (f.sid == -1 || f.sid == sid)) {
-                stats_line_server(&ln, px, iid, srv, sid);
-                stats_emit(req, &ln);
-            }
-        if (f.types & 2) {
-            stats_line_backend(&ln, px, iid);
-            stats_emit(req, &ln);
-        }
-    }
+    stats_csv_header(req->out);
+    for (px = worker_cfg()->proxies; px != NULL; px = px->next)
+        if (stats_px_wanted(&f, px, ++iid))
+            stats_csv_proxy(req->out, px, iid, f.types, f.sid);
     return RC_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct evbuffer;
 struct proxy;
 struct server;
 struct stream;
@@ -48,6 +49,14 @@ struct stats_info {
  * worker can tell truthfully, in HAProxy's order; returns how many. The
  * runtime API prints them, Lua's core.get_info() returns them. */
 size_t stats_info(struct stats_info *out);
+/* Writes HAProxy's CSV header line ("# pxname,svname,...") to <out>. */
+void stats_csv_header(struct evbuffer *out);
+/* Writes the CSV lines of proxy <px>, numbered <iid>, to <out>: its
+ * frontend (bit 1 of <types>), its servers (bit 4; only number <sid>
+ * unless it is -1), its backend (bit 2). "show stat" and the statistics
+ * page share it. */
+void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
+                     long types, long sid);
 /* Registers "show stat" (core module init). */
 void stats_cli_init(void);
 
