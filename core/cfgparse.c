@@ -54,7 +54,6 @@ static int sec_nentries;
  * unsupported tells the user it is not a typo. */
 static const char *const unsupported_kws[] = {
     "log-send-hostname",
-    "stats",
     "ssl-default-bind-options",
     "ssl-default-bind-ciphers",
     "ssl-default-server-options",

@@ -49,8 +49,14 @@ static const struct cfg_kw http_keywords[] = {
 };
 
 static const struct cfg_kw *const http_keyword_tables[] = {
-    http_keywords,      http_act_keywords,    http_errors_keywords,
-    http_comp_keywords, http_cookie_keywords, NULL};
+    http_keywords,
+    http_act_keywords,
+    http_errors_keywords,
+    http_comp_keywords,
+    http_cookie_keywords,
+    http_stats_keywords,
+    NULL,
+};
 
 /* Fills the registries with what the HTTP layer provides. */
 static int http_init(void)

@@ -9,6 +9,8 @@
 
 struct proxy;
 struct http_txn;
+struct stream;
+struct ist;
 
 extern const struct module http_module;
 
@@ -29,6 +31,9 @@ void http_errors_cfg_free(struct cfg *cfg);
 void http_act_init(void);
 /* http/http_auth.c */
 void http_auth_init(void);
+/* The Basic credentials of the request of <s>, decoded into its pool:
+ * 1 with <user> and <pass> set, 0 if it carries none. */
+int http_auth_basic(struct stream *s, struct ist *user, struct ist *pass);
 /* http/http_act_wait.c: wait-for-body, set-timeout */
 void http_act_wait_init(void);
 /* monitor-uri, capture: frontend keywords built as leading rules */
@@ -48,6 +53,11 @@ int http_cookie_request(struct http_txn *txn);
 /* With the response head of <txn>'s server: its persistence cookie is
  * edited, and insert mode adds one. RC_OK, or RC_ERR when out of memory. */
 int http_cookie_response(struct http_txn *txn);
+/* http/http_stats.c: the statistics page ("stats uri" and friends) */
+extern const struct cfg_kw http_stats_keywords[];
+/* Gives the request of <s> to the statistics page if proxy <px> serves
+ * one at the request's URI; returns 1 if it did (s->svc is set). */
+int http_stats_select(struct stream *s, struct proxy *px);
 /* http/http_fetch.c */
 void http_fetch_init(void);
 

@@ -1025,6 +1025,8 @@ static int after_req_rules(struct http_txn *txn, int be_done)
 {
     struct stream *s = txn->s;
 
+    /* the statistics page of the proxy whose rules just ran */
+    http_stats_select(s, be_done ? s->be : s->fe);
     if (s->svc.ops != NULL) {
         txn->state = HTTP_ST_APPLET;
         return RC_OK;
@@ -1047,6 +1049,10 @@ static int after_req_rules(struct http_txn *txn, int be_done)
         }
         if (s->be != s->fe && s->be->rules[RULESET_HTTP_REQ].first != NULL) {
             txn->state = HTTP_ST_BE_RULES;
+            return RC_OK;
+        }
+        if (s->be != s->fe && http_stats_select(s, s->be)) {
+            txn->state = HTTP_ST_APPLET;
             return RC_OK;
         }
     }

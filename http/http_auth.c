@@ -193,6 +193,18 @@ static int fetch_http_auth_bearer(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+int http_auth_basic(struct stream *s, struct ist *user, struct ist *pass)
+{
+    struct smp_env env = {.strm = s, .pool = s->pool};
+    struct http_creds c;
+
+    if (!creds_read(&env, IST("authorization"), &c) || c.user.ptr == NULL)
+        return 0;
+    *user = c.user;
+    *pass = c.pass;
+    return 1;
+}
+
 /* A userlist argument must name a list; checked when it runs, since the
  * list may be declared after its user. */
 static int check_userlist_arg(struct arg *args, char **err)
