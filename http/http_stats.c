@@ -462,6 +462,7 @@ static int stats_in_scope(const struct stats_conf *c, const struct proxy *self,
 /* The request's option words after the page's URI: ";csv", ";norefresh". */
 struct stats_req {
     int csv, norefresh;
+    char st[5]; /* ";st=XXXX": the outcome of a form, or "" */
 };
 
 static void stats_req_read(const struct stats_conf *c, struct stream *s,
@@ -471,8 +472,13 @@ static void stats_req_read(const struct stats_conf *c, struct stream *s,
     struct ist rest = {txn->req.uri.ptr + strlen(c->uri),
                        txn->req.uri.len - strlen(c->uri)};
 
+    const char *st = memmem(rest.ptr, rest.len, ";st=", 4);
+
     rq->csv = memmem(rest.ptr, rest.len, ";csv", 4) != NULL;
     rq->norefresh = memmem(rest.ptr, rest.len, ";norefresh", 10) != NULL;
+    rq->st[0] = '\0';
+    if (st != NULL && (size_t)(rest.ptr + rest.len - st) >= 8)
+        snprintf(rq->st, sizeof(rq->st), "%.4s", st + 4);
 }
 
 /* Appends <s> to <b>, HTML-escaped. */
@@ -623,9 +629,29 @@ static const char *info_get(const struct stats_info *info, size_t n,
     return "";
 }
 
+/* What the page says of the outcome <st> of a form (";st=XXXX"). */
+static const char *html_outcome(const char *st)
+{
+    static const char *const outcomes[][2] = {
+        {"DONE", "The action was applied."},
+        {"PART", "The action was applied to some of the servers only."},
+        {"NONE", "No server was named: nothing changed."},
+        {"DENY", "The action is not allowed."},
+        {"ERRP", "The action was not applied: invalid parameters."},
+        {"EXCD", "The action was not applied: the form is too large."},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+        if (strcmp(st, outcomes[i][0]) == 0)
+            return outcomes[i][1];
+    return "Unexpected result.";
+}
+
 /* The header block: the process (from "show info"), node and
  * description when shown, the legend when asked for. */
-static void html_header(struct evbuffer *b, const struct stats_conf *c)
+static void html_header(struct evbuffer *b, const struct stats_conf *c,
+                        const struct stats_req *rq)
 {
     static const char *const shown[] = {"Pid",      "Uptime",   "Nbproc",
                                         "Maxconn",  "Ulimit-n", "CurrConns",
@@ -653,6 +679,9 @@ static void html_header(struct evbuffer *b, const struct stats_conf *c)
         evbuffer_add_printf(b, "<li>%s: %s</li>\n", shown[i],
                             info_get(info, n, shown[i]));
     evbuffer_add_printf(b, "</ul>\n");
+    if (rq->st[0] != '\0')
+        evbuffer_add_printf(b, "<p class=\"outcome\">%s</p>\n",
+                            html_outcome(rq->st));
     if (c->flags & STATS_F_SHOW_LEGENDS)
         evbuffer_add_printf(
             b, "<h2>Legend</h2>\n<dl class=\"legend\">\n"
@@ -679,7 +708,7 @@ static const char *stats_body(struct evbuffer *b, const struct stats_conf *c,
         evbuffer_add_printf(b, "<!DOCTYPE html>\n<html><head><meta "
                                "charset=\"utf-8\"><title>Statistics Report"
                                "</title></head>\n<body>\n");
-        html_header(b, c);
+        html_header(b, c, rq);
     }
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
         iid++;
@@ -823,12 +852,13 @@ static const char *form_apply(const struct stats_form *f)
                 done++;
                 break;
             }
-    return done == f->nservers ? "DONE" : done > 0 ? "PART" : "NONE";
+    return done == f->nservers ? "DONE" : done > 0 ? "PART" : "ERRP";
 }
 
 /* A POST: once the form is in, applies it if "stats admin" allows, and
  * redirects to the page with the outcome (303). */
-static int stats_post(struct stream *s, const struct stats_conf *c)
+static int stats_post(struct stream *s, const struct stats_conf *c,
+                      const struct stats_req *rq)
 {
     size_t n = evbuffer_get_length(s->applet_in);
     char location[512];
@@ -849,7 +879,8 @@ static int stats_post(struct stream *s, const struct stats_conf *c)
         body[n] = '\0';
         st = form_read(s, body, &f) != RC_OK ? "EXCD" : form_apply(&f);
     }
-    snprintf(location, sizeof(location), "%s;st=%s", c->uri, st);
+    snprintf(location, sizeof(location), "%s;st=%s%s", c->uri, st,
+             rq->norefresh ? ";norefresh" : "");
     http_reply_begin(s, 303, (struct ist){NULL, 0});
     http_reply_header(s, IST("cache-control"), IST("no-cache"));
     http_reply_header(s, IST("content-type"), IST("text/plain"));
@@ -875,9 +906,9 @@ static int stats_io(struct stream *s, void *arg, void **ctx)
             return RC_DONE;
         *ctx = (void *)1;
     }
-    if (ist_eq(txn->req.meth, IST("POST")))
-        return stats_post(s, c);
     stats_req_read(c, s, &rq);
+    if (ist_eq(txn->req.meth, IST("POST")))
+        return stats_post(s, c, &rq);
     if ((b = evbuffer_new()) == NULL)
         return RC_ERR;
     type = stats_body(b, c, self, &rq);

@@ -179,8 +179,16 @@ is($r->{headers}{location}, '/stats;st=DONE', 'the backend as #iid');
 is($t->show_stat('admin.sock')->{'app/s2'}{status}, 'MAINT',
     'show stat: the server in maintenance');
 is(post($lp[0], '/stats', 's=nosuch&action=ready&b=app',
-        basic('admin:secret'))->{headers}{location}, '/stats;st=NONE',
-    'an unknown server: ;st=NONE');
+        basic('admin:secret'))->{headers}{location}, '/stats;st=ERRP',
+    'an unknown server: ;st=ERRP');
+is(post($lp[0], '/stats;norefresh', 's=nosuch&s=s1&action=drain&b=app',
+        basic('admin:secret'))->{headers}{location},
+    '/stats;st=PART;norefresh', 'some servers: ;st=PART, ;norefresh kept');
+is(post($lp[0], '/stats', 'action=ready&b=app', basic('admin:secret'))
+        ->{headers}{location}, '/stats;st=NONE', 'no server: ;st=NONE');
+like(get($lp[0], '/stats;st=DONE', basic('admin:secret'))->{body},
+    qr{<p class="outcome">The action was applied\.</p>},
+    'the page tells the outcome');
 is(post($lp[0], '/stats', 's=s1&action=bogus&b=app',
         basic('admin:secret'))->{headers}{location}, '/stats;st=ERRP',
     'an unknown action: ;st=ERRP');
@@ -209,7 +217,7 @@ for my $kw ('stats admin if TRUE', 'stats http-request deny') {
 }
 
 SKIP: {
-    skip("no haproxy at $haproxy", 4) unless -x $haproxy;
+    skip("no haproxy at $haproxy", 5) unless -x $haproxy;
     my @ha = map { $t->port(8180 + $_) } 0 .. 3;
     $t->write_file_expand('ha.cfg', config('ha', \@ha));
     $t->run_haproxy($haproxy, 'ha.cfg', @ha[0 .. 2]);
@@ -228,6 +236,20 @@ SKIP: {
     my $common = qr/^(# pxname,.*,agg_check_status,)/;
     is(($lhead =~ $common)[0], ($hhead =~ $common)[0],
         'HAProxy: the same CSV header up to agg_check_status');
+    my @forms = ([0, '/stats', 's=s1&action=drain&b=app'],
+        [0, '/stats', 's=nosuch&action=ready&b=app'],
+        [0, '/stats;norefresh', 's=nosuch&s=s1&action=ready&b=app'],
+        [0, '/stats', 'action=ready&b=app'],
+        [0, '/stats', 's=s1&action=bogus&b=app'],
+        [0, '/stats', 's=s1&action=maint&b=%233'],
+        [1, '/haproxy?stats', 's=s1&action=ready&b=app']);
+    my $loc = sub {
+        my ($ports, $f) = @_;
+        return post($ports->[$f->[0]], $f->[1], $f->[2],
+            basic('admin:secret'))->{headers}{location} // 'none';
+    };
+    is_deeply([map { $loc->(\@lp, $_) } @forms],
+        [map { $loc->(\@ha, $_) } @forms], 'HAProxy: the same redirects');
     s{^bx/}{b<x>/} for @$hrows;
     is_deeply($lrows, [sort @$hrows], 'HAProxy: the same pxname/svname rows')
         or diag(explain($lrows, $hrows));
