@@ -37,6 +37,7 @@
 #define STATS_DEFAULT_URI   "/haproxy?stats"
 #define STATS_DEFAULT_REALM "HAProxy Statistics"
 #define STATS_POST_MAX      16384 /* form bytes; more: ";st=EXCD" */
+#define STATS_REALM_MAX     400   /* fits the challenge header */
 
 /* Display flags. */
 #define STATS_F_HIDE_VERSION 0x1
@@ -195,11 +196,23 @@ static int kw_stats_uri(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return RC_OK;
 }
 
+/* A realm fits the challenge header: not empty, short, no quote. */
+static int realm_check(const char *kw, const char *realm, char **err)
+{
+    if (realm[0] == '\0' || strlen(realm) > STATS_REALM_MAX ||
+        strchr(realm, '"') != NULL)
+        return set_err(err,
+                       "'%s' expects a name without '\"' of at most %d "
+                       "characters",
+                       kw, STATS_REALM_MAX);
+    return RC_OK;
+}
+
 static int kw_stats_realm(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                           int argc, char **args, char **err)
 {
-    if (args[2][0] == '\0' || strchr(args[2], '"') != NULL)
-        return set_err(err, "'stats realm' expects a name without '\"'");
+    if (realm_check("stats realm", args[2], err) != RC_OK)
+        return RC_ERR;
     str_set(&stats_conf_get(ctx)->realm, args[2]);
     return RC_OK;
 }
@@ -307,32 +320,33 @@ static int kw_stats_http_request(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                                  int argc, char **args, char **err)
 {
     static const char *const verbs[] = {"allow", "deny", "auth"};
+    int v = cfg_word_index(args[2], verbs, 3), i = 3;
+    const char *realm = NULL;
+    struct acl_cond *cond = NULL;
     struct stats_rule *r;
     struct stats_conf *c;
-    int v = cfg_word_index(args[2], verbs, 3), i = 3;
 
     if (v < 0)
         return set_err(err,
                        "'stats http-request' expects 'allow', 'deny' or "
                        "'auth', got '%s'",
                        args[2]);
-    r = xcalloc(1, sizeof(*r));
-    r->verb = (enum stats_verb)v;
     if (v == STATS_AUTH && i < argc && strcmp(args[i], "realm") == 0) {
-        if (i + 1 >= argc || strchr(args[i + 1], '"') != NULL) {
-            free(r);
+        if (i + 1 >= argc)
             return set_err(err, "'stats http-request auth realm' expects a "
-                                "name without '\"'");
-        }
-        r->realm = xstrdup(args[i + 1]);
+                                "name");
+        realm = args[i + 1];
+        if (realm_check("stats http-request auth realm", realm, err) != RC_OK)
+            return RC_ERR;
         i += 2;
     }
     if (i < argc &&
-        stats_cond_parse(ctx, argc - i, args + i, &r->cond, err) != RC_OK) {
-        free(r->realm);
-        free(r);
+        stats_cond_parse(ctx, argc - i, args + i, &cond, err) != RC_OK)
         return RC_ERR;
-    }
+    r = xcalloc(1, sizeof(*r));
+    r->verb = (enum stats_verb)v;
+    r->realm = strdup_or_null(realm);
+    r->cond = cond;
     c = stats_conf_get(ctx);
     *c->rules_tail = r;
     c->rules_tail = &r->next;
@@ -407,15 +421,12 @@ static int stats_user_ok(const struct stats_conf *c, struct stream *s)
 static void stats_challenge(struct stream *s, const struct stats_conf *c,
                             const char *realm)
 {
-    char value[512];
+    char value[STATS_REALM_MAX + 16];
     int n;
 
     if (realm == NULL)
         realm = c->realm != NULL ? c->realm : STATS_DEFAULT_REALM;
     n = snprintf(value, sizeof(value), "Basic realm=\"%s\"", realm);
-    if (n < 0 || (size_t)n >= sizeof(value))
-        n = snprintf(value, sizeof(value), "Basic realm=\"%s\"",
-                     STATS_DEFAULT_REALM);
     http_reply_error_hdr(s, 401, IST("www-authenticate"),
                          (struct ist){value, (size_t)n});
 }
@@ -890,6 +901,10 @@ static int stats_post(struct stream *s, const struct stats_conf *c,
     return RC_DONE;
 }
 
+/* What the applet's context points to once the request was let in (a
+ * POST comes back here while its form arrives). */
+static const char stats_granted;
+
 /* The applet; <arg> is the proxy whose page it is. */
 static int stats_io(struct stream *s, void *arg, void **ctx)
 {
@@ -901,10 +916,10 @@ static int stats_io(struct stream *s, void *arg, void **ctx)
     const char *type;
     int rc;
 
-    if (*ctx == NULL) { /* first call: access once */
+    if (*ctx == NULL) {
         if (!stats_access(c, s))
             return RC_DONE;
-        *ctx = (void *)1;
+        *ctx = (void *)&stats_granted;
     }
     stats_req_read(c, s, &rq);
     if (ist_eq(txn->req.meth, IST("POST")))

@@ -153,6 +153,14 @@ like(get($lp[1], '/haproxy?stats')->{body} // '', qr{luaproxy version},
 is(get($lp[0], '/stats;norefresh', basic('admin:secret'))->{headers}{refresh},
     undef, 'HTML ;norefresh: no Refresh header');
 
+$r = $t->http_get($lp[0], '/stats', method => 'HEAD',
+    headers => basic('admin:secret'));
+is(($r->{status} // 'none') . ' ' . length($r->{body} // ''), '200 0',
+    'HEAD: the head only');
+is($t->http_get($lp[0], '/stats', method => 'PUT',
+        headers => basic('admin:secret'))->{status}, 503,
+    'another method is not for the page');
+
 # stats http-request rules
 is(get($lp[2], '/deny')->{status}, 403, 'stats http-request deny: 403');
 is(get($lp[2], '/open')->{status}, 200, 'stats http-request allow: 200');
@@ -208,6 +216,7 @@ $t->rule_errors(['stats auth nocolon', "'stats auth' expects <user>:<password>"]
     ['stats http-request bogus', "expects 'allow', 'deny' or 'auth'"],
     ['stats http-request auth realm', 'expects a name'],
     ['stats realm a\\"b', "without '\"'"],
+    ['stats realm ' . ('r' x 401), 'at most 400 characters'],
     ['stats bogus', "unknown keyword 'stats'"]);
 for my $kw ('stats admin if TRUE', 'stats http-request deny') {
     my ($brc, $bout) = $t->check_config(
