@@ -473,6 +473,7 @@ static int stats_in_scope(const struct stats_conf *c, const struct proxy *self,
 /* The request's option words after the page's URI: ";csv", ";norefresh". */
 struct stats_req {
     int csv, norefresh;
+    int admin;  /* "stats admin" holds: the page has the form */
     char st[5]; /* ";st=XXXX": the outcome of a form, or "" */
 };
 
@@ -485,6 +486,7 @@ static void stats_req_read(const struct stats_conf *c, struct stream *s,
 
     const char *st = memmem(rest.ptr, rest.len, ";st=", 4);
 
+    rq->admin = c->admin != NULL && stats_cond_ok(c->admin, s);
     rq->csv = memmem(rest.ptr, rest.len, ";csv", 4) != NULL;
     rq->norefresh = memmem(rest.ptr, rest.len, ";norefresh", 10) != NULL;
     rq->st[0] = '\0';
@@ -588,13 +590,19 @@ static void html_table_head(struct evbuffer *b, const struct proxy *px)
     evbuffer_add_printf(b, "</tr>\n");
 }
 
-/* One row of a proxy's table: the line <ln>, of class <cls>. */
+/* One row of a proxy's table: the line <ln>, of class <cls>; with
+ * <checkbox>, the server can be picked for the admin form. */
 static void html_row(struct evbuffer *b, const struct stats_line *ln,
-                     const char *cls)
+                     const char *cls, int checkbox)
 {
     size_t i;
 
     evbuffer_add_printf(b, "<tr class=\"%s\"><td>", cls);
+    if (checkbox) {
+        evbuffer_add_printf(b, "<input type=\"checkbox\" name=\"s\" value=\"");
+        html_put(b, stats_field(ln, "svname"));
+        evbuffer_add_printf(b, "\"> ");
+    }
     html_put(b, stats_field(ln, "svname"));
     evbuffer_add_printf(b, "</td>");
     for (i = 0; i < STATS_HTML_NCOLS; i++) {
@@ -605,27 +613,52 @@ static void html_row(struct evbuffer *b, const struct stats_line *ln,
     evbuffer_add_printf(b, "</tr>\n");
 }
 
-/* The table of proxy <px>, numbered <iid>: frontend, servers, backend. */
-static void html_proxy(struct evbuffer *b, const struct proxy *px, int iid)
+/* The admin form's end under the table of backend <iid>: its number, the
+ * actions, the button. */
+static void html_form_end(struct evbuffer *b, int iid)
 {
+    evbuffer_add_printf(
+        b,
+        "<input type=\"hidden\" name=\"b\" value=\"#%d\">\n"
+        "<select name=\"action\"><option value=\"ready\">Set state to "
+        "READY</option><option value=\"drain\">Set state to DRAIN</option>"
+        "<option value=\"maint\">Set state to MAINT</option></select>\n"
+        "<input type=\"submit\" value=\"Apply\">\n</form>\n",
+        iid);
+}
+
+/* The table of proxy <px>, numbered <iid>: frontend, servers, backend;
+ * inside the admin form when the page of <c> allows it. */
+static void html_proxy(struct evbuffer *b, const struct stats_conf *c,
+                       const struct proxy *px, int iid,
+                       const struct stats_req *rq)
+{
+    int form = rq->admin && (px->cap & PX_CAP_BE) && px->servers != NULL;
     const struct server *srv;
     struct stats_line ln;
     int sid;
 
+    if (form) {
+        evbuffer_add_printf(b, "<form method=\"post\" action=\"");
+        html_put(b, c->uri);
+        evbuffer_add_printf(b, "\">\n");
+    }
     html_table_head(b, px);
     if (px->cap & PX_CAP_FE) {
         stats_line_frontend(&ln, px, iid);
-        html_row(b, &ln, "frontend");
+        html_row(b, &ln, "frontend", 0);
     }
     if (px->cap & PX_CAP_BE) {
         for (srv = px->servers, sid = 1; srv != NULL; srv = srv->next, sid++) {
             stats_line_server(&ln, px, iid, srv, sid);
-            html_row(b, &ln, "server");
+            html_row(b, &ln, "server", form);
         }
         stats_line_backend(&ln, px, iid);
-        html_row(b, &ln, "backend");
+        html_row(b, &ln, "backend", 0);
     }
     evbuffer_add_printf(b, "</table>\n");
+    if (form)
+        html_form_end(b, iid);
 }
 
 /* The value of "show info" field <name> among the <n> of <info>. */
@@ -728,7 +761,7 @@ static const char *stats_body(struct evbuffer *b, const struct stats_conf *c,
         if (rq->csv)
             stats_csv_proxy(b, px, iid, -1, -1);
         else
-            html_proxy(b, px, iid);
+            html_proxy(b, c, px, iid, rq);
     }
     if (rq->csv)
         return "text/plain";
@@ -881,7 +914,7 @@ static int stats_post(struct stream *s, const struct stats_conf *c,
         st = "EXCD";
     else if (!s->applet_in_eof)
         return RC_AGAIN;
-    else if (c->admin == NULL || !stats_cond_ok(c->admin, s))
+    else if (!rq->admin)
         st = "DENY";
     else if ((body = palloc(s->pool, n + 1)) == NULL)
         return RC_ERR;

@@ -141,9 +141,17 @@ like($html, qr{^<!DOCTYPE html>.*</html>\s*\z}s, 'a whole document');
 like($html, qr{<th class="pxname"[^>]*>app</th>}, 'a table per proxy');
 like($html, qr{b&lt;x&gt;}, 'a name with "<" is escaped');
 unlike($html, qr{b<x>}, 'never raw');
-like($html, qr{<td>s1</td>(?:<td>[^<]*</td>){17}<td>no check</td>},
+like($html, qr{ s1</td>(?:<td>[^<]*</td>){17}<td>no check</td>},
     'the server status in its column');
 like($html, qr{<h2>Legend</h2>}, 'show-legends: the legend');
+my @form = (qr{<form method="post" action="/stats">\n<table class="px">},
+    qr{<input type="checkbox" name="s" value="s1"> s1</td>},
+    qr{<input type="hidden" name="b" value="#3">}, qr{<option value="drain">});
+like($html, qr/$form[0].*$form[1].*$form[2].*$form[3]/s,
+    'stats admin: the form');
+like($html, qr{value="b&lt;x&gt;"|value="web1"}, 'escaped in the form too');
+unlike(get($lp[1], '/haproxy?stats')->{body} // '', qr{<form},
+    'no form without stats admin');
 unlike($html, qr{version}, 'hide-version: no version');
 like($html, qr{Statistics Report for pid \d+}, 'the process block');
 unlike(get($lp[1], '/haproxy?stats')->{body} // '', qr{Legend},
