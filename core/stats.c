@@ -492,6 +492,8 @@ static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
     for (px = worker_cfg()->proxies; px != NULL; px = px->next)
         if (stats_px_wanted(&f, px, ++iid))
             stats_csv_proxy(req->out, px, iid, f.types, f.sid);
+    if (evbuffer_get_length(req->out) > CLI_ANSWER_MAX)
+        req->failed = 1; /* as cli_printf() marks it: the master refuses it */
     return RC_OK;
 }
 
