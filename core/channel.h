@@ -11,6 +11,7 @@ enum channel_cmd {
     CHANNEL_STOP,      /* close everything now and exit */
     CHANNEL_CLI,       /* serve the runtime API command on the fd passed */
     CHANNEL_MAP_EDIT,  /* a map edit, worker to master to the others */
+    CHANNEL_SRV_ADMIN, /* a server's admin state, the same way */
 };
 
 /* The most bytes a record carries after its two ints. */

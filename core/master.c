@@ -234,12 +234,12 @@ static void master_relay(const struct proc *from, const struct channel_msg *msg)
             procs[i].gen == from->gen &&
             channel_send_data(procs[i].chan, msg->cmd, msg->arg, msg->data,
                               msg->len) != RC_OK)
-            log_warning("worker %d (pid %d) missed a map edit: %s", procs[i].id,
-                        (int)procs[i].pid, strerror(errno));
+            log_warning("worker %d (pid %d) missed a shared edit: %s",
+                        procs[i].id, (int)procs[i].pid, strerror(errno));
 }
 
-/* Reads what a worker sends: map edits to relay. At the end of the
- * channel the worker is gone; its exit is handled on SIGCHLD. */
+/* Reads what a worker sends: map edits and server states to relay. At the end
+ * of the channel the worker is gone; its exit is handled on SIGCHLD. */
 static void master_chan_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct proc *p = arg;
@@ -249,7 +249,7 @@ static void master_chan_cb(evutil_socket_t fd, short what, void *arg)
     while ((rc = channel_recv(fd, &msg)) == RC_OK) {
         if (msg.fd >= 0)
             close(msg.fd);
-        if (msg.cmd == CHANNEL_MAP_EDIT)
+        if (msg.cmd == CHANNEL_MAP_EDIT || msg.cmd == CHANNEL_SRV_ADMIN)
             master_relay(p, &msg);
     }
     if (rc == RC_ERR)

@@ -14,6 +14,7 @@
 
 #include "core/conn.h"
 #include "core/cfgparse.h"
+#include "core/channel.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
 #include "core/lb.h"
@@ -333,6 +334,37 @@ void server_set_admin(struct server *srv, enum server_admin st)
     srv->disabled = st == SERVER_MAINT;
     srv->drain = st == SERVER_DRAIN;
     server_set_weight(srv, srv->uweight);
+}
+
+void server_set_admin_shared(struct server *srv, enum server_admin st)
+{
+    size_t b = strlen(srv->px->name) + 1, n = strlen(srv->name) + 1;
+    char data[2 * 256];
+
+    server_set_admin(srv, st);
+    if (b + n > sizeof(data))
+        return;
+    memcpy(data, srv->px->name, b);
+    memcpy(data + b, srv->name, n);
+    if (worker_share(CHANNEL_SRV_ADMIN, (int)st, data, b + n) == RC_ERR)
+        log_warning("server %s/%s: its new state could not reach the other "
+                    "workers",
+                    srv->px->name, srv->name);
+}
+
+void server_admin_receive(int st, const char *data, size_t len)
+{
+    const char *name;
+    struct proxy *px;
+    struct server *srv;
+
+    if (len == 0 || data[len - 1] != '\0' ||
+        (name = data + strlen(data) + 1) >= data + len ||
+        (px = proxy_find(worker_cfg(), data, PX_CAP_BE)) == NULL)
+        return;
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if (strcmp(srv->name, name) == 0)
+            server_set_admin(srv, (enum server_admin)st);
 }
 
 void server_free(struct server *srv)

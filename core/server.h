@@ -124,6 +124,12 @@ enum server_admin {
 };
 /* Puts <srv> in state <st>. */
 void server_set_admin(struct server *srv, enum server_admin st);
+/* The same in this worker and, through the master, in the other workers
+ * of the generation (the stats page and Lua, where HAProxy's threads share
+ * the state; the runtime API reaches every worker by itself). */
+void server_set_admin_shared(struct server *srv, enum server_admin st);
+/* Applies a state another worker shared: <data> is "backend\0server\0". */
+void server_admin_receive(int st, const char *data, size_t len);
 /* Sets the weight of <srv> (0..256), kept aside while it drains. */
 void server_set_weight(struct server *srv, int weight);
 /* Registers the runtime API's server commands (core/server_cli.c). */

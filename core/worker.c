@@ -37,6 +37,7 @@
 #include "core/map.h"
 #include "core/module.h"
 #include "core/proxy.h"
+#include "core/server.h"
 #include "core/stream.h"
 #include "core/worker.h"
 
@@ -240,6 +241,8 @@ static void worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             cli_worker_serve(msg.fd);
         else if (msg.cmd == CHANNEL_MAP_EDIT)
             map_edit_receive(msg.arg, msg.data, msg.len);
+        else if (msg.cmd == CHANNEL_SRV_ADMIN)
+            server_admin_receive(msg.arg, msg.data, msg.len);
         else if (msg.fd >= 0)
             close(msg.fd);
     }

@@ -892,7 +892,7 @@ static const char *form_apply(const struct stats_form *f)
     for (i = 0; i < f->nservers; i++)
         for (srv = px->servers; srv != NULL; srv = srv->next)
             if (strcmp(srv->name, f->servers[i]) == 0) {
-                server_set_admin(srv, (enum server_admin)a);
+                server_set_admin_shared(srv, (enum server_admin)a);
                 done++;
                 break;
             }

@@ -338,21 +338,21 @@ static int luab_srv_set_maxconn(lua_State *L)
 /* sv:set_drain(): no new traffic (weight 0 until set_ready). */
 static int luab_srv_set_drain(lua_State *L)
 {
-    server_set_admin(luab_srv_check(L), SERVER_DRAIN);
+    server_set_admin_shared(luab_srv_check(L), SERVER_DRAIN);
     return 0;
 }
 
 /* sv:set_maint() */
 static int luab_srv_set_maint(lua_State *L)
 {
-    server_set_admin(luab_srv_check(L), SERVER_MAINT);
+    server_set_admin_shared(luab_srv_check(L), SERVER_MAINT);
     return 0;
 }
 
 /* sv:set_ready(): leaves maintenance and drain. */
 static int luab_srv_set_ready(lua_State *L)
 {
-    server_set_admin(luab_srv_check(L), SERVER_READY);
+    server_set_admin_shared(luab_srv_check(L), SERVER_READY);
     return 0;
 }
 
