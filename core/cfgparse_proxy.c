@@ -416,8 +416,14 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"option nolinger", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
      PX_OPT_NOLINGER, 0},
     /* HAProxy 2.6 serves an HTTP/1 request whose client closed while it
-     * waited all the same (t/proxy_options.t compares): so do we */
+     * waited all the same, and balances the requests of a keep-alive
+     * connection with prefer-last-server as without it (t/proxy_options.t
+     * compares): so do we */
     {"option abortonclose", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options), 0, 0},
+    {"option prefer-last-server", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options), 0,
+     0},
+    {"option http-pretend-keepalive", CFG_SEC_PROXY, 0, 0, cfg_set_flag,
+     P(options), PX_OPT_PRETEND_KA, 0},
     {"option dontlog-normal", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_DONTLOG_NORM, 0},
     {"option log-separate-errors", CFG_SEC_FE, 0, 0, cfg_set_flag, P(options),

@@ -66,7 +66,7 @@ enum px_mode {
 #define PX_OPT_NOLINGER     0x20000  /* option nolinger: close with a reset */
 #define PX_OPT_DONTLOG_NORM 0x40000  /* option dontlog-normal */
 #define PX_OPT_LOG_SEP_ERR  0x80000  /* option log-separate-errors */
-#define PX_OPT_ABORT_CLOSE  0x100000 /* option abortonclose */
+#define PX_OPT_PRETEND_KA   0x100000 /* option http-pretend-keepalive */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

@@ -1259,6 +1259,16 @@ static int srv_close_each(const struct http_txn *txn)
     return (o & (PX_OPT_SRV_CLOSE | PX_OPT_HTTPCLOSE)) != 0;
 }
 
+/* Returns 1 if the request tells the server the connection closes after
+ * it: a closing mode, unless "option http-pretend-keepalive" hides it
+ * (for servers that stop chunking their answers when they see it). */
+static int srv_tells_close(const struct http_txn *txn)
+{
+    unsigned o = txn->s->fe->options | txn->s->be->options;
+
+    return srv_close_each(txn) && !(o & PX_OPT_PRETEND_KA);
+}
+
 /* Returns 1 if <addr> is in the "except" network of <f>. */
 static int addr_hdr_excepted(const struct px_addr_hdr *f,
                              const union sess_addr *addr)
@@ -1358,7 +1368,7 @@ static void req_head_send(struct http_txn *txn)
     if (txn->flags & TXN_F_UPGRADE)
         upgrade_write(m, out);
     else if (!(txn->flags & TXN_F_CONNECT) &&
-             (txn->s->be->reuse == PX_REUSE_NEVER || srv_close_each(txn)))
+             (txn->s->be->reuse == PX_REUSE_NEVER || srv_tells_close(txn)))
         evbuffer_add(out, "connection: close\r\n", 19);
     evbuffer_add(out, "\r\n", 2);
 }

@@ -11,7 +11,11 @@
 #   log-separate-errors logs them at "err";
 # - http-send-name-header: the server's name replaces the header;
 # - option abortonclose: accepted; a queued request whose client shut its
-#   side is still served, as HAProxy 2.6 does with HTTP/1 clients.
+#   side is still served, as HAProxy 2.6 does with HTTP/1 clients;
+# - option http-pretend-keepalive: no "Connection: close" to the server
+#   under http-server-close;
+# - option prefer-last-server: accepted; a keep-alive client's requests
+#   are balanced as without it, as by HAProxy 2.6.
 # HAProxy on the same configuration gives the same outcomes.
 
 use strict;
@@ -34,8 +38,8 @@ my %udp = map { $_ => syslog_sink() } qw(lp ha);
 # <who>'s configuration; its ports start at <base>.
 sub config {
     my ($who, $base) = @_;
-    my ($ka, $quiet, $nl, $tcp, $aoc) = map { $t->port($base + $_) } 0 .. 4;
-    my $slow = $t->port(8093);
+    my ($ka, $quiet, $nl, $tcp, $aoc, $sc) = map { $t->port($base + $_) } 0 .. 5;
+    my ($slow, $echo) = ($t->port(8093), $t->port(8094));
     my ($o, $dead) = ($t->port(8091), $t->port(8092));
     my $uport = $udp{$who}->sockport;
     return <<"CFG";
@@ -87,6 +91,22 @@ backend abort
 backend keep
     timeout queue 5s
     server s 127.0.0.1:$slow maxconn 1
+frontend sc
+    bind 127.0.0.1:$sc
+    option http-server-close
+    use_backend pretend if { path_beg /p }
+    use_backend last if { path_beg /l }
+    default_backend plain
+backend pretend
+    option http-pretend-keepalive
+    server e 127.0.0.1:$echo
+backend plain
+    server e 127.0.0.1:$echo
+backend last
+    balance roundrobin
+    option prefer-last-server
+    server a 127.0.0.1:$o
+    server e 127.0.0.1:$echo
 listen tcpka
     mode tcp
     bind 127.0.0.1:$tcp
@@ -100,6 +120,11 @@ $t->http_origin(8091, sub {
     return [200, [], 'srv=' . ($_[0]{headers}{'x-srv'} // '-')];
 });
 $t->port(8092); # stays closed
+# An origin telling the Connection header it got.
+$t->http_origin(8094, sub {
+    return [200, [], 'conn=' . ($_[0]{headers}{connection} // '-')];
+});
+
 # A slow origin with one slot: what waits behind it is queued.
 $t->http_origin(8093, sub {
     select(undef, undef, undef, 0.8);
@@ -204,6 +229,15 @@ sub outcomes {
     $o{'dontlog-normal: 503'} = logged($who, $q, '/down');
     $o{'abortonclose'} = half_closed($who, $t->port($base + 4), '/a');
     $o{'no abortonclose'} = half_closed($who, $t->port($base + 4), '/k');
+    my $sc = $t->port($base + 5);
+    $o{'pretend-keepalive'} = $t->http_get($sc, '/p')->{body} // 'none';
+    $o{'no pretend-keepalive'} = $t->http_get($sc, '/x')->{body} // 'none';
+    my $s = $t->http_keepalive($sc);
+    $o{'prefer-last-server'} = join(' ', map {
+        my $r = $s->get('/l');
+        $r && $r->{body} =~ /^(\w+)=/ ? $1 : 'none';
+    } 1 .. 4);
+    $s->close;
     return %o;
 }
 
@@ -233,6 +267,12 @@ is($lp{'abortonclose'}, '200 | <134>HDR: 200 ---- GET /a/held HTTP/1.1',
 is($lp{'no abortonclose'}, '200 | <134>HDR: 200 ---- GET /k/held HTTP/1.1',
     'and without it');
 
+is($lp{'pretend-keepalive'}, 'conn=-',
+    'http-pretend-keepalive: no Connection: close to the server');
+is($lp{'no pretend-keepalive'}, 'conn=close', 'without it, http-server-close says close');
+like($lp{'prefer-last-server'}, qr/^(srv conn srv conn|conn srv conn srv)$/,
+    'prefer-last-server: balanced as without it');
+
 $t->rule_errors(['clitcpka-cnt 0', 'out of range'],
     ['clitcpka-idle soon', 'soon'],
     ['http-send-name-header X', 'not allowed in \'frontend\'']);
@@ -240,7 +280,7 @@ $t->rule_errors(['clitcpka-cnt 0', 'out of range'],
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;
     $t->write_file('ha.cfg', config('ha', 8180));
-    $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 4);
+    $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 5);
     syslog_drain($udp{ha});
     my %ha = outcomes('ha', 8180);
     # HAProxy sometimes reads the client's FIN before its reset, leaving a
