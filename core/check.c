@@ -24,6 +24,7 @@
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
 #include "core/check.h"
+#include "core/check_proto.h"
 #include "core/core.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -34,6 +35,19 @@
 #include "core/worker.h"
 
 #define CHECK_MAX_RESPONSE 16384
+
+/* How often a worker looks for servers that the checking worker took out
+ * of balancing or put back (http-check disable-on-404). Balancing reads
+ * each worker's own weights, so the shared flag must be copied into them;
+ * a timer armed only where the option is used bounds the delay. */
+#define CHECK_NOLB_POLL_MS 50
+
+/* The results of one check. */
+enum check_outcome {
+    CHECK_FAILED = 0,
+    CHECK_PASSED = 1,
+    CHECK_CONDPASS = 2, /* 404 with disable-on-404: passed, no new traffic */
+};
 
 /* The shared mapping of a generation (core's module data). */
 struct check_shm {
@@ -55,6 +69,7 @@ struct check_run {
     const struct tcpchk_rule *cur, *resume;
     int connected, eof;
     int finishing; /* every step passed: the output drains, then done */
+    char why[256]; /* a protocol check: the last verdict's reason */
 };
 
 /* ---------------------------------------------------------------- */
@@ -178,6 +193,15 @@ int check_parse_http_check(struct proxy *px, int argc, char **args, char **err)
         return check_parse_expect(px->chk, argc, args, err);
     if (strcmp(args[1], "send") == 0)
         return check_parse_send(px->chk, argc, args, err);
+    if (strcmp(args[1], "disable-on-404") == 0) {
+        if (argc > 2)
+            return set_err(err,
+                           "'http-check' cannot handle unexpected "
+                           "argument '%s'",
+                           args[2]);
+        px->chk->disable_on_404 = 1;
+        return RC_OK;
+    }
     return set_err(err, "'http-check %s' is not supported yet", args[1]);
 }
 
@@ -196,6 +220,7 @@ enum tcpchk_match {
     TCPCHK_STRING,
     TCPCHK_RSTRING,
     TCPCHK_BINARY,
+    TCPCHK_CUSTOM, /* a protocol check's verdict */
 };
 
 /* One "tcp-check" line. */
@@ -215,6 +240,7 @@ struct tcpchk_rule {
     char *text;         /* the pattern as written */
     struct sample_regex *re;
     const struct tcpchk_rule *head; /* where a waiting expect starts again */
+    check_verdict_cb verdict;       /* custom */
 };
 
 static void tcpchk_rule_free(struct tcpchk_rule *r)
@@ -520,6 +546,45 @@ static void tcpchk_resolve(struct px_check *c)
     free(owned);
 }
 
+/* A protocol sequence has no negated expect: each waits on its own. */
+static void tcpchk_set_heads(struct tcpchk_rule *r)
+{
+    for (; r != NULL; r = r->next)
+        r->head = r;
+}
+
+void check_set_proto(struct proxy *px, struct check_proto_step *steps, int n)
+{
+    struct tcpchk_rule *first = NULL, **tail = &first, *r;
+    struct px_check *c;
+    int i;
+
+    if (steps == NULL) {
+        if (px->chk != NULL && px->chk->type == CHECK_TYPE_PROTO) {
+            check_px_free(px->chk);
+            px->chk = NULL;
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        r = xcalloc(1, sizeof(*r));
+        r->step = i + 2; /* the connect is step 1, as HAProxy counts */
+        r->act = steps[i].data != NULL ? TCPCHK_SEND : TCPCHK_EXPECT;
+        r->data = steps[i].data;
+        r->len = steps[i].len;
+        r->match = TCPCHK_CUSTOM;
+        r->min_recv = -1;
+        r->verdict = steps[i].verdict;
+        *tail = r;
+        tail = &r->next;
+    }
+    tcpchk_set_heads(first);
+    c = check_get(px);
+    tcpchk_rules_free(c->proto_rules);
+    c->proto_rules = first;
+    c->type = CHECK_TYPE_PROTO;
+}
+
 const struct cfg_kw check_keywords[] = {
     {"option tcp-check", CFG_SEC_BE, 0, 0, parse_option_tcpcheck, 0, 0, 0},
     {"tcp-check", CFG_SEC_BE, 1, -1, parse_tcpcheck, 0, 0, 0},
@@ -543,6 +608,8 @@ struct px_check *check_dup(const struct px_check *src)
             : NULL;
     free(err);
     c->tcp_rules = tcpchk_rules_dup(src->tcp_rules);
+    c->proto_rules = tcpchk_rules_dup(src->proto_rules);
+    tcpchk_set_heads(c->proto_rules);
     return c;
 }
 
@@ -554,6 +621,7 @@ void check_px_free(struct px_check *c)
     free(c->expect_arg);
     sample_regex_free(c->expect_re);
     tcpchk_rules_free(c->tcp_rules);
+    tcpchk_rules_free(c->proto_rules);
     free(c);
 }
 
@@ -638,7 +706,7 @@ static void count_usable(const struct proxy *px, int *act, int *bck)
 
     *act = *bck = 0;
     for (srv = px->servers; srv != NULL; srv = srv->next)
-        if (server_up(srv) && !srv->disabled)
+        if (server_up(srv) && !srv->disabled && !server_nolb(srv))
             (*(srv->backup ? bck : act))++;
 }
 
@@ -650,10 +718,11 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
 
     count_usable(srv->px, &act, &bck);
     if (srv->health->up)
-        log_warning("Server %s/%s is UP, reason: %s, check duration: %ldms. "
+        log_warning("Server %s/%s is %s, reason: %s, check duration: %ldms. "
                     "%d active and %d backup servers online. 0 sessions "
                     "requeued, %u total in queue.",
-                    srv->px->name, srv->name, reason, ms, act, bck,
+                    srv->px->name, srv->name,
+                    srv->health->nolb ? "stopping" : "UP", reason, ms, act, bck,
                     srv->px->queue.len);
     else
         log_warning("Server %s/%s is DOWN, reason: %s, check duration: "
@@ -681,12 +750,35 @@ static void check_schedule(struct check_run *run)
     evtimer_add(run->timer, &tv);
 }
 
-/* Records one result and applies rise/fall. */
+/* Brings the balancing weight of <srv> in this worker in line with its
+ * shared NOLB flag. */
+static void check_sync_weight(struct server *srv)
+{
+    int want = srv->drain || server_nolb(srv) ? 0 : srv->uweight;
+
+    if (srv->weight != want)
+        server_set_weight(srv, srv->uweight);
+}
+
+/* Takes the server of <run> out of balancing (<nolb> 1) or puts it back,
+ * and logs it. */
+static void check_set_nolb(struct check_run *run, int nolb, const char *reason,
+                           long ms)
+{
+    run->srv->health->nolb = nolb;
+    check_sync_weight(run->srv);
+    check_log_change(run, reason, ms);
+}
+
+/* Records one result (enum check_outcome) and applies rise/fall; a server
+ * up and answering 404 under disable-on-404 leaves balancing at once and
+ * comes back on its first good answer; a down one stays down. */
 static void check_result(struct check_run *run, int ok, const char *reason)
 {
     struct server_health *h = run->srv->health;
     struct timeval now;
     long ms;
+    int nolb = ok == CHECK_CONDPASS;
 
     if (run->bev != NULL) {
         bufferevent_free(run->bev);
@@ -695,18 +787,25 @@ static void check_result(struct check_run *run, int ok, const char *reason)
     gettimeofday(&now, NULL);
     ms = (now.tv_sec - run->start.tv_sec) * 1000 +
          (now.tv_usec - run->start.tv_usec) / 1000;
-    if (ok == h->up) {
+    if (nolb) {
+        if (h->up && !h->nolb)
+            check_set_nolb(run, 1, reason, ms);
+    } else if (ok == h->up) {
         h->streak = 0;
+        if (ok && h->nolb)
+            check_set_nolb(run, 0, reason, ms);
     } else if (++h->streak >= (h->up ? run->srv->fall : run->srv->rise)) {
         h->up = ok;
+        h->nolb = 0;
         h->streak = 0;
         h->changes++;
+        check_sync_weight(run->srv);
         check_log_change(run, reason, ms);
     }
     check_schedule(run);
 }
 
-/* Returns 1 if the response in <buf> passes the backend's expectation;
+/* Returns the outcome (enum check_outcome) of the response in <buf>;
  * writes what it saw into <why>. */
 static int check_http_verdict(const struct px_check *c, const char *buf,
                               size_t len, char *why, size_t cap)
@@ -720,7 +819,11 @@ static int check_http_verdict(const struct px_check *c, const char *buf,
     }
     if (status < 100) {
         snprintf(why, cap, "Layer7 invalid response");
-        return 0;
+        return CHECK_FAILED;
+    }
+    if (status == 404 && c->disable_on_404) { /* before any expect */
+        snprintf(why, cap, "Layer7 check conditionally passed, code: 404");
+        return CHECK_CONDPASS;
     }
     switch (c->expect) {
     case CHECK_EXPECT_STATUS:
@@ -843,9 +946,7 @@ static int check_open(struct check_run *run, int port, bufferevent_data_cb rd,
 /* Running a tcp-check sequence                                      */
 /* ---------------------------------------------------------------- */
 
-/* Appends <len> bytes of <s> to <out> as HAProxy quotes them in a log
- * line's info: non-printable bytes and '"' as \xHH. */
-static void tcpchk_quote(char *out, size_t cap, const char *s, size_t len)
+void check_quote_info(char *out, size_t cap, const char *s, size_t len)
 {
     size_t n = strlen(out), i;
 
@@ -895,7 +996,12 @@ static void tcpchk_conn_fail(struct check_run *run, short what)
     char where[320], info[384], why[512];
     int err = EVUTIL_SOCKET_ERROR();
 
-    tcpchk_where(run, where, sizeof(where));
+    /* HAProxy names the step of the sequences written in the
+     * configuration only */
+    if (run->srv->px->chk->type == CHECK_TYPE_PROTO)
+        where[0] = '\0';
+    else
+        tcpchk_where(run, where, sizeof(where));
     info[0] = '\0';
     if (what & BEV_EVENT_TIMEOUT)
         snprintf(info, sizeof(info), "%s", where);
@@ -905,14 +1011,16 @@ static void tcpchk_conn_fail(struct check_run *run, short what)
                           : run->connected ? ECONNRESET
                                            : ECONNREFUSED),
                  where);
-    snprintf(why, sizeof(why), "%s, info: \"",
+    snprintf(why, sizeof(why), info[0] ? "%s, info: \"" : "%s",
              !run->connected
                  ? ((what & BEV_EVENT_TIMEOUT) ? "Layer4 timeout"
                                                : "Layer4 connection problem")
              : (what & BEV_EVENT_TIMEOUT) ? "Layer7 timeout"
                                           : "Socket error");
-    tcpchk_quote(why, sizeof(why) - 1, info, strlen(info));
-    strncat(why, "\"", sizeof(why) - strlen(why) - 1);
+    if (info[0] != '\0') {
+        check_quote_info(why, sizeof(why) - 1, info, strlen(info));
+        strncat(why, "\"", sizeof(why) - strlen(why) - 1);
+    }
     check_result(run, 0, why);
 }
 
@@ -943,9 +1051,30 @@ static void tcpchk_expect_fail(struct check_run *run,
         snprintf(info + n, sizeof(info) - n,
                  empty ? " comment: '%s'" : " comment: %s", r->comment);
     snprintf(why, sizeof(why), "Layer7 invalid response, info: \"");
-    tcpchk_quote(why, sizeof(why) - 1, info, strlen(info));
+    check_quote_info(why, sizeof(why) - 1, info, strlen(info));
     strncat(why, "\"", sizeof(why) - strlen(why) - 1);
     check_result(run, 0, why);
+}
+
+/* Evaluates the protocol verdict of <r> on the <len> bytes at <p>, as
+ * tcpchk_expect does. */
+static int tcpchk_custom(struct check_run *run, const struct tcpchk_rule *r,
+                         const char *p, size_t len, int last)
+{
+    char why[sizeof(run->why)];
+    int rc;
+
+    if (len == 0) /* nothing to judge yet (and <p> is NULL) */
+        return RC_AGAIN;
+    rc = r->verdict(p, len, last, why, sizeof(why));
+    if (rc == RC_AGAIN)
+        return RC_AGAIN;
+    if (rc == RC_OK) {
+        memcpy(run->why, why, sizeof(why));
+        return RC_OK;
+    }
+    check_result(run, 0, why);
+    return RC_ERR;
 }
 
 /* Evaluates the expect rule <r> on what the server sent since the last
@@ -965,6 +1094,8 @@ static int tcpchk_expect(struct check_run *run, const struct tcpchk_rule *r)
         tcpchk_expect_fail(run, r, 0, 1);
         return RC_ERR;
     }
+    if (r->match == TCPCHK_CUSTOM)
+        return tcpchk_custom(run, r, p, len, last);
     if (r->match == TCPCHK_RSTRING)
         match = len > 0 && sample_regex_match(r->re, p, len);
     else
@@ -982,7 +1113,9 @@ static void tcpchk_pass(struct check_run *run)
 {
     const struct tcpchk_rule *r = run->cur;
 
-    if (r == NULL)
+    if (run->srv->px->chk->type == CHECK_TYPE_PROTO && run->why[0] != '\0')
+        check_result(run, 1, run->why);
+    else if (r == NULL)
         check_result(run, 1, "Layer4 check passed");
     else if (r->act == TCPCHK_CONNECT)
         check_result(run, 1, "Layer4 check passed, info: \"(tcp-check)\"");
@@ -1093,9 +1226,12 @@ static void tcpchk_connect(struct check_run *run, const struct tcpchk_rule *r)
 /* Starts the tcp-check sequence of <run>'s backend. */
 static void tcpchk_start(struct check_run *run)
 {
-    const struct tcpchk_rule *first = run->srv->px->chk->tcp_rules;
+    const struct px_check *c = run->srv->px->chk;
+    const struct tcpchk_rule *first =
+        c->type == CHECK_TYPE_PROTO ? c->proto_rules : c->tcp_rules;
 
     run->finishing = 0;
+    run->why[0] = '\0';
     if (first != NULL && first->act == TCPCHK_CONNECT) {
         run->resume = first;
         tcpchk_go(run);
@@ -1117,7 +1253,7 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
         return;
     }
     gettimeofday(&run->start, NULL);
-    if (c != NULL && c->type == CHECK_TYPE_TCP) {
+    if (c != NULL && c->type != CHECK_TYPE_HTTP) {
         tcpchk_start(run);
         return;
     }
@@ -1140,9 +1276,45 @@ static void start_one(struct server *srv, void *arg)
     evtimer_add(run->timer, &tv);
 }
 
+/* Copies the shared NOLB flags of <cfg>'s servers into this worker's
+ * weights. */
+static void check_nolb_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct cfg *cfg = arg;
+    struct proxy *px;
+    struct server *srv;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        if (px->chk != NULL && px->chk->disable_on_404)
+            for (srv = px->servers; srv != NULL; srv = srv->next)
+                if (srv->health != NULL)
+                    check_sync_weight(srv);
+}
+
+/* Arms the NOLB poll of this worker if a backend of <cfg> uses
+ * disable-on-404 (the checking worker also applies its changes at once;
+ * it polls too, for the state a respawned one inherits). */
+static void check_nolb_start(struct cfg *cfg)
+{
+    static struct event *nolb_poll;
+    const struct timeval tv = {0, CHECK_NOLB_POLL_MS * 1000};
+    struct proxy *px;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        if (px->chk != NULL && px->chk->disable_on_404 &&
+            px->chk->type == CHECK_TYPE_HTTP)
+            break;
+    if (px == NULL || nolb_poll != NULL)
+        return;
+    nolb_poll = event_new(worker_loop(), -1, EV_PERSIST, check_nolb_poll, cfg);
+    if (nolb_poll != NULL)
+        event_add(nolb_poll, &tv);
+}
+
 int check_start(struct cfg *cfg)
 {
     if (worker_id() == 1)
         each_checked(cfg, start_one, NULL);
+    check_nolb_start(cfg);
     return RC_OK;
 }

@@ -15,6 +15,7 @@ struct cfg;
 struct proxy;
 struct sample_regex;
 struct tcpchk_rule;
+struct check_proto_step;
 
 enum check_expect {
     CHECK_EXPECT_DEFAULT, /* a 2xx or 3xx status */
@@ -29,6 +30,7 @@ enum check_expect {
 enum check_type {
     CHECK_TYPE_HTTP = 0, /* option httpchk, http-check */
     CHECK_TYPE_TCP,      /* option tcp-check: the tcp-check sequence */
+    CHECK_TYPE_PROTO,    /* a protocol option: its predefined sequence */
 };
 
 /* "option httpchk" and "http-check" settings of a backend, and its
@@ -42,9 +44,12 @@ struct px_check {
     int negate;
     char *expect_arg;
     struct sample_regex *expect_re;
-    struct tcpchk_rule *tcp_rules; /* in order, comments resolved after
-                                    * parsing (check_prepare) */
-    int tcp_nlines;                /* tcp-check lines so far: step numbers */
+    struct tcpchk_rule *tcp_rules;   /* in order, comments resolved after
+                                      * parsing (check_prepare) */
+    int tcp_nlines;                  /* tcp-check lines so far: step numbers */
+    struct tcpchk_rule *proto_rules; /* the sequence of a protocol option
+                                      * (core/check_proto.c) */
+    int disable_on_404; /* http-check disable-on-404: 404 drains (NOLB) */
 };
 
 /* Keywords of health checks: "option tcp-check", "tcp-check". */
@@ -55,6 +60,13 @@ int check_parse_httpchk(struct proxy *px, int argc, char **args, char **err);
 /* "http-check expect [!] status|rstatus|string|rstring X", "http-check
  * send [meth M] [uri U] [ver V] [hdr N V]...". */
 int check_parse_http_check(struct proxy *px, int argc, char **args, char **err);
+/* Makes <px> check with the <n> protocol steps <steps> (their data
+ * taken over); <steps> NULL: "no option X", back to connect checks if a
+ * protocol check was in force. */
+void check_set_proto(struct proxy *px, struct check_proto_step *steps, int n);
+/* Appends <len> bytes of <s> to the string <out> (<cap> bytes) as HAProxy
+ * quotes them in a log line's info: non-printable bytes and '"' as \xHH. */
+void check_quote_info(char *out, size_t cap, const char *s, size_t len);
 /* Copies <src> for a proxy inheriting it from a defaults section. */
 struct px_check *check_dup(const struct px_check *src);
 void check_px_free(struct px_check *c);

@@ -325,7 +325,7 @@ static void server_weights_changed(struct server *srv)
 void server_set_weight(struct server *srv, int weight)
 {
     srv->uweight = weight;
-    srv->weight = srv->drain ? 0 : weight;
+    srv->weight = srv->drain || server_nolb(srv) ? 0 : weight;
     server_weights_changed(srv);
 }
 

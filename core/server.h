@@ -22,6 +22,8 @@ struct server_health {
     int streak;       /* consecutive results against the current state */
     unsigned changes; /* transitions so far */
     int paused;       /* checks disabled at runtime: the state holds */
+    int nolb;         /* up, but answered 404 with http-check
+                       * disable-on-404: no new traffic (NOLB) */
 };
 
 /* "init-addr" methods, tried in order for a server named by host name. */
@@ -95,6 +97,12 @@ struct server *server_template_dup(const struct server *t);
 static inline int server_up(const struct server *srv)
 {
     return srv->health == NULL || srv->health->up;
+}
+
+/* Returns 1 if health checks took <srv> out of balancing (NOLB). */
+static inline int server_nolb(const struct server *srv)
+{
+    return srv->health != NULL && srv->health->nolb;
 }
 
 /* Takes a connection to <srv> kept idle by server_put_idle(), or NULL.

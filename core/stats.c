@@ -237,10 +237,11 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
     stats_counters(ln, px, &srv->cnt);
     stats_server_side(ln, &srv->cnt);
     stats_set(ln, "status", "%s",
-              srv->disabled     ? "MAINT"
-              : !server_up(srv) ? "DOWN"
-              : srv->drain      ? "DRAIN"
-                                : (srv->health != NULL ? "UP" : "no check"));
+              srv->disabled      ? "MAINT"
+              : !server_up(srv)  ? "DOWN"
+              : srv->drain       ? "DRAIN"
+              : server_nolb(srv) ? "NOLB"
+                                 : (srv->health != NULL ? "UP" : "no check"));
     stats_set(ln, "weight", "%d", srv->weight);
     stats_set(ln, "uweight", "%d", srv->uweight);
     stats_set(ln, "act", "%d", !srv->backup);
