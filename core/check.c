@@ -1,10 +1,11 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Health checks: TCP connect checks, HTTP checks ("option httpchk",
- * "http-check expect/send") and tcp-check sequences ("option tcp-check",
- * "tcp-check connect/send/send-binary/expect/comment"), the rise/fall state
- * machine, HAProxy's log messages for transitions, and the shared memory
- * that carries the health of each server from the checking worker to all
- * the others. */
+ * "http-check expect/send/disable-on-404") and tcp-check sequences
+ * ("option tcp-check", "tcp-check connect/send/send-binary/expect/comment",
+ * and the protocol sequences core/check_proto.c builds), the rise/fall
+ * state machine and NOLB, HAProxy's log messages for transitions, and
+ * the shared memory that carries the health of each server from the
+ * checking worker to all the others. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
