@@ -1,7 +1,7 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Protocol health checks: the options naming a predefined tcp-check
  * sequence (HAProxy's redis-check, smtpchk, mysql-check, pgsql-check,
- * ldap-check and ssl-hello-chk). One table row per option gives its
+ * ldap-check, ssl-hello-chk and spop-check). One table row per option gives its
  * argument parser and its steps: bytes to send, built from the arguments,
  * and verdicts that read the answer as the protocol defines it and give
  * HAProxy's reasons ("Layer7 wrong status, code: 554, info: ..."). The
@@ -292,6 +292,150 @@ static int ssl_record(const char *p, size_t len, int last, char *why,
     return verdict(RC_ERR, why, cap, "Layer6 invalid response");
 }
 
+/* SPOP: reads a variable-length integer at <*pos> of <u> (<len> bytes):
+ * below 240 one byte; else the byte, then 7 bits a byte (the first shifted
+ * by 4) while the high bit is set. 1, or 0 if it runs past the end. */
+static int spop_varint(const unsigned char *u, size_t len, size_t *pos,
+                       unsigned long long *v)
+{
+    size_t i = *pos;
+    unsigned shift = 4;
+
+    if (i >= len)
+        return 0;
+    *v = u[i++];
+    if (*v >= 240) {
+        do {
+            if (i >= len || shift > 60)
+                return 0;
+            *v += (unsigned long long)u[i] << shift;
+            shift += 7;
+        } while (u[i++] >= 128);
+    }
+    *pos = i;
+    return 1;
+}
+
+/* SPOP: skips the value of type <type> at <*pos>, keeping an integer in
+ * <*num> and a string's place in <*str>/<*slen>. 1, or 0 if malformed. */
+static int spop_value(const unsigned char *u, size_t len, size_t *pos,
+                      unsigned type, unsigned long long *num,
+                      const unsigned char **str, size_t *slen)
+{
+    static const size_t fixed[] = {0, 0, 0, 0, 0, 0, 4, 16};
+
+    if (type >= 2 && type <= 5) /* [u]int32, [u]int64 */
+        return spop_varint(u, len, pos, num);
+    if (type == 8 || type == 9) { /* string, binary */
+        if (!spop_varint(u, len, pos, num) || *num > len - *pos)
+            return 0;
+        *str = u + *pos;
+        *slen = (size_t)*num;
+        *pos += (size_t)*num;
+        return 1;
+    }
+    if (type > 7 || fixed[type] > len - *pos)
+        return 0;
+    *pos += fixed[type]; /* null and booleans: nothing; addresses */
+    return 1;
+}
+
+/* The SPOP status codes' meanings, by code (99: unknown). */
+static const char *const spop_status[] = {
+    "normal",
+    "I/O error",
+    "a timeout occurred",
+    "frame is too big",
+    "invalid frame received",
+    "version value not found",
+    "max-frame-size value not found",
+    "capabilities value not found",
+    "unsupported version",
+    "max-frame-size too big or too small",
+    "fragmentation not supported",
+    "invalid interlaced frames",
+    "frame-id not found",
+    "resource allocation error",
+};
+
+#define SPOP_MAX_FRAME     16380
+#define SPOP_AGENT_HELLO   101
+#define SPOP_AGENT_DISCONN 102
+
+/* The agent's answer to a HELLO, its frame at <u> (<len> bytes, after
+ * the stream and frame ids): NULL if it may go on, else what is wrong. */
+static const char *spop_judge_kv(const unsigned char *u, size_t len, int type)
+{
+    unsigned long long klen, num = 0, status = 99, mfs = 0;
+    const unsigned char *str = NULL, *key;
+    size_t pos = 0, slen = 0;
+    int version = 0;
+
+    while (pos < len) {
+        if (!spop_varint(u, len, &pos, &klen) || klen >= len - pos)
+            return spop_status[4];
+        key = u + pos;
+        pos += (size_t)klen + 1;
+        if (!spop_value(u, len, &pos, u[pos - 1] & 0x0f, &num, &str, &slen))
+            return spop_status[4];
+        if (klen == 11 && memcmp(key, "status-code", 11) == 0)
+            status = num;
+        else if (klen == 7 && memcmp(key, "version", 7) == 0)
+            version = slen == 3 && memcmp(str, "2.0", 3) == 0 ? 1 : -1;
+        else if (klen == 14 && memcmp(key, "max-frame-size", 14) == 0)
+            mfs = num;
+    }
+    if (type == SPOP_AGENT_DISCONN)
+        return status < sizeof(spop_status) / sizeof(spop_status[0])
+                   ? spop_status[status]
+                   : "an unknown error occurred";
+    if (version == 0)
+        return spop_status[5];
+    if (version < 0)
+        return spop_status[8];
+    if (mfs == 0)
+        return spop_status[6];
+    if (mfs < 256 || mfs > SPOP_MAX_FRAME)
+        return spop_status[9];
+    return NULL;
+}
+
+/* SPOP: an AGENT-HELLO frame (length, type, flags with FIN, stream and
+ * frame ids 0, then key/value pairs) with version 2.0 and a max-frame-size
+ * in range; an AGENT-DISCONNECT fails with its status code's meaning. */
+static int spop_hello(const char *p, size_t len, int last, char *why,
+                      size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned long long sid = 1, fid = 1;
+    const char *bad = NULL;
+    size_t n, pos = 9;
+
+    if (len < 4 && !last)
+        return RC_AGAIN;
+    n = len >= 4
+            ? (size_t)u[0] << 24 | (size_t)u[1] << 16 | (size_t)u[2] << 8 | u[3]
+            : 0;
+    if (n > SPOP_MAX_FRAME)
+        bad = spop_status[3];
+    else if (len - 4 < n && !last)
+        return RC_AGAIN;
+    else if (len < 5 ||
+             (u[4] != SPOP_AGENT_HELLO && u[4] != SPOP_AGENT_DISCONN))
+        bad = spop_status[4];
+    else if (len < 9 || len - 4 < n || !(u[8] & 1))
+        bad = spop_status[10]; /* no FIN flag: a fragment */
+    else if (!spop_varint(u, n + 4, &pos, &sid) ||
+             !spop_varint(u, n + 4, &pos, &fid) || sid != 0 || fid != 0)
+        bad = spop_status[4];
+    else
+        bad = spop_judge_kv(u + pos, n + 4 - pos, u[4]);
+    if (bad == NULL)
+        return verdict(RC_OK, why, cap, "Layer7 check passed, code: 0");
+    return verdict(RC_ERR, why, cap, "Layer7 invalid response, info: \"%s\"",
+                   bad);
+}
+
 /* ---------------------------------------------------------------- */
 /* Requests                                                          */
 /* ---------------------------------------------------------------- */
@@ -392,6 +536,18 @@ static char *pgsql_startup(const struct proto_args *a, size_t *len)
     "\x00\x0a\x00\x06\x00\x04\x00\x1d\x00\x17"                                 \
     "\x00\x0b\x00\x02\x01\x00"                                                 \
     "\x00\x0d\x00\x0a\x00\x08\x08\x04\x04\x03\x04\x01\x02\x01"
+
+/* An SPOP HAPROXY-HELLO frame (type 1, FIN, stream and frame ids 0)
+ * offering version 2.0, frames of 16380 bytes, no capability, and saying
+ * it is a health check, after which the agent answers and closes. */
+#define SPOP_HELLO                                                             \
+    "\x00\x00\x00\x4e\x01\x00\x00\x00\x01\x00\x00"                             \
+    "\x12supported-versions\x08\x03"                                           \
+    "2.0"                                                                      \
+    "\x0emax-frame-size\x03\xfc\xf0\x06"                                       \
+    "\x0c"                                                                     \
+    "capabilities\x08\x00"                                                     \
+    "\x0bhealthcheck\x11"
 
 /* ---------------------------------------------------------------- */
 /* Arguments                                                         */
@@ -511,6 +667,9 @@ static const struct proto_def proto_defs[] = {
     {"ssl-hello-chk",
      parse_none,
      {{SEND_LIT(SSL_HELLO)}, {.verdict = ssl_record}}},
+    {"spop-check",
+     parse_none,
+     {{SEND_LIT(SPOP_HELLO)}, {.verdict = spop_hello}}},
 };
 
 /* Returns the row of the option <name>. */
@@ -552,7 +711,7 @@ static int proto_build(const struct proto_def *d, const struct proto_args *a,
 }
 
 /* "[no] option redis-check|smtpchk|mysql-check|pgsql-check|ldap-check|
- * ssl-hello-chk [arguments]". */
+ * ssl-hello-chk|spop-check [arguments]". */
 static int parse_option_proto(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                               int argc, char **args, char **err)
 {
@@ -579,5 +738,6 @@ const struct cfg_kw check_proto_keywords[] = {
     {"option pgsql-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
     {"option ldap-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
     {"option ssl-hello-chk", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
+    {"option spop-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };

@@ -1,8 +1,8 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Protocol health checks ("option redis-check", "smtpchk", "mysql-check",
- * "pgsql-check", "ldap-check", "ssl-hello-chk"): each is a predefined
- * tcp-check sequence, built from a table of steps, that core/check.c runs
- * like the lines of "option tcp-check". */
+ * "pgsql-check", "ldap-check", "ssl-hello-chk", "spop-check"): each is a
+ * predefined tcp-check sequence, built from a table of steps, that
+ * core/check.c runs like the lines of "option tcp-check". */
 #ifndef LUAPROXY_CORE_CHECK_PROTO_H
 #define LUAPROXY_CORE_CHECK_PROTO_H
 

@@ -2,8 +2,8 @@
 # Copyright (c) luaproxy developers. Licensed under the MIT licence.
 #
 # Protocol health checks: option redis-check, smtpchk, mysql-check (with
-# and without a user, 4.1 and pre-4.1 logins), pgsql-check, ldap-check and
-# ssl-hello-chk against Perl servers speaking just enough of each protocol
+# and without a user, 4.1 and pre-4.1 logins), pgsql-check, ldap-check,
+# ssl-hello-chk and spop-check against Perl servers speaking just enough of each protocol
 # (they check what the proxy sends and answer well or badly): a server
 # answering well is UP and takes the traffic, one answering badly is DOWN
 # with HAProxy's reason; refused, silent and closing servers; http-check
@@ -34,6 +34,7 @@ my @kinds = (
     [pgsql    => 'option pgsql-check user hc',         'pgsql'],
     [ldap     => 'option ldap-check',                  'ldap'],
     [ssl      => 'option ssl-hello-chk',               'ssl'],
+    [spop     => 'option spop-check',                  'spop'],
 );
 
 # ---------------------------------------------------------------------------
@@ -124,22 +125,33 @@ my %fake = (
         syswrite($c, $good && $hello ? "\x16\x03\x03\x00\x04\x0e\x00\x00\x00"
             : "HTTP/1.1 400 Bad Request\r\n\r\n");
     },
+    spop => sub {
+        my ($c, $good) = @_;
+        my $l = rd($c);
+        my $hello = $l =~ /^(....)\x01\0\0\0\x01\0\0/s && unpack('N', $1) == length($l) - 4
+            && $l =~ /\x12supported-versions\x08\x032\.0/ && $l =~ /\x0bhealthcheck\x11/;
+        my $kv = $good && $hello
+            ? "\x07version\x08\x032.0\x0emax-frame-size\x03\xfc\xf0\x06"
+                . "\x0ccapabilities\x08\0"
+            : "\x0bstatus-code\x03\x08\x07message\x08\x04nope";
+        my $frame = ($good && $hello ? "\x65" : "\x66") . "\0\0\0\x01\0\0" . $kv;
+        syswrite($c, pack('N', length $frame) . $frame);
+    },
     silent => sub { sleep 3 },
     closing => sub { },
 );
 
-# Starts a fake <kind> on port(n): 'good', 'bad', or 'flip' (bad for the
-# first two connections, good after).
+# Starts a fake <kind> on port(n): 'good', 'bad', or 'flip' (bad until
+# the file up-<n> is in the test dir: connections are not counted, as a
+# check of another test that was given the same port may come).
 sub fake {
     my ($n, $kind, $mode) = @_;
     my $l = $t->listen_socket($n);
     $t->run_daemon(sub {
         local $SIG{CHLD} = 'IGNORE';
-        my $count = 0;
         while (my $c = $l->accept) {
-            $count++;
             next if fork();
-            $fake{$kind}->($c, $mode eq 'good' || ($mode eq 'flip' && $count > 2));
+            $fake{$kind}->($c, $mode eq 'good' || ($mode eq 'flip' && -e "$dir/up-$n"));
             exit 0;
         }
     });
@@ -168,8 +180,8 @@ global
 $global
 defaults
     mode tcp
-    default-server check inter 100ms rise 1 fall 1
-    timeout check 400ms
+    default-server check inter 100ms rise 1 fall 3
+    timeout check 1s
     timeout connect 1s
     timeout client 5s
     timeout server 5s
@@ -188,7 +200,8 @@ backend refused
     server r 127.0.0.1:%%PORT_$refused%%
 backend silent
     option redis-check
-    server s 127.0.0.1:%%PORT_$silent%%
+    timeout check 300ms
+    server s 127.0.0.1:%%PORT_$silent%% fall 1
 backend closing
     option smtpchk
     server c 127.0.0.1:%%PORT_$closing%%
@@ -213,6 +226,12 @@ sub start_fakes {
     $t->port($base + 90);
     fake($base + 91, 'silent', 'good');
     fake($base + 92, 'closing', 'good');
+}
+
+# The flipping servers of <base> start answering well.
+sub flip_up {
+    my ($base) = @_;
+    $t->write_file('up-' . ($base + 3 * $_ + 1), '') for 0 .. $#kinds;
 }
 
 # "server -> reason" of every transition logged in <text>.
@@ -256,6 +275,8 @@ sub wait_transitions {
     }
 }
 
+wait_transitions(sub { $t->log_contents }, @expect_down);
+flip_up(8200);
 my $lp = wait_transitions(sub { $t->log_contents }, @expect_up, @expect_down);
 
 my %want = (
@@ -275,6 +296,8 @@ my %want = (
     'ldap/g UP'       => q{Layer7 check passed, code: 0},
     'ssl/b DOWN'      => q{Layer6 invalid response},
     'ssl/g UP'        => q{Layer6 check passed},
+    'spop/b DOWN'     => q{Layer7 invalid response, info: "unsupported version"},
+    'spop/g UP'       => q{Layer7 check passed, code: 0},
     'refused/r DOWN'  => q{Layer4 connection problem, info: "Connection refused"},
     'silent/s DOWN'   => q{Layer7 timeout},
     'closing/c DOWN'  => q{Layer7 invalid response, info: "TCPCHK got an empty response at step 2"},
@@ -291,6 +314,9 @@ my %traffic = (
     pgsql => ["\0\0\0\x11\0\3\0\0user\0hc\0\0", qr/^R/],
     ldap  => ["\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00", qr/\x0a\x01\x00/],
     ssl   => ["\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", qr/^\x16/],
+    spop  => ["\0\0\0\x4c\x01\0\0\0\x01\0\0\x12supported-versions\x08\x032.0"
+        . "\x0bhealthcheck\x11\x0ccapabilities\x08\0\x0emax-frame-size\x03\x80",
+        qr/^....\x65/s],
 );
 for my $i (grep { $traffic{ $kinds[$_][0] } } 0 .. $#kinds) {
     my $name = $kinds[$i][0];
@@ -377,17 +403,21 @@ is($rc, 0, 'options in defaults and "no option" are accepted') or diag($out);
 # HAProxy checking the same kinds of servers logs the same reasons.
 SKIP: {
     skip("no haproxy at $haproxy", 2) unless -x $haproxy;
+    $t->stop(keep_daemons => 1); # lighter on a loaded machine
     start_fakes(8400);
     web(8490 + 3, 'w1');
     web(8490 + 4, 'w2');
     $t->write_file('w1.404', '');
     $t->write_file_expand('ha.cfg', config('    log stderr format raw local0', 8400));
     $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8400), $t->port(8495));
-    my $ha = wait_transitions(sub {
+    my $ha_log = sub {
         open(my $fh, '<', "$dir/haproxy.log") or return '';
         local $/;
-        return <$fh>;
-    }, @expect_up, @expect_down, 'web/w1 stopping');
+        return <$fh> // '';
+    };
+    wait_transitions($ha_log, @expect_down);
+    flip_up(8400);
+    my $ha = wait_transitions($ha_log, @expect_up, @expect_down, 'web/w1 stopping');
     is_deeply({ map { $_ => $ha->{$_} } keys %want },
         { map { $_ => $lp->{$_} } keys %want }, 'HAProxy logs the same reasons');
     is($ha->{'web/w1 stopping'}, 'Layer7 check conditionally passed, code: 404',
