@@ -586,9 +586,22 @@ void check_set_proto(struct proxy *px, struct check_proto_step *steps, int n)
     c->type = CHECK_TYPE_PROTO;
 }
 
+/* A protocol option's row (core/check_proto.c parses it). */
+#define PROTO_OPTION(name)                                                     \
+    {                                                                          \
+        "option " name, CFG_SEC_BE, 0, -1, check_proto_parse_option, 0, 0, 0   \
+    }
+
 const struct cfg_kw check_keywords[] = {
     {"option tcp-check", CFG_SEC_BE, 0, 0, parse_option_tcpcheck, 0, 0, 0},
     {"tcp-check", CFG_SEC_BE, 1, -1, parse_tcpcheck, 0, 0, 0},
+    PROTO_OPTION("redis-check"),
+    PROTO_OPTION("smtpchk"),
+    PROTO_OPTION("mysql-check"),
+    PROTO_OPTION("pgsql-check"),
+    PROTO_OPTION("ldap-check"),
+    PROTO_OPTION("ssl-hello-chk"),
+    PROTO_OPTION("spop-check"),
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 

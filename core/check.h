@@ -52,7 +52,8 @@ struct px_check {
     int disable_on_404; /* http-check disable-on-404: 404 drains (NOLB) */
 };
 
-/* Keywords of health checks: "option tcp-check", "tcp-check". */
+/* Keywords of health checks: "option tcp-check", "tcp-check", the
+ * protocol options ("option redis-check"...). */
 extern const struct cfg_kw check_keywords[];
 
 /* "option httpchk [METHOD] [URI] [VERSION]". */

@@ -710,10 +710,8 @@ static int proto_build(const struct proto_def *d, const struct proto_args *a,
     return n;
 }
 
-/* "[no] option redis-check|smtpchk|mysql-check|pgsql-check|ldap-check|
- * ssl-hello-chk|spop-check [arguments]". */
-static int parse_option_proto(struct cfg_ctx *ctx, const struct cfg_kw *kw,
-                              int argc, char **args, char **err)
+int check_proto_parse_option(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                             int argc, char **args, char **err)
 {
     int i = strcmp(args[0], "no") == 0 ? 2 : 1;
     const struct proto_def *d = proto_find(args[i]);
@@ -730,14 +728,3 @@ static int parse_option_proto(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     check_set_proto(ctx->px, steps, proto_build(d, &a, steps));
     return RC_OK;
 }
-
-const struct cfg_kw check_proto_keywords[] = {
-    {"option redis-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {"option smtpchk", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {"option mysql-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {"option pgsql-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {"option ldap-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {"option ssl-hello-chk", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {"option spop-check", CFG_SEC_BE, 0, -1, parse_option_proto, 0, 0, 0},
-    {NULL, 0, 0, 0, NULL, 0, 0, 0},
-};

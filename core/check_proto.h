@@ -25,7 +25,10 @@ struct check_proto_step {
     check_verdict_cb verdict;
 };
 
-/* The "option" keywords of the protocol checks. */
-extern const struct cfg_kw check_proto_keywords[];
+/* "[no] option redis-check|smtpchk|mysql-check|pgsql-check|ldap-check|
+ * ssl-hello-chk|spop-check [arguments]": the handler of their keyword
+ * rows (core/check.c's table). */
+int check_proto_parse_option(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                             int argc, char **args, char **err);
 
 #endif

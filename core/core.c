@@ -8,7 +8,6 @@
 #include <stddef.h>
 
 #include "core/check.h"
-#include "core/check_proto.h"
 #include "core/cli.h"
 #include "core/core.h"
 #include "core/errors.h"
@@ -76,9 +75,10 @@ static void core_cfg_free(struct cfg *cfg)
 }
 
 static const struct cfg_kw *const core_keywords[] = {
-    cfgparse_global_keywords, cfgparse_proxy_keywords, check_keywords,
-    logger_keywords,          unique_id_keywords,      cli_master_keywords,
-    filter_keywords,          check_proto_keywords,    NULL,
+    cfgparse_global_keywords, cfgparse_proxy_keywords,
+    check_keywords,           logger_keywords,
+    unique_id_keywords,       cli_master_keywords,
+    filter_keywords,          NULL,
 };
 
 const struct module core_module = {
