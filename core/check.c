@@ -28,6 +28,7 @@
 #include "core/check_proto.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/freq_ctr.h"
 #include "core/log.h"
 #include "core/proxy.h"
 #include "core/sample.h"
@@ -38,10 +39,11 @@
 #define CHECK_MAX_RESPONSE 16384
 
 /* How often a worker looks for servers that the checking worker took out
- * of balancing or put back (http-check disable-on-404). Balancing reads
- * each worker's own weights, so the shared flag must be copied into them;
- * a timer armed only where the option is used bounds the delay. */
-#define CHECK_NOLB_POLL_MS 50
+ * of balancing or put back (http-check disable-on-404), and moves the
+ * weights of servers in their slowstart. Balancing reads each worker's
+ * own weights, so the shared state must be copied into them; a timer
+ * armed only where the options are used bounds the delay. */
+#define CHECK_WEIGHT_POLL_MS 50
 
 /* The results of one check. */
 enum check_outcome {
@@ -765,12 +767,10 @@ static void check_schedule(struct check_run *run)
 }
 
 /* Brings the balancing weight of <srv> in this worker in line with its
- * shared NOLB flag. */
+ * shared NOLB flag and slowstart ramp. */
 static void check_sync_weight(struct server *srv)
 {
-    int want = srv->drain || server_nolb(srv) ? 0 : srv->uweight;
-
-    if (srv->weight != want)
+    if (srv->weight != server_effective_weight(srv, srv->uweight))
         server_set_weight(srv, srv->uweight);
 }
 
@@ -809,6 +809,8 @@ static void check_result(struct check_run *run, int ok, const char *reason)
         if (ok && h->nolb)
             check_set_nolb(run, 0, reason, ms);
     } else if (++h->streak >= (h->up ? run->srv->fall : run->srv->rise)) {
+        if (ok) /* back up: a slowstart ramps from now */
+            h->up_since = freq_ctr_now_ms();
         h->up = ok;
         h->nolb = 0;
         h->streak = 0;
@@ -1290,45 +1292,58 @@ static void start_one(struct server *srv, void *arg)
     evtimer_add(run->timer, &tv);
 }
 
-/* Copies the shared NOLB flags of <cfg>'s servers into this worker's
- * weights. */
-static void check_nolb_poll(evutil_socket_t fd, short what, void *arg)
+/* 1 if this worker must follow <srv>'s shared state in its weight: a
+ * NOLB flag (disable-on-404) or a slowstart ramp. */
+static int check_weight_follows(const struct proxy *px,
+                                const struct server *srv)
+{
+    return srv->health != NULL &&
+           ((px->chk != NULL && px->chk->disable_on_404 &&
+             px->chk->type == CHECK_TYPE_HTTP) ||
+            srv->slowstart != 0);
+}
+
+/* Copies the shared NOLB flags and slowstart ramps of <cfg>'s servers
+ * into this worker's weights. */
+static void check_weight_poll(evutil_socket_t fd, short what, void *arg)
 {
     struct cfg *cfg = arg;
     struct proxy *px;
     struct server *srv;
 
     for (px = cfg->proxies; px != NULL; px = px->next)
-        if (px->chk != NULL && px->chk->disable_on_404)
-            for (srv = px->servers; srv != NULL; srv = srv->next)
-                if (srv->health != NULL)
-                    check_sync_weight(srv);
+        for (srv = px->servers; srv != NULL; srv = srv->next)
+            if (check_weight_follows(px, srv))
+                check_sync_weight(srv);
 }
 
-/* Arms the NOLB poll of this worker if a backend of <cfg> uses
- * disable-on-404 (the checking worker also applies its changes at once;
- * it polls too, for the state a respawned one inherits). */
-static void check_nolb_start(struct cfg *cfg)
+/* Arms the weight poll of this worker if a server of <cfg> follows a
+ * shared NOLB flag or slowstart ramp (the checking worker also applies
+ * its changes at once; it polls too, for the state a respawned one
+ * inherits). */
+static void check_weight_start(struct cfg *cfg)
 {
-    static struct event *nolb_poll;
-    const struct timeval tv = {0, CHECK_NOLB_POLL_MS * 1000};
+    static struct event *weight_poll;
+    const struct timeval tv = {0, CHECK_WEIGHT_POLL_MS * 1000};
     struct proxy *px;
+    struct server *srv = NULL;
 
-    for (px = cfg->proxies; px != NULL; px = px->next)
-        if (px->chk != NULL && px->chk->disable_on_404 &&
-            px->chk->type == CHECK_TYPE_HTTP)
-            break;
-    if (px == NULL || nolb_poll != NULL)
+    for (px = cfg->proxies; px != NULL && srv == NULL; px = px->next)
+        for (srv = px->servers; srv != NULL; srv = srv->next)
+            if (check_weight_follows(px, srv))
+                break;
+    if (srv == NULL || weight_poll != NULL)
         return;
-    nolb_poll = event_new(worker_loop(), -1, EV_PERSIST, check_nolb_poll, cfg);
-    if (nolb_poll != NULL)
-        event_add(nolb_poll, &tv);
+    weight_poll =
+        event_new(worker_loop(), -1, EV_PERSIST, check_weight_poll, cfg);
+    if (weight_poll != NULL)
+        event_add(weight_poll, &tv);
 }
 
 int check_start(struct cfg *cfg)
 {
     if (worker_id() == 1)
         each_checked(cfg, start_one, NULL);
-    check_nolb_start(cfg);
+    check_weight_start(cfg);
     return RC_OK;
 }

@@ -42,6 +42,9 @@ struct lb_ops {
     struct server *(*choose_queue)(struct proxy *px, int backup);
     /* frees what init allocated */
     void (*deinit)(struct proxy *px);
+    /* 1: weights changed at run time take effect at once (HAProxy's
+     * dynamic algorithms, the ones "slowstart" ramps) */
+    int dynamic;
 };
 
 extern const struct lb_ops lb_roundrobin_ops, lb_static_rr_ops,

@@ -186,4 +186,5 @@ const struct lb_ops lb_hash_ops = {
 const struct lb_ops lb_random_ops = {
     .name = "random",
     .choose = random_choose,
+    .dynamic = 1,
 };

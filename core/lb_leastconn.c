@@ -93,6 +93,7 @@ const struct lb_ops lb_leastconn_ops = {
     .name = "leastconn",
     .choose = leastconn_choose,
     .choose_queue = leastconn_choose_queue,
+    .dynamic = 1,
 };
 
 const struct lb_ops lb_first_ops = {

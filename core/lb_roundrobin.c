@@ -66,6 +66,7 @@ static struct server *static_rr_choose(struct proxy *px, int backup,
 const struct lb_ops lb_roundrobin_ops = {
     .name = "roundrobin",
     .choose = rr_choose,
+    .dynamic = 1,
 };
 
 const struct lb_ops lb_static_rr_ops = {

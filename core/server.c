@@ -17,6 +17,7 @@
 #include "core/channel.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
+#include "core/freq_ctr.h"
 #include "core/lb.h"
 #include "core/log.h"
 #include "core/proxy.h"
@@ -167,6 +168,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_duration(&i, argc, args, &srv->fastinter, err);
         else if (strcmp(o, "downinter") == 0)
             rc = opt_duration(&i, argc, args, &srv->downinter, err);
+        else if (strcmp(o, "slowstart") == 0)
+            rc = opt_duration(&i, argc, args, &srv->slowstart, err);
         else
             return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)
@@ -322,10 +325,28 @@ static void server_weights_changed(struct server *srv)
     }
 }
 
+int server_effective_weight(const struct server *srv, int w)
+{
+    unsigned long long since = srv->health ? srv->health->up_since : 0, now;
+
+    if (srv->drain || server_nolb(srv))
+        return 0;
+    /* HAProxy ramps only the algorithms that take weights as they come */
+    if (w == 0 || srv->slowstart == 0 || since == 0 || !server_up(srv) ||
+        srv->px->lb == NULL || !srv->px->lb->dynamic)
+        return w;
+    now = freq_ctr_now_ms();
+    if (now >= since + srv->slowstart)
+        return w;
+    w = (int)((unsigned long long)w * (now > since ? now - since : 0) /
+              srv->slowstart);
+    return w > 0 ? w : 1;
+}
+
 void server_set_weight(struct server *srv, int weight)
 {
     srv->uweight = weight;
-    srv->weight = srv->drain || server_nolb(srv) ? 0 : weight;
+    srv->weight = server_effective_weight(srv, weight);
     server_weights_changed(srv);
 }
 

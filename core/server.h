@@ -24,6 +24,8 @@ struct server_health {
     int paused;       /* checks disabled at runtime: the state holds */
     int nolb;         /* up, but answered 404 with http-check
                        * disable-on-404: no new traffic (NOLB) */
+    unsigned long long up_since; /* ms (wall clock) the checks last brought
+                                  * it up, 0: up since the start */
 };
 
 /* "init-addr" methods, tried in order for a server named by host name. */
@@ -57,6 +59,7 @@ struct server {
     /* health checks ("check", "inter", "rise", "fall"...) */
     int check;
     unsigned inter, fastinter, downinter; /* ms */
+    unsigned slowstart;                   /* ms, 0: none */
     int rise, fall;
     char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */
     int check_port;      /* 0: the server's port */
@@ -132,6 +135,10 @@ enum server_admin {
 };
 /* Puts <srv> in state <st>. */
 void server_set_admin(struct server *srv, enum server_admin st);
+/* The weight <srv> takes now for the configured <w>: 0 while draining or
+ * NOLB; during its "slowstart" after checks brought it back up, with a
+ * dynamic algorithm, a share of <w> growing with the time (at least 1). */
+int server_effective_weight(const struct server *srv, int w);
 /* The same in this worker and, through the master, in the other workers
  * of the generation (the stats page and Lua, where HAProxy's threads share
  * the state; the runtime API reaches every worker by itself). */
