@@ -726,6 +726,42 @@ static void count_usable(const struct proxy *px, int *act, int *bck)
             (*(srv->backup ? bck : act))++;
 }
 
+/* The servers tracking <srv>, directly or through others (they share its
+ * health), changed with it: each is logged "via" the server it tracks, in
+ * HAProxy's words, and each backend left without a server once. */
+static void check_log_trackers(const struct server *srv)
+{
+    const struct proxy *px;
+    const struct server *t;
+    int act, bck, up = srv->health->up;
+
+    for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
+        int logged = 0;
+
+        count_usable(px, &act, &bck);
+        for (t = px->servers; t != NULL; t = t->next) {
+            if (t->tracked == NULL || t->health != srv->health)
+                continue;
+            logged = 1;
+            if (up)
+                log_warning("Server %s/%s is UP via %s/%s. %d active and %d "
+                            "backup servers online. 0 sessions requeued, %u "
+                            "total in queue.",
+                            px->name, t->name, t->tracked->px->name,
+                            t->tracked->name, act, bck, px->queue.len);
+            else
+                log_warning("Server %s/%s is DOWN via %s/%s. %d active and "
+                            "%d backup servers left. %u sessions active, 0 "
+                            "requeued, %u remaining in queue.",
+                            px->name, t->name, t->tracked->px->name,
+                            t->tracked->name, act, bck, t->cur_conns,
+                            px->queue.len);
+        }
+        if (logged && act + bck == 0 && px != srv->px)
+            log_alert("backend '%s' has no server available!", px->name);
+    }
+}
+
 /* Logs a transition in HAProxy's words. */
 static void check_log_change(struct check_run *run, const char *reason, long ms)
 {
@@ -748,6 +784,7 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
                     srv->cur_conns, srv->px->queue.len);
     if (act + bck == 0)
         log_alert("backend '%s' has no server available!", srv->px->name);
+    check_log_trackers(srv);
 }
 
 /* Arms the next check of <run> after its interval. */

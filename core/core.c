@@ -55,7 +55,9 @@ static int core_post_parse(struct cfg *cfg)
     map_act_post_parse(cfg);
     if (server_slots_prepare(cfg) != RC_OK)
         rc = RC_ERR;
-    return check_prepare(cfg) == RC_OK ? rc : RC_ERR;
+    if (check_prepare(cfg) != RC_OK || server_track_resolve(cfg) != 0)
+        rc = RC_ERR;
+    return rc;
 }
 
 /* In each worker: log flushing; the checking worker starts its checks. */

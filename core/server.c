@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "core/cfg.h"
 #include "core/conn.h"
 #include "core/cfgparse.h"
 #include "core/channel.h"
@@ -170,6 +171,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_duration(&i, argc, args, &srv->downinter, err);
         else if (strcmp(o, "slowstart") == 0)
             rc = opt_duration(&i, argc, args, &srv->slowstart, err);
+        else if (strcmp(o, "track") == 0)
+            rc = opt_string(&i, argc, args, &srv->track, err);
         else
             return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)
@@ -271,6 +274,7 @@ struct server *server_template_dup(const struct server *t)
 
     *d = *t;
     d->cookie = t->cookie != NULL ? xstrdup(t->cookie) : NULL;
+    d->track = t->track != NULL ? xstrdup(t->track) : NULL;
     return d;
 }
 
@@ -323,6 +327,79 @@ static void server_weights_changed(struct server *srv)
                   srv->px->name, err != NULL ? err : "out of memory");
         free(err);
     }
+}
+
+/* The server "[backend/]server" names from <srv>'s backend, or NULL. */
+static struct server *server_tracked(const struct cfg *cfg,
+                                     const struct server *srv)
+{
+    const char *slash = strchr(srv->track, '/'), *name = srv->track;
+    const struct proxy *px = srv->px;
+    struct server *t;
+    char *be;
+
+    if (slash != NULL) {
+        be = xstrndup(srv->track, (size_t)(slash - srv->track));
+        px = proxy_find(cfg, be, PX_CAP_BE);
+        free(be);
+        name = slash + 1;
+    }
+    for (t = px != NULL ? px->servers : NULL; t != NULL; t = t->next)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+/* Gives each tracking server of <cfg> whose tracked server has a health
+ * that health; returns how many got one. */
+static int server_track_pass(struct cfg *cfg)
+{
+    struct proxy *px;
+    struct server *srv, *t;
+    int n = 0;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        for (srv = px->servers; srv != NULL; srv = srv->next)
+            if (srv->track != NULL && srv->health == NULL &&
+                (t = server_tracked(cfg, srv)) != NULL && t->health != NULL) {
+                srv->health = t->health;
+                srv->tracked = t;
+                n++;
+            }
+    return n;
+}
+
+int server_track_resolve(struct cfg *cfg)
+{
+    struct proxy *px;
+    struct server *srv;
+    int errors = 0;
+
+    while (server_track_pass(cfg) > 0)
+        ;
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        for (srv = px->servers; srv != NULL; srv = srv->next) {
+            if (srv->track == NULL)
+                continue;
+            if (srv->check)
+                log_alert("%s:%d: 'server %s/%s' : unable to enable checks "
+                          "and tracking at the same time!",
+                          srv->file, srv->line, px->name, srv->name);
+            else if (server_tracked(cfg, srv) == NULL)
+                log_alert("%s:%d: 'server %s/%s' : unable to find required "
+                          "server '%s' for tracking.",
+                          srv->file, srv->line, px->name, srv->name,
+                          srv->track);
+            else if (srv->health == NULL)
+                log_alert("%s:%d: 'server %s/%s' : unable to use %s for "
+                          "tracking as it does not have any check enabled.",
+                          srv->file, srv->line, px->name, srv->name,
+                          srv->track);
+            else
+                continue;
+            errors++;
+        }
+    return errors;
 }
 
 int server_effective_weight(const struct server *srv, int w)
@@ -394,6 +471,7 @@ void server_free(struct server *srv)
         idle_drop(srv->idle);
     free(srv->name);
     free(srv->cookie);
+    free(srv->track);
     free(srv);
 }
 

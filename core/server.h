@@ -60,6 +60,8 @@ struct server {
     int check;
     unsigned inter, fastinter, downinter; /* ms */
     unsigned slowstart;                   /* ms, 0: none */
+    char *track; /* "track [backend/]server": its health is that one's */
+    struct server *tracked; /* that server, once resolved */
     int rise, fall;
     char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */
     int check_port;      /* 0: the server's port */
@@ -135,6 +137,10 @@ enum server_admin {
 };
 /* Puts <srv> in state <st>. */
 void server_set_admin(struct server *srv, enum server_admin st);
+/* After the health of checked servers is in place: every tracking server
+ * shares the health of the server it tracks (chains allowed); logs each
+ * error with file:line and returns how many. */
+int server_track_resolve(struct cfg *cfg);
 /* The weight <srv> takes now for the configured <w>: 0 while draining or
  * NOLB; during its "slowstart" after checks brought it back up, with a
  * dynamic algorithm, a share of <w> growing with the time (at least 1). */
