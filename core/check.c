@@ -11,6 +11,7 @@
 #endif
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "core/errors.h"
 #include "core/freq_ctr.h"
 #include "core/log.h"
+#include "core/logger.h"
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/server.h"
@@ -726,43 +728,77 @@ static void count_usable(const struct proxy *px, int *act, int *bck)
             (*(srv->backup ? bck : act))++;
 }
 
+/* Says <fmt> about a server of <px> in HAProxy's words: on the process
+ * log (as its warnings) and to the proxy's log targets at <level>, as
+ * HAProxy sends server state changes (alert when one goes down, notice
+ * when it comes up). */
+static void check_announce(const struct proxy *px, int level, const char *fmt,
+                           ...) __attribute__((format(printf, 3, 4)));
+static void check_announce(const struct proxy *px, int level, const char *fmt,
+                           ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_at(level == LOG_LVL_EMERG ? LOG_LVL_ALERT : LOG_LVL_WARNING, "%s", msg);
+    log_emit((struct proxy *)px, level, msg);
+}
+
+/* Says that backend <px> has no usable server left (on the process log
+ * only: HAProxy 2.6 does not send it to the log targets). */
+static void check_announce_empty(const struct proxy *px)
+{
+    log_alert("backend '%s' has no server available!", px->name);
+}
+
+/* Announces that <t> went up or down with <h>: "via" the server it
+ * tracks. */
+static void check_announce_via(const struct proxy *px, const struct server *t,
+                               int up, int act, int bck)
+{
+    if (up)
+        check_announce(px, LOG_LVL_NOTICE,
+                       "Server %s/%s is UP via %s/%s. %d active and %d "
+                       "backup servers online. 0 sessions requeued, %u total "
+                       "in queue.",
+                       px->name, t->name, t->tracked->px->name,
+                       t->tracked->name, act, bck, px->queue.len);
+    else
+        check_announce(px, LOG_LVL_ALERT,
+                       "Server %s/%s is DOWN via %s/%s. %d active and %d "
+                       "backup servers left. %u sessions active, 0 requeued, "
+                       "%u remaining in queue.",
+                       px->name, t->name, t->tracked->px->name,
+                       t->tracked->name, act, bck, t->cur_conns, px->queue.len);
+}
+
 /* The servers tracking <srv>, directly or through others (they share its
- * health), changed with it: each is logged "via" the server it tracks, in
- * HAProxy's words, and each backend left without a server once. */
+ * health), changed with it: each is announced "via" the server it tracks,
+ * and each other backend left without a server once. */
 static void check_log_trackers(const struct server *srv)
 {
     const struct proxy *px;
     const struct server *t;
-    int act, bck, up = srv->health->up;
+    int act, bck;
 
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
-        int logged = 0;
+        int told = 0;
 
         count_usable(px, &act, &bck);
-        for (t = px->servers; t != NULL; t = t->next) {
-            if (t->tracked == NULL || t->health != srv->health)
-                continue;
-            logged = 1;
-            if (up)
-                log_warning("Server %s/%s is UP via %s/%s. %d active and %d "
-                            "backup servers online. 0 sessions requeued, %u "
-                            "total in queue.",
-                            px->name, t->name, t->tracked->px->name,
-                            t->tracked->name, act, bck, px->queue.len);
-            else
-                log_warning("Server %s/%s is DOWN via %s/%s. %d active and "
-                            "%d backup servers left. %u sessions active, 0 "
-                            "requeued, %u remaining in queue.",
-                            px->name, t->name, t->tracked->px->name,
-                            t->tracked->name, act, bck, t->cur_conns,
-                            px->queue.len);
-        }
-        if (logged && act + bck == 0 && px != srv->px)
-            log_alert("backend '%s' has no server available!", px->name);
+        for (t = px->servers; t != NULL; t = t->next)
+            if (t->tracked != NULL && t->health == srv->health) {
+                check_announce_via(px, t, srv->health->up, act, bck);
+                told = 1;
+            }
+        if (told && act + bck == 0 && px != srv->px)
+            check_announce_empty(px);
     }
 }
 
-/* Logs a transition in HAProxy's words. */
+/* Announces a transition of the checked server of <run>. */
 static void check_log_change(struct check_run *run, const char *reason, long ms)
 {
     struct server *srv = run->srv;
@@ -770,20 +806,22 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
 
     count_usable(srv->px, &act, &bck);
     if (srv->health->up)
-        log_warning("Server %s/%s is %s, reason: %s, check duration: %ldms. "
-                    "%d active and %d backup servers online. 0 sessions "
-                    "requeued, %u total in queue.",
-                    srv->px->name, srv->name,
-                    srv->health->nolb ? "stopping" : "UP", reason, ms, act, bck,
-                    srv->px->queue.len);
+        check_announce(srv->px, LOG_LVL_NOTICE,
+                       "Server %s/%s is %s, reason: %s, check duration: "
+                       "%ldms. %d active and %d backup servers online. 0 "
+                       "sessions requeued, %u total in queue.",
+                       srv->px->name, srv->name,
+                       srv->health->nolb ? "stopping" : "UP", reason, ms, act,
+                       bck, srv->px->queue.len);
     else
-        log_warning("Server %s/%s is DOWN, reason: %s, check duration: "
-                    "%ldms. %d active and %d backup servers left. %u "
-                    "sessions active, 0 requeued, %u remaining in queue.",
-                    srv->px->name, srv->name, reason, ms, act, bck,
-                    srv->cur_conns, srv->px->queue.len);
+        check_announce(srv->px, LOG_LVL_ALERT,
+                       "Server %s/%s is DOWN, reason: %s, check duration: "
+                       "%ldms. %d active and %d backup servers left. %u "
+                       "sessions active, 0 requeued, %u remaining in queue.",
+                       srv->px->name, srv->name, reason, ms, act, bck,
+                       srv->cur_conns, srv->px->queue.len);
     if (act + bck == 0)
-        log_alert("backend '%s' has no server available!", srv->px->name);
+        check_announce_empty(srv->px);
     check_log_trackers(srv);
 }
 

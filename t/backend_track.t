@@ -7,7 +7,8 @@
 # and up again with it; each change is logged "via" the tracked server.
 # A tracker with checks, an unknown tracked server or one without checks
 # are configuration errors, as in HAProxy. HAProxy on the same
-# configuration answers and logs the same.
+# configuration answers and logs the same, on its output and to the log
+# targets (alert when a server goes down, notice when it comes up).
 
 use strict;
 use warnings;
@@ -16,20 +17,24 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(syslog_sink syslog_next);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new(timeout => 60);
 my $dir = $t->testdir;
+my %udp = map { $_ => syslog_sink() } qw(lp ha);
 
 sub config {
     my ($who, $port) = @_;
     my ($o1, $o2) = map { $t->port($_) } 8091, 8092;
+    my $uport = $udp{$who}->sockport;
     return <<"CFG";
 global
     nbthread 1
+    log 127.0.0.1:$uport local0
 defaults
     mode http
+    log global
     timeout connect 500ms
     timeout client 5s
     timeout server 5s
@@ -74,15 +79,29 @@ sub via_lines {
     return join(', ', sort @l);
 }
 
+# The state changes <who> sent to its log targets so far: priority and
+# the words up to the first period ("<129> Server a/s1 is DOWN, reason:
+# Layer4 connection problem, ..."), sorted.
+sub syslogged {
+    my ($who) = @_;
+    my @l;
+    while ((my $l = syslog_next($udp{$who}, 0.3)) ne '<none>') {
+        push @l, "$1 $2" if $l =~ /^<(\d+)>HDR: (Server \S+ is \w+|backend '\w+' has no server)/;
+    }
+    return join(', ', sort @l);
+}
+
 sub outcomes {
     my ($who, $port) = @_;
     my ($from, %o) = (0);
     # s1's origin is away: s1, and s2 and t1 through it, go down
     $o{'down: via'} = via_lines($who, qr{Server b/t1 is DOWN via}, \$from);
+    $o{'down: log targets'} = syslogged($who);
     $o{'down: /b'} = $t->http_get($port, '/b')->{status};
     $o{'down: /a'} = $t->http_get($port, '/a')->{status};
     my $pid = $t->http_origin(8091, sub { return [200, [], 'o1'] });
     $o{'up: via'} = via_lines($who, qr{Server b/t1 is UP via}, \$from);
+    $o{'up: log targets'} = syslogged($who);
     $o{'up: /b'} = join(' ', map { $_->{status} . ' ' . ($_->{body} // '') }
         $t->http_get($port, '/b'));
     $t->stop_daemon($pid);
@@ -100,6 +119,12 @@ is($lp{'down: /b'}, 503, 'a tracker down with its tracked server: 503');
 is($lp{'down: /a'}, 503, 'so is the tracker in the same backend');
 is($lp{'up: via'}, 'a/s2 UP via a/s1, b/t1 UP via a/s2', 'and up with it');
 is($lp{'up: /b'}, '200 o2', 'the tracker serves again');
+is($lp{'down: log targets'},
+    '129 Server a/s1 is DOWN, 129 Server a/s2 is DOWN, 129 Server b/t1 is DOWN',
+    'the log targets get the changes at alert (local0: 129)');
+is($lp{'up: log targets'},
+    '133 Server a/s1 is UP, 133 Server a/s2 is UP, 133 Server b/t1 is UP',
+    'and at notice when they come up');
 is($lp{'down again: via'}, 'a/s2 DOWN via a/s1, b/t1 DOWN via a/s2',
     'down again');
 
