@@ -173,6 +173,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_duration(&i, argc, args, &srv->slowstart, err);
         else if (strcmp(o, "track") == 0)
             rc = opt_string(&i, argc, args, &srv->track, err);
+        else if (strcmp(o, "redir") == 0)
+            rc = opt_string(&i, argc, args, &srv->redir, err);
         else
             return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)
@@ -275,6 +277,7 @@ struct server *server_template_dup(const struct server *t)
     *d = *t;
     d->cookie = t->cookie != NULL ? xstrdup(t->cookie) : NULL;
     d->track = t->track != NULL ? xstrdup(t->track) : NULL;
+    d->redir = t->redir != NULL ? xstrdup(t->redir) : NULL;
     return d;
 }
 
@@ -472,6 +475,7 @@ void server_free(struct server *srv)
     free(srv->name);
     free(srv->cookie);
     free(srv->track);
+    free(srv->redir);
     free(srv);
 }
 

@@ -1520,6 +1520,36 @@ static int srv_retry(struct http_txn *txn)
     return RC_OK;
 }
 
+/* The server's "redir PREFIX": a 302 to the prefix followed by the path
+ * and query, instead of the request, and the connection closes (HAProxy
+ * logs it LC with the server's name). */
+static int srv_redirect(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    struct ist path = http_msg_path(&txn->req);
+    size_t plen = strlen(s->srv->redir);
+    size_t tail = (size_t)(txn->req.uri.ptr + txn->req.uri.len - path.ptr);
+    char *loc = palloc(s->pool, plen + tail);
+
+    lb_release(s);
+    http_txn_term(s, 'L');
+    txn->flags |= TXN_F_CLI_CLOSE;
+    txn->state = HTTP_ST_DONE;
+    if (loc == NULL) {
+        http_reply_error(s, 500);
+        return RC_OK;
+    }
+    memcpy(loc, s->srv->redir, plen);
+    memcpy(loc + plen, path.ptr, tail);
+    http_reply_begin(s, 302, IST("Found"));
+    http_reply_header(s, IST("cache-control"), IST("no-cache"));
+    http_reply_header(s, IST("content-length"), IST("0"));
+    http_reply_header(s, IST("location"), (struct ist){loc, plen + tail});
+    http_reply_headers_end(s);
+    http_reply_end(s);
+    return RC_OK;
+}
+
 /* HTTP_ST_CONNECT: take a server slot (maybe after queueing), connect,
  * retry on failure; the connect event moves on to HTTP_ST_WAIT_RES. */
 static int step_connect(struct http_txn *txn)
@@ -1556,6 +1586,9 @@ static int step_connect(struct http_txn *txn)
             evtimer_del(txn->qtimer);
         s->times.queue = stream_elapsed_ms(s);
     }
+    if (s->srv->redir != NULL && (ist_eq(txn->req.meth, IST("GET")) ||
+                                  ist_eq(txn->req.meth, IST("HEAD"))))
+        return srv_redirect(txn);
     switch (srv_connect(txn)) {
     case RC_OK:
         txn->state = HTTP_ST_WAIT_RES;
