@@ -65,7 +65,6 @@ static const char *const unsupported_kws[] = {
     "dispatch",
     "source",
     "description",
-    "id",
     "bind-process",
     "server-template",
     "log-format-sd",

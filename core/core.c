@@ -15,6 +15,7 @@
 #include "core/logformat.h"
 #include "core/logger.h"
 #include "core/map.h"
+#include "core/proxy.h"
 #include "core/server.h"
 #include "core/sample.h"
 #include "core/server_slots.h"
@@ -48,7 +49,10 @@ static int core_init(void)
  * counters and the shared health of checked servers. */
 static int core_post_parse(struct cfg *cfg)
 {
-    int rc = logger_post_parse(cfg);
+    int rc = proxy_ids_assign(cfg) == 0 ? RC_OK : RC_ERR;
+
+    if (logger_post_parse(cfg) != RC_OK)
+        rc = RC_ERR;
 
     if (unique_id_post_parse(cfg) != RC_OK)
         rc = RC_ERR;

@@ -150,6 +150,91 @@ void proxy_sock_opts(const struct proxy *px, int fd, int client)
         (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 }
 
+/* 1 if number <id> is taken among <n> of <taken>. */
+static int id_taken(const int *taken, int n, int id)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (taken[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The lowest number from <from> not among the <n> of <taken>. */
+static int id_next_free(const int *taken, int n, int from)
+{
+    while (id_taken(taken, n, from))
+        from++;
+    return from;
+}
+
+/* Numbers the servers of <px>; returns the clashes logged. */
+static int server_ids_assign(struct proxy *px)
+{
+    struct server *srv, *o;
+    int *taken, n = 0, errors = 0, next;
+
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        n++;
+    taken = xcalloc((size_t)n + 1, sizeof(*taken));
+    n = 0;
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        for (o = px->servers; o != srv && srv->puid != 0; o = o->next)
+            if (o->puid == srv->puid) {
+                log_alert("%s:%d: server '%s' has the same ID (%d) as server "
+                          "'%s' declared at %s:%d",
+                          srv->file, srv->line, srv->name, srv->puid, o->name,
+                          o->file, o->line);
+                errors++;
+            }
+        if (srv->puid != 0)
+            taken[n++] = srv->puid;
+    }
+    /* HAProxy's counting: the next number moves on with every server,
+     * numbered by "id" or not */
+    for (srv = px->servers, next = 1; srv != NULL; srv = srv->next, next++)
+        if (srv->puid == 0) {
+            next = srv->puid = id_next_free(taken, n, next);
+            taken[n++] = srv->puid;
+        }
+    free(taken);
+    return errors;
+}
+
+int proxy_ids_assign(struct cfg *cfg)
+{
+    struct proxy *px, *o;
+    int *taken, n = 0, errors = 0, next;
+
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        n++;
+    taken = xcalloc((size_t)n + 1, sizeof(*taken));
+    n = 0;
+    for (px = cfg->proxies; px != NULL; px = px->next) {
+        for (o = cfg->proxies; o != px && px->uuid != 0; o = o->next)
+            if (o->uuid == px->uuid) {
+                log_alert("%s:%d: %s '%s' has the same ID (%d) as %s '%s' "
+                          "declared at %s:%d",
+                          px->file, px->line, proxy_cap_name(px), px->name,
+                          px->uuid, proxy_cap_name(o), o->name, o->file,
+                          o->line);
+                errors++;
+            }
+        if (px->uuid != 0)
+            taken[n++] = px->uuid;
+    }
+    for (px = cfg->proxies, next = 1; px != NULL; px = px->next, next++) {
+        if (px->uuid == 0) {
+            next = px->uuid = id_next_free(taken, n, next);
+            taken[n++] = px->uuid;
+        }
+        errors += server_ids_assign(px);
+    }
+    free(taken);
+    return errors;
+}
+
 void proxy_free(struct proxy *px)
 {
     struct switching_rule *sw, *nsw;

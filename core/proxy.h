@@ -133,6 +133,7 @@ struct switching_rule {
 struct proxy {
     struct proxy *next; /* in the generation's list */
     char *name;
+    int uuid; /* "id N", or the next number no proxy took (proxy_ids) */
     unsigned cap;
     enum px_mode mode;
     unsigned options;
@@ -216,6 +217,10 @@ const char *proxy_cap_name(const struct proxy *px);
 /* The backend for stream <s> of a frontend: its use_backend rules in
  * order, then default_backend; NULL if none applies. */
 struct proxy *proxy_choose_backend(struct stream *s);
+/* Gives every proxy of <cfg> and every server its number as HAProxy does:
+ * the one its "id" says, else the next one counting in order past the ids
+ * taken; logs each clash with file:line and returns how many. */
+int proxy_ids_assign(struct cfg *cfg);
 /* Post-parse checks of every proxy (backends resolved, servers present);
  * logs each problem with file:line and returns the number of errors. */
 int proxies_check(struct cfg *cfg);

@@ -5,6 +5,7 @@
 #include "config.h"
 #endif
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_string(&i, argc, args, &srv->track, err);
         else if (strcmp(o, "redir") == 0)
             rc = opt_string(&i, argc, args, &srv->redir, err);
+        else if (strcmp(o, "id") == 0)
+            rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->puid, err);
         else
             return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)

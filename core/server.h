@@ -62,6 +62,7 @@ struct server {
     unsigned slowstart;                   /* ms, 0: none */
     char *track; /* "track [backend/]server": its health is that one's */
     char *redir; /* "redir PREFIX": GET and HEAD get a 302 there instead */
+    int puid;    /* "id N", or the next number its backend left free */
     struct server *tracked; /* that server, once resolved */
     int rise, fall;
     char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */

@@ -461,7 +461,6 @@ void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
 {
     const struct server *srv;
     struct stats_line ln;
-    int n;
 
     if ((px->cap & PX_CAP_FE) && (types & 1)) {
         stats_line_frontend(&ln, px, iid);
@@ -469,9 +468,9 @@ void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
     }
     if (!(px->cap & PX_CAP_BE))
         return;
-    for (srv = px->servers, n = 1; srv != NULL; srv = srv->next, n++)
-        if ((types & 4) && (sid == -1 || sid == n)) {
-            stats_line_server(&ln, px, iid, srv, n);
+    for (srv = px->servers; srv != NULL; srv = srv->next)
+        if ((types & 4) && (sid == -1 || sid == srv->puid)) {
+            stats_line_server(&ln, px, iid, srv, srv->puid);
             stats_emit(out, &ln);
         }
     if (types & 2) {
@@ -485,14 +484,13 @@ static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
 {
     const struct proxy *px;
     struct stats_filter f;
-    int iid = 0;
 
     if (stats_parse_filter(req, argc, args, &f) != RC_OK)
         return RC_ERR;
     stats_csv_header(req->out);
     for (px = worker_cfg()->proxies; px != NULL; px = px->next)
-        if (stats_px_wanted(&f, px, ++iid))
-            stats_csv_proxy(req->out, px, iid, f.types, f.sid);
+        if (stats_px_wanted(&f, px, px->uuid))
+            stats_csv_proxy(req->out, px, px->uuid, f.types, f.sid);
     if (evbuffer_get_length(req->out) > CLI_ANSWER_MAX)
         req->failed = 1; /* as cli_printf() marks it: the master refuses it */
     return RC_OK;

@@ -1,7 +1,6 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
-/* Sticking rules (core/stick_rules.h). A server is remembered by its id,
- * its place in its backend from 1, which is what HAProxy numbers servers
- * without an "id". */
+/* Sticking rules (core/stick_rules.h). A server is remembered by its id
+ * ("id", or HAProxy's automatic number). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -174,20 +173,9 @@ static struct server *server_by_id(const struct proxy *px,
 {
     struct server *srv = px->servers;
 
-    while (srv != NULL && --id > 0)
+    while (srv != NULL && (unsigned long long)srv->puid != id)
         srv = srv->next;
-    return id == 0 ? srv : NULL;
-}
-
-/* The id of <srv> in its backend. */
-static unsigned long long server_id_of(const struct server *srv)
-{
-    const struct server *p;
-    unsigned long long id = 1;
-
-    for (p = srv->px->servers; p != srv; p = p->next)
-        id++;
-    return id;
+    return srv;
 }
 
 /* Keeps key <k> of <t> in the pending stores of <s>. */
@@ -259,7 +247,7 @@ void stick_rules_response(struct stream *s)
         if ((r->flags & STICK_STORE_RES) && rule_key(r, s, 1, &k))
             pending_add(s, r->t, &k);
     p = s->slots[stream_slot];
-    id = server_id_of(s->srv);
+    id = (unsigned long long)s->srv->puid;
     for (i = 0; p != NULL && i < p->n; i++) {
         k.len = p->key[i].len;
         memcpy(k.data, p->key[i].data, k.len);

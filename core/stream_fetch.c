@@ -430,38 +430,20 @@ static int fetch_srv_int(const struct arg *args, struct sample *smp,
     return srv ? smp_set_int(smp, server_value(srv, *(const char *)priv)) : 0;
 }
 
-/* The position of <px> in the configuration, from 1: HAProxy's automatic
- * proxy id (there is no "id" keyword here). */
-static long long proxy_id(const struct proxy *px)
-{
-    const struct cfg *cfg = worker_cfg();
-    const struct proxy *p;
-    long long id = 1;
-
-    for (p = cfg ? cfg->proxies : NULL; p != NULL && p != px; p = p->next)
-        id++;
-    return id;
-}
-
-/* fe_id, be_id, srv_id: the automatic ids of the stream's frontend,
- * backend and server (a server's from 1 in its backend); priv 'f', 'b',
- * 's'. */
+/* fe_id, be_id, srv_id: the ids of the stream's frontend, backend and
+ * server ("id", or HAProxy's automatic numbers); priv 'f', 'b', 's'. */
 static int fetch_id(const struct arg *args, struct sample *smp,
                     const struct smp_env *env, const void *priv)
 {
     const struct stream *s = env->strm;
-    const struct server *srv;
     char what = *(const char *)priv;
-    long long id = 1;
 
     if (s == NULL || (what == 'b' && s->be == NULL) ||
         (what == 's' && s->srv == NULL))
         return 0;
-    if (what != 's')
-        return smp_set_int(smp, proxy_id(what == 'f' ? s->fe : s->be));
-    for (srv = s->srv->px->servers; srv != s->srv; srv = srv->next)
-        id++;
-    return smp_set_int(smp, id);
+    return smp_set_int(smp, what == 'f'   ? s->fe->uuid
+                            : what == 'b' ? s->be->uuid
+                                          : s->srv->puid);
 }
 
 /* fe_defbe: the name of the frontend's default backend. */

@@ -636,7 +636,6 @@ static void html_proxy(struct evbuffer *b, const struct stats_conf *c,
     int form = rq->admin && (px->cap & PX_CAP_BE) && px->servers != NULL;
     const struct server *srv;
     struct stats_line ln;
-    int sid;
 
     if (form) {
         evbuffer_add_printf(b, "<form method=\"post\" action=\"");
@@ -649,8 +648,8 @@ static void html_proxy(struct evbuffer *b, const struct stats_conf *c,
         html_row(b, &ln, "frontend", 0);
     }
     if (px->cap & PX_CAP_BE) {
-        for (srv = px->servers, sid = 1; srv != NULL; srv = srv->next, sid++) {
-            stats_line_server(&ln, px, iid, srv, sid);
+        for (srv = px->servers; srv != NULL; srv = srv->next) {
+            stats_line_server(&ln, px, iid, srv, srv->puid);
             html_row(b, &ln, "server", form);
         }
         stats_line_backend(&ln, px, iid);
@@ -744,7 +743,6 @@ static const char *stats_body(struct evbuffer *b, const struct stats_conf *c,
                               const struct stats_req *rq)
 {
     const struct proxy *px;
-    int iid = 0;
 
     if (rq->csv)
         stats_csv_header(b);
@@ -755,13 +753,12 @@ static const char *stats_body(struct evbuffer *b, const struct stats_conf *c,
         html_header(b, c, rq);
     }
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
-        iid++;
         if (!stats_in_scope(c, self, px))
             continue;
         if (rq->csv)
-            stats_csv_proxy(b, px, iid, -1, -1);
+            stats_csv_proxy(b, px, px->uuid, -1, -1);
         else
-            html_proxy(b, c, px, iid, rq);
+            html_proxy(b, c, px, px->uuid, rq);
     }
     if (rq->csv)
         return "text/plain";
@@ -859,15 +856,13 @@ static int form_read(struct stream *s, char *body, struct stats_form *f)
 static struct proxy *form_backend(const char *name)
 {
     struct proxy *px;
-    int iid = 0;
 
     if (name == NULL)
         return NULL;
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
-        iid++;
         if (!(px->cap & PX_CAP_BE))
             continue;
-        if (name[0] == '#' ? atoi(name + 1) == iid
+        if (name[0] == '#' ? atoi(name + 1) == px->uuid
                            : strcmp(name, px->name) == 0)
             return px;
     }

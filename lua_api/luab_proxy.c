@@ -95,7 +95,7 @@ static void luab_proxy_id_push(lua_State *L, int idx, const char *name)
     lua_pushinteger(L, id);
 }
 
-/* px:get_uuid(): the position of the proxy in the configuration. */
+/* px:get_uuid(): the proxy's id ("id", or its automatic number). */
 static int luab_px_get_uuid(lua_State *L)
 {
     luab_px_check(L);
@@ -185,29 +185,17 @@ static void luab_stats_push(lua_State *L, const struct stats_line *ln)
     }
 }
 
-/* The integer identifier field <name> of the object at <idx>. */
-static int luab_proxy_id(lua_State *L, int idx, const char *name)
-{
-    int id;
-
-    luab_proxy_id_push(L, idx, name);
-    id = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    return id;
-}
-
 /* px:get_stats(): the backend line if the proxy has one, else the
  * frontend's, as HAProxy. */
 static int luab_px_get_stats(lua_State *L)
 {
     struct proxy *px = luab_px_check(L);
-    int iid = luab_proxy_id(L, 1, "uuid");
     struct stats_line ln;
 
     if (px->cap & PX_CAP_BE)
-        stats_line_backend(&ln, px, iid);
+        stats_line_backend(&ln, px, px->uuid);
     else
-        stats_line_frontend(&ln, px, iid);
+        stats_line_frontend(&ln, px, px->uuid);
     luab_stats_push(L, &ln);
     return 1;
 }
@@ -219,7 +207,7 @@ static int luab_srv_get_name(lua_State *L)
     return 1;
 }
 
-/* sv:get_puid(): the position of the server in its backend. */
+/* sv:get_puid(): the server's id ("id", or its automatic number). */
 static int luab_srv_get_puid(lua_State *L)
 {
     luab_srv_check(L);
@@ -393,14 +381,9 @@ static int luab_srv_get_pend_conn(lua_State *L)
 static int luab_srv_get_stats(lua_State *L)
 {
     struct server *srv = luab_srv_check(L);
-    int iid = 0;
     struct stats_line ln;
 
-    lua_getfield(L, 1, "proxy");
-    if (lua_istable(L, -1))
-        iid = luab_proxy_id(L, -1, "uuid");
-    lua_pop(L, 1);
-    stats_line_server(&ln, srv->px, iid, srv, luab_proxy_id(L, 1, "puid"));
+    stats_line_server(&ln, srv->px, srv->px->uuid, srv, srv->puid);
     luab_stats_push(L, &ln);
     return 1;
 }
@@ -579,16 +562,15 @@ static void luab_proxy_listeners(lua_State *L, struct proxy *px)
     }
 }
 
-/* Pushes the Proxy object of <px> (number <uuid>) with its servers. */
-static void luab_proxy_push(lua_State *L, struct proxy *px, int uuid)
+/* Pushes the Proxy object of <px> with its servers. */
+static void luab_proxy_push(lua_State *L, struct proxy *px)
 {
     struct server *srv;
-    int puid = 0;
 
-    luab_proxy_obj(L, LUAB_MT_PROXY, px, px->name, uuid, "uuid");
+    luab_proxy_obj(L, LUAB_MT_PROXY, px, px->name, px->uuid, "uuid");
     lua_newtable(L);
     for (srv = px->servers; srv != NULL; srv = srv->next) {
-        luab_proxy_obj(L, LUAB_MT_SERVER, srv, srv->name, ++puid, "puid");
+        luab_proxy_obj(L, LUAB_MT_SERVER, srv, srv->name, srv->puid, "puid");
         lua_pushvalue(L, -3);
         lua_setfield(L, -2, "proxy");
         lua_setfield(L, -2, srv->name);
@@ -601,14 +583,13 @@ static void luab_proxy_push(lua_State *L, struct proxy *px, int uuid)
 void luab_proxy_publish(lua_State *L, struct cfg *cfg)
 {
     struct proxy *px;
-    int uuid = 0;
 
     lua_getglobal(L, "core");
     lua_newtable(L); /* proxies */
     lua_newtable(L); /* frontends */
     lua_newtable(L); /* backends */
     for (px = cfg->proxies; px != NULL; px = px->next) {
-        luab_proxy_push(L, px, ++uuid);
+        luab_proxy_push(L, px);
         if (px->cap & PX_CAP_FE) {
             lua_pushvalue(L, -1);
             lua_setfield(L, -4, px->name);
