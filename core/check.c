@@ -1002,21 +1002,27 @@ static void check_event_cb(struct bufferevent *bev, short what, void *arg)
     check_result(run, 0, why);
 }
 
-/* Opens the check connection of <run> to its server, on <port> if not 0
- * (else the server's "port" setting, else its own port), with the
- * callbacks of the check type. RC_OK, or RC_ERR when no connection could
- * be started. */
+/* Opens the check connection of <run> to its server (its "addr" if set),
+ * on <port> if not 0 (else the server's "port" setting, else its own
+ * port), with the callbacks of the check type. RC_OK, or RC_ERR when no
+ * connection could be started. */
 static int check_open(struct check_run *run, int port, bufferevent_data_cb rd,
                       bufferevent_data_cb wr, bufferevent_event_cb ev)
 {
     struct server *srv = run->srv;
-    struct sockaddr_storage ss = srv->addr.ss;
+    const struct cfg_addr *to =
+        srv->check_addr.family != 0 ? &srv->check_addr : &srv->addr;
+    struct sockaddr_storage ss = to->ss;
     unsigned tmo =
         srv->px->timeouts.check ? srv->px->timeouts.check : srv->inter;
     struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
     if (port == 0)
         port = srv->check_port;
+    if (port == 0 && to != &srv->addr) /* "addr" keeps the server's port */
+        port = ntohs(srv->addr.ss.ss_family == AF_INET6
+                         ? ((struct sockaddr_in6 *)&srv->addr.ss)->sin6_port
+                         : ((struct sockaddr_in *)&srv->addr.ss)->sin_port);
     if (port != 0 && ss.ss_family == AF_INET)
         ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
     else if (port != 0 && ss.ss_family == AF_INET6)
@@ -1028,7 +1034,7 @@ static int check_open(struct check_run *run, int port, bufferevent_data_cb rd,
     bufferevent_set_timeouts(run->bev, &tv, &tv);
     bufferevent_enable(run->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(run->bev, (struct sockaddr *)&ss,
-                                   (int)srv->addr.len) < 0)
+                                   (int)to->len) < 0)
         return RC_ERR;
     return RC_OK;
 }

@@ -97,6 +97,21 @@ static int init_addr_method(struct server *srv, int n, const char *m,
     return RC_OK;
 }
 
+/* Parses "addr IP" at args[*i + 1]: the address of the checks. */
+static int opt_check_addr(struct server *srv, int *i, int argc, char **args,
+                          char **err)
+{
+    if (*i + 1 >= argc)
+        return set_err(err, "'server' option 'addr' expects an address");
+    if (cfgval_addr(args[++*i], CFGVAL_ADDR_NO_PORT_OK, &srv->check_addr,
+                    err) != RC_OK)
+        return RC_ERR;
+    if (srv->check_addr.family != AF_INET && srv->check_addr.family != AF_INET6)
+        return set_err(err, "'addr' expects an IPv4 or IPv6 address, got '%s'",
+                       args[*i]);
+    return RC_OK;
+}
+
 /* Parses "init-addr METHOD[,METHOD...]" at args[*i + 1]. */
 static int opt_init_addr(struct server *srv, int *i, int argc, char **args,
                          char **err)
@@ -178,6 +193,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_string(&i, argc, args, &srv->redir, err);
         else if (strcmp(o, "id") == 0)
             rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->puid, err);
+        else if (strcmp(o, "addr") == 0)
+            rc = opt_check_addr(srv, &i, argc, args, err);
         else
             return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)

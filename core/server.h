@@ -63,7 +63,9 @@ struct server {
     char *track; /* "track [backend/]server": its health is that one's */
     char *redir; /* "redir PREFIX": GET and HEAD get a 302 there instead */
     int puid;    /* "id N", or the next number its backend left free */
-    struct server *tracked; /* that server, once resolved */
+    struct cfg_addr check_addr; /* "addr": where checks go (family 0: the
+                                 * server's own address) */
+    struct server *tracked;     /* that server, once resolved */
     int rise, fall;
     char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */
     int check_port;      /* 0: the server's port */
