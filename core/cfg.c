@@ -54,6 +54,8 @@ void cfg_free(struct cfg *cfg)
     proxy_list_free(cfg->proxies);
     proxy_list_free(cfg->defaults);
     free(cfg->global.pidfile);
+    free(cfg->global.node);
+    free(cfg->global.description);
     free(cfg->global.chroot);
     free(cfg->global.user);
     free(cfg->global.group);

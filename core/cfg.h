@@ -28,6 +28,10 @@ struct global {
     struct listener *stats_sockets; /* "stats socket", in order */
     unsigned stats_timeout;         /* ms */
     int stats_maxconn;              /* runtime API clients at once */
+    int ulimit_n;      /* file descriptors per process, 0: computed */
+    int spread_checks; /* percent of randomness in check intervals */
+    char *node;        /* "node": this host's name in show info, or NULL */
+    char *description; /* "description", or NULL */
 };
 
 struct cfg {

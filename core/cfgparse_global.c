@@ -101,6 +101,28 @@ static int parse_resetenv(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return RC_OK;
 }
 
+/* "description WORDS...": the words joined by spaces, as HAProxy. */
+static int parse_description(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                             int argc, char **args, char **err)
+{
+    size_t len = 0;
+    char *d;
+    int i;
+
+    for (i = 1; i < argc; i++)
+        len += strlen(args[i]) + 1;
+    d = xmalloc(len);
+    d[0] = '\0';
+    for (i = 1; i < argc; i++) {
+        strcat(d, args[i]);
+        if (i + 1 < argc)
+            strcat(d, " ");
+    }
+    free(ctx->cfg->global.description);
+    ctx->cfg->global.description = d;
+    return RC_OK;
+}
+
 const struct cfg_kw cfgparse_global_keywords[] = {
     {"setenv", CFG_SEC_GLOBAL, 2, 2, parse_setenv, 0, 0, 0},
     {"presetenv", CFG_SEC_GLOBAL, 2, 2, parse_setenv, 0, 0, 0},
@@ -129,5 +151,10 @@ const struct cfg_kw cfgparse_global_keywords[] = {
      1 << 27},
     {"tune.http.maxhdr", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxhdr), 1,
      32767},
+    {"ulimit-n", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(ulimit_n), 1, INT_MAX},
+    {"spread-checks", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(spread_checks), 0,
+     50},
+    {"node", CFG_SEC_GLOBAL, 1, 1, cfg_set_string, G(node), 0, 0},
+    {"description", CFG_SEC_GLOBAL, 1, -1, parse_description, 0, 0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };

@@ -825,6 +825,19 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
     check_log_trackers(srv);
 }
 
+/* <ms> moved by a random share of up to "spread-checks" percent either
+ * way, so that checks of many servers do not go out together. */
+static unsigned check_spread(unsigned ms)
+{
+    int pct = worker_cfg()->global.spread_checks;
+    long long d;
+
+    if (pct == 0 || ms == 0)
+        return ms;
+    d = (long long)ms * pct / 100;
+    return (unsigned)((long long)ms - d + (long long)(random() % (2 * d + 1)));
+}
+
 /* Arms the next check of <run> after its interval. */
 static void check_schedule(struct check_run *run)
 {
@@ -836,6 +849,7 @@ static void check_schedule(struct check_run *run)
         ms = srv->fastinter; /* a change is under way */
     else if (!srv->health->up && srv->downinter)
         ms = srv->downinter;
+    ms = check_spread(ms);
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
     evtimer_add(run->timer, &tv);

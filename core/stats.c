@@ -404,7 +404,10 @@ size_t stats_info(struct stats_info *out)
     stats_info_set(out, &n, "CumConns", "%llu", wc.cum_conns);
     stats_info_set(out, &n, "CumReq", "%llu", req);
     stats_info_set(out, &n, "Stopping", "%d", worker_draining());
-    stats_info_set(out, &n, "Node", "%s", host);
+    stats_info_set(out, &n, "node", "%s",
+                   cfg != NULL && cfg->global.node ? cfg->global.node : host);
+    if (cfg != NULL && cfg->global.description != NULL)
+        stats_info_set(out, &n, "description", "%s", cfg->global.description);
     return n;
 }
 

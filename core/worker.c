@@ -261,8 +261,9 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Sets the splicing pipes allowed (maxpipes, as HAProxy by default a
- * quarter of maxconn) and raises RLIMIT_NOFILE to fit maxconn (two fds a
- * session) and the pipes (two fds each), plus margin. */
+ * quarter of maxconn) and sets RLIMIT_NOFILE to "ulimit-n", else raises it
+ * to fit maxconn (two fds a session) and the pipes (two fds each), plus
+ * margin. */
 static void worker_raise_nofile(const struct cfg *cfg)
 {
     int pipes = cfg->global.maxpipes >= 0 ? cfg->global.maxpipes
@@ -271,8 +272,15 @@ static void worker_raise_nofile(const struct cfg *cfg)
     rlim_t want = (rlim_t)cfg->global.maxconn * 2 + (rlim_t)pipes * 2 + 256;
 
     conn_set_max_pipes((unsigned)pipes);
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return;
+    if (cfg->global.ulimit_n > 0) { /* "ulimit-n": exactly that */
+        want = (rlim_t)cfg->global.ulimit_n;
+        if (want > rl.rlim_max)
+            rl.rlim_max = want; /* allowed to root only */
+    } else if (rl.rlim_cur >= want) {
+        return;
+    }
     rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
         log_warning("cannot raise the file descriptor limit to %lu",
