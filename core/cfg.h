@@ -31,6 +31,9 @@ struct global {
     int ulimit_n;      /* file descriptors per process, 0: computed */
     int spread_checks; /* percent of randomness in check intervals */
     char *node;        /* "node": this host's name in show info, or NULL */
+    /* tune.rcvbuf.client/server, tune.sndbuf.client/server: socket
+     * buffer sizes in bytes, 0: the system's */
+    int rcvbuf_cli, rcvbuf_srv, sndbuf_cli, sndbuf_srv;
     char *description; /* "description", or NULL */
 };
 

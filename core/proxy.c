@@ -135,8 +135,15 @@ static void sock_ka_secs(int fd, int opt, unsigned ms)
 void proxy_sock_opts(const struct proxy *px, int fd, int client)
 {
     const struct px_tcpka *ka = client ? &px->cli_ka : &px->srv_ka;
+    const struct global *g = &worker_cfg()->global;
     static const struct linger reset = {1, 0};
-    int one = 1;
+    int one = 1, rcv = client ? g->rcvbuf_cli : g->rcvbuf_srv,
+        snd = client ? g->sndbuf_cli : g->sndbuf_srv;
+
+    if (rcv > 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    if (snd > 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
 
     if (px->options & (client ? PX_OPT_CLITCPKA : PX_OPT_SRVTCPKA)) {
         (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));

@@ -208,7 +208,8 @@ struct proxy *proxy_new(const char *name, unsigned cap,
 void proxy_free(struct proxy *px);
 /* Applies <px>'s socket options to the connected socket <fd>: the client
  * side (<client> 1: clitcpka, its probes, nolinger) or the server side
- * (srvtcpka, its probes, nolinger). Failures are ignored. */
+ * (srvtcpka, its probes, nolinger), and the global buffer sizes of that
+ * side (tune.rcvbuf/sndbuf.*). Failures are ignored. */
 void proxy_sock_opts(const struct proxy *px, int fd, int client);
 /* Finds a proxy of <cfg> named <name> with at least capability <cap>. */
 struct proxy *proxy_find(const struct cfg *cfg, const char *name, unsigned cap);

@@ -3,8 +3,9 @@
 #
 # Global keywords of HAProxy configurations: "ulimit-n" sets the workers'
 # descriptor limit, "node" and "description" name the host in "show
-# info" (as HAProxy's fields), and "spread-checks" moves each check
-# interval by up to that percent either way. Out-of-range values are
+# info" (as HAProxy's fields), "spread-checks" moves each check
+# interval by up to that percent either way, and tune.rcvbuf/sndbuf
+# .client/.server size the sockets' buffers (ss shows the kernel's double). Out-of-range values are
 # errors at their line. HAProxy shows the same fields.
 
 use strict;
@@ -23,7 +24,8 @@ my $t = Test::Luaproxy->new(timeout => 60);
 my $dir = $t->testdir;
 
 sub config {
-    my ($who, $chk) = @_;
+    my ($who, $chk, $port) = @_;
+    my $o = $t->port(8092);
     return <<"CFG";
 global
     nbthread 1
@@ -31,6 +33,10 @@ global
     node mynode
     description the test\\ host
     spread-checks 50
+    tune.rcvbuf.client 32768
+    tune.sndbuf.client 16384
+    tune.rcvbuf.server 24576
+    tune.sndbuf.server 12288
     stats socket $dir/$who.sock level admin
 defaults
     mode tcp
@@ -39,6 +45,9 @@ defaults
     timeout server 5s
 backend b
     server s 127.0.0.1:$chk check inter 100ms
+listen l
+    bind 127.0.0.1:$port
+    server o 127.0.0.1:$o
 CFG
 }
 
@@ -65,12 +74,37 @@ sub check_intervals {
     return map { int(($at[$_] - $at[$_ - 1]) * 1000) } 1 .. $#at;
 }
 
+$t->http_origin(8092, sub { return [200, [], 'ok'] });
+
+# The buffer sizes ss shows for the client socket of a connection through
+# <port> and for its server socket.
+my $ss = (grep { -x } map { "$_/ss" } qw(/usr/bin /bin /usr/sbin /sbin))[0];
+sub buffers {
+    my ($port) = @_;
+    my $s = $t->http_keepalive($port);
+    $s->get('/');
+    my $cport = $s->{sock}->sockport;
+    my $o = $t->port(8092);
+    my @r = map {
+        my $out = `$ss -Htnm '$_' 2>&1`;
+        $out =~ /rb(\d+),t\d+,tb(\d+)/ ? "rb=$1 tb=$2" : 'none';
+    } "( sport = :$port and dport = :$cport )", "( dport = :$o )";
+    $s->close;
+    return "client $r[0], server $r[1]";
+}
+
 my $l = $t->listen_socket(8091);
-$t->write_file('lp.cfg', config('lp', $t->port(8091)));
+$t->write_file('lp.cfg', config('lp', $t->port(8091), $t->port(8080)));
 $t->run;
 my $lp = info('lp');
 is($lp, 'Ulimit-n: 4096 | node: mynode | description: the test host',
     'show info: ulimit-n, node and description');
+SKIP: {
+    skip('no ss(8)', 1) unless $ss;
+    $lp .= ' | ' . buffers($t->port(8080));
+    like($lp, qr/client rb=65536 tb=32768, server rb=49152 tb=24576$/,
+        'tune.rcvbuf/sndbuf for client and server sockets');
+}
 my @iv = check_intervals($l);
 my ($min, $max) = (sort { $a <=> $b } @iv)[0, -1];
 ok(@iv >= 15 && $max - $min >= 40,
@@ -85,14 +119,15 @@ for my $c (['spread-checks 51', 'out of range'], ['ulimit-n 0', 'out of range'])
 
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;
-    $t->write_file('ha.cfg', config('ha', $t->port(8091)));
-    $t->run_haproxy($haproxy, 'ha.cfg');
+    $t->write_file('ha.cfg', config('ha', $t->port(8091), $t->port(8180)));
+    $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8180));
     my $ha = '';
     for (1 .. 50) {
         $ha = info('ha');
         last if $ha !~ /Ulimit-n: none/;
         select(undef, undef, undef, 0.05);
     }
+    $ha .= ' | ' . buffers($t->port(8180)) if $ss;
     is($ha, $lp, 'HAProxy shows the same');
 }
 
