@@ -410,6 +410,18 @@ static void hdr_free(struct rule *r)
     free(ha);
 }
 
+/* "early-hint NAME FMT": a 103 with that header, at once. */
+static enum act_ret early_hint_run(struct rule *r, struct stream *s, unsigned f)
+{
+    const struct hdr_act *ha = r->arg;
+    struct ist v;
+
+    if (http_txn_get(s) != NULL && act_value_eval(&ha->value, s, &v))
+        http_early_hint(s, ha->name, v);
+    return ACT_RET_CONT;
+}
+
+/* set-header, add-header, del-header, and early-hint (a header too). */
 static int hdr_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
                      int *cur, int argc, char **args, char **err)
 {
@@ -421,7 +433,7 @@ static int hdr_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
                        del ? "a header name" : "a header name and a value");
     ha = xcalloc(1, sizeof(*ha));
     r->arg = ha;
-    r->run = hdr_run;
+    r->run = strcmp(args[0], "early-hint") == 0 ? early_hint_run : hdr_run;
     r->free = hdr_free;
     ha->name = ist_from(xstrdup(args[1]));
     ha->del_only = del;
@@ -1612,6 +1624,7 @@ static const struct action_kw http_actions[] = {
     {"set-header", HTTP_RULESETS, 0, hdr_parse},
     {"add-header", HTTP_RULESETS, 0, hdr_parse},
     {"del-header", HTTP_RULESETS, 0, hdr_parse},
+    {"early-hint", RULESET_BIT(RULESET_HTTP_REQ), 0, hdr_parse},
     {"replace-header", HTTP_RULESETS, 0, replace_parse},
     {"replace-value", HTTP_RULESETS, 0, replace_parse},
     {"replace-path", RULESET_BIT(RULESET_HTTP_REQ), 0, replace_parse},

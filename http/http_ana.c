@@ -670,6 +670,20 @@ static void reply_errorfile(struct http_txn *txn, const struct errorfile *ef,
     http_reply_end(s);
 }
 
+void http_early_hint(struct stream *s, struct ist name, struct ist value)
+{
+    struct http_txn *txn = s->proto;
+    struct evbuffer *out = cli_out(txn);
+
+    if (!(txn->req.h1flags & H1_MF_VER_11) || (txn->flags & TXN_F_RES_STARTED))
+        return;
+    evbuffer_add(out, "HTTP/1.1 103 Early Hints\r\n", 26);
+    evbuffer_add(out, name.ptr, name.len);
+    evbuffer_add(out, ": ", 2);
+    evbuffer_add(out, value.ptr, value.len);
+    evbuffer_add(out, "\r\n\r\n", 4);
+}
+
 void http_reply_error(struct stream *s, int status)
 {
     http_reply_error_hdr(s, status, (struct ist){NULL, 0},

@@ -153,6 +153,9 @@ int http_reply_end(struct stream *s);
  * other statuses of a request that cannot go on) close the connection. If
  * a response was already started, only marks the connection to close. */
 void http_reply_error(struct stream *s, int status);
+/* Sends an interim "103 Early Hints" with the header <name>: <value> to
+ * an HTTP/1.1 client, before any response (http-request early-hint). */
+void http_early_hint(struct stream *s, struct ist name, struct ist value);
 /* The same with one more header <xname>: <xvalue> (after the page's own,
  * a custom errorfile's included), e.g. WWW-Authenticate for a 401. */
 void http_reply_error_hdr(struct stream *s, int status, struct ist xname,
