@@ -152,6 +152,8 @@ struct proxy {
     } cli_ka, srv_ka;
     char *send_name_hdr;         /* http-send-name-header, or NULL */
     struct stick_rule *sticking; /* "stick" rules (core/stick_rules.h) */
+    /* option http-restrict-req-hdr-names: 0 preserve, 1 delete, 2 reject */
+    int restrict_hdr_names;
     /* "unique-id-format" (compiled at post-parse) and "unique-id-header" */
     char *uid_format;
     const char *uid_file;

@@ -13,6 +13,7 @@
 #include "core/cfgparse.h"
 #include "core/errors.h"
 #include "core/proxy.h"
+#include "core/util.h"
 #include "http/http.h"
 #include "http/http_ana.h"
 #include "http/http_log.h"
@@ -24,6 +25,21 @@ static int parse_http_rule(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     enum ruleset rs = (enum ruleset)kw->lo;
 
     return rule_parse(ctx, &ctx->px->rules[rs], rs, argc - 1, args + 1, err);
+}
+
+/* "option http-restrict-req-hdr-names preserve|delete|reject". */
+static int parse_restrict_hdr_names(struct cfg_ctx *ctx,
+                                    const struct cfg_kw *kw, int argc,
+                                    char **args, char **err)
+{
+    static const char *const modes[] = {"preserve", "delete", "reject"};
+    int i = argc == 3 ? cfg_word_index(args[2], modes, 3) : -1;
+
+    if (i < 0)
+        return set_err(err, "'%s %s' expects 'preserve', 'delete' or 'reject'",
+                       args[0], args[1]);
+    ctx->px->restrict_hdr_names = i;
+    return RC_OK;
 }
 
 /* "redirect ..." in a proxy section: an http-request redirect rule. */
@@ -45,6 +61,8 @@ static const struct cfg_kw http_keywords[] = {
      RULESET_HTTP_AFTER, 0},
     {"option http-connect", CFG_SEC_BE, 0, 0, cfg_set_flag,
      offsetof(struct proxy, options), PX_OPT_HTTP_CONNECT, 0},
+    {"option http-restrict-req-hdr-names", CFG_SEC_PROXY, 1, 1,
+     parse_restrict_hdr_names, 0, 0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 

@@ -10,6 +10,7 @@
 #endif
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -1035,6 +1036,48 @@ static void txn_env(struct http_txn *txn, struct smp_env *env, int dir)
 }
 
 /* After the request rules: a service, or a backend. */
+/* 1 if header name <n> has only letters, digits and hyphens. */
+static int hdr_name_plain(struct ist n)
+{
+    size_t i;
+
+    for (i = 0; i < n.len; i++)
+        if (!isalnum((unsigned char)n.ptr[i]) && n.ptr[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* "option http-restrict-req-hdr-names" of <px>: deletes the request
+ * headers whose names have other characters, or returns 0 when <px>
+ * rejects the request for them (403, as HAProxy). */
+static int req_hdr_names_allowed(struct http_txn *txn, const struct proxy *px)
+{
+    struct http_msg *m = &txn->req;
+    unsigned i, j;
+
+    if (px->restrict_hdr_names == 0)
+        return 1;
+    for (i = j = 0; i < m->nhdrs; i++) {
+        if (hdr_name_plain(m->hdrs[i].name)) {
+            m->hdrs[j++] = m->hdrs[i];
+            continue;
+        }
+        if (px->restrict_hdr_names == 2)
+            return 0;
+    }
+    m->nhdrs = j;
+    return 1;
+}
+
+/* Answers 403 for a request <px> refuses for its header names; RC_OK. */
+static int req_hdr_names_refused(struct http_txn *txn)
+{
+    http_txn_term(txn->s, 'P');
+    http_reply_error(txn->s, 403);
+    txn->state = HTTP_ST_DONE;
+    return RC_OK;
+}
+
 static int after_req_rules(struct http_txn *txn, int be_done)
 {
     struct stream *s = txn->s;
@@ -1046,6 +1089,8 @@ static int after_req_rules(struct http_txn *txn, int be_done)
         return RC_OK;
     }
     if (!be_done) {
+        if (!req_hdr_names_allowed(txn, s->fe))
+            return req_hdr_names_refused(txn);
         stream_set_backend(s, proxy_choose_backend(s));
         if (s->be == NULL) {
             txn->state = HTTP_ST_CONNECT;
@@ -1080,6 +1125,10 @@ static int after_req_rules(struct http_txn *txn, int be_done)
         txn->state = HTTP_ST_DONE;
         return RC_OK;
     }
+    /* the backend's restriction, after its rules (the frontend's ran
+     * before the backend was chosen, as in HAProxy) */
+    if (s->be != s->fe && !req_hdr_names_allowed(txn, s->be))
+        return req_hdr_names_refused(txn);
     if (http_cookie_request(txn) != RC_OK) {
         http_txn_term(s, 'I');
         http_reply_error(s, 500);
