@@ -55,6 +55,12 @@ void cfg_free(struct cfg *cfg)
     proxy_list_free(cfg->defaults);
     free(cfg->global.pidfile);
     free(cfg->global.node);
+    while (cfg->global.cpu_maps != NULL) {
+        struct cpu_map *next = cfg->global.cpu_maps->next;
+
+        free(cfg->global.cpu_maps);
+        cfg->global.cpu_maps = next;
+    }
     free(cfg->global.description);
     free(cfg->global.chroot);
     free(cfg->global.user);

@@ -11,6 +11,16 @@ struct proxy;
 struct module;
 struct listener;
 
+/* One "cpu-map" line: the workers <lo>..<hi> (HAProxy's threads) run on
+ * the CPUs of <cpus>; with "auto:", the n-th of them on the n-th CPU. */
+struct cpu_map {
+    struct cpu_map *next;
+    int lo, hi;
+    int autom;
+    int ncpus;
+    int cpus[64]; /* the CPU numbers, in order */
+};
+
 struct global {
     int nbproc;   /* workers; 0 = one per online CPU */
     int maxconn;  /* per worker */
@@ -28,9 +38,10 @@ struct global {
     struct listener *stats_sockets; /* "stats socket", in order */
     unsigned stats_timeout;         /* ms */
     int stats_maxconn;              /* runtime API clients at once */
-    int ulimit_n;      /* file descriptors per process, 0: computed */
-    int spread_checks; /* percent of randomness in check intervals */
-    char *node;        /* "node": this host's name in show info, or NULL */
+    int ulimit_n;             /* file descriptors per process, 0: computed */
+    struct cpu_map *cpu_maps; /* "cpu-map" lines, in order */
+    int spread_checks;        /* percent of randomness in check intervals */
+    char *node; /* "node": this host's name in show info, or NULL */
     /* tune.rcvbuf.client/server, tune.sndbuf.client/server: socket
      * buffer sizes in bytes, 0: the system's */
     int rcvbuf_cli, rcvbuf_srv, sndbuf_cli, sndbuf_srv;

@@ -59,7 +59,6 @@ static const char *const unsupported_kws[] = {
     "ssl-default-server-options",
     "ssl-default-server-ciphers",
     "tune.ssl.default-dh-param",
-    "cpu-map",
     "email-alert",
     "persist",
     "dispatch",

@@ -101,6 +101,81 @@ static int parse_resetenv(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return RC_OK;
 }
 
+/* Reads "N" or "N-M" within [<min>, <max>] into *lo and *hi; RC_OK or
+ * RC_ERR. */
+static int parse_range(const char *s, int min, int max, int *lo, int *hi)
+{
+    char *end;
+    long a = strtol(s, &end, 10), b = a;
+
+    if (end == s)
+        return RC_ERR;
+    if (*end == '-') {
+        const char *s2 = end + 1;
+
+        b = strtol(s2, &end, 10);
+        if (end == s2)
+            return RC_ERR;
+    }
+    if (*end != '\0' || a < min || b > max || a > b)
+        return RC_ERR;
+    *lo = (int)a;
+    *hi = (int)b;
+    return RC_OK;
+}
+
+/* Reads the workers part of a "cpu-map" line: "[auto:]P[/T]", where the
+ * process set P must be 1 (HAProxy 2.6 has one process) and the thread set
+ * T, "all" by default, names our workers. */
+static int cpu_map_workers(const char *w, struct cpu_map *m, char **err)
+{
+    const char *slash;
+    int plo, phi;
+    char *p;
+
+    m->autom = strncmp(w, "auto:", 5) == 0;
+    w += m->autom ? 5 : 0;
+    slash = strchr(w, '/');
+    p = xstrndup(w, slash ? (size_t)(slash - w) : strlen(w));
+    if (strcmp(p, "all") != 0 &&
+        (parse_range(p, 1, 64, &plo, &phi) != RC_OK || plo != 1 || phi != 1)) {
+        free(p);
+        return set_err(err, "'cpu-map': the process set must be 1 or 'all'");
+    }
+    free(p);
+    m->lo = 1;
+    m->hi = 64;
+    if (slash != NULL && strcmp(slash + 1, "all") != 0 &&
+        parse_range(slash + 1, 1, 64, &m->lo, &m->hi) != RC_OK)
+        return set_err(err, "'cpu-map': bad thread set '%s'", slash + 1);
+    return RC_OK;
+}
+
+/* "cpu-map [auto:]P[/T] CPUSET...": workers on CPUs (sched_setaffinity). */
+static int parse_cpu_map(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                         char **args, char **err)
+{
+    struct cpu_map *m = xcalloc(1, sizeof(*m)), **tail;
+    int i, lo, hi;
+
+    for (tail = &ctx->cfg->global.cpu_maps; *tail != NULL;
+         tail = &(*tail)->next)
+        ;
+    *tail = m;
+    if (cpu_map_workers(args[1], m, err) != RC_OK)
+        return RC_ERR;
+    for (i = 2; i < argc; i++) {
+        if (parse_range(args[i], 0, 4095, &lo, &hi) != RC_OK)
+            return set_err(err, "'cpu-map': bad CPU set '%s'", args[i]);
+        for (; lo <= hi; lo++) {
+            if (m->ncpus == (int)(sizeof(m->cpus) / sizeof(m->cpus[0])))
+                return set_err(err, "'cpu-map': at most 64 CPUs a line");
+            m->cpus[m->ncpus++] = lo;
+        }
+    }
+    return RC_OK;
+}
+
 /* "description WORDS...": the words joined by spaces, as HAProxy. */
 static int parse_description(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                              int argc, char **args, char **err)
@@ -152,6 +227,7 @@ const struct cfg_kw cfgparse_global_keywords[] = {
     {"tune.http.maxhdr", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(maxhdr), 1,
      32767},
     {"ulimit-n", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(ulimit_n), 1, INT_MAX},
+    {"cpu-map", CFG_SEC_GLOBAL, 2, -1, parse_cpu_map, 0, 0, 0},
     {"tune.rcvbuf.client", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(rcvbuf_cli), 1,
      INT_MAX},
     {"tune.rcvbuf.server", CFG_SEC_GLOBAL, 1, 1, cfg_set_int, G(rcvbuf_srv), 1,

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,6 +416,31 @@ static void worker_free_events(void)
     conn_loop_done();
 }
 
+/* Puts worker <id> on the CPUs its "cpu-map" lines give (the last line
+ * naming it wins); a failure is logged and the worker runs anywhere. */
+static void worker_set_cpus(const struct cfg *cfg, int id)
+{
+    const struct cpu_map *m;
+    cpu_set_t set;
+    int i, any = 0;
+
+    for (m = cfg->global.cpu_maps; m != NULL; m = m->next) {
+        if (id < m->lo || id > m->hi || m->ncpus == 0 ||
+            (m->autom && id - m->lo >= m->ncpus))
+            continue;
+        CPU_ZERO(&set);
+        if (m->autom)
+            CPU_SET(m->cpus[id - m->lo], &set);
+        else
+            for (i = 0; i < m->ncpus; i++)
+                CPU_SET(m->cpus[i], &set);
+        any = 1;
+    }
+    if (any && sched_setaffinity(0, sizeof(set), &set) < 0)
+        log_warning("worker %d: cannot bind to the CPUs of cpu-map: %s", id,
+                    strerror(errno));
+}
+
 void worker_run(struct cfg *cfg, int id, int chan)
 {
     const struct module *const *m;
@@ -432,6 +458,7 @@ void worker_run(struct cfg *cfg, int id, int chan)
      * already at EOF and the first loop turn stops us */
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     worker_raise_nofile(cfg);
+    worker_set_cpus(cfg, id);
     /* each request frees what it allocated: keep the freed top of the heap
      * instead of returning it to the kernel and asking again (brk) */
     mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);

@@ -25,8 +25,8 @@ EOF2
 my @errors = (
     ["unknown global keyword", "global\n    foo bar\n",
      qr/check\.cfg:2: unknown keyword 'foo' in 'global' section/],
-    ["unsupported keyword", "global\n    cpu-map 1 0\n",
-     qr/check\.cfg:2: keyword 'cpu-map' is not supported yet/],
+    ["unsupported keyword", "global\n    localpeer somepeer\n",
+     qr/check\.cfg:2: keyword 'localpeer' is not supported yet/],
     ["keyword out of section", "    bind :80\n",
      qr/check\.cfg:1: .*'bind'.* section/],
     ["keyword in the wrong section",
