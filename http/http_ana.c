@@ -338,21 +338,27 @@ static int hdr_hop_by_hop(const struct http_msg *m, struct ist name)
     return 0;
 }
 
-/* Writes the end-to-end headers of <m> into <out>. */
+/* Writes the header line "<name>: <value>" into <out>. */
+static void hdr_line_write(struct evbuffer *out, struct ist name,
+                           struct ist value)
+{
+    evbuffer_add(out, name.ptr, name.len);
+    evbuffer_add(out, ": ", 2);
+    evbuffer_add(out, value.ptr, value.len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* Writes the end-to-end headers of <m> into <out>, but those named
+ * <skip> (when not empty). */
 static void msg_write_headers(const struct http_msg *m, struct evbuffer *out,
                               struct ist skip)
 {
     unsigned i;
 
-    for (i = 0; i < m->nhdrs; i++) {
-        if (hdr_hop_by_hop(m, m->hdrs[i].name) ||
-            (skip.len > 0 && ist_ieq(m->hdrs[i].name, skip)))
-            continue;
-        evbuffer_add(out, m->hdrs[i].name.ptr, m->hdrs[i].name.len);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, m->hdrs[i].value.ptr, m->hdrs[i].value.len);
-        evbuffer_add(out, "\r\n", 2);
-    }
+    for (i = 0; i < m->nhdrs; i++)
+        if (!hdr_hop_by_hop(m, m->hdrs[i].name) &&
+            (skip.len == 0 || !ist_ieq(m->hdrs[i].name, skip)))
+            hdr_line_write(out, m->hdrs[i].name, m->hdrs[i].value);
 }
 
 /* ---------------------------------------------------------------- */
@@ -679,10 +685,8 @@ void http_early_hint(struct stream *s, struct ist name, struct ist value)
     if (!(txn->req.h1flags & H1_MF_VER_11) || (txn->flags & TXN_F_RES_STARTED))
         return;
     evbuffer_add(out, "HTTP/1.1 103 Early Hints\r\n", 26);
-    evbuffer_add(out, name.ptr, name.len);
-    evbuffer_add(out, ": ", 2);
-    evbuffer_add(out, value.ptr, value.len);
-    evbuffer_add(out, "\r\n\r\n", 4);
+    hdr_line_write(out, name, value);
+    evbuffer_add(out, "\r\n", 2);
 }
 
 void http_reply_error(struct stream *s, int status)
@@ -1415,12 +1419,8 @@ static void req_head_send(struct http_txn *txn)
     evbuffer_add(out, "\r\n", 2);
     msg_write_headers(m, out, name_hdr);
     /* http-send-name-header: the server's name replaces any such header */
-    if (name_hdr.len > 0) {
-        evbuffer_add(out, name_hdr.ptr, name_hdr.len);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, txn->s->srv->name, strlen(txn->s->srv->name));
-        evbuffer_add(out, "\r\n", 2);
-    }
+    if (name_hdr.len > 0)
+        hdr_line_write(out, name_hdr, ist_from(txn->s->srv->name));
     addr_hdr_write(txn, &txn->s->fe->fwdfor, &txn->s->be->fwdfor,
                    &txn->s->sess->src, out);
     addr_hdr_write(txn, &txn->s->fe->origto, &txn->s->be->origto,
