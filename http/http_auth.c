@@ -84,19 +84,19 @@ static struct ist creds_type(const struct http_creds *c)
     return (struct ist){NULL, 0};
 }
 
-/* The user of the list named by args[0] whose Basic credentials the
- * request carries, or NULL. */
+/* Reads the request's credentials into <c> (c->user.ptr NULL without
+ * Basic ones) and returns the user of the list named by args[0] they are
+ * valid for, or NULL. */
 static const struct auth_user *creds_user(const struct arg *args,
-                                          const struct smp_env *env)
+                                          const struct smp_env *env,
+                                          struct http_creds *c)
 {
-    const struct userlist *ul =
-        userlist_find(worker_cfg(), args[0].data.str.ptr);
-    struct http_creds c;
+    const struct userlist *ul;
 
-    if (ul == NULL || !creds_read(env, IST("authorization"), &c) ||
-        c.user.ptr == NULL)
+    if (!creds_read(env, IST("authorization"), c) || c->user.ptr == NULL)
         return NULL;
-    return userlist_check(ul, c.user, c.pass);
+    ul = userlist_find(worker_cfg(), args[0].data.str.ptr);
+    return ul != NULL ? userlist_check(ul, c->user, c->pass) : NULL;
 }
 
 /* http_auth(userlist): whether the Basic credentials are valid; no
@@ -105,11 +105,12 @@ static int fetch_http_auth(const struct arg *args, struct sample *smp,
                            const struct smp_env *env, const void *priv)
 {
     struct http_creds c;
+    const struct auth_user *u = creds_user(args, env, &c);
 
-    if (!creds_read(env, IST("authorization"), &c) || c.user.ptr == NULL)
+    if (c.user.ptr == NULL)
         return 0;
     smp->type = SMP_T_BOOL;
-    smp->data.sint = creds_user(args, env) != NULL;
+    smp->data.sint = u != NULL;
     return 1;
 }
 
@@ -119,9 +120,8 @@ static int fetch_http_auth_group(const struct arg *args, struct sample *smp,
 {
     struct http_creds c;
 
-    if (creds_user(args, env) == NULL)
+    if (creds_user(args, env, &c) == NULL)
         return 0;
-    creds_read(env, IST("authorization"), &c);
     smp->type = SMP_T_STR;
     smp->data.str = c.user;
     return 1;
@@ -140,11 +140,12 @@ static int fetch_http_auth_groups(const struct arg *args, struct sample *smp,
                                   const struct smp_env *env, const void *priv)
 {
     struct groups_iter *it = smp->ctx.p;
+    struct http_creds c;
     const char *g;
 
     if (it == NULL) {
         it = palloc(env->pool, sizeof(*it));
-        if (it == NULL || (it->u = creds_user(args, env)) == NULL)
+        if (it == NULL || (it->u = creds_user(args, env, &c)) == NULL)
             return 0;
         it->next = 0;
         smp->ctx.p = it;
