@@ -86,10 +86,11 @@ static struct auth_group *group_find(const struct userlist *ul,
  * the method is unknown or the setting malformed. */
 static const char *hash_of(const char *pass, const char *setting)
 {
-    static struct crypt_data cd; /* 32 kB: one per process, not per call */
+    /* 32 kB, one per process: zeroed before the first use (static), as
+     * crypt_r wants, and reusable as it is after that */
+    static struct crypt_data cd;
     const char *h;
 
-    memset(&cd, 0, sizeof(cd));
     h = crypt_r(pass, setting, &cd);
     return h != NULL && h[0] != '*' ? h : NULL;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "core/cfg.h"
@@ -165,7 +166,8 @@ static int parse_cpu_map(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     if (cpu_map_workers(args[1], m, err) != RC_OK)
         return RC_ERR;
     for (i = 2; i < argc; i++) {
-        if (parse_range(args[i], 0, 4095, &lo, &hi) != RC_OK)
+        /* sched_setaffinity's set holds CPUs 0..CPU_SETSIZE-1 */
+        if (parse_range(args[i], 0, CPU_SETSIZE - 1, &lo, &hi) != RC_OK)
             return set_err(err, "'cpu-map': bad CPU set '%s'", args[i]);
         for (; lo <= hi; lo++) {
             if (m->ncpus == (int)(sizeof(m->cpus) / sizeof(m->cpus[0])))

@@ -54,6 +54,7 @@ is(cpus_of(3), '0-1', 'worker 3 on both CPUs of its line');
 for my $c (['cpu-map 2 0', 'the process set must be 1'],
     ['cpu-map 1/x 0', "bad thread set 'x'"],
     ['cpu-map 1 0-a', "bad CPU set '0-a'"],
+    ['cpu-map 1 5000', "bad CPU set '5000'"],
     ['cpu-map 1', 'expects']) {
     my ($rc, $out) = $t->check_config("global\n    $c->[0]\n", 'bad.cfg');
     ok($rc != 0 && $out =~ /bad\.cfg:2: .*\Q$c->[1]\E/, $c->[0]) or diag($out);
