@@ -399,7 +399,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"option httpchk", CFG_SEC_BE, 0, 3, parse_httpchk, 0, 0, 0},
     {"option originalto", CFG_SEC_PROXY, 0, 4, parse_addr_hdr, P(origto), 0, 0},
     {"option log-health-checks", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
-     0, 0},
+     PX_OPT_LOG_HEALTH, 0},
     {"id", CFG_SEC_NODEF, 1, 1, cfg_set_int, P(uuid), 1, INT_MAX},
     {"option tcpka", CFG_SEC_PROXY, 0, 0, cfg_set_flag, P(options),
      PX_OPT_CLITCPKA | PX_OPT_SRVTCPKA, 0},

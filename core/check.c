@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -41,11 +42,13 @@
 #define CHECK_MAX_RESPONSE 16384
 
 /* How often a worker looks for servers that the checking worker took out
- * of balancing or put back (http-check disable-on-404), and moves the
- * weights of servers in their slowstart. Balancing reads each worker's
- * own weights, so the shared state must be copied into them; a timer
- * armed only where the options are used bounds the delay. */
-#define CHECK_WEIGHT_POLL_MS 50
+ * of balancing or put back (http-check disable-on-404), moves the weights
+ * of servers in their slowstart, ends the streams of servers that went
+ * down (on-marked-down), and, in the checking worker, acts on the errors
+ * other workers observed. Balancing reads each worker's own weights, so
+ * the shared state must be copied into them; a timer armed only where
+ * the options are used bounds the delay. */
+#define CHECK_POLL_MS 50
 
 /* The results of one check. */
 enum check_outcome {
@@ -670,7 +673,8 @@ static void attach_one(struct server *srv, void *arg)
     struct server_health **next = arg;
 
     srv->health = (*next)++;
-    srv->health->up = 1; /* servers start up, as in HAProxy */
+    srv->health->up = 1;             /* servers start up, as in HAProxy, */
+    srv->health->health = srv->rise; /* a failure from down */
 }
 
 int check_prepare(struct cfg *cfg)
@@ -754,6 +758,12 @@ static void check_announce_empty(const struct proxy *px)
     log_alert("backend '%s' has no server available!", px->name);
 }
 
+/* What HAProxy adds to the counts of servers when only backups serve. */
+static const char *on_backup(int act, int bck)
+{
+    return act == 0 && bck > 0 ? " Running on backup." : "";
+}
+
 /* Announces that <t> went up or down with <h>: "via" the server it
  * tracks. */
 static void check_announce_via(const struct proxy *px, const struct server *t,
@@ -762,17 +772,19 @@ static void check_announce_via(const struct proxy *px, const struct server *t,
     if (up)
         check_announce(px, LOG_LVL_NOTICE,
                        "Server %s/%s is UP via %s/%s. %d active and %d "
-                       "backup servers online. 0 sessions requeued, %u total "
-                       "in queue.",
+                       "backup servers online.%s 0 sessions requeued, %u "
+                       "total in queue.",
                        px->name, t->name, t->tracked->px->name,
-                       t->tracked->name, act, bck, px->queue.len);
+                       t->tracked->name, act, bck, on_backup(act, bck),
+                       px->queue.len);
     else
         check_announce(px, LOG_LVL_ALERT,
                        "Server %s/%s is DOWN via %s/%s. %d active and %d "
-                       "backup servers left. %u sessions active, 0 requeued, "
-                       "%u remaining in queue.",
+                       "backup servers left.%s %u sessions active, 0 "
+                       "requeued, %u remaining in queue.",
                        px->name, t->name, t->tracked->px->name,
-                       t->tracked->name, act, bck, t->cur_conns, px->queue.len);
+                       t->tracked->name, act, bck, on_backup(act, bck),
+                       t->cur_conns, px->queue.len);
 }
 
 /* The servers tracking <srv>, directly or through others (they share its
@@ -798,31 +810,67 @@ static void check_log_trackers(const struct server *srv)
     }
 }
 
-/* Announces a transition of the checked server of <run>. */
+/* ", check duration: <ms>ms", or nothing for a result that traffic gave
+ * ("observe", <ms> -1); in a static buffer. */
+static const char *check_took(long ms)
+{
+    static char dur[48];
+
+    if (ms < 0)
+        return "";
+    snprintf(dur, sizeof(dur), ", check duration: %ldms", ms);
+    return dur;
+}
+
+/* Announces a transition of the checked server of <run>; with "option
+ * log-health-checks" the check's own line said why. */
 static void check_log_change(struct check_run *run, const char *reason, long ms)
 {
     struct server *srv = run->srv;
     int act, bck;
+    char why[512] = "";
 
     count_usable(srv->px, &act, &bck);
+    if (!(srv->px->options & PX_OPT_LOG_HEALTH))
+        snprintf(why, sizeof(why), ", reason: %s%s", reason, check_took(ms));
     if (srv->health->up)
         check_announce(srv->px, LOG_LVL_NOTICE,
-                       "Server %s/%s is %s, reason: %s, check duration: "
-                       "%ldms. %d active and %d backup servers online. 0 "
-                       "sessions requeued, %u total in queue.",
+                       "Server %s/%s is %s%s. %d active and %d backup servers "
+                       "online.%s 0 sessions requeued, %u total in queue.",
                        srv->px->name, srv->name,
-                       srv->health->nolb ? "stopping" : "UP", reason, ms, act,
-                       bck, srv->px->queue.len);
+                       srv->health->nolb ? "stopping" : "UP", why, act, bck,
+                       on_backup(act, bck), srv->px->queue.len);
     else
         check_announce(srv->px, LOG_LVL_ALERT,
-                       "Server %s/%s is DOWN, reason: %s, check duration: "
-                       "%ldms. %d active and %d backup servers left. %u "
-                       "sessions active, 0 requeued, %u remaining in queue.",
-                       srv->px->name, srv->name, reason, ms, act, bck,
-                       srv->cur_conns, srv->px->queue.len);
+                       "Server %s/%s is DOWN%s. %d active and %d backup "
+                       "servers left.%s %u sessions active, 0 requeued, %u "
+                       "remaining in queue.",
+                       srv->px->name, srv->name, why, act, bck,
+                       on_backup(act, bck), srv->cur_conns, srv->px->queue.len);
     if (act + bck == 0)
         check_announce_empty(srv->px);
     check_log_trackers(srv);
+}
+
+/* "option log-health-checks": a check that moved the health of the
+ * server of <run> is logged, with the health it left. */
+static void check_log_health(struct check_run *run, int ok, const char *reason,
+                             long ms)
+{
+    struct server *srv = run->srv;
+    const struct server_health *h = srv->health;
+    int up = h->health >= srv->rise;
+    char msg[1024];
+
+    if (!(srv->px->options & PX_OPT_LOG_HEALTH))
+        return;
+    snprintf(msg, sizeof(msg),
+             "Health check for server %s/%s %s, reason: %s%s, status: %d/%d "
+             "%s.",
+             srv->px->name, srv->name, ok ? "succeeded" : "failed", reason,
+             check_took(ms), up ? h->health - srv->rise + 1 : h->health,
+             up ? srv->fall : srv->rise, up ? "UP" : "DOWN");
+    check_announce(srv->px, LOG_LVL_NOTICE, "%s", msg);
 }
 
 /* <ms> moved by a random share of up to "spread-checks" percent either
@@ -842,13 +890,16 @@ static unsigned check_spread(unsigned ms)
 static void check_schedule(struct check_run *run)
 {
     struct server *srv = run->srv;
+    const struct server_health *h = srv->health;
     unsigned ms = srv->inter;
     struct timeval tv;
 
-    if (srv->health->streak > 0 && srv->fastinter)
+    if (h->health == srv->rise + srv->fall - 1)
+        ms = srv->inter; /* settled up */
+    else if (!h->up && h->health == 0)
+        ms = srv->downinter ? srv->downinter : srv->inter; /* settled down */
+    else if (srv->fastinter)
         ms = srv->fastinter; /* a change is under way */
-    else if (!srv->health->up && srv->downinter)
-        ms = srv->downinter;
     ms = check_spread(ms);
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
@@ -873,41 +924,172 @@ static void check_set_nolb(struct check_run *run, int nolb, const char *reason,
     check_log_change(run, reason, ms);
 }
 
-/* Records one result (enum check_outcome) and applies rise/fall; a server
- * up and answering 404 under disable-on-404 leaves balancing at once and
- * comes back on its first good answer; a down one stays down. */
+/* Records one result (enum check_outcome) in HAProxy's health counter:
+ * from 0 (down) to rise + fall - 1 (settled up). A failure takes one off,
+ * and the whole of it below "rise" (down); a success adds one, and the
+ * whole range from "rise" on (up). A server starts at "rise": up, and down
+ * on its first failure until a check passed. A server up and answering
+ * 404 under disable-on-404 leaves balancing at once and comes back on its
+ * first good answer; a down one stays down. <ms> is the check's duration,
+ * -1 for a result that traffic gave ("observe"). */
+static void check_record(struct check_run *run, int ok, const char *reason,
+                         long ms)
+{
+    struct server *srv = run->srv;
+    struct server_health *h = srv->health;
+    int max = srv->rise + srv->fall - 1, was = h->health;
+
+    if (ok == CHECK_CONDPASS && !h->up)
+        return;
+    if (ok == CHECK_FAILED) {
+        if (h->health > 0)
+            h->health--;
+        if (h->health < srv->rise)
+            h->health = 0;
+    } else {
+        if (h->health < max && ++h->health >= srv->rise)
+            h->health = max;
+        /* as HAProxy: a good check forgets the errors traffic showed */
+        __atomic_store_n(&h->obs_errors, 0, __ATOMIC_RELAXED);
+    }
+    if (h->health != was)
+        check_log_health(run, ok != CHECK_FAILED, reason, ms);
+    if (h->up && ok != CHECK_FAILED) {
+        if (h->nolb != (ok == CHECK_CONDPASS))
+            check_set_nolb(run, ok == CHECK_CONDPASS, reason, ms);
+        return;
+    }
+    if (h->up == (h->health >= srv->rise))
+        return;
+    h->up = !h->up;
+    if (h->up) /* back up: a slowstart ramps from now */
+        h->up_since = freq_ctr_now_ms();
+    h->nolb = 0;
+    h->changes++;
+    check_sync_weight(srv);
+    check_log_change(run, reason, ms);
+}
+
+/* Ends the check of <run> in flight with its result (enum
+ * check_outcome), and arms the next. */
 static void check_result(struct check_run *run, int ok, const char *reason)
 {
-    struct server_health *h = run->srv->health;
     struct timeval now;
-    long ms;
-    int nolb = ok == CHECK_CONDPASS;
 
     if (run->bev != NULL) {
         bufferevent_free(run->bev);
         run->bev = NULL;
     }
     gettimeofday(&now, NULL);
-    ms = (now.tv_sec - run->start.tv_sec) * 1000 +
-         (now.tv_usec - run->start.tv_usec) / 1000;
-    if (nolb) {
-        if (h->up && !h->nolb)
-            check_set_nolb(run, 1, reason, ms);
-    } else if (ok == h->up) {
-        h->streak = 0;
-        if (ok && h->nolb)
-            check_set_nolb(run, 0, reason, ms);
-    } else if (++h->streak >= (h->up ? run->srv->fall : run->srv->rise)) {
-        if (ok) /* back up: a slowstart ramps from now */
-            h->up_since = freq_ctr_now_ms();
-        h->up = ok;
-        h->nolb = 0;
-        h->streak = 0;
-        h->changes++;
-        check_sync_weight(run->srv);
-        check_log_change(run, reason, ms);
-    }
+    check_record(run, ok, reason,
+                 (now.tv_sec - run->start.tv_sec) * 1000 +
+                     (now.tv_usec - run->start.tv_usec) / 1000);
     check_schedule(run);
+}
+
+/* ---------------------------------------------------------------- */
+/* What traffic shows ("observe", "error-limit", "on-error")          */
+/* ---------------------------------------------------------------- */
+
+/* What an observed event means at each level of "observe". */
+enum obs_verdict {
+    OBS_IGNORED = 0,
+    OBS_FAILED,
+    OBS_PASSED,
+};
+
+static const struct {
+    const char *desc;         /* HAProxy's words, in the log */
+    unsigned char verdict[2]; /* layer4, layer7 */
+} obs_kinds[CHECK_OBS_COUNT] = {
+    [CHECK_OBS_L4_OK] = {"L4 successful connection", {OBS_PASSED, 0}},
+    [CHECK_OBS_L4_ERR] = {"L4 unsuccessful connection",
+                          {OBS_FAILED, OBS_FAILED}},
+    [CHECK_OBS_HTTP_OK] = {"Correct http response", {0, OBS_PASSED}},
+    [CHECK_OBS_HTTP_STS] = {"Wrong http response", {0, OBS_FAILED}},
+    [CHECK_OBS_HTTP_HDRRSP] = {"Invalid http response (headers)",
+                               {0, OBS_FAILED}},
+    [CHECK_OBS_HTTP_READ_ERROR] = {"Read error (http)", {0, OBS_FAILED}},
+    [CHECK_OBS_HTTP_READ_TIMEOUT] = {"Read timeout (http)", {0, OBS_FAILED}},
+    [CHECK_OBS_HTTP_BROKEN_PIPE] = {"Connection reset by peer (http)",
+                                    {0, OBS_FAILED}},
+};
+
+/* Brings the next check of <run> forward to "fastinter" from now, if it
+ * was due later and none runs. */
+static void check_hasten(struct check_run *run)
+{
+    unsigned ms = run->srv->fastinter;
+    struct timeval due, now, tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (ms == 0 || run->bev != NULL || !evtimer_pending(run->timer, &due))
+        return;
+    gettimeofday(&now, NULL);
+    timeradd(&now, &tv, &now);
+    if (timercmp(&due, &now, >))
+        evtimer_add(run->timer, &tv);
+}
+
+/* Checking worker: "error-limit" consecutive errors of the server of <run>
+ * reached, its "on-error" applies: fail-check counts a failed check,
+ * sudden-death leaves one failure to go, mark-down goes down at once; all
+ * but fastinter bring the next check forward to "fastinter". */
+static void check_obs_limit(struct check_run *run)
+{
+    struct server *srv = run->srv;
+    struct server_health *h = srv->health;
+    int n = __atomic_load_n(&h->obs_errors, __ATOMIC_RELAXED);
+    int last = __atomic_load_n(&h->obs_last, __ATOMIC_RELAXED);
+    char reason[160];
+
+    do {
+        if (n < srv->error_limit)
+            return;
+    } while (!__atomic_compare_exchange_n(&h->obs_errors, &n, 0, 0,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    __atomic_add_fetch(&h->obs_limits, 1, __ATOMIC_RELAXED);
+    snprintf(reason, sizeof(reason),
+             "Health analyze, info: \"Detected %d consecutive errors, last "
+             "one was: %s\"",
+             srv->error_limit, obs_kinds[last].desc);
+    switch (srv->on_error) {
+    case SRV_ON_ERROR_FASTINTER:
+        break;
+    case SRV_ON_ERROR_SUDDEN_DEATH:
+        if (h->health > srv->rise)
+            h->health = srv->rise + 1;
+        check_record(run, CHECK_FAILED, reason, -1);
+        break;
+    case SRV_ON_ERROR_FAIL_CHECK:
+        check_record(run, CHECK_FAILED, reason, -1);
+        break;
+    case SRV_ON_ERROR_MARK_DOWN:
+        h->health = srv->rise;
+        check_record(run, CHECK_FAILED, reason, -1);
+        break;
+    }
+    check_hasten(run);
+}
+
+void check_observe(struct server *srv, enum check_obs what)
+{
+    struct server_health *h = srv->health;
+
+    if (srv->observe == SRV_OBSERVE_NONE || h == NULL)
+        return;
+    switch (obs_kinds[what].verdict[srv->observe - 1]) {
+    case OBS_PASSED:
+        if (__atomic_load_n(&h->obs_errors, __ATOMIC_RELAXED) != 0)
+            __atomic_store_n(&h->obs_errors, 0, __ATOMIC_RELAXED);
+        break;
+    case OBS_FAILED:
+        __atomic_store_n(&h->obs_last, (int)what, __ATOMIC_RELAXED);
+        if (__atomic_add_fetch(&h->obs_errors, 1, __ATOMIC_RELAXED) >=
+                srv->error_limit &&
+            srv->run != NULL)
+            check_obs_limit(srv->run); /* the checking worker: at once */
+        break;
+    }
 }
 
 /* Returns the outcome (enum check_outcome) of the response in <buf>;
@@ -1398,47 +1580,79 @@ static int check_weight_follows(const struct proxy *px,
             srv->slowstart != 0);
 }
 
-/* Copies the shared NOLB flags and slowstart ramps of <cfg>'s servers
- * into this worker's weights. */
-static void check_weight_poll(evutil_socket_t fd, short what, void *arg)
+/* 1 if this worker must poll the shared state of <srv>: for its weight,
+ * for its transitions (on-marked-down/up), or for the errors traffic
+ * showed ("observe"). */
+static int check_polled(const struct proxy *px, const struct server *srv)
+{
+    return check_weight_follows(px, srv) ||
+           (srv->health != NULL && (srv->on_marked_down || srv->on_marked_up ||
+                                    srv->observe != SRV_OBSERVE_NONE));
+}
+
+/* A transition of <srv> this worker had not seen: on-marked-down ends its
+ * streams here, on-marked-up those of the backend's backup servers. */
+static void check_follow_change(struct server *srv)
+{
+    struct server *b;
+
+    srv->seen_changes = srv->health->changes;
+    if (!srv->health->up && srv->on_marked_down)
+        server_kill_streams(srv, 'D');
+    if (srv->health->up && srv->on_marked_up && !srv->backup)
+        for (b = srv->px->servers; b != NULL; b = b->next)
+            if (b->backup)
+                server_kill_streams(b, 'U');
+}
+
+/* Brings this worker in line with the shared state of <cfg>'s servers:
+ * NOLB flags and slowstart ramps into the weights, transitions into the
+ * streams; the checking worker applies "on-error" to errors any worker
+ * observed. */
+static void check_poll(evutil_socket_t fd, short what, void *arg)
 {
     struct cfg *cfg = arg;
     struct proxy *px;
     struct server *srv;
 
     for (px = cfg->proxies; px != NULL; px = px->next)
-        for (srv = px->servers; srv != NULL; srv = srv->next)
+        for (srv = px->servers; srv != NULL; srv = srv->next) {
             if (check_weight_follows(px, srv))
                 check_sync_weight(srv);
+            if (!check_polled(px, srv))
+                continue;
+            if (srv->seen_changes != srv->health->changes)
+                check_follow_change(srv);
+            if (srv->run != NULL && srv->observe != SRV_OBSERVE_NONE)
+                check_obs_limit(srv->run);
+        }
 }
 
-/* Arms the weight poll of this worker if a server of <cfg> follows a
- * shared NOLB flag or slowstart ramp (the checking worker also applies
- * its changes at once; it polls too, for the state a respawned one
- * inherits). */
-static void check_weight_start(struct cfg *cfg)
+/* Arms the poll of this worker if a server of <cfg> needs it (the
+ * checking worker also applies its changes at once; it polls too, for
+ * the state a respawned one inherits). */
+static void check_poll_start(struct cfg *cfg)
 {
-    static struct event *weight_poll;
-    const struct timeval tv = {0, CHECK_WEIGHT_POLL_MS * 1000};
+    static struct event *poll;
+    const struct timeval tv = {0, CHECK_POLL_MS * 1000};
     struct proxy *px;
     struct server *srv = NULL;
 
     for (px = cfg->proxies; px != NULL && srv == NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next)
-            if (check_weight_follows(px, srv))
+            if (check_polled(px, srv))
                 break;
-    if (srv == NULL || weight_poll != NULL)
+    if (srv == NULL || poll != NULL)
         return;
-    weight_poll =
-        event_new(worker_loop(), -1, EV_PERSIST, check_weight_poll, cfg);
-    if (weight_poll != NULL)
-        event_add(weight_poll, &tv);
+    poll = event_new(worker_loop(), -1, EV_PERSIST, check_poll, cfg);
+    if (poll != NULL)
+        event_add(poll, &tv);
 }
 
 int check_start(struct cfg *cfg)
 {
     if (worker_id() == 1)
         each_checked(cfg, start_one, NULL);
-    check_weight_start(cfg);
+    check_poll_start(cfg);
     return RC_OK;
 }

@@ -12,6 +12,7 @@
 #include "core/cfgparse.h"
 
 struct cfg;
+struct server;
 struct proxy;
 struct sample_regex;
 struct tcpchk_rule;
@@ -51,6 +52,25 @@ struct px_check {
                                       * (core/check_proto.c) */
     int disable_on_404; /* http-check disable-on-404: 404 drains (NOLB) */
 };
+
+/* What traffic showed of a server, for "observe" (HAProxy's analyze
+ * statuses). */
+enum check_obs {
+    CHECK_OBS_L4_OK,
+    CHECK_OBS_L4_ERR,
+    CHECK_OBS_HTTP_OK,
+    CHECK_OBS_HTTP_STS, /* a 5xx other than 501 and 505 */
+    CHECK_OBS_HTTP_HDRRSP,
+    CHECK_OBS_HTTP_READ_ERROR,
+    CHECK_OBS_HTTP_READ_TIMEOUT,
+    CHECK_OBS_HTTP_BROKEN_PIPE,
+    CHECK_OBS_COUNT
+};
+
+/* Any worker: counts <what> against or for <srv>'s health when it has
+ * "observe" and checks; the checking worker applies "on-error" once
+ * "error-limit" errors in a row are reached. */
+void check_observe(struct server *srv, enum check_obs what);
 
 /* Keywords of health checks: "option tcp-check", "tcp-check", the
  * protocol options ("option redis-check"...). */

@@ -411,6 +411,11 @@ static int lb_took(struct stream *s, struct server *srv)
         s->redispatched = 1;
     s->srv = srv;
     s->has_slot = 1;
+    s->srv_prev = NULL;
+    s->srv_next = srv->streams;
+    if (srv->streams != NULL)
+        srv->streams->srv_prev = s;
+    srv->streams = s;
     /* the next in line may find a slot too (a server with room left) */
     if (srv->queue.head != NULL)
         stream_wake(srv->queue.head);
@@ -486,6 +491,12 @@ void lb_release(struct stream *s)
     if (!s->has_slot)
         return;
     s->has_slot = 0;
+    if (s->srv_prev != NULL)
+        s->srv_prev->srv_next = s->srv_next;
+    else
+        s->srv->streams = s->srv_next;
+    if (s->srv_next != NULL)
+        s->srv_next->srv_prev = s->srv_prev;
     s->srv->cur_conns--;
     server_slots_release(s->srv);
     if (s->srv->queue.head != NULL)

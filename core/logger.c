@@ -836,10 +836,9 @@ void logger_stream_end(struct stream *s)
 
     if (lp == NULL || lp->neff == 0)
         return;
-    /* nothing received: HTTP never logs it (HAProxy makes no stream),
-     * TCP only without dontlognull */
-    if (stream_bytes_in(s) == 0 &&
-        (s->fe->mode == PX_MODE_HTTP || (s->fe->options & PX_OPT_DONTLOGNULL)))
+    /* nothing received (an HTTP stream only exists then for a connection
+     * closed or timed out before its first byte) */
+    if (stream_bytes_in(s) == 0 && (s->fe->options & PX_OPT_DONTLOGNULL))
         return;
     /* without a format HAProxy logs "Connect from" for every stream it
      * creates; an HTTP stream exists once its request begins */

@@ -67,6 +67,7 @@ enum px_mode {
 #define PX_OPT_DONTLOG_NORM 0x40000  /* option dontlog-normal */
 #define PX_OPT_LOG_SEP_ERR  0x80000  /* option log-separate-errors */
 #define PX_OPT_PRETEND_KA   0x100000 /* option http-pretend-keepalive */
+#define PX_OPT_LOG_HEALTH   0x40000000 /* option log-health-checks */
 
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {

@@ -6,6 +6,7 @@
 #endif
 
 #include <limits.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "core/proxy.h"
 #include "core/proxy_protocol.h"
 #include "core/server.h"
+#include "core/stream.h"
 #include "core/util.h"
 #include "core/worker.h"
 
@@ -72,6 +74,59 @@ static int opt_string(int *i, int argc, char **args, char **out, char **err)
     free(*out);
     *out = xstrdup(args[*i]);
     return RC_OK;
+}
+
+/* Parses at args[*i + 1] one of the NULL-terminated <names>, whose index
+ * goes to *<out>. */
+static int opt_enum(int *i, int argc, char **args, const char *const *names,
+                    int *out, char **err)
+{
+    const char *o = args[*i];
+    char list[128] = "";
+    size_t len = 0;
+    int n;
+
+    if (*i + 1 < argc)
+        for (n = 0, (*i)++; names[n] != NULL; n++)
+            if (strcmp(args[*i], names[n]) == 0) {
+                *out = n;
+                return RC_OK;
+            }
+    for (n = 0; names[n] != NULL && len < sizeof(list); n++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s'%s'",
+                                n == 0         ? ""
+                                : names[n + 1] ? ", "
+                                               : " or ",
+                                names[n]);
+    return set_err(err, "'server' option '%s' expects %s", o, list);
+}
+
+/* Parses "observe", "on-error", "on-marked-down", "on-marked-up". */
+static int opt_observe(struct server *srv, int *i, int argc, char **args,
+                       char **err)
+{
+    static const char *const observe[] = {"none", "layer4", "layer7", NULL};
+    static const char *const on_error[] = {"fail-check", "fastinter",
+                                           "sudden-death", "mark-down", NULL};
+    static const char *const down[] = {"shutdown-sessions", NULL};
+    static const char *const up[] = {"shutdown-backup-sessions", NULL};
+    const char *o = args[*i];
+    int v = 0, rc;
+
+    if (strcmp(o, "observe") == 0) {
+        rc = opt_enum(i, argc, args, observe, &v, err);
+        srv->observe = (enum server_observe)v;
+    } else if (strcmp(o, "on-error") == 0) {
+        rc = opt_enum(i, argc, args, on_error, &v, err);
+        srv->on_error = (enum server_on_error)v;
+    } else if (strcmp(o, "on-marked-down") == 0) {
+        rc = opt_enum(i, argc, args, down, &v, err);
+        srv->on_marked_down = 1;
+    } else {
+        rc = opt_enum(i, argc, args, up, &v, err);
+        srv->on_marked_up = 1;
+    }
+    return rc;
 }
 
 /* Parses one "init-addr" method <m> into <srv>'s list at <n>. */
@@ -195,6 +250,12 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->puid, err);
         else if (strcmp(o, "addr") == 0)
             rc = opt_check_addr(srv, &i, argc, args, err);
+        else if (strcmp(o, "error-limit") == 0)
+            rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->error_limit, err);
+        else if (strcmp(o, "observe") == 0 || strcmp(o, "on-error") == 0 ||
+                 strcmp(o, "on-marked-down") == 0 ||
+                 strcmp(o, "on-marked-up") == 0)
+            rc = opt_observe(srv, &i, argc, args, err);
         else
             return set_err(err, "'server' option '%s' is not supported yet", o);
         if (rc != RC_OK)
@@ -283,6 +344,7 @@ struct server *server_template_new(void)
     t->inter = 2000;
     t->rise = 2;
     t->fall = 3;
+    t->error_limit = 10;
     t->pool_max = -1; /* HAProxy's defaults */
     t->pool_purge = 5000;
     t->init_addr[0] = SRV_INIT_ADDR_LAST;
@@ -452,6 +514,9 @@ void server_set_weight(struct server *srv, int weight)
 
 void server_set_admin(struct server *srv, enum server_admin st)
 {
+    /* as HAProxy: maintenance is a way down for on-marked-down */
+    if (st == SERVER_MAINT && !srv->disabled && srv->on_marked_down)
+        server_kill_streams(srv, 'D');
     srv->disabled = st == SERVER_MAINT;
     srv->drain = st == SERVER_DRAIN;
     server_set_weight(srv, srv->uweight);
@@ -486,6 +551,16 @@ void server_admin_receive(int st, const char *data, size_t len)
     for (srv = px->servers; srv != NULL; srv = srv->next)
         if (strcmp(srv->name, name) == 0)
             server_set_admin(srv, (enum server_admin)st);
+}
+
+void server_kill_streams(struct server *srv, char cause)
+{
+    struct stream *s;
+
+    /* kill only wakes each stream: none leaves the list meanwhile */
+    for (s = srv->streams; s != NULL; s = s->srv_next)
+        if (s->ops->kill != NULL)
+            s->ops->kill(s, cause);
 }
 
 void server_free(struct server *srv)

@@ -19,13 +19,34 @@ struct server_slots;
  * the worker that runs the checks writes it, the others read it. */
 struct server_health {
     int up;           /* 1 up, 0 down */
-    int streak;       /* consecutive results against the current state */
+    int health;       /* HAProxy's health counter (core/check.c) */
     unsigned changes; /* transitions so far */
     int paused;       /* checks disabled at runtime: the state holds */
     int nolb;         /* up, but answered 404 with http-check
                        * disable-on-404: no new traffic (NOLB) */
     unsigned long long up_since; /* ms (wall clock) the checks last brought
                                   * it up, 0: up since the start */
+    /* "observe": consecutive errors seen in traffic by any worker, the
+     * kind of the last (enum check_obs), and how many times they reached
+     * "error-limit" (hanafail); atomics, written by every worker */
+    int obs_errors;
+    int obs_last;
+    unsigned obs_limits;
+};
+
+/* "observe": what traffic tells of a server's health. */
+enum server_observe {
+    SRV_OBSERVE_NONE = 0,
+    SRV_OBSERVE_LAYER4,
+    SRV_OBSERVE_LAYER7,
+};
+
+/* "on-error": what "error-limit" consecutive observed errors do. */
+enum server_on_error {
+    SRV_ON_ERROR_FAIL_CHECK = 0, /* count as a failed check (default) */
+    SRV_ON_ERROR_FASTINTER,      /* only bring the next check forward */
+    SRV_ON_ERROR_SUDDEN_DEATH,   /* one more failed check marks it down */
+    SRV_ON_ERROR_MARK_DOWN,      /* down at once */
 };
 
 /* "init-addr" methods, tried in order for a server named by host name. */
@@ -67,6 +88,17 @@ struct server {
                                  * server's own address) */
     struct server *tracked;     /* that server, once resolved */
     int rise, fall;
+    enum server_observe observe;
+    int error_limit;               /* "error-limit", 10 by default */
+    enum server_on_error on_error; /* "on-error" */
+    int on_marked_down;            /* "on-marked-down shutdown-sessions" */
+    int on_marked_up;              /* "on-marked-up
+                                    * shutdown-backup-sessions" */
+    unsigned seen_changes;         /* worker-local: health->changes acted on */
+    struct stream *streams;        /* worker-local: streams holding one of
+                                    * its slots (lb.c), which
+                                    * on-marked-down/up and "shutdown
+                                    * sessions" end */
     char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */
     int check_port;      /* 0: the server's port */
     int send_proxy;      /* PROXY protocol version to send first, 0: none */
@@ -157,6 +189,9 @@ void server_set_admin_shared(struct server *srv, enum server_admin st);
 void server_admin_receive(int st, const char *data, size_t len);
 /* Sets the weight of <srv> (0..256), kept aside while it drains. */
 void server_set_weight(struct server *srv, int weight);
+/* Ends every stream of this worker holding a slot of <srv>, logged with
+ * the termination cause <cause> ('D' down, 'U' up, 'K' killed). */
+void server_kill_streams(struct server *srv, char cause);
 /* Registers the runtime API's server commands (core/server_cli.c). */
 void server_cli_init(void);
 /* Frees <srv>. */

@@ -1,6 +1,7 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The runtime API's server commands (HAProxy's names and answers): get
- * and set weight, set server state/weight, enable and disable server.
+ * and set weight, set server state/weight, enable and disable server,
+ * shutdown sessions server.
  * Each worker balances on its own copy; the master sends the changes to
  * every worker (CLI_F_WRITE). */
 #ifdef HAVE_CONFIG_H
@@ -138,6 +139,21 @@ static int server_cli_enable(struct cli_req *req, int argc, char **args,
     return RC_OK;
 }
 
+/* "shutdown sessions server <backend>/<server>": every stream using it
+ * ends, logged with the termination cause K. */
+static int server_cli_shutdown(struct cli_req *req, int argc, char **args,
+                               void *arg)
+{
+    struct server *srv;
+
+    if (argc != 4)
+        return cli_fail(req, "Require 'backend/server'.\n");
+    if ((srv = server_cli_find(req, args[3])) == NULL)
+        return RC_ERR;
+    server_kill_streams(srv, 'K');
+    return RC_OK;
+}
+
 static const struct cli_cmd server_cli_cmds[] = {
     {{"get", "weight", NULL},
      "get weight <bk>/<srv>                   : report a server's current "
@@ -171,6 +187,12 @@ static const struct cli_cmd server_cli_cmds[] = {
      CLI_LVL_ADMIN,
      CLI_F_WRITE,
      server_cli_enable,
+     NULL},
+    {{"shutdown", "sessions", "server", NULL},
+     "shutdown sessions server <bk>/<srv>     : kill sessions on a server",
+     CLI_LVL_ADMIN,
+     CLI_F_WRITE,
+     server_cli_shutdown,
      NULL},
     {{NULL}, NULL, 0, 0, NULL, NULL},
 };

@@ -250,6 +250,8 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
         stats_set(ln, "chkdown", "%u", srv->health->changes / 2);
         stats_set(ln, "check_rise", "%d", srv->rise);
         stats_set(ln, "check_fall", "%d", srv->fall);
+        if (srv->observe != SRV_OBSERVE_NONE)
+            stats_set(ln, "hanafail", "%u", srv->health->obs_limits);
     }
 }
 

@@ -70,6 +70,10 @@ struct stream_ops {
     /* the status of the response the client got, 0 if none (may be NULL:
      * no status in this protocol) */
     int (*status)(const struct stream *s);
+    /* ends the stream soon, its server connection cut, logged with the
+     * termination cause <cause> (on-marked-down, "shutdown sessions");
+     * never frees it from the caller's stack */
+    void (*kill)(struct stream *s, char cause);
 };
 
 /* HAProxy's log timers of a stream, in ms since it began; -1 until the
@@ -126,9 +130,10 @@ struct stream {
      * while this one waited there, plus one; 0 if it never waited there
      * (HAProxy's srv_queue / backend_queue, %sq / %bq) */
     unsigned srv_queue_pos, be_queue_pos;
-    int has_slot;     /* holds one of srv's maxconn slots (lb_assign) */
-    int retries;      /* connection attempts retried (%rc) */
-    int redispatched; /* a retry changed server (%rc's '+') */
+    int has_slot; /* holds one of srv's maxconn slots (lb_assign) */
+    struct stream *srv_next, *srv_prev; /* in srv->streams while it does */
+    int retries;                        /* connection attempts retried (%rc) */
+    int redispatched;                   /* a retry changed server (%rc's '+') */
     /* set by the protocol layer's persistence (http/'s "cookie"): the
      * server lb_assign() takes instead of the algorithm's, or NULL */
     struct server *prefer;

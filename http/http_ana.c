@@ -22,6 +22,7 @@
 
 #include "core/conn.h"
 #include "core/cfg.h"
+#include "core/check.h"
 #include "core/errors.h"
 #include "core/filter.h"
 #include "core/lb.h"
@@ -50,12 +51,14 @@ static void txn_env(struct http_txn *txn, struct smp_env *env, int dir);
 static int http_applet_send(struct stream *s, const char *data, size_t len);
 
 static int http_stream_status(const struct stream *s);
+static void http_kill(struct stream *s, char cause);
 
 static const struct stream_ops http_stream_ops = {
     .name = "http",
     .process = http_process,
     .applet_send = http_applet_send,
     .status = http_stream_status,
+    .kill = http_kill,
 };
 
 /* The status_op of HTTP streams: the status sent to the client (%ST). */
@@ -967,8 +970,13 @@ static int step_wait_req(struct http_txn *txn)
     const char *p;
     int rc;
 
-    if (len == 0)
+    if (len == 0 && !txn->hc->cli_eof)
         return RC_AGAIN;
+    if (len == 0) { /* gone before a byte: logged 400 CR, as HAProxy */
+        txn->status = 400;
+        http_txn_term(txn->s, 'C');
+        return txn_abort(txn);
+    }
     n = len < txn->parser->max_head + 1 ? len : txn->parser->max_head + 1;
     p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
     rc = h1_parse_request(txn->parser, p, n);
@@ -1300,6 +1308,7 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
 
         conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
         s->times.connect = stream_elapsed_ms(s);
+        check_observe(s->srv, CHECK_OBS_L4_OK);
         txn->state = HTTP_ST_WAIT_RES;
     } else if (what & CONN_TIMEOUT) {
         txn->flags |= TXN_F_SRV_TMO;
@@ -1570,7 +1579,8 @@ static int srv_retry(struct http_txn *txn)
 {
     struct stream *s = txn->s;
 
-    if (s->retries >= s->be->retries || (txn->flags & TXN_F_SRV_TMO))
+    if (s->retries >= s->be->retries ||
+        (txn->flags & (TXN_F_SRV_TMO | TXN_F_KILLED)))
         return RC_ERR;
     s->retries++;
     server_conn_close(s->srv, txn->srv);
@@ -1627,6 +1637,8 @@ static int step_connect(struct http_txn *txn)
     if (txn->srv != NULL) {
         if (!(txn->flags & (TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO)))
             return RC_AGAIN;
+        if (!(txn->flags & TXN_F_KILLED))
+            check_observe(s->srv, CHECK_OBS_L4_ERR);
         if (srv_retry(txn) != RC_OK) {
             http_txn_term(s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
             http_reply_error(s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 503);
@@ -1693,6 +1705,22 @@ static int req_body_forward(struct http_txn *txn)
     return RC_OK;
 }
 
+/* Tells "observe" how the server failed to give a response head. */
+static void srv_observe_failure(const struct http_txn *txn)
+{
+    enum check_obs what = CHECK_OBS_HTTP_READ_ERROR;
+
+    if (txn->flags & TXN_F_KILLED)
+        return;
+    if (txn->s->term[0] == 'P')
+        what = CHECK_OBS_HTTP_HDRRSP;
+    else if (txn->flags & TXN_F_SRV_TMO)
+        what = CHECK_OBS_HTTP_READ_TIMEOUT;
+    else if (txn->flags & TXN_F_SRV_EOF)
+        what = CHECK_OBS_HTTP_BROKEN_PIPE;
+    check_observe(txn->s->srv, what);
+}
+
 /* Reports a server failure before the response head to the client, or
  * retries on a new connection when an idle one turned out to be closed
  * (the server closed it as we reused it) and the request can be sent
@@ -1708,6 +1736,7 @@ static int srv_failed(struct http_txn *txn)
         txn->state = HTTP_ST_CONNECT;
         return RC_OK;
     }
+    srv_observe_failure(txn);
     http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
     http_reply_error(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 502);
     txn->flags |= TXN_F_CLI_CLOSE;
@@ -1828,6 +1857,11 @@ static int step_wait_res(struct http_txn *txn)
         txn->res.body_kind != H1_BODY_CLOSE)
         txn->flags |= TXN_F_SRV_KAL;
     txn->flags &= ~TXN_F_SRV_REUSED; /* it answered: no retry from now */
+    check_observe(txn->s->srv, txn->res.status >= 500 &&
+                                       txn->res.status != 501 &&
+                                       txn->res.status != 505
+                                   ? CHECK_OBS_HTTP_STS
+                                   : CHECK_OBS_HTTP_OK);
     txn->s->cursor.cur = NULL;
     txn->s->times.resp = stream_elapsed_ms(txn->s);
     stick_rules_response(txn->s);
@@ -2023,11 +2057,29 @@ static int step_done(struct http_txn *txn)
 }
 
 /* Runs the steps of <s> until one waits or the transaction ends. */
+/* The kill_op: before the response head, the server is as good as failed
+ * (502, as HAProxy); once it flows, both connections are cut. */
+static void http_kill(struct stream *s, char cause)
+{
+    struct http_txn *txn = s->proto;
+
+    http_txn_term(s, cause);
+    txn->flags &= ~TXN_F_SRV_REUSED;
+    txn->flags |= TXN_F_SRV_ERR | TXN_F_KILLED;
+    stream_wake(s);
+}
+
 static void http_process(struct stream *s)
 {
     struct http_txn *txn = s->proto;
     int rc;
 
+    if ((txn->flags & TXN_F_KILLED) &&
+        (txn->state == HTTP_ST_RES_RULES || txn->state == HTTP_ST_RES_FLT ||
+         txn->state == HTTP_ST_FWD_RES || txn->state == HTTP_ST_TUNNEL)) {
+        txn_abort(txn);
+        return;
+    }
     do {
         switch (txn->state) {
         case HTTP_ST_WAIT_REQ:

@@ -75,6 +75,7 @@ enum http_state {
 #define TXN_F_RES_READ    0x40000  /* filtered response body read whole */
 #define TXN_F_NO_AFTER    0x80000  /* http-after-response failed: not again */
 #define TXN_F_CONNECT     0x100000 /* a CONNECT request */
+#define TXN_F_KILLED      0x40000000 /* its server's streams were ended */
 
 struct http_txn {
     struct stream *s;

@@ -144,6 +144,17 @@ static void hc_write_cb(struct conn *conn, void *arg)
         hc->cur->ops->process(hc->cur);
 }
 
+/* 1 if <hc>, closed by its client before sending a byte, gets a stream
+ * to log it (400 CR, "<BADREQ>"), as HAProxy does unless it is told to
+ * take it for a browser's probe ("option http-ignore-probes"); an idle
+ * keep-alive connection closes silently. */
+static int hc_null_logged(const struct http_conn *hc)
+{
+    return hc->nreq == 0 && !hc->closing &&
+           conn_bytes_in(hc->sess->conn) == 0 &&
+           !(hc->sess->fe->options & PX_OPT_IGNORE_PROBE);
+}
+
 /* Client closed, failed or timed out. */
 static void hc_event_cb(struct conn *conn, short what, void *arg)
 {
@@ -154,6 +165,10 @@ static void hc_event_cb(struct conn *conn, short what, void *arg)
         return;
     }
     hc->cli_eof = 1;
+    if (hc->cur == NULL && hc_null_logged(hc) && hc_txn_new(hc) != RC_OK) {
+        http_conn_abort(hc);
+        return;
+    }
     if (hc->cur == NULL) {
         /* between requests: the last response may still be queued (its
          * write comes after this event in the same loop turn), so close

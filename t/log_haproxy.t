@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # The same configuration run by HAProxy (Debian's /usr/sbin/haproxy, when
 # installed) and by us, logging to two UDP listeners: the lines of option
-# httplog, option tcplog, the "Connect from" line and log-format lines
+# httplog (connections that send nothing among them), option tcplog, the
+# "Connect from" line and log-format lines
 # (unique-id-format among them)
 # must be identical once dates, ports, timers, byte counts and pids are
 # masked. Byte counts differ on purpose in HTTP mode: HAProxy 2.6 counts
@@ -39,6 +40,7 @@ defaults
 frontend web
     bind 127.0.0.1:$p{0}
     option httplog
+    timeout http-request 500ms
     http-request return status 200 content-type text/plain string ok if { path /local }
     http-request deny if { path /deny }
     default_backend origin
@@ -96,6 +98,19 @@ same('option httplog, http-request return', $get->('/local'));
 same('option httplog, deny', $get->('/deny'));
 same('option httplog, bad request', sub {
     $t->raw_request($t->port($_[0]), "GARBAGE\r\n\r\n") });
+# a connection that sends nothing: closed (400 CR), or left to time out
+# (408 cR), both "<BADREQ>"
+sub silent {
+    my ($port, $wait) = @_;
+    my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
+        or return;
+    sleep $wait;
+    close $s;
+}
+same('option httplog, closed before its first byte',
+    sub { silent($t->port($_[0]), 0) });
+same('option httplog, timed out before its first byte',
+    sub { silent($t->port($_[0]), 0.8) });
 same('no format: Connect from, once the request comes', $get->('/plain', 1));
 same('log-format with %o, HTTP tags and a sample', $get->('/c/d?e', 2));
 same('option tcplog', $get->('/tcp', 3));

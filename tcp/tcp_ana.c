@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "core/check.h"
 #include "core/conn.h"
 #include "core/acl.h"
 #include "core/cfg.h"
@@ -60,18 +61,21 @@ struct tcp_txn {
     int srv_err;               /* the server connection broke (reset) */
     unsigned cli_tmo, srv_tmo; /* the inactivity timeouts in force */
     int cli_shut, srv_shut;    /* we shut our write side towards it */
+    int killed;                /* its server's streams were ended */
 };
 
 static void tcp_process(struct stream *s);
 static int tcp_applet_send(struct stream *s, const char *data, size_t len);
 
 static struct evbuffer *tcp_res_buf(struct stream *s, int *more);
+static void tcp_kill(struct stream *s, char cause);
 
 static const struct stream_ops tcp_stream_ops = {
     .name = "tcp",
     .process = tcp_process,
     .applet_send = tcp_applet_send,
     .res_buf = tcp_res_buf,
+    .kill = tcp_kill,
 };
 
 int tcp_stream_is(const struct stream *s)
@@ -205,6 +209,7 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
 
         tt->srv_connected = 1;
         s->times.connect = stream_elapsed_ms(s);
+        check_observe(s->srv, CHECK_OBS_L4_OK);
         stick_rules_response(s);
         conn_set_timeouts(conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
     } else if ((what & (CONN_EOF | CONN_ERROR)) && tt->srv_connected) {
@@ -213,6 +218,8 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
         tt->srv_err = (what & CONN_ERROR) != 0;
     } else {
         tt->srv_failed = 1;
+        if (!tt->srv_connected)
+            check_observe(s->srv, CHECK_OBS_L4_ERR);
         tcp_term(tt, (what & CONN_TIMEOUT) ? 's' : 'S',
                  tt->srv_connected ? 'D' : 'C');
     }
@@ -421,11 +428,26 @@ static int step_forward(struct tcp_txn *tt)
     return RC_AGAIN;
 }
 
+/* The kill_op: both connections close at once, logged as HAProxy does
+ * ("D-" for on-marked-down). */
+static void tcp_kill(struct stream *s, char cause)
+{
+    struct tcp_txn *tt = s->proto;
+
+    tcp_term(tt, cause, '-');
+    tt->killed = 1;
+    stream_wake(s);
+}
+
 static void tcp_process(struct stream *s)
 {
     struct tcp_txn *tt = s->proto;
     int rc;
 
+    if (tt->killed) {
+        tcp_end(tt);
+        return;
+    }
     do {
         switch (tt->state) {
         case TCP_ST_CONTENT:
