@@ -78,6 +78,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
     px->file = xstrdup(file);
     px->line = line;
     px->retries = 3;
+    px->retry_on = PX_RETRY_CONN;
     acl_list_init(&px->acls);
     for (i = 0; i < RULESET_COUNT; i++)
         rule_list_init(&px->rules[i]);
@@ -89,6 +90,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->res_inspect_delay = defaults->res_inspect_delay;
         px->maxconn = defaults->maxconn;
         px->retries = defaults->retries;
+        px->retry_on = defaults->retry_on;
         px->reuse = defaults->reuse;
         px->lb = defaults->lb;
         px->lb_consistent = defaults->lb_consistent;

@@ -69,6 +69,16 @@ enum px_mode {
 #define PX_OPT_PRETEND_KA   0x100000 /* option http-pretend-keepalive */
 #define PX_OPT_LOG_HEALTH   0x40000000 /* option log-health-checks */
 
+/* "retry-on" (http/http_retry.c): the failures after which a request is
+ * sent again. All but PX_RETRY_CONN need a copy of the request. */
+#define PX_RETRY_CONN      0x0001 /* conn-failure (the default) */
+#define PX_RETRY_EMPTY     0x0002 /* empty-response */
+#define PX_RETRY_JUNK      0x0004 /* junk-response */
+#define PX_RETRY_TIMEOUT   0x0008 /* response-timeout */
+#define PX_RETRY_0RTT      0x0010 /* 0rtt-rejected: only with TLS early data */
+#define PX_RETRY_STATUS(i) (0x0100u << (i)) /* http_retry.c's i-th status */
+#define PX_RETRY_L7        (~(unsigned)PX_RETRY_CONN)
+
 /* http-reuse: when a request may use an idle server connection. */
 enum px_reuse {
     PX_REUSE_SAFE = 0, /* not for the first request of a client connection */
@@ -143,6 +153,7 @@ struct proxy {
     unsigned res_inspect_delay; /* tcp-response inspect-delay, ms */
     int maxconn;
     int retries;
+    unsigned retry_on; /* PX_RETRY_* */
     enum px_reuse reuse;
     struct px_addr_hdr fwdfor, origto;
     /* TCP keep-alive probes of client and server sockets (clitcpka-*,

@@ -67,13 +67,10 @@ static const struct cfg_kw http_keywords[] = {
 };
 
 static const struct cfg_kw *const http_keyword_tables[] = {
-    http_keywords,
-    http_act_keywords,
-    http_errors_keywords,
-    http_comp_keywords,
-    http_cookie_keywords,
-    http_stats_keywords,
-    NULL,
+    http_keywords,        http_act_keywords,
+    http_errors_keywords, http_comp_keywords,
+    http_cookie_keywords, http_retry_keywords,
+    http_stats_keywords,  NULL,
 };
 
 /* Fills the registries with what the HTTP layer provides. */
@@ -82,6 +79,7 @@ static int http_init(void)
     http_act_init();
     http_auth_init();
     http_act_wait_init();
+    http_retry_init();
     http_comp_init();
     http_fetch_init();
     http_log_init();

@@ -11,6 +11,7 @@ struct proxy;
 struct http_txn;
 struct stream;
 struct ist;
+struct evbuffer;
 
 extern const struct module http_module;
 
@@ -53,6 +54,28 @@ int http_cookie_request(struct http_txn *txn);
 /* With the response head of <txn>'s server: its persistence cookie is
  * edited, and insert mode adds one. RC_OK, or RC_ERR when out of memory. */
 int http_cookie_response(struct http_txn *txn);
+/* http/http_retry.c: "retry-on" and "http-request disable-l7-retry" */
+extern const struct cfg_kw http_retry_keywords[];
+void http_retry_init(void);
+/* The PX_RETRY_STATUS() bit of a response status, 0 if "retry-on" cannot
+ * name it. */
+unsigned http_retry_status_cond(int status);
+/* The request head of <txn> went out to a server, <head> bytes into its
+ * output <out>: the first time, a backend with layer-7 retries starts a
+ * copy of the request; on later attempts the body kept is sent after the
+ * head. */
+void http_retry_head_sent(struct http_txn *txn, struct evbuffer *out,
+                          size_t head);
+/* Request body bytes went out, the bytes of <out> from offset <from> on:
+ * they are kept, unless the request was not whole at once or is larger
+ * than a buffer, which ends the copy for good. */
+void http_retry_body_sent(struct http_txn *txn, struct evbuffer *out,
+                          size_t from);
+/* 1 if the request of <txn> may be sent again after the failure <cond>
+ * (PX_RETRY_*): its backend retries on it and the request was kept. */
+int http_retry_allowed(const struct http_txn *txn, unsigned cond);
+/* Frees the copy of the request (http_txn_free). */
+void http_retry_free(struct http_txn *txn);
 /* http/http_stats.c: the statistics page ("stats uri" and friends) */
 extern const struct cfg_kw http_stats_keywords[];
 /* Gives the request of <s> to the statistics page if proxy <px> serves

@@ -142,6 +142,7 @@ void http_txn_free(struct stream *s)
             evbuffer_free(txn->flt_out[i]);
     }
     srv_release(txn);
+    http_retry_free(txn);
     lb_release(s);
     lb_dequeue(s);
     if (txn->qtimer != NULL)
@@ -1479,6 +1480,7 @@ static int srv_connect(struct http_txn *txn)
     struct server *srv = s->srv; /* assigned by lb_assign() */
     struct conn *conn = NULL;
     struct h1_limits lim;
+    size_t before;
 
     if (srv_may_reuse(txn))
         conn = server_take_idle(srv);
@@ -1503,7 +1505,10 @@ static int srv_connect(struct http_txn *txn)
     }
     txn_limits(&lim);
     h1_msg_init(txn->parser, &lim); /* now for the response head */
+    before = evbuffer_get_length(conn_output(conn));
     req_head_send(txn);
+    http_retry_head_sent(txn, conn_output(conn),
+                         evbuffer_get_length(conn_output(conn)) - before);
     conn_enable(txn->srv, CONN_RD | CONN_WR);
     if (txn->flags & TXN_F_SRV_REUSED) {
         s->times.connect = stream_elapsed_ms(s);
@@ -1573,19 +1578,20 @@ static int queue_wait(struct http_txn *txn)
     return RC_AGAIN;
 }
 
-/* A new connection failed: try again ("retries"), on another server with
- * "option redispatch"; RC_OK when a new attempt started. */
+/* The attempt on the server failed: closes its connection and prepares
+ * another ("retries"), on another server with "option redispatch"; RC_OK
+ * when one may start, RC_ERR when no retry is left. */
 static int srv_retry(struct http_txn *txn)
 {
     struct stream *s = txn->s;
 
-    if (s->retries >= s->be->retries ||
-        (txn->flags & (TXN_F_SRV_TMO | TXN_F_KILLED)))
+    if (s->retries >= s->be->retries || (txn->flags & TXN_F_KILLED))
         return RC_ERR;
     s->retries++;
     server_conn_close(s->srv, txn->srv);
     txn->srv = NULL;
-    txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF);
+    txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO |
+                    TXN_F_SRV_REUSED | TXN_F_SRV_KAL);
     if (s->be->options & PX_OPT_REDISPATCH) {
         lb_release(s);
         s->prefer = NULL; /* persistence gives way to the algorithm */
@@ -1639,7 +1645,8 @@ static int step_connect(struct http_txn *txn)
             return RC_AGAIN;
         if (!(txn->flags & TXN_F_KILLED))
             check_observe(s->srv, CHECK_OBS_L4_ERR);
-        if (srv_retry(txn) != RC_OK) {
+        if ((txn->flags & TXN_F_SRV_TMO) ||
+            !(s->be->retry_on & PX_RETRY_CONN) || srv_retry(txn) != RC_OK) {
             http_txn_term(s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
             http_reply_error(s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 503);
             txn->state = HTTP_ST_DONE;
@@ -1682,7 +1689,7 @@ static int req_body_forward(struct http_txn *txn)
 {
     struct evbuffer *out = conn_output(txn->srv);
     struct conn *cli = txn->hc->sess->conn;
-
+    size_t before = evbuffer_get_length(out);
     int rc;
 
     if (txn->flags & TXN_F_REQ_DONE)
@@ -1696,6 +1703,7 @@ static int req_body_forward(struct http_txn *txn)
     }
     if (rc == RC_ERR)
         return RC_ERR;
+    http_retry_body_sent(txn, out, before);
     if (txn->flags & TXN_F_REQ_DONE)
         conn_disable(cli, CONN_RD);
     else if (evbuffer_get_length(out) > FWD_HIGH_WATER)
@@ -1721,11 +1729,24 @@ static void srv_observe_failure(const struct http_txn *txn)
     check_observe(txn->s->srv, what);
 }
 
-/* Reports a server failure before the response head to the client, or
- * retries on a new connection when an idle one turned out to be closed
- * (the server closed it as we reused it) and the request can be sent
- * again: nothing but its head went out. */
-static int srv_failed(struct http_txn *txn)
+/* After the failure <cond> (PX_RETRY_*) of the server that had the whole
+ * request, sends it again when "retry-on" names that failure and a retry
+ * is left: the failed response never reaches the client. RC_OK when a
+ * new attempt starts. */
+static int srv_retry_l7(struct http_txn *txn, unsigned cond)
+{
+    if (!http_retry_allowed(txn, cond) || srv_retry(txn) != RC_OK)
+        return RC_ERR;
+    txn->state = HTTP_ST_CONNECT;
+    return RC_OK;
+}
+
+/* Reports a server failure <cond> (PX_RETRY_*, 0 for none that
+ * "retry-on" names) before the response head to the client, or sends the
+ * request again: on a new connection when an idle one turned out to be
+ * closed (the server closed it as we reused it) and nothing but the
+ * request head went out, or as "retry-on" says. */
+static int srv_failed(struct http_txn *txn, unsigned cond)
 {
     if ((txn->flags & TXN_F_SRV_REUSED) && !(txn->flags & TXN_F_SRV_TMO) &&
         txn->req.body_kind != H1_BODY_CHUNKED &&
@@ -1737,11 +1758,26 @@ static int srv_failed(struct http_txn *txn)
         return RC_OK;
     }
     srv_observe_failure(txn);
+    if (srv_retry_l7(txn, cond) == RC_OK)
+        return RC_OK;
     http_txn_term(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
     http_reply_error(txn->s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 502);
     txn->flags |= TXN_F_CLI_CLOSE;
     txn->state = HTTP_ST_DONE;
     return RC_OK;
+}
+
+/* Waits for the response head unless the server closed, failed or timed
+ * out. As HAProxy, a server that closes before a whole head came, even
+ * after a part of one, gave an empty response, not a junk one. */
+static int srv_stopped(struct http_txn *txn)
+{
+    unsigned f = txn->flags;
+
+    if (!(f & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO)))
+        return RC_AGAIN;
+    return srv_failed(txn,
+                      (f & TXN_F_SRV_TMO) ? PX_RETRY_TIMEOUT : PX_RETRY_EMPTY);
 }
 
 /* The server switched protocols (101, with its Upgrade header) or opened
@@ -1759,11 +1795,11 @@ static int switch_protocols(struct http_txn *txn, struct evbuffer *in)
 
     txn->res_head = palloc(s->pool, txn->parser->head_len);
     if (txn->res_head == NULL)
-        return srv_failed(txn);
+        return srv_failed(txn, 0);
     evbuffer_remove(in, txn->res_head, txn->parser->head_len);
     h1_parse_response(txn->parser, txn->res_head, txn->parser->head_len);
     if (msg_from_parser(s, &txn->res, txn->parser) != RC_OK)
-        return srv_failed(txn);
+        return srv_failed(txn, 0);
     s->times.resp = stream_elapsed_ms(s);
     txn->status = txn->res.status;
     txn->flags |= TXN_F_RES_STARTED | TXN_F_CLI_CLOSE;
@@ -1818,20 +1854,18 @@ static int step_wait_res(struct http_txn *txn)
         return txn_abort(txn);
     }
     if (len == 0)
-        return (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO))
-                   ? srv_failed(txn)
-                   : RC_AGAIN;
+        return srv_stopped(txn);
     n = len < txn->parser->max_head + 1 ? len : txn->parser->max_head + 1;
     p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
     rc = h1_parse_response(txn->parser, p, n);
     if (rc == RC_AGAIN)
-        return (txn->flags & (TXN_F_SRV_EOF | TXN_F_SRV_ERR | TXN_F_SRV_TMO))
-                   ? srv_failed(txn)
-                   : RC_AGAIN;
+        return srv_stopped(txn);
     if (rc == RC_ERR) {
         txn->flags &= ~(TXN_F_SRV_TMO | TXN_F_SRV_REUSED);
+        if (srv_retry_l7(txn, PX_RETRY_JUNK) == RC_OK)
+            return RC_OK;
         http_txn_term(txn->s, 'P');
-        return srv_failed(txn);
+        return srv_failed(txn, 0);
     }
     if ((txn->parser->status == 101 && (txn->flags & TXN_F_UPGRADE)) ||
         (txn->parser->status / 100 == 2 && (txn->flags & TXN_F_CONNECT)))
@@ -1845,13 +1879,15 @@ static int step_wait_res(struct http_txn *txn)
         h1_msg_init(txn->parser, &lim);
         return RC_OK;
     }
+    if (srv_retry_l7(txn, http_retry_status_cond(txn->parser->status)) == RC_OK)
+        return RC_OK;
     txn->res_head = palloc(txn->s->pool, txn->parser->head_len);
     if (txn->res_head == NULL)
-        return srv_failed(txn);
+        return srv_failed(txn, 0);
     evbuffer_remove(in, txn->res_head, txn->parser->head_len);
     h1_parse_response(txn->parser, txn->res_head, txn->parser->head_len);
     if (msg_from_parser(txn->s, &txn->res, txn->parser) != RC_OK)
-        return srv_failed(txn);
+        return srv_failed(txn, 0);
     if ((txn->res.h1flags & H1_MF_VER_11) &&
         !(txn->res.h1flags & H1_MF_CONN_CLOSE) &&
         txn->res.body_kind != H1_BODY_CLOSE)

@@ -75,6 +75,7 @@ enum http_state {
 #define TXN_F_RES_READ    0x40000  /* filtered response body read whole */
 #define TXN_F_NO_AFTER    0x80000  /* http-after-response failed: not again */
 #define TXN_F_CONNECT     0x100000 /* a CONNECT request */
+#define TXN_F_NO_L7_RETRY 0x200000 /* never sent again once a server saw it */
 #define TXN_F_KILLED      0x40000000 /* its server's streams were ended */
 
 struct http_txn {
@@ -99,6 +100,10 @@ struct http_txn {
     /* the dates of the request's persistence cookie, Unix seconds, 0 if
      * none (http_cookie.c: maxidle, maxlife) */
     long long ck_last, ck_first;
+    /* the request body as sent, kept for layer-7 retries (http_retry.c),
+     * or NULL; and how many more bytes of it one buffer has room for */
+    struct evbuffer *req_copy;
+    size_t req_copy_room;
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */
