@@ -320,8 +320,8 @@ static void stats_add(struct px_counters *c, const struct stream *s, int status)
 /* The part of <s> that concerns its backend or server <c>. */
 static void stats_add_server_side(struct px_counters *c, const struct stream *s)
 {
-    c->retries += (unsigned)s->retries;
-    c->redispatches += s->redispatched;
+    c->retries += s->stat_retries;
+    c->redispatches += s->stat_redisps;
     if (s->term[0] == 'S' && s->term[1] == 'C')
         c->failed_conns++;
     if (s->term[0] == 'S' && (s->term[1] == 'H' || s->term[1] == 'D'))

@@ -134,6 +134,10 @@ struct stream {
     struct stream *srv_next, *srv_prev; /* in srv->streams while it does */
     int retries;                        /* connection attempts retried (%rc) */
     int redispatched;                   /* a retry changed server (%rc's '+') */
+    /* what the retries count in the statistics, as HAProxy: wretr one
+     * per retry on the same server (and one more per layer-7 retry),
+     * wredis one per retry on another server */
+    unsigned stat_retries, stat_redisps;
     /* set by the protocol layer's persistence (http/'s "cookie"): the
      * server lb_assign() takes instead of the algorithm's, or NULL */
     struct server *prefer;

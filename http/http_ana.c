@@ -1590,6 +1590,10 @@ static int srv_retry(struct http_txn *txn)
     s->retries++;
     server_conn_close(s->srv, txn->srv);
     txn->srv = NULL;
+    if (!(s->be->options & PX_OPT_REDISPATCH))
+        s->stat_retries++; /* the same server again */
+    else
+        txn->retry_from = s->srv;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO |
                     TXN_F_SRV_REUSED | TXN_F_SRV_KAL);
     if (s->be->options & PX_OPT_REDISPATCH) {
@@ -1597,6 +1601,21 @@ static int srv_retry(struct http_txn *txn)
         s->prefer = NULL; /* persistence gives way to the algorithm */
     }
     return RC_OK;
+}
+
+/* A redispatched retry got its server: the same one counts as a retry,
+ * another one as a redispatch (wretr, wredis). */
+static void retry_landed(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+
+    if (txn->retry_from == NULL)
+        return;
+    if (s->srv == txn->retry_from)
+        s->stat_retries++;
+    else
+        s->stat_redisps++;
+    txn->retry_from = NULL;
 }
 
 /* The server's "redir PREFIX": a 302 to the prefix followed by the path
@@ -1667,6 +1686,7 @@ static int step_connect(struct http_txn *txn)
         if (txn->qtimer != NULL)
             evtimer_del(txn->qtimer);
         s->times.queue = stream_elapsed_ms(s);
+        retry_landed(txn);
     }
     if (s->srv->redir != NULL && (ist_eq(txn->req.meth, IST("GET")) ||
                                   ist_eq(txn->req.meth, IST("HEAD"))))
@@ -1737,6 +1757,7 @@ static int srv_retry_l7(struct http_txn *txn, unsigned cond)
 {
     if (!http_retry_allowed(txn, cond) || srv_retry(txn) != RC_OK)
         return RC_ERR;
+    txn->s->stat_retries++; /* HAProxy counts a layer-7 retry on its own */
     txn->state = HTTP_ST_CONNECT;
     return RC_OK;
 }

@@ -104,6 +104,9 @@ struct http_txn {
      * or NULL; and how many more bytes of it one buffer has room for */
     struct evbuffer *req_copy;
     size_t req_copy_room;
+    /* the server a retry left with "option redispatch", until the next
+     * one is assigned (the statistics count where it went) */
+    struct server *retry_from;
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

@@ -37,6 +37,9 @@ my %backends = (
     b503 => ['retry-on 503', $bad, $good],
     b504 => ['retry-on 503 504', $bad, $good],
     b500 => ['retry-on 503', $bad, $good],
+    same => ["retry-on 503\n    no option redispatch", $bad, $good],
+    mid => ['retry-on 503', $bad, $good],
+    chunked => ['retry-on 503', $bad, $good],
     dflt => ['', $bad, $good],
     big => ['retry-on 503', $bad, $good],
     both => ['retry-on 503', $bad, $bad],
@@ -47,6 +50,7 @@ my %backends = (
         $good],
     nol7 => ['retry-on all-retryable-errors', $bad, $good],
     noconn => ['retry-on 503', $shut, $good],
+    connfail => ['', $shut, $good],
 );
 
 sub config {
@@ -92,7 +96,9 @@ $t->http_origin(8091, sub {
 }, log => 'bad.log');
 $t->http_origin(8092, sub {
     my ($req) = @_;
-    return [200, [], "good $req->{method} $req->{uri} " . length $req->{body}];
+    my $b = $req->{body};
+    return [200, [], "good $req->{method} $req->{uri} " . length($b)
+        . ($b eq '' ? '' : ' sum ' . unpack('%32C*', $b))];
 });
 my $mute_sock = $t->listen_socket(8093);
 
@@ -105,12 +111,27 @@ sub ask {
         syslog_next($udp{$who}));
 }
 
+sub ask_raw {
+    my ($who, $port, $bytes) = @_;
+    my $r = $t->http($port, $bytes, timeout => 8);
+    return join(' | ', $r->{status} // 'none', $r->{body} // '',
+        syslog_next($udp{$who}));
+}
+
+my $mid = join('', map { chr(32 + $_ % 90) } 1 .. 8000);
+my $midsum = unpack('%32C*', $mid);
+
 sub outcomes {
     my ($who, $port) = @_;
     my %out = (
         503 => ask($who, $port, 'GET', '/b503/503'),
         '504, POST' => ask($who, $port, 'POST', '/b504/504', 'hello'),
         '500 not named' => ask($who, $port, 'GET', '/b500/500'),
+        'no redispatch' => ask($who, $port, 'GET', '/same/503'),
+        'body of 8000' => ask($who, $port, 'POST', '/mid/503', $mid),
+        chunked => ask_raw($who, $port, "POST /chunked/503 HTTP/1.1\r\n"
+            . "Host: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            . "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
         'no retry-on' => ask($who, $port, 'GET', '/dflt/503'),
         'big body' => ask($who, $port, 'POST', '/big/503', 'x' x 100000),
         'both fail' => ask($who, $port, 'GET', '/both/503'),
@@ -120,6 +141,7 @@ sub outcomes {
         timeout => ask($who, $port, 'GET', '/mute/x'),
         'disable-l7-retry' => ask($who, $port, 'GET', '/nol7/503'),
         'no conn-failure' => ask($who, $port, 'GET', '/noconn/x'),
+        'conn-failure' => ask($who, $port, 'GET', '/connfail/x'),
     );
     my $st = $t->show_stat("$who.sock");
     $out{stats} = join(' ', map {
@@ -137,13 +159,20 @@ my $l = '<134>HDR: ';
 sub retried {
     my ($uri, $be, $method) = @_;
     $method //= 'GET';
-    my $n = $method eq 'POST' ? 5 : 0;
+    my $n = $method eq 'POST' ? '5 sum ' . unpack('%32C*', 'hello') : 0;
     return "200 | good $method $uri $n | ${l}200 ---- $be/s2 +1 "
         . "$method $uri HTTP/1.1";
 }
 is($lp{503}, retried('/b503/503', 'b503'), '503: the second server answers');
 is($lp{'504, POST'}, retried('/b504/504', 'b504', 'POST'),
     'a POST is sent again, its body too');
+is($lp{'no redispatch'}, "503 | bad 503 | ${l}503 ---- same/s1 1 "
+    . 'GET /same/503 HTTP/1.1', 'without redispatch, the same server again');
+is($lp{'body of 8000'}, "200 | good POST /mid/503 8000 sum $midsum | ${l}200 "
+    . '---- mid/s2 +1 POST /mid/503 HTTP/1.1', 'a body of 8000 bytes, whole');
+is($lp{chunked}, "200 | good POST /chunked/503 11 sum "
+    . unpack('%32C*', 'hello world') . " | ${l}200 ---- chunked/s2 +1 "
+    . 'POST /chunked/503 HTTP/1.1', 'a chunked body, whole');
 is($lp{'500 not named'}, "500 | bad 500 | ${l}500 ---- b500/s1 0 "
     . 'GET /b500/500 HTTP/1.1', 'a status not named is not retried');
 is($lp{'no retry-on'}, "503 | bad 503 | ${l}503 ---- dflt/s1 0 "
@@ -161,9 +190,12 @@ is($lp{'disable-l7-retry'}, "503 | bad 503 | ${l}503 ---- nol7/s1 0 "
     . 'GET /nol7/503 HTTP/1.1', 'disable-l7-retry');
 like($lp{'no conn-failure'}, qr{^503 \| .* \| ${l}503 SC-- noconn/s1 0 }s,
     'retry-on without conn-failure: a refused connection is not retried');
-is($lp{stats}, 'b500=0/0 b503=1/1 b504=1/1 big=0/0 both=1/1 close=1/1 '
-    . 'dflt=0/0 junk=1/1 mute=1/1 noconn=0/0 nol7=0/0 part=1/1',
-    'wretr and wredis count the retries');
+is($lp{'conn-failure'}, "200 | good GET /connfail/x 0 | ${l}200 ---- "
+    . 'connfail/s2 +1 GET /connfail/x HTTP/1.1', 'by default, it is');
+is($lp{stats}, 'b500=0/0 b503=1/1 b504=1/1 big=0/0 both=1/1 chunked=1/1 '
+    . 'close=1/1 connfail=0/1 dflt=0/0 junk=1/1 mid=1/1 mute=1/1 noconn=0/0 '
+    . 'nol7=0/0 part=1/1 same=2/0',
+    'wretr and wredis count the retries as HAProxy');
 my @bad = $t->origin_requests('bad.log');
 is(scalar(grep { $_->{uri} eq '/b504/504' && $_->{body} eq 'hello' } @bad),
     1, 'the failed server saw the POST and its body once');
