@@ -1590,15 +1590,14 @@ static int srv_retry(struct http_txn *txn)
     s->retries++;
     server_conn_close(s->srv, txn->srv);
     txn->srv = NULL;
-    if (!(s->be->options & PX_OPT_REDISPATCH))
-        s->stat_retries++; /* the same server again */
-    else
-        txn->retry_from = s->srv;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO |
                     TXN_F_SRV_REUSED | TXN_F_SRV_KAL);
     if (s->be->options & PX_OPT_REDISPATCH) {
+        txn->retry_from = s->srv; /* counted once reassigned */
         lb_release(s);
         s->prefer = NULL; /* persistence gives way to the algorithm */
+    } else {
+        s->stat_retries++;
     }
     return RC_OK;
 }
