@@ -83,6 +83,19 @@ frontend fe
     http-request disable-l7-retry if { path_beg /nol7 }
     use_backend %[path,field(2,/)]
 $be
+defaults
+    mode http
+    log global
+    log-format "%ST %tsc %b/%s %rc %r"
+    retry-on 503
+    retries 1
+    option redispatch
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+backend inherit
+    server s1 127.0.0.1:$bad
+    server s2 127.0.0.1:$good
 CFG
 }
 
@@ -133,6 +146,7 @@ sub outcomes {
             . "Host: a\r\nTransfer-Encoding: chunked\r\n\r\n"
             . "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
         'no retry-on' => ask($who, $port, 'GET', '/dflt/503'),
+        'from defaults' => ask($who, $port, 'GET', '/inherit/503'),
         'big body' => ask($who, $port, 'POST', '/big/503', 'x' x 100000),
         'both fail' => ask($who, $port, 'GET', '/both/503'),
         close => ask($who, $port, 'GET', '/close/close'),
@@ -177,6 +191,8 @@ is($lp{'500 not named'}, "500 | bad 500 | ${l}500 ---- b500/s1 0 "
     . 'GET /b500/500 HTTP/1.1', 'a status not named is not retried');
 is($lp{'no retry-on'}, "503 | bad 503 | ${l}503 ---- dflt/s1 0 "
     . 'GET /dflt/503 HTTP/1.1', 'by default, a 503 is not retried');
+is($lp{'from defaults'}, retried('/inherit/503', 'inherit'),
+    'retry-on comes from the defaults section');
 is($lp{'big body'}, "503 | bad 503 | ${l}503 ---- big/s1 0 "
     . 'POST /big/503 HTTP/1.1', 'a body larger than a buffer: no retry');
 is($lp{'both fail'}, "503 | bad 503 | ${l}503 ---- both/s2 +1 "
