@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cfgparse.h"
 #include "core/cli.h"
 #include "core/errors.h"
 #include "core/stick_table.h"
@@ -19,45 +18,42 @@
 
 static int clear_cmd = 1; /* the argument of "clear table" */
 
-enum filter_op { OP_NONE = 0, OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE };
-
 /* What a command selects, and the request it answers. */
 struct table_filter {
     struct cli_req *req;
     struct stick_table *t;
-    int dt; /* -1: no data filter */
-    enum filter_op op;
-    unsigned long long value;
+    int has_cond;
+    struct stick_cond cond;
     int has_key;
     struct stick_key key;
     int clear;
 };
-
-static const char *const op_names[] = {"", "eq", "ne", "lt", "gt", "le", "ge"};
 
 /* Parses "data.TYPE OP VALUE" at <args>[0..2] into <f>; RC_OK or RC_ERR
  * with the answer written, in HAProxy's words. */
 static int filter_parse_data(struct table_filter *f, int argc, char **args)
 {
     char *end;
-    int op;
+    int dt, cmp;
 
-    f->dt = stick_dt_find(args[0] + 5);
-    if (f->dt < 0)
+    dt = stick_dt_find(args[0] + 5);
+    if (dt < 0)
         return cli_fail(f->req, "Filter entry #1: Unknown data type\n");
-    if (f->t->off[f->dt] < 0)
+    if (f->t->off[dt] < 0)
         return cli_fail(f->req, "Filter entry #1: Data type not stored in "
                                 "this table\n");
-    op = argc > 1 ? cfg_word_index(args[1], op_names, 7) : -1;
-    if (op <= 0)
+    cmp = argc > 1 ? stick_cmp_find(args[1]) : -1;
+    if (cmp < 0)
         return cli_fail(f->req, "Filter entry #1: Require and operator among "
                                 "\"eq\", \"ne\", \"le\", \"ge\", \"lt\", "
                                 "\"gt\"\n");
-    f->op = op;
+    f->cond.dt = dt;
+    f->cond.cmp = cmp;
     if (argc < 3 || args[2][0] == '\0' ||
-        (f->value = strtoull(args[2], &end, 10), *end != '\0'))
+        (f->cond.value = strtoll(args[2], &end, 10), *end != '\0'))
         return cli_fail(f->req, "Filter entry #1: Require a valid integer "
                                 "value to compare against\n");
+    f->has_cond = 1;
     return RC_OK;
 }
 
@@ -67,7 +63,6 @@ static int filter_parse(struct table_filter *f, int argc, char **args)
 {
     int i;
 
-    f->dt = -1;
     for (i = 0; i < argc; i++) {
         if (strcmp(args[i], "key") == 0) {
             if (i + 1 >= argc)
@@ -75,7 +70,7 @@ static int filter_parse(struct table_filter *f, int argc, char **args)
             if (!stick_key_parse(f->t, args[++i], &f->key))
                 return cli_fail(f->req, "Unable to parse the key\n");
             f->has_key = 1;
-        } else if (strncmp(args[i], "data.", 5) == 0 && f->dt < 0) {
+        } else if (strncmp(args[i], "data.", 5) == 0 && !f->has_cond) {
             if (filter_parse_data(f, argc - i, args + i) != RC_OK)
                 return RC_ERR;
             i += 2;
@@ -92,31 +87,10 @@ static int filter_parse(struct table_filter *f, int argc, char **args)
 static int filter_match(const struct table_filter *f,
                         const struct stick_view *v)
 {
-    unsigned long long x;
-
     if (f->has_key && (v->key.len != f->key.len ||
                        memcmp(v->key.data, f->key.data, f->key.len) != 0))
         return 0;
-    if (f->dt < 0)
-        return 1;
-    x = v->val[f->dt];
-    switch (f->op) {
-    case OP_EQ:
-        return x == f->value;
-    case OP_NE:
-        return x != f->value;
-    case OP_LT:
-        return x < f->value;
-    case OP_GT:
-        return x > f->value;
-    case OP_LE:
-        return x <= f->value;
-    case OP_GE:
-        return x >= f->value;
-    case OP_NONE:
-        break;
-    }
-    return 1;
+    return !f->has_cond || stick_cond_match(&f->cond, v);
 }
 
 /* Writes one entry as HAProxy's "show table" does. */

@@ -97,6 +97,8 @@ static const struct stick_dt_desc dt_desc[STICK_DT_COUNT] = {
 static const char *const key_type_names[] = {"ip", "ipv6", "integer", "string",
                                              "binary"};
 
+static const char *const cmp_names[] = {"eq", "ne", "lt", "gt", "le", "ge"};
+
 const char *stick_dt_name(enum stick_dt dt)
 {
     return dt_desc[dt].name;
@@ -120,6 +122,32 @@ int stick_dt_find(const char *name)
 const char *stick_key_type_name(enum stick_key_type type)
 {
     return key_type_names[type];
+}
+
+int stick_cmp_find(const char *name)
+{
+    return cfg_word_index(name, cmp_names, 6);
+}
+
+int stick_cond_match(const struct stick_cond *c, const struct stick_view *v)
+{
+    long long x = (long long)v->val[c->dt];
+
+    switch (c->cmp) {
+    case STICK_CMP_EQ:
+        return x == c->value;
+    case STICK_CMP_NE:
+        return x != c->value;
+    case STICK_CMP_LT:
+        return x < c->value;
+    case STICK_CMP_GT:
+        return x > c->value;
+    case STICK_CMP_LE:
+        return x <= c->value;
+    case STICK_CMP_GE:
+        return x >= c->value;
+    }
+    return 0;
 }
 
 /* ---- configuration */
@@ -197,7 +225,7 @@ static int parse_type(struct stick_table *t, int *i, int argc, char **args,
                       char **err)
 {
     long long len;
-    int type;
+    int type, str;
 
     if (*i + 1 >= argc)
         return set_err(err, "'type' expects a key type");
@@ -217,9 +245,12 @@ static int parse_type(struct stick_table *t, int *i, int argc, char **args,
         t->key_size = STICK_DEFAULT_LEN;
     if (*i + 1 < argc && strcmp(args[*i], "len") == 0 &&
         (t->type == STICK_KEY_STR || t->type == STICK_KEY_BIN)) {
-        if (cfgval_int(args[*i + 1], 1, STICK_KEY_MAX, &len, err) != RC_OK)
+        /* a string's key_size counts its NUL, as HAProxy's */
+        str = t->type == STICK_KEY_STR;
+        if (cfgval_int(args[*i + 1], 1, STICK_KEY_MAX - str, &len, err) !=
+            RC_OK)
             return sample_err_wrap(err, "'len': ", "");
-        t->key_size = (unsigned)len;
+        t->key_size = (unsigned)len + str;
         *i += 2;
     }
     return RC_OK;
@@ -797,6 +828,43 @@ static void entry_view(struct stick_table *t, unsigned e,
             v->val[dt] = 0;
 }
 
+int stick_key_view(struct stick_table *t, const struct stick_key *k,
+                   struct stick_view *v)
+{
+    unsigned long long now = freq_ctr_now_ms();
+    unsigned e;
+
+    table_lock(t);
+    table_purge(t, now);
+    e = entry_lookup(t, k, key_hash(k));
+    if (e != 0)
+        entry_view(t, e, now, v);
+    table_unlock(t);
+    return e != 0;
+}
+
+/* 1 if entry <e> is in use (lock held): on the list by last write. */
+static int entry_live(const struct stick_table *t, unsigned e)
+{
+    return entry(t, e)->lprev != 0 || t->shm->lru_head == e;
+}
+
+int stick_table_next(struct stick_table *t, unsigned *pos, struct stick_view *v)
+{
+    unsigned long long now = freq_ctr_now_ms();
+    unsigned e;
+
+    table_lock(t);
+    table_purge(t, now);
+    for (e = *pos + 1; e <= t->shm->fresh && !entry_live(t, e); e++)
+        ;
+    if (e <= t->shm->fresh)
+        entry_view(t, e, now, v);
+    table_unlock(t);
+    *pos = e;
+    return e <= t->shm->fresh;
+}
+
 void stick_table_walk(struct stick_table *t,
                       int (*fn)(const struct stick_view *v, void *arg),
                       void *arg)
@@ -824,6 +892,7 @@ int stick_key_make(const struct stick_table *t, struct sample *smp,
 {
     static const enum smp_type cast_to[] = {SMP_T_IPV4, SMP_T_IPV6, SMP_T_SINT,
                                             SMP_T_STR, SMP_T_BIN};
+    unsigned max;
     int32_t i;
 
     if (!sample_cast(smp, cast_to[t->type], env))
@@ -845,8 +914,8 @@ int stick_key_make(const struct stick_table *t, struct sample *smp,
         break;
     case STICK_KEY_STR:
     case STICK_KEY_BIN:
-        k->len = smp->data.str.len < t->key_size ? (unsigned)smp->data.str.len
-                                                 : t->key_size;
+        max = t->type == STICK_KEY_STR ? t->key_size - 1 : t->key_size;
+        k->len = smp->data.str.len < max ? (unsigned)smp->data.str.len : max;
         memcpy(k->data, smp->data.str.ptr, k->len);
         if (t->type == STICK_KEY_BIN) /* HAProxy pads binary keys */
             k->len = t->key_size;
@@ -867,9 +936,9 @@ void stick_key_print(const struct stick_table *t, const struct stick_key *k,
     case STICK_KEY_IPV6:
         inet_ntop(AF_INET6, k->data, buf, (socklen_t)len);
         break;
-    case STICK_KEY_INT:
+    case STICK_KEY_INT: /* HAProxy keeps integers as unsigned */
         memcpy(&i, k->data, 4);
-        snprintf(buf, len, "%d", (int)i);
+        snprintf(buf, len, "%u", (unsigned)i);
         break;
     case STICK_KEY_STR:
         snprintf(buf, len, "%.*s", (int)k->len, (const char *)k->data);
@@ -883,24 +952,29 @@ void stick_key_print(const struct stick_table *t, const struct stick_key *k,
     }
 }
 
+int stick_key_from_str(const struct stick_table *t, const char *s, size_t len,
+                       struct stick_key *k)
+{
+    struct sample smp;
+
+    memset(&smp, 0, sizeof(smp));
+    smp.type = t->type == STICK_KEY_BIN ? SMP_T_BIN : SMP_T_STR;
+    smp.data.str = (struct ist){s, len};
+    return stick_key_make(t, &smp, NULL, k);
+}
+
 int stick_key_parse(const struct stick_table *t, const char *text,
                     struct stick_key *k)
 {
-    struct sample smp;
     unsigned char bin[STICK_KEY_MAX];
+    size_t len = strlen(text);
     long n;
 
-    memset(&smp, 0, sizeof(smp));
-    smp.type = SMP_T_STR;
-    smp.data.str = ist_from(text);
-    if (t->type == STICK_KEY_BIN) {
-        if (strlen(text) > 2 * sizeof(bin) ||
-            (n = sample_hex2bin(text, strlen(text), bin)) < 0)
-            return 0;
-        smp.type = SMP_T_BIN;
-        smp.data.str = (struct ist){(const char *)bin, (size_t)n};
-    }
-    return stick_key_make(t, &smp, NULL, k);
+    if (t->type != STICK_KEY_BIN)
+        return stick_key_from_str(t, text, len, k);
+    if (len > 2 * sizeof(bin) || (n = sample_hex2bin(text, len, bin)) < 0)
+        return 0;
+    return stick_key_from_str(t, (const char *)bin, (size_t)n, k);
 }
 
 /* ---- the module */

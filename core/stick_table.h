@@ -85,7 +85,7 @@ struct stick_table {
     const char *file;
     int line;
     enum stick_key_type type;
-    unsigned key_size;       /* bytes stored per key */
+    unsigned key_size;       /* HAProxy's: a string's counts its NUL */
     unsigned size;           /* entries */
     unsigned expire;         /* ms, 0: never */
     int nopurge;             /* full: refuse new keys instead of evicting */
@@ -104,6 +104,24 @@ struct stick_view {
     unsigned long long val[STICK_DT_COUNT];
 };
 
+/* How a condition compares, in HAProxy's words: eq, ne, lt, gt, le, ge. */
+enum stick_cmp {
+    STICK_CMP_EQ = 0,
+    STICK_CMP_NE,
+    STICK_CMP_LT,
+    STICK_CMP_GT,
+    STICK_CMP_LE,
+    STICK_CMP_GE,
+};
+
+/* A condition on a stored data type of an entry ("show table"'s data
+ * filter, the Lua dump's): the value compares as a signed number. */
+struct stick_cond {
+    enum stick_dt dt;
+    enum stick_cmp cmp;
+    long long value;
+};
+
 extern const struct module stick_module;
 
 /* HAProxy's name of a data type or key type. */
@@ -113,6 +131,10 @@ const char *stick_key_type_name(enum stick_key_type type);
 int stick_dt_find(const char *name);
 /* 1 if <dt> is a rate (its name takes a period). */
 int stick_dt_is_rate(enum stick_dt dt);
+/* The comparison named <name> ("eq"...), or -1. */
+int stick_cmp_find(const char *name);
+/* 1 if entry <v> meets <c>. */
+int stick_cond_match(const struct stick_cond *c, const struct stick_view *v);
 
 /* The tables of <cfg>, in declaration order; the table named <name>, or
  * that of proxy <px>: NULL if none. */
@@ -137,9 +159,14 @@ int stick_key_make(const struct stick_table *t, struct sample *smp,
 /* Writes <k> of <t> as "show table" does into <buf> of <len> bytes. */
 void stick_key_print(const struct stick_table *t, const struct stick_key *k,
                      char *buf, size_t len);
-/* Parses <text> as a key of <t>'s type (runtime API); 1, or 0. */
+/* Parses <text> as a key of <t>'s type (runtime API: binary keys in
+ * hexadecimal); 1, or 0. */
 int stick_key_parse(const struct stick_table *t, const char *text,
                     struct stick_key *k);
+/* Casts the <len> bytes at <s>, a string, to a key of <t>'s type as a
+ * string sample is cast (binary keys: the bytes themselves); 1, or 0. */
+int stick_key_from_str(const struct stick_table *t, const char *s, size_t len,
+                       struct stick_key *k);
 
 /* Finds or creates the entry of <k> and holds it for a tracker: counts a
  * connection into it (conn_cur, conn_cnt, conn_rate). Returns its handle,
@@ -168,6 +195,15 @@ unsigned stick_entry_refs(struct stick_table *t, unsigned long long h);
 int stick_key_refs(struct stick_table *t, const struct stick_key *k);
 /* Entries in use now. */
 unsigned stick_table_used(struct stick_table *t);
+/* Copies the entry of <k> into <v>; 1, or 0 if absent. */
+int stick_key_view(struct stick_table *t, const struct stick_key *k,
+                   struct stick_view *v);
+/* Copies into <v> the live entry after position *<pos> (start at 0) and
+ * moves *<pos> past it; 1, or 0 when none is left. Each call takes the
+ * lock once, so a walk sees the entries that live through it, in no
+ * particular order, and the caller may do anything between calls. */
+int stick_table_next(struct stick_table *t, unsigned *pos,
+                     struct stick_view *v);
 /* Calls <fn> on a copy of each live entry, most recently written first;
  * when it returns 1 the entry is removed unless tracked. <fn> runs under
  * the table's lock: it must not call back into the table. */

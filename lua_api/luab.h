@@ -328,6 +328,15 @@ void luab_regex_register(lua_State *L);
 void luab_proxy_register(lua_State *L);
 /* Fills core.proxies, core.frontends and core.backends from <cfg>. */
 void luab_proxy_publish(lua_State *L, struct cfg *cfg);
+/* The C object at [0] of the object of class <mt> at 1 (a Proxy, Server,
+ * Listener or StickTable), or a Lua error. */
+void *luab_proxy_handle(lua_State *L, const char *mt);
+
+/* ---- luab_stktable.c: StickTable class */
+struct stick_table;
+void luab_stktable_register(lua_State *L);
+/* Pushes the StickTable object of <t>. */
+void luab_stktable_push(lua_State *L, struct stick_table *t);
 
 /* ---- luab_channel.c: Channel class (txn.req, txn.res) */
 void luab_channel_register(lua_State *L);

@@ -2,16 +2,15 @@
 /* The Proxy and Server classes and core.proxies, core.frontends and
  * core.backends, filled once the configuration is parsed (before the
  * init functions run). Objects keep HAProxy's shape: a table with the C
- * handle at [0] and the old attributes (name, uuid, servers, listeners;
- * name, puid). Listeners are keyed as in HAProxy: their "name" option,
- * else "sock-N" (N from 1 in bind order). Proxies, servers and listeners
- * live exactly as long as the Lua state
- * (both belong to the configuration generation and the state is closed
- * when it is freed), so the handles need no reference counting. Setters
- * change this worker's copy only, as every worker has its own, through
- * the same server functions as the runtime API's. Stats come from this
- * worker's
- * counters (every worker has its own, as HAProxy's per-process stats). */
+ * handle at [0] and the old attributes (name, uuid, servers, listeners,
+ * stktable when the proxy declares a table; name, puid). Listeners are keyed as
+ * in HAProxy: their "name" option, else "sock-N" (N from 1 in bind order).
+ * Proxies, servers and listeners live exactly as long as the Lua state (both
+ * belong to the configuration generation and the state is closed when it is
+ * freed), so the handles need no reference counting. Setters change this
+ * worker's copy only, as every worker has its own, through the same server
+ * functions as the runtime API's. Stats come from this worker's counters (every
+ * worker has its own, as HAProxy's per-process stats). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -31,6 +30,7 @@
 #include "core/proxy.h"
 #include "core/server.h"
 #include "core/stats.h"
+#include "core/stick_table.h"
 #include "core/worker.h"
 #include "lua_api/luab.h"
 
@@ -40,8 +40,7 @@
 #define LUAB_ADDR_LEN    160
 #define LUAB_WEIGHT_MAX  256
 
-/* The C object at [0] of the <mt> object at 1, or a Lua error. */
-static void *luab_proxy_handle(lua_State *L, const char *mt)
+void *luab_proxy_handle(lua_State *L, const char *mt)
 {
     void *p = NULL;
     int same = 0;
@@ -562,9 +561,11 @@ static void luab_proxy_listeners(lua_State *L, struct proxy *px)
     }
 }
 
-/* Pushes the Proxy object of <px> with its servers. */
-static void luab_proxy_push(lua_State *L, struct proxy *px)
+/* Pushes the Proxy object of <px> of <cfg> with its servers, listeners
+ * and stick table. */
+static void luab_proxy_push(lua_State *L, struct cfg *cfg, struct proxy *px)
 {
+    struct stick_table *t = stick_table_find(cfg, px->name);
     struct server *srv;
 
     luab_proxy_obj(L, LUAB_MT_PROXY, px, px->name, px->uuid, "uuid");
@@ -578,6 +579,10 @@ static void luab_proxy_push(lua_State *L, struct proxy *px)
     lua_setfield(L, -2, "servers");
     luab_proxy_listeners(L, px);
     lua_setfield(L, -2, "listeners");
+    if (t != NULL) {
+        luab_stktable_push(L, t);
+        lua_setfield(L, -2, "stktable");
+    }
 }
 
 void luab_proxy_publish(lua_State *L, struct cfg *cfg)
@@ -589,7 +594,7 @@ void luab_proxy_publish(lua_State *L, struct cfg *cfg)
     lua_newtable(L); /* frontends */
     lua_newtable(L); /* backends */
     for (px = cfg->proxies; px != NULL; px = px->next) {
-        luab_proxy_push(L, px);
+        luab_proxy_push(L, cfg, px);
         if (px->cap & PX_CAP_FE) {
             lua_pushvalue(L, -1);
             lua_setfield(L, -4, px->name);
@@ -611,4 +616,5 @@ void luab_proxy_register(lua_State *L)
     luab_class_new(L, LUAB_MT_PROXY, luab_px_methods);
     luab_class_new(L, LUAB_MT_SERVER, luab_srv_methods);
     luab_class_new(L, LUAB_MT_LISTENER, luab_lst_methods);
+    luab_stktable_register(L);
 }
