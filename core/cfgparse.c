@@ -70,7 +70,6 @@ static const char *const unsupported_kws[] = {
     "set-var",
     "ca-base",
     "crt-base",
-    "localpeer",
     "h1-case-adjust",
     "external-check",
     NULL,
@@ -78,8 +77,8 @@ static const char *const unsupported_kws[] = {
 
 /* HAProxy sections we do not support yet. */
 static const char *const unsupported_secs[] = {
-    "peers",    "resolvers", "program",     "cache",  "ring", "mailers",
-    "fcgi-app", "crt-store", "log-forward", "traces", NULL,
+    "resolvers", "program",   "cache",       "ring",   "mailers",
+    "fcgi-app",  "crt-store", "log-forward", "traces", NULL,
 };
 
 /* The module section opened by <name>, or NULL. */

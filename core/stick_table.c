@@ -25,6 +25,7 @@
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/shm.h"
+#include "core/stick_peers.h"
 #include "core/stick_rules.h"
 #include "core/stick_table.h"
 #include "core/util.h"
@@ -64,7 +65,13 @@ struct stick_ref {
 struct stick_tables {
     struct stick_table *first, **tail;
     struct stick_ref *refs;
+    void *peers;                    /* stick_peers.c's */
+    struct stick_tables *live_next; /* on live_tables once mapped */
 };
+
+/* The mapped generations of this process, newest first: in the master, at
+ * most the running one and the one a reload is preparing. */
+static struct stick_tables *live_tables;
 
 struct stick_dt_desc {
     const char *name;
@@ -185,6 +192,11 @@ static struct stick_tables *tables_get(struct cfg *cfg)
         st->tail = &st->first;
     }
     return st;
+}
+
+void **stick_peers_slot(const struct cfg *cfg)
+{
+    return &tables_get((struct cfg *)cfg)->peers;
 }
 
 void stick_table_ref_add(const char *name)
@@ -319,8 +331,7 @@ static void table_layout(struct stick_table *t)
 }
 
 /* Parses the words of a stick-table line after the keyword into <t>. */
-static int parse_table(struct cfg_ctx *ctx, struct stick_table *t, int argc,
-                       char **args, char **err)
+static int parse_table(struct stick_table *t, int argc, char **args, char **err)
 {
     unsigned long long size;
     int i = 1, have_type = 0, have_size = 0;
@@ -348,10 +359,8 @@ static int parse_table(struct cfg_ctx *ctx, struct stick_table *t, int argc,
             if (parse_store(t, args[i + 1], err) != RC_OK)
                 return RC_ERR;
         } else if (strcmp(args[i], "peers") == 0) {
-            cfg_warn(ctx,
-                     "stick-table: 'peers %s' ignored, tables are not "
-                     "synchronised",
-                     args[i + 1]);
+            free(t->peers);
+            t->peers = xstrdup(args[i + 1]);
         } else if (strcmp(args[i], "nopurge") == 0) {
             t->nopurge = 1;
             i++;
@@ -370,6 +379,7 @@ void stick_table_free(struct stick_table *t)
 {
     shm_unmap(t->shm, t->map_len);
     free(t->name);
+    free(t->peers);
     free(t);
 }
 
@@ -390,7 +400,7 @@ static int kw_stick_table(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     t = xcalloc(1, sizeof(*t));
     for (dt = 0; dt < STICK_DT_COUNT; dt++)
         t->off[dt] = -1;
-    if (parse_table(ctx, t, argc, args, err) != RC_OK) {
+    if (parse_table(t, argc, args, err) != RC_OK) {
         stick_table_free(t);
         return RC_ERR;
     }
@@ -885,6 +895,104 @@ void stick_table_walk(struct stick_table *t,
     free(v);
 }
 
+/* ---- carrying entries over a reload */
+
+/* Copies the data of entry <e> of <from> into entry <ne> of <to>: the
+ * types both store, but conn_cur (the connections it counts belong to the
+ * old workers, which count them down in <from>). */
+static void entry_carry(struct stick_table *to, unsigned ne,
+                        struct stick_table *from, unsigned e)
+{
+    int dt;
+
+    for (dt = 0; dt < STICK_DT_COUNT; dt++)
+        if (dt != STICK_DT_CONN_CUR && to->off[dt] >= 0 && from->off[dt] >= 0)
+            memcpy(entry_data(to, entry(to, ne), dt),
+                   entry_data(from, entry(from, e), dt),
+                   dt_desc[dt].is_rate ? sizeof(struct freq_ctr)
+                                       : sizeof(unsigned long long));
+}
+
+/* When an entry of <from> due at <expire> (0: never) goes from <to>. */
+static unsigned long long carried_expire(const struct stick_table *to,
+                                         unsigned long long expire,
+                                         unsigned long long now)
+{
+    if (to->expire == 0)
+        return 0;
+    if (expire == 0 || expire > now + to->expire)
+        return now + to->expire;
+    return expire;
+}
+
+/* Copies the live entries of <from> into the new, unused <to>, oldest
+ * first so that the order by last write (and of expiry) holds; stops
+ * when <to> is full ("nopurge"), else the oldest make room. */
+static void table_carry(struct stick_table *to, struct stick_table *from)
+{
+    unsigned long long now = freq_ctr_now_ms();
+    struct stick_key *k = xmalloc(sizeof(*k));
+    struct stick_entry *en;
+    unsigned e, ne;
+
+    table_lock(from);
+    table_lock(to);
+    table_purge(from, now);
+    for (e = from->shm->lru_tail; e != 0; e = en->lprev) {
+        en = entry(from, e);
+        k->len = en->keylen;
+        memcpy(k->data, en->key, en->keylen);
+        ne = entry_get(to, k, 1, now);
+        if (ne == 0)
+            break;
+        entry_carry(to, ne, from, e);
+        entry(to, ne)->expire = carried_expire(to, en->expire, now);
+    }
+    table_unlock(to);
+    table_unlock(from);
+    free(k);
+}
+
+/* The table that <t> takes its entries from on a reload: the one of the
+ * same name, key type and length, also kept, in the newest other mapped
+ * generation than <self>; NULL if none. */
+static struct stick_table *carry_source(const struct stick_tables *self,
+                                        const struct stick_table *t)
+{
+    struct stick_tables *st;
+    struct stick_table *old;
+
+    for (st = live_tables; st != NULL && st == self; st = st->live_next)
+        ;
+    for (old = st != NULL ? st->first : NULL; old != NULL; old = old->next)
+        if (strcmp(old->name, t->name) == 0)
+            return old->keep && old->shm != NULL && old->type == t->type &&
+                           old->key_size == t->key_size
+                       ? old
+                       : NULL;
+    return NULL;
+}
+
+/* Resolves the peers section each table of <cfg> names; logs each
+ * unknown one with file:line and returns the number of errors. */
+static int peers_resolve(struct cfg *cfg)
+{
+    struct stick_table *t;
+    int errors = stick_peers_check(cfg), found;
+
+    for (t = stick_tables(cfg); t != NULL; t = t->next) {
+        if (t->peers == NULL)
+            continue;
+        t->keep = stick_peers_keep(cfg, t->peers, &found);
+        if (!found) {
+            log_alert("%s:%d: stick-table: unknown peers section '%s'", t->file,
+                      t->line, t->peers);
+            errors++;
+        }
+    }
+    return errors;
+}
+
 /* ---- keys */
 
 int stick_key_make(const struct stick_table *t, struct sample *smp,
@@ -983,17 +1091,39 @@ int stick_key_parse(const struct stick_table *t, const char *text,
  * that name one. */
 static int stick_post_parse(struct cfg *cfg)
 {
-    struct stick_table *t;
+    struct stick_tables *st = tables_of(cfg);
+    struct stick_table *t, *from;
     int rc = RC_OK;
 
     if (stick_rules_check(cfg) != 0)
+        rc = RC_ERR;
+    if (peers_resolve(cfg) != 0)
         rc = RC_ERR;
     for (t = stick_tables(cfg); t != NULL; t = t->next)
         if (t->shm == NULL && stick_table_prepare(t) != RC_OK)
             rc = RC_ERR;
     if (stick_act_check(cfg) != 0 || refs_check(cfg) != 0)
         rc = RC_ERR;
+    if (rc != RC_OK || st == NULL)
+        return rc;
+    for (t = st->first; t != NULL; t = t->next)
+        if (t->keep && (from = carry_source(st, t)) != NULL)
+            table_carry(t, from);
+    st->live_next = live_tables;
+    live_tables = st;
     return rc;
+}
+
+/* Takes <st> off the mapped generations, if it is there. */
+static void live_remove(struct stick_tables *st)
+{
+    struct stick_tables **p;
+
+    for (p = &live_tables; *p != NULL; p = &(*p)->live_next)
+        if (*p == st) {
+            *p = st->live_next;
+            return;
+        }
 }
 
 /* Frees the tables of <cfg> (unmapped in this process only: the workers
@@ -1007,6 +1137,8 @@ static void stick_cfg_free(struct cfg *cfg)
 
     if (st == NULL)
         return;
+    live_remove(st);
+    stick_peers_free(cfg);
     for (t = st->first; t != NULL; t = next) {
         next = t->next;
         stick_table_free(t);
@@ -1029,12 +1161,13 @@ static int stick_init(void)
     return RC_OK;
 }
 
-static const struct cfg_kw *const stick_keyword_tables[] = {stick_keywords,
-                                                            NULL};
+static const struct cfg_kw *const stick_keyword_tables[] = {
+    stick_keywords, stick_peers_keywords, NULL};
 
 const struct module stick_module = {
     .name = "stick",
     .keywords = stick_keyword_tables,
+    .sections = stick_peers_sections,
     .init = stick_init,
     .post_parse = stick_post_parse,
     .cfg_free = stick_cfg_free,

@@ -6,7 +6,10 @@
  * fixed-size entries (links, key, the stored data types). Entries expire
  * <expire> ms after they were last written; when the table is full, the
  * least recently written entry that no stream tracks makes room. A reload
- * maps new, empty tables (HAProxy without peers does the same).
+ * maps new, empty tables (HAProxy without peers does the same), except
+ * that a table naming a peers section with the local peer gets a copy of
+ * the entries of the table of the same name and key in the generation it
+ * replaces (HAProxy's local peer does that on a reload).
  *
  * A tracker names its entry by a handle (0: none) that stays valid while
  * it holds the entry (stick_table_track() takes a reference). A worker
@@ -89,6 +92,8 @@ struct stick_table {
     unsigned size;           /* entries */
     unsigned expire;         /* ms, 0: never */
     int nopurge;             /* full: refuse new keys instead of evicting */
+    char *peers;             /* the "peers" section it names, or NULL */
+    int keep;                /* its entries are carried over a reload */
     int off[STICK_DT_COUNT]; /* in an entry's data; -1: not stored */
     unsigned period[STICK_DT_COUNT]; /* ms, of the rates */
     size_t entry_size, nbuckets, map_len;
