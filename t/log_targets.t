@@ -37,6 +37,7 @@ defaults
     mode http
     log global
     option httplog
+    option dontlognull
     timeout connect 1s
     timeout client 3s
     timeout server 2s

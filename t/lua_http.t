@@ -91,6 +91,7 @@ global
     lua-load %%TESTDIR%%/http.lua
 defaults
     mode http
+    option dontlognull
     timeout connect 1s
     timeout client 3s
     timeout server 3s

@@ -36,6 +36,7 @@ defaults
     timeout server 3s
 frontend fe
     bind 127.0.0.1:%%PORT_8080%%
+    option http-ignore-probes
     http-request use-service lua.lua_stats if { path /lua }
     http-request deny if { path /deny }
     use_backend flaky if { path_beg /flaky }
