@@ -409,6 +409,13 @@ static int lb_took(struct stream *s, struct server *srv)
     /* as HAProxy: a retry that lands on another server is a redispatch */
     if (s->srv != NULL && s->srv != srv)
         s->redispatched = 1;
+    if (s->retry_from != NULL) {
+        if (srv == s->retry_from)
+            s->stat_retries++;
+        else
+            s->stat_redisps++;
+        s->retry_from = NULL;
+    }
     s->srv = srv;
     s->has_slot = 1;
     s->srv_prev = NULL;
@@ -484,6 +491,40 @@ int lb_assign(struct stream *s)
         lb_wait_server(s, srv) == RC_AGAIN)
         return RC_AGAIN;
     return lb_wait(s, &px->queue);
+}
+
+int lb_retry(struct stream *s)
+{
+    if (s->retries >= s->be->retries)
+        return RC_ERR;
+    s->retries++;
+    if (s->be->options & PX_OPT_REDISPATCH) {
+        s->retry_from = s->srv; /* counted once reassigned (lb_took) */
+        lb_release(s);
+        s->prefer = NULL; /* persistence gives way to the algorithm */
+    } else {
+        s->stat_retries++;
+    }
+    return RC_OK;
+}
+
+int lb_retry_waits(const struct stream *s)
+{
+    const struct server *srv;
+    int act = 0;
+
+    if (s->has_slot)
+        return 1;
+    for (srv = s->be->servers; srv != NULL && act < 2; srv = srv->next)
+        act += !srv->backup && server_is_usable(srv);
+    return act <= 1;
+}
+
+unsigned lb_turnaround_ms(const struct proxy *px)
+{
+    unsigned tmo = px->timeouts.connect;
+
+    return tmo != 0 && tmo < 1000 ? tmo : 1000;
 }
 
 void lb_release(struct stream *s)

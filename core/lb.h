@@ -73,6 +73,20 @@ int lb_assign(struct stream *s);
 void lb_release(struct stream *s);
 /* Removes <s> from the queue it waits in, if any. */
 void lb_dequeue(struct stream *s);
+/* The connection attempt of <s> failed: another follows ("retries"), on
+ * the server the algorithm gives with "option redispatch" (the slot given
+ * back), else on the same. Counted in %rc and, once the next server is
+ * known, in wretr or wredis as HAProxy counts them. RC_OK, or RC_ERR when
+ * no retry is left. */
+int lb_retry(struct stream *s);
+/* Returns 1 if a new connection attempt of <s> after a refused or broken
+ * one waits the turn-around delay first, as HAProxy: when it goes to the
+ * same server (it keeps its slot) or the backend has one active server
+ * at most. */
+int lb_retry_waits(const struct stream *s);
+/* The turn-around delay of backend <px> in ms: "timeout connect", one
+ * second at most. */
+unsigned lb_turnaround_ms(const struct proxy *px);
 
 /* Returns 1 if <srv> is up and not in maintenance: it takes the requests
  * that persistence sends it even with weight 0 or draining (HAProxy's

@@ -46,7 +46,11 @@ void session_mode_register(int mode, session_start_cb fn)
 
 int stream_slot_register(void)
 {
-    return stream_nslots < STREAM_SLOTS ? stream_nslots++ : -1;
+    if (stream_nslots == STREAM_SLOTS) { /* a module more: raise the count */
+        log_alert("out of stream slots (STREAM_SLOTS %d)", STREAM_SLOTS);
+        abort();
+    }
+    return stream_nslots++;
 }
 
 /* Keeps what <a> needs of the <len> bytes at <sa>; returns the length

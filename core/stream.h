@@ -29,7 +29,9 @@ struct smp_env;
 struct stream_filters;
 struct stick_trk;
 
-#define STREAM_SLOTS 4
+/* One per module keeping per-stream state: Lua, track-sc, stick rules,
+ * the stream timer, log controls, with room to spare. */
+#define STREAM_SLOTS 8
 
 /* An address as a session keeps it: IPv4 or IPv6 with its port; of a
  * unix socket only the family (the path is the listener's). A quarter of
@@ -138,6 +140,9 @@ struct stream {
      * per retry on the same server (and one more per layer-7 retry),
      * wredis one per retry on another server */
     unsigned stat_retries, stat_redisps;
+    /* the server a retry left with "option redispatch", until lb_assign()
+     * gives the next (the statistics count where it went) */
+    struct server *retry_from;
     /* set by the protocol layer's persistence (http/'s "cookie"): the
      * server lb_assign() takes instead of the algorithm's, or NULL */
     struct server *prefer;

@@ -34,6 +34,7 @@
 #include "core/stick_act.h"
 #include "core/stick_rules.h"
 #include "core/stream.h"
+#include "core/stream_timer.h"
 #include "core/unique_id.h"
 #include "core/worker.h"
 #include "http/http.h"
@@ -1579,42 +1580,20 @@ static int queue_wait(struct http_txn *txn)
 }
 
 /* The attempt on the server failed: closes its connection and prepares
- * another ("retries"), on another server with "option redispatch"; RC_OK
- * when one may start, RC_ERR when no retry is left. */
+ * another (lb_retry); RC_OK when one may start, RC_ERR when no retry is
+ * left. */
 static int srv_retry(struct http_txn *txn)
 {
     struct stream *s = txn->s;
+    struct server *srv = s->srv;
 
-    if (s->retries >= s->be->retries || (txn->flags & TXN_F_KILLED))
+    if ((txn->flags & TXN_F_KILLED) || lb_retry(s) != RC_OK)
         return RC_ERR;
-    s->retries++;
-    server_conn_close(s->srv, txn->srv);
+    server_conn_close(srv, txn->srv);
     txn->srv = NULL;
     txn->flags &= ~(TXN_F_SRV_ERR | TXN_F_SRV_EOF | TXN_F_SRV_TMO |
                     TXN_F_SRV_REUSED | TXN_F_SRV_KAL);
-    if (s->be->options & PX_OPT_REDISPATCH) {
-        txn->retry_from = s->srv; /* counted once reassigned */
-        lb_release(s);
-        s->prefer = NULL; /* persistence gives way to the algorithm */
-    } else {
-        s->stat_retries++;
-    }
     return RC_OK;
-}
-
-/* A redispatched retry got its server: the same one counts as a retry,
- * another one as a redispatch (wretr, wredis). */
-static void retry_landed(struct http_txn *txn)
-{
-    struct stream *s = txn->s;
-
-    if (txn->retry_from == NULL)
-        return;
-    if (s->srv == txn->retry_from)
-        s->stat_retries++;
-    else
-        s->stat_redisps++;
-    txn->retry_from = NULL;
 }
 
 /* The server's "redir PREFIX": a 302 to the prefix followed by the path
@@ -1647,6 +1626,26 @@ static int srv_redirect(struct http_txn *txn)
     return RC_OK;
 }
 
+/* A connection attempt failed (refused, reset or timed out): another
+ * one follows as "retries" and "retry-on" allow, after the turn-around
+ * delay when it goes to the same server (lb_retry_waits); else a 503.
+ * RC_OK when an attempt follows. */
+static int srv_connect_failed(struct http_txn *txn)
+{
+    struct stream *s = txn->s;
+    int tmo = (txn->flags & TXN_F_SRV_TMO) != 0;
+
+    if (!(s->be->retry_on & PX_RETRY_CONN) || srv_retry(txn) != RC_OK) {
+        http_txn_term(s, tmo ? 's' : 'S');
+        http_reply_error(s, 503);
+        txn->state = HTTP_ST_DONE;
+        return RC_ERR;
+    }
+    if (!tmo && lb_retry_waits(s))
+        txn->flags |= TXN_F_TURNAROUND;
+    return RC_OK;
+}
+
 /* HTTP_ST_CONNECT: take a server slot (maybe after queueing), connect,
  * retry on failure; the connect event moves on to HTTP_ST_WAIT_RES. */
 static int step_connect(struct http_txn *txn)
@@ -1663,13 +1662,13 @@ static int step_connect(struct http_txn *txn)
             return RC_AGAIN;
         if (!(txn->flags & TXN_F_KILLED))
             check_observe(s->srv, CHECK_OBS_L4_ERR);
-        if ((txn->flags & TXN_F_SRV_TMO) ||
-            !(s->be->retry_on & PX_RETRY_CONN) || srv_retry(txn) != RC_OK) {
-            http_txn_term(s, (txn->flags & TXN_F_SRV_TMO) ? 's' : 'S');
-            http_reply_error(s, (txn->flags & TXN_F_SRV_TMO) ? 504 : 503);
-            txn->state = HTTP_ST_DONE;
+        if (srv_connect_failed(txn) != RC_OK)
             return RC_OK;
-        }
+    }
+    if (txn->flags & TXN_F_TURNAROUND) {
+        if (stream_timer_wait(s, lb_turnaround_ms(s->be)) == 0)
+            return RC_AGAIN;
+        txn->flags &= ~TXN_F_TURNAROUND;
     }
     if (!s->has_slot) {
         stick_rules_request(s);
@@ -1685,7 +1684,6 @@ static int step_connect(struct http_txn *txn)
         if (txn->qtimer != NULL)
             evtimer_del(txn->qtimer);
         s->times.queue = stream_elapsed_ms(s);
-        retry_landed(txn);
     }
     if (s->srv->redir != NULL && (ist_eq(txn->req.meth, IST("GET")) ||
                                   ist_eq(txn->req.meth, IST("HEAD"))))
@@ -2180,6 +2178,7 @@ static void http_process(struct stream *s)
 
 void http_ana_init(void)
 {
+    stream_timer_init(); /* the turn-around before a new connect */
     session_mode_register(PX_MODE_HTTP, http_conn_start);
     http_conn_init();
 }

@@ -77,6 +77,7 @@ enum http_state {
 #define TXN_F_CONNECT     0x100000 /* a CONNECT request */
 #define TXN_F_NO_L7_RETRY 0x200000 /* never sent again once a server saw it */
 #define TXN_F_KILLED      0x40000000 /* its server's streams were ended */
+#define TXN_F_TURNAROUND  0x20000000 /* waits before connecting again */
 
 struct http_txn {
     struct stream *s;
@@ -104,9 +105,6 @@ struct http_txn {
      * or NULL; and how many more bytes of it one buffer has room for */
     struct evbuffer *req_copy;
     size_t req_copy_room;
-    /* the server a retry left with "option redispatch", until the next
-     * one is assigned (the statistics count where it went) */
-    struct server *retry_from;
 };
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */

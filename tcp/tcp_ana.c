@@ -27,6 +27,7 @@
 #include "core/server.h"
 #include "core/stick_rules.h"
 #include "core/stream.h"
+#include "core/stream_timer.h"
 #include "core/worker.h"
 #include "tcp/tcp_ana.h"
 
@@ -62,6 +63,8 @@ struct tcp_txn {
     unsigned cli_tmo, srv_tmo; /* the inactivity timeouts in force */
     int cli_shut, srv_shut;    /* we shut our write side towards it */
     int killed;                /* its server's streams were ended */
+    int srv_tmo_fail;          /* the failed connect timed out */
+    int turnaround;            /* waits before connecting again */
 };
 
 static void tcp_process(struct stream *s);
@@ -216,12 +219,13 @@ static void srv_event_cb(struct conn *conn, short what, void *arg)
         /* what the server sent still goes to the client, then we close */
         tt->srv_eof = 1;
         tt->srv_err = (what & CONN_ERROR) != 0;
-    } else {
+    } else if (tt->srv_connected) {
         tt->srv_failed = 1;
-        if (!tt->srv_connected)
-            check_observe(s->srv, CHECK_OBS_L4_ERR);
-        tcp_term(tt, (what & CONN_TIMEOUT) ? 's' : 'S',
-                 tt->srv_connected ? 'D' : 'C');
+        tcp_term(tt, (what & CONN_TIMEOUT) ? 's' : 'S', 'D');
+    } else { /* step_connect retries or gives up */
+        tt->srv_failed = 1;
+        tt->srv_tmo_fail = (what & CONN_TIMEOUT) != 0;
+        check_observe(s->srv, CHECK_OBS_L4_ERR);
     }
     tcp_process(s);
 }
@@ -244,6 +248,25 @@ static int tcp_queue_wait(struct tcp_txn *tt)
     return RC_AGAIN;
 }
 
+/* The connection attempt failed (refused, reset or timed out): another
+ * follows as "retries" allows, after the turn-around delay when it goes to
+ * the same server (lb_retry_waits); else the client's connection closes.
+ * RC_OK when an attempt follows. */
+static int tcp_connect_failed(struct tcp_txn *tt)
+{
+    struct stream *s = tt->s;
+
+    conn_free(tt->srv);
+    tt->srv = NULL;
+    tt->srv_failed = 0;
+    if (!(s->be->retry_on & PX_RETRY_CONN) || lb_retry(s) != RC_OK) {
+        tcp_term(tt, tt->srv_tmo_fail ? 's' : 'S', 'C');
+        return tcp_end(tt);
+    }
+    tt->turnaround = !tt->srv_tmo_fail && lb_retry_waits(s);
+    return RC_OK;
+}
+
 /* TCP_ST_CONNECT. */
 static int step_connect(struct tcp_txn *tt)
 {
@@ -255,11 +278,16 @@ static int step_connect(struct tcp_txn *tt)
 
     if (tt->srv != NULL) {
         if (tt->srv_failed)
-            return tcp_end(tt);
+            return tcp_connect_failed(tt);
         if (!tt->srv_connected)
             return RC_AGAIN;
         tt->state = TCP_ST_FORWARD;
         return RC_OK;
+    }
+    if (tt->turnaround) {
+        if (stream_timer_wait(s, lb_turnaround_ms(s->be)) == 0)
+            return RC_AGAIN;
+        tt->turnaround = 0;
     }
     if (!s->has_slot) {
         if (s->be == NULL)
@@ -551,5 +579,6 @@ static void tcp_session_start(struct session *sess)
 
 void tcp_ana_init(void)
 {
+    stream_timer_init(); /* the turn-around before a new connect */
     session_mode_register(PX_MODE_TCP, tcp_session_start);
 }
