@@ -38,7 +38,7 @@ global
 defaults
     mode http
     log global
-    timeout connect 1s
+    timeout connect 200ms
     timeout client 3s
     timeout server 2s
 frontend web

@@ -37,7 +37,7 @@ $global
 defaults
     mode http
     timeout client 5s
-    timeout connect 1s
+    timeout connect 200ms
     timeout server 1s
 listen stats
     bind 127.0.0.1:$p->[0]
