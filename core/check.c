@@ -659,7 +659,7 @@ static void each_checked(struct cfg *cfg, void (*fn)(struct server *, void *),
 
     for (px = cfg->proxies; px != NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next)
-            if (srv->check)
+            if (srv->check || srv->agent)
                 fn(srv, arg);
 }
 
@@ -675,6 +675,7 @@ static void attach_one(struct server *srv, void *arg)
     srv->health = (*next)++;
     srv->health->up = 1;             /* servers start up, as in HAProxy, */
     srv->health->health = srv->rise; /* a failure from down */
+    srv->health->agent_weight = srv->health->agent_maxconn = -1;
 }
 
 int check_prepare(struct cfg *cfg)
@@ -728,7 +729,7 @@ static void count_usable(const struct proxy *px, int *act, int *bck)
 
     *act = *bck = 0;
     for (srv = px->servers; srv != NULL; srv = srv->next)
-        if (server_up(srv) && !srv->disabled && !server_nolb(srv))
+        if (server_up(srv) && !srv->disabled && srv->weight > 0)
             (*(srv->backup ? bck : act))++;
 }
 
@@ -833,7 +834,7 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
     count_usable(srv->px, &act, &bck);
     if (!(srv->px->options & PX_OPT_LOG_HEALTH))
         snprintf(why, sizeof(why), ", reason: %s%s", reason, check_took(ms));
-    if (srv->health->up)
+    if (server_up(srv))
         check_announce(srv->px, LOG_LVL_NOTICE,
                        "Server %s/%s is %s%s. %d active and %d backup servers "
                        "online.%s 0 sessions requeued, %u total in queue.",
@@ -850,6 +851,40 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
     if (act + bck == 0)
         check_announce_empty(srv->px);
     check_log_trackers(srv);
+}
+
+void check_log_admin(const struct server *srv, int was)
+{
+    const struct proxy *px = srv->px;
+    int act, bck;
+
+    count_usable(px, &act, &bck);
+    if (was == SERVER_MAINT)
+        check_announce(px, LOG_LVL_NOTICE,
+                       "Server %s/%s is %s (leaving forced maintenance).",
+                       px->name, srv->name,
+                       server_up(srv) ? "UP/READY" : "DOWN");
+    else if (was == SERVER_DRAIN && !srv->disabled)
+        check_announce(px, LOG_LVL_NOTICE,
+                       "Server %s/%s is UP (leaving forced drain).", px->name,
+                       srv->name);
+    if (srv->disabled) {
+        check_announce(px, LOG_LVL_ALERT,
+                       "Server %s/%s is going DOWN for maintenance. %d active "
+                       "and %d backup servers left.%s %u sessions active, 0 "
+                       "requeued, %u remaining in queue.",
+                       px->name, srv->name, act, bck, on_backup(act, bck),
+                       srv->cur_conns, px->queue.len);
+        if (act + bck == 0)
+            check_announce_empty(px);
+    } else if (srv->drain) {
+        check_announce(px, LOG_LVL_NOTICE,
+                       "Server %s/%s enters drain state. %d active and %d "
+                       "backup servers online.%s 0 sessions requeued, %u total "
+                       "in queue.",
+                       px->name, srv->name, act, bck, on_backup(act, bck),
+                       px->queue.len);
+    }
 }
 
 /* "option log-health-checks": a check that moved the health of the
@@ -924,6 +959,21 @@ static void check_set_nolb(struct check_run *run, int nolb, const char *reason,
     check_log_change(run, reason, ms);
 }
 
+/* The checks or the agent of the server of <run>, up before if <was_up>,
+ * may have changed its state (down when either says so): counted,
+ * followed by this worker's weights, logged. */
+static void check_changed(struct check_run *run, int was_up, const char *reason,
+                          long ms)
+{
+    struct server *srv = run->srv;
+
+    if (server_up(srv) == was_up)
+        return;
+    srv->health->changes++;
+    check_sync_weight(srv);
+    check_log_change(run, reason, ms);
+}
+
 /* Records one result (enum check_outcome) in HAProxy's health counter:
  * from 0 (down) to rise + fall - 1 (settled up). A failure takes one off,
  * and the whole of it below "rise" (down); a success adds one, and the
@@ -938,6 +988,7 @@ static void check_record(struct check_run *run, int ok, const char *reason,
     struct server *srv = run->srv;
     struct server_health *h = srv->health;
     int max = srv->rise + srv->fall - 1, was = h->health;
+    int was_up = server_up(srv);
 
     if (ok == CHECK_CONDPASS && !h->up)
         return;
@@ -965,9 +1016,7 @@ static void check_record(struct check_run *run, int ok, const char *reason,
     if (h->up) /* back up: a slowstart ramps from now */
         h->up_since = freq_ctr_now_ms();
     h->nolb = 0;
-    h->changes++;
-    check_sync_weight(srv);
-    check_log_change(run, reason, ms);
+    check_changed(run, was_up, reason, ms);
 }
 
 /* Ends the check of <run> in flight with its result (enum
@@ -1198,6 +1247,10 @@ static void check_event_cb(struct bufferevent *bev, short what, void *arg)
     check_result(run, 0, why);
 }
 
+static int check_connect(struct check_run *run, const struct cfg_addr *to,
+                         int port, unsigned tmo, bufferevent_data_cb rd,
+                         bufferevent_data_cb wr, bufferevent_event_cb ev);
+
 /* Opens the check connection of <run> to its server (its "addr" if set),
  * on <port> if not 0 (else the server's "port" setting, else its own
  * port), with the callbacks of the check type. RC_OK, or RC_ERR when no
@@ -1208,10 +1261,8 @@ static int check_open(struct check_run *run, int port, bufferevent_data_cb rd,
     struct server *srv = run->srv;
     const struct cfg_addr *to =
         srv->check_addr.family != 0 ? &srv->check_addr : &srv->addr;
-    struct sockaddr_storage ss = to->ss;
     unsigned tmo =
         srv->px->timeouts.check ? srv->px->timeouts.check : srv->inter;
-    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
 
     if (port == 0)
         port = srv->check_port;
@@ -1219,6 +1270,19 @@ static int check_open(struct check_run *run, int port, bufferevent_data_cb rd,
         port = ntohs(srv->addr.ss.ss_family == AF_INET6
                          ? ((struct sockaddr_in6 *)&srv->addr.ss)->sin6_port
                          : ((struct sockaddr_in *)&srv->addr.ss)->sin_port);
+    return check_connect(run, to, port, tmo, rd, wr, ev);
+}
+
+/* Opens a connection of <run> to <to>, on <port> unless 0, bounded by
+ * <tmo> ms of inactivity, with these callbacks. RC_OK, or RC_ERR when none
+ * could be started. */
+static int check_connect(struct check_run *run, const struct cfg_addr *to,
+                         int port, unsigned tmo, bufferevent_data_cb rd,
+                         bufferevent_data_cb wr, bufferevent_event_cb ev)
+{
+    struct sockaddr_storage ss = to->ss;
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+
     if (port != 0 && ss.ss_family == AF_INET)
         ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
     else if (port != 0 && ss.ss_family == AF_INET6)
@@ -1556,17 +1620,230 @@ static void check_begin(evutil_socket_t fd, short what, void *arg)
                      "refused\"");
 }
 
-/* Creates the check state of <srv> and runs its first check soon. */
-static void start_one(struct server *srv, void *arg)
+/* ---------------------------------------------------------------- */
+/* Agent checks ("agent-check")                                      */
+/* ---------------------------------------------------------------- */
+
+#define AGENT_MAX_REPLY 1024
+
+/* What one line of an agent asks for (-1 or NULL: nothing). */
+struct agent_reply {
+    int weight;        /* percent of the configured weight */
+    int maxconn;       /* "maxconn:N" */
+    int admin;         /* enum server_admin: ready, drain, maint */
+    const char *state; /* up, down, stopped or fail */
+    const char *desc;  /* after '#' */
+};
+
+/* Reads one word <w> of an agent's line into <r>; RC_ERR if unknown (it
+ * is ignored, as HAProxy does). */
+static int agent_word(const char *w, struct agent_reply *r)
+{
+    static const char *const admin[] = {"ready", "drain", "maint", NULL};
+    static const char *const state[] = {"up", "down", "stopped", "fail", NULL};
+    size_t n = strlen(w), i;
+    char *end;
+    long v;
+
+    for (i = 0; admin[i] != NULL; i++)
+        if (strcmp(w, admin[i]) == 0)
+            return r->admin = (int)i, RC_OK;
+    for (i = 0; state[i] != NULL; i++)
+        if (strcmp(w, state[i]) == 0)
+            return r->state = state[i], RC_OK;
+    if (n > 1 && w[n - 1] == '%') {
+        v = strtol(w, &end, 10);
+        if (end != w + n - 1 || v < 0 || w[0] == '-')
+            return RC_ERR;
+        r->weight = v > 25600 ? 25600 : (int)v;
+        return RC_OK;
+    }
+    if (strncmp(w, "maxconn:", 8) == 0) {
+        v = strtol(w + 8, &end, 10);
+        if (end == w + 8 || *end != '\0' || v < 0 || v > 1000000)
+            return RC_ERR;
+        r->maxconn = (int)v;
+        return RC_OK;
+    }
+    return RC_ERR;
+}
+
+/* Reads the agent's <line> (words separated by spaces, tabs or commas, a
+ * word starting with '#' begins the description) into <r>. */
+static void agent_parse(char *line, struct agent_reply *r)
+{
+    char *p = line, *end;
+    int last;
+
+    r->weight = r->maxconn = r->admin = -1;
+    r->state = r->desc = NULL;
+    for (;;) {
+        p += strspn(p, " \t,");
+        if (*p == '\0')
+            return;
+        if (*p == '#') {
+            r->desc = p + 1 + strspn(p + 1, " \t");
+            return;
+        }
+        end = p + strcspn(p, " \t,");
+        last = *end == '\0';
+        *end = '\0';
+        agent_word(p, r);
+        if (last)
+            return;
+        p = end + 1;
+    }
+}
+
+/* Every worker: applies the weight and maxconn the agent of <srv> last
+ * gave, once. */
+static void agent_follow(struct server *srv)
+{
+    const struct server_health *h = srv->health;
+
+    if (srv->agent_seen == h->agent_seq)
+        return;
+    srv->agent_seen = h->agent_seq;
+    if (h->agent_weight >= 0)
+        server_set_weight(srv, h->agent_weight);
+    if (h->agent_maxconn >= 0)
+        srv->maxconn = h->agent_maxconn;
+}
+
+/* The checking worker: does what the agent of <run> said, <ms> after it
+ * was asked. */
+static void agent_apply(struct check_run *run, const struct agent_reply *r,
+                        long ms)
+{
+    struct server *srv = run->srv;
+    struct server_health *h = srv->health;
+    enum server_admin now = srv->disabled ? SERVER_MAINT
+                            : srv->drain  ? SERVER_DRAIN
+                                          : SERVER_READY;
+    int was_up = server_up(srv), w;
+    char reason[512];
+
+    if (r->weight >= 0 || r->maxconn >= 0) {
+        w = srv->iweight * r->weight / 100;
+        if (r->weight >= 0)
+            h->agent_weight = w > 256 ? 256 : w;
+        if (r->maxconn >= 0)
+            h->agent_maxconn = r->maxconn;
+        h->agent_seq++;
+        agent_follow(srv);
+    }
+    if (r->admin >= 0 && (enum server_admin)r->admin != now)
+        server_set_admin_shared(srv, (enum server_admin)r->admin);
+    if (r->state == NULL || (strcmp(r->state, "up") != 0) == h->agent_down)
+        return;
+    h->agent_down = !h->agent_down;
+    snprintf(reason, sizeof(reason),
+             "Layer7 %s, code: 0, info: \"via agent : %s%s%s%s\"",
+             h->agent_down ? "wrong status" : "check passed", r->state,
+             r->desc ? " (" : "", r->desc ? r->desc : "", r->desc ? ")" : "");
+    check_changed(run, was_up, reason, ms);
+}
+
+/* Ends the exchange of the agent of <run> and arms the next. */
+static void agent_done(struct check_run *run)
+{
+    unsigned ms = check_spread(run->srv->agent_inter);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (run->bev != NULL) {
+        bufferevent_free(run->bev);
+        run->bev = NULL;
+    }
+    evbuffer_drain(run->resp, evbuffer_get_length(run->resp));
+    evtimer_add(run->timer, &tv);
+}
+
+/* The agent of <run> sent its line (or closed after a part of it). */
+static void agent_reply(struct check_run *run)
+{
+    char line[AGENT_MAX_REPLY + 1];
+    ev_ssize_t n = evbuffer_copyout(run->resp, line, AGENT_MAX_REPLY);
+    struct agent_reply r;
+    struct timeval now;
+
+    line[n > 0 ? n : 0] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    gettimeofday(&now, NULL);
+    agent_parse(line, &r);
+    agent_apply(run, &r,
+                (now.tv_sec - run->start.tv_sec) * 1000 +
+                    (now.tv_usec - run->start.tv_usec) / 1000);
+    agent_done(run);
+}
+
+static void agent_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct check_run *run = arg;
+    struct evbuffer_ptr eol;
+    size_t n;
+
+    evbuffer_add_buffer(run->resp, bufferevent_get_input(bev));
+    eol = evbuffer_search_eol(run->resp, NULL, &n, EVBUFFER_EOL_ANY);
+    if (eol.pos >= 0 || evbuffer_get_length(run->resp) >= AGENT_MAX_REPLY)
+        agent_reply(run);
+}
+
+/* Connection events of an agent check: a failure changes nothing. */
+static void agent_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct check_run *run = arg;
+    const char *send = run->srv->agent_send;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        if (send != NULL)
+            bufferevent_write(bev, send, strlen(send));
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && evbuffer_get_length(run->resp) > 0)
+        agent_reply(run);
+    else
+        agent_done(run);
+}
+
+/* The agent's turn: connects to its address ("agent-addr", else the
+ * checks') on "agent-port". */
+static void agent_begin(evutil_socket_t fd, short what, void *arg)
+{
+    struct check_run *run = arg;
+    struct server *srv = run->srv;
+    const struct cfg_addr *to = srv->agent_addr.family != 0   ? &srv->agent_addr
+                                : srv->check_addr.family != 0 ? &srv->check_addr
+                                                              : &srv->addr;
+    unsigned tmo =
+        srv->px->timeouts.check ? srv->px->timeouts.check : srv->agent_inter;
+
+    gettimeofday(&run->start, NULL);
+    if (to->family == AF_UNSPEC ||
+        check_connect(run, to, srv->agent_port, tmo, agent_read_cb, NULL,
+                      agent_event_cb) != RC_OK)
+        agent_done(run);
+}
+
+/* A new check state for <srv> whose timer runs <fn>, due soon. */
+static struct check_run *run_new(struct server *srv, event_callback_fn fn)
 {
     struct check_run *run = xcalloc(1, sizeof(*run));
     struct timeval tv = {0, 1000};
 
     run->srv = srv;
     run->resp = evbuffer_new();
-    run->timer = evtimer_new(worker_loop(), check_begin, run);
-    srv->run = run;
+    run->timer = evtimer_new(worker_loop(), fn, run);
     evtimer_add(run->timer, &tv);
+    return run;
+}
+
+/* Starts the checks and the agent of <srv>, in the checking worker. */
+static void start_one(struct server *srv, void *arg)
+{
+    if (srv->check)
+        srv->run = run_new(srv, check_begin);
+    if (srv->agent)
+        srv->agent_run = run_new(srv, agent_begin);
 }
 
 /* 1 if this worker must follow <srv>'s shared state in its weight: a
@@ -1586,8 +1863,9 @@ static int check_weight_follows(const struct proxy *px,
 static int check_polled(const struct proxy *px, const struct server *srv)
 {
     return check_weight_follows(px, srv) ||
-           (srv->health != NULL && (srv->on_marked_down || srv->on_marked_up ||
-                                    srv->observe != SRV_OBSERVE_NONE));
+           (srv->health != NULL &&
+            (srv->on_marked_down || srv->on_marked_up || srv->agent ||
+             srv->observe != SRV_OBSERVE_NONE));
 }
 
 /* A transition of <srv> this worker had not seen: on-marked-down ends its
@@ -1597,9 +1875,9 @@ static void check_follow_change(struct server *srv)
     struct server *b;
 
     srv->seen_changes = srv->health->changes;
-    if (!srv->health->up && srv->on_marked_down)
+    if (!server_up(srv) && srv->on_marked_down)
         server_kill_streams(srv, 'D');
-    if (srv->health->up && srv->on_marked_up && !srv->backup)
+    if (server_up(srv) && srv->on_marked_up && !srv->backup)
         for (b = srv->px->servers; b != NULL; b = b->next)
             if (b->backup)
                 server_kill_streams(b, 'U');
@@ -1623,6 +1901,8 @@ static void check_poll(evutil_socket_t fd, short what, void *arg)
                 continue;
             if (srv->seen_changes != srv->health->changes)
                 check_follow_change(srv);
+            if (srv->agent)
+                agent_follow(srv);
             if (srv->run != NULL && srv->observe != SRV_OBSERVE_NONE)
                 check_obs_limit(srv->run);
         }

@@ -72,6 +72,10 @@ enum check_obs {
  * "error-limit" errors in a row are reached. */
 void check_observe(struct server *srv, enum check_obs what);
 
+/* Logs, as HAProxy words it, that <srv> left the administrative state
+ * <was> (enum server_admin) for the one it is in. */
+void check_log_admin(const struct server *srv, int was);
+
 /* Keywords of health checks: "option tcp-check", "tcp-check", the
  * protocol options ("option redis-check"...). */
 extern const struct cfg_kw check_keywords[];

@@ -19,6 +19,7 @@
 #include "core/cfgparse.h"
 #include "core/channel.h"
 #include "core/cfgval.h"
+#include "core/check.h"
 #include "core/errors.h"
 #include "core/freq_ctr.h"
 #include "core/lb.h"
@@ -99,6 +100,39 @@ static int opt_enum(int *i, int argc, char **args, const char *const *names,
                                                : " or ",
                                 names[n]);
     return set_err(err, "'server' option '%s' expects %s", o, list);
+}
+
+/* Parses "agent-addr ADDR" at args[*i + 1]. */
+static int opt_agent_addr(struct server *srv, int *i, int argc, char **args,
+                          char **err)
+{
+    if (*i + 1 >= argc)
+        return set_err(err, "'server' option 'agent-addr' expects an address");
+    if (cfgval_addr(args[++*i], CFGVAL_ADDR_NO_PORT_OK, &srv->agent_addr,
+                    err) != RC_OK)
+        return RC_ERR;
+    if (srv->agent_addr.family != AF_INET && srv->agent_addr.family != AF_INET6)
+        return set_err(err,
+                       "'agent-addr' expects an IPv4 or IPv6 address, got '%s'",
+                       args[*i]);
+    return RC_OK;
+}
+
+/* Parses the "agent-*" options but "agent-addr". */
+static int opt_agent(struct server *srv, int *i, int argc, char **args,
+                     char **err)
+{
+    const char *o = args[*i];
+
+    if (strcmp(o, "agent-check") == 0 || strcmp(o, "no-agent-check") == 0) {
+        srv->agent = o[0] == 'a';
+        return RC_OK;
+    }
+    if (strcmp(o, "agent-port") == 0)
+        return opt_int(i, argc, args, 1, 65535, &srv->agent_port, err);
+    if (strcmp(o, "agent-inter") == 0)
+        return opt_duration(i, argc, args, &srv->agent_inter, err);
+    return opt_string(i, argc, args, &srv->agent_send, err);
 }
 
 /* Parses "observe", "on-error", "on-marked-down", "on-marked-up". */
@@ -250,6 +284,13 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->puid, err);
         else if (strcmp(o, "addr") == 0)
             rc = opt_check_addr(srv, &i, argc, args, err);
+        else if (strcmp(o, "agent-addr") == 0)
+            rc = opt_agent_addr(srv, &i, argc, args, err);
+        else if (strcmp(o, "agent-check") == 0 ||
+                 strcmp(o, "no-agent-check") == 0 ||
+                 strcmp(o, "agent-port") == 0 ||
+                 strcmp(o, "agent-inter") == 0 || strcmp(o, "agent-send") == 0)
+            rc = opt_agent(srv, &i, argc, args, err);
         else if (strcmp(o, "error-limit") == 0)
             rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->error_limit, err);
         else if (strcmp(o, "observe") == 0 || strcmp(o, "on-error") == 0 ||
@@ -345,6 +386,7 @@ struct server *server_template_new(void)
     t->rise = 2;
     t->fall = 3;
     t->error_limit = 10;
+    t->agent_inter = 2000;
     t->pool_max = -1; /* HAProxy's defaults */
     t->pool_purge = 5000;
     t->init_addr[0] = SRV_INIT_ADDR_LAST;
@@ -360,6 +402,7 @@ struct server *server_template_dup(const struct server *t)
     d->cookie = t->cookie != NULL ? xstrdup(t->cookie) : NULL;
     d->track = t->track != NULL ? xstrdup(t->track) : NULL;
     d->redir = t->redir != NULL ? xstrdup(t->redir) : NULL;
+    d->agent_send = t->agent_send != NULL ? xstrdup(t->agent_send) : NULL;
     return d;
 }
 
@@ -386,7 +429,10 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
     srv->file = ctx->file;
     srv->line = ctx->line;
     if (server_parse_opts(srv, 3, argc, args, err) != RC_OK ||
-        server_parse_addr(srv, args[2], err) != RC_OK) {
+        server_parse_addr(srv, args[2], err) != RC_OK ||
+        (srv->agent && srv->agent_port == 0 &&
+         set_err(err, "server '%s': 'agent-check' needs an 'agent-port'",
+                 srv->name) != RC_OK)) {
         server_free(srv);
         return RC_ERR;
     }
@@ -514,12 +560,19 @@ void server_set_weight(struct server *srv, int weight)
 
 void server_set_admin(struct server *srv, enum server_admin st)
 {
+    enum server_admin was = srv->disabled ? SERVER_MAINT
+                            : srv->drain  ? SERVER_DRAIN
+                                          : SERVER_READY;
+
     /* as HAProxy: maintenance is a way down for on-marked-down */
     if (st == SERVER_MAINT && !srv->disabled && srv->on_marked_down)
         server_kill_streams(srv, 'D');
     srv->disabled = st == SERVER_MAINT;
     srv->drain = st == SERVER_DRAIN;
     server_set_weight(srv, srv->uweight);
+    /* every worker makes the change, the first one says it */
+    if (st != was && worker_id() == 1)
+        check_log_admin(srv, was);
 }
 
 void server_set_admin_shared(struct server *srv, enum server_admin st)
@@ -571,6 +624,7 @@ void server_free(struct server *srv)
     free(srv->cookie);
     free(srv->track);
     free(srv->redir);
+    free(srv->agent_send);
     free(srv);
 }
 

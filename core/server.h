@@ -32,6 +32,12 @@ struct server_health {
     int obs_errors;
     int obs_last;
     unsigned obs_limits;
+    /* "agent-check", written by the checking worker: the agent said down
+     * (down, stopped, fail); the weight and maxconn it last gave (-1:
+     * none), applied by every worker when <agent_seq> moves */
+    int agent_down;
+    int agent_weight, agent_maxconn;
+    unsigned agent_seq;
 };
 
 /* "observe": what traffic tells of a server's health. */
@@ -99,8 +105,17 @@ struct server {
                                     * its slots (lb.c), which
                                     * on-marked-down/up and "shutdown
                                     * sessions" end */
-    char *cookie;        /* "cookie VALUE": names it to persistence, or NULL */
-    int check_port;      /* 0: the server's port */
+    char *cookie;   /* "cookie VALUE": names it to persistence, or NULL */
+    int check_port; /* 0: the server's port */
+    /* "agent-check": the agent's address (family 0: the checks') and
+     * port, its interval (ms) and what is sent to it first */
+    int agent;
+    struct cfg_addr agent_addr;
+    int agent_port;
+    unsigned agent_inter;
+    char *agent_send;
+    struct check_run *agent_run; /* the checking worker's state */
+    unsigned agent_seen;         /* worker-local: agent_seq applied */
     int send_proxy;      /* PROXY protocol version to send first, 0: none */
     int pool_max;        /* pool-max-conn: idle connections kept, -1: any */
     unsigned pool_purge; /* pool-purge-delay: an idle one lives this long */
@@ -134,10 +149,10 @@ struct server *server_template_new(void);
 /* A copy of the template <t>, owning its own strings; freed by
  * server_free(). */
 struct server *server_template_dup(const struct server *t);
-/* Returns 1 unless health checks found <srv> down. */
+/* Returns 1 unless health checks or its agent found <srv> down. */
 static inline int server_up(const struct server *srv)
 {
-    return srv->health == NULL || srv->health->up;
+    return srv->health == NULL || (srv->health->up && !srv->health->agent_down);
 }
 
 /* Returns 1 if health checks took <srv> out of balancing (NOLB). */

@@ -236,13 +236,19 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
     stats_set(ln, "lbtot", "%llu", srv->served);
     stats_counters(ln, px, &srv->cnt);
     stats_server_side(ln, &srv->cnt);
-    stats_set(ln, "status", "%s",
-              srv->disabled      ? "MAINT"
-              : !server_up(srv)  ? "DOWN"
-              : srv->drain       ? "DRAIN"
-              : server_nolb(srv) ? "NOLB"
-                                 : (srv->health != NULL ? "UP" : "no check"));
-    stats_set(ln, "weight", "%d", srv->weight);
+    /* as HAProxy: an agent marks the states it may have caused */
+    stats_set(ln, "status", "%s%s",
+              srv->disabled                ? "MAINT"
+              : !server_up(srv)            ? "DOWN"
+              : srv->drain                 ? "DRAIN"
+              : server_nolb(srv)           ? "NOLB"
+              : srv->check || srv->tracked ? "UP"
+                                           : "no check",
+              srv->agent && !srv->disabled && (!server_up(srv) || srv->drain)
+                  ? " (agent)"
+                  : "");
+    /* as HAProxy: a draining server shows the weight it keeps aside */
+    stats_set(ln, "weight", "%d", srv->drain ? srv->uweight : srv->weight);
     stats_set(ln, "uweight", "%d", srv->uweight);
     stats_set(ln, "act", "%d", !srv->backup);
     stats_set(ln, "bck", "%d", srv->backup);
