@@ -330,10 +330,13 @@ dump str gpc0_rate: {0123456789012345678901234567890={gpc0_rate=0(integer),http_
 dump bin none: {}
 OUT
 
-# Sends @fill then GET /st to <port>; the answer's lines.
+# Sends @fill then GET /st to <port>; the answer's lines. The fill's
+# connections must have left the tables first (conn_cur): the other worker
+# may see a client close a moment later, so <settled> waits for it.
 sub answers {
-    my ($port) = @_;
+    my ($port, $settled) = @_;
     $t->http_get($port, '/', headers => $_) for @fill;
+    $settled->();
     return split /\n/, $t->http_get($port, '/st')->{body} // '';
 }
 
@@ -342,14 +345,18 @@ $t->write_file('lp.cfg', config($lp_port, "    nbproc 2\n"
     . "    stats socket @{[$t->testdir]}/admin.sock level admin"));
 $t->run;
 $t->wait_log(qr/(?s:ready, generation 1.*){2}/);
-my @lp = answers($lp_port);
+my @lp = answers($lp_port, sub {
+    my $n = 0;
+    sleep 0.05 while ($t->cli('admin.sock', "show table ipt\n") // '')
+        =~ /conn_cur=[1-9]/ && ++$n < 40;
+});
 my @want = split /\n/, $expected;
 
 my @ha;
 if (-x $haproxy) {
     $t->write_file('ha.cfg', config($t->port(8081), ''));
     $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8081));
-    @ha = answers($t->port(8081));
+    @ha = answers($t->port(8081), sub { sleep 0.3 });
 }
 
 $t->plan(2 * @want + 2 + 16);
