@@ -8,6 +8,7 @@
 #define CFG_MODULES_MAX 8
 
 struct proxy;
+struct rate_limit;
 struct module;
 struct listener;
 
@@ -45,7 +46,12 @@ struct global {
     /* tune.rcvbuf.client/server, tune.sndbuf.client/server: socket
      * buffer sizes in bytes, 0: the system's */
     int rcvbuf_cli, rcvbuf_srv, sndbuf_cli, sndbuf_srv;
-    char *description; /* "description", or NULL */
+    char *description;            /* "description", or NULL */
+    int maxconnrate, maxsessrate; /* per second, all workers; 0: none */
+    /* their counters and the frontends' (core/rate_limit.c), shared */
+    struct rate_limit *rate_limits;
+    size_t nrate_limits;
+    struct rate_limit *conn_rate, *sess_rate;
 };
 
 struct cfg {

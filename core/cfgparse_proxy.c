@@ -344,6 +344,8 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_bind, 0, 0, 0},
     {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},
     {"maxconn", CFG_SEC_FE, 1, 1, cfg_set_int, P(maxconn), 0, 1000000},
+    {"rate-limit sessions", CFG_SEC_FE, 1, 1, cfg_set_int, P(rate_sess), 0,
+     INT_MAX},
     {"retries", CFG_SEC_BE, 1, 1, cfg_set_int, P(retries), 0, 1000},
     {"acl", CFG_SEC_NODEF, 2, -1, parse_acl, 0, 0, 0},
     {"default_backend", CFG_SEC_FE, 1, 1, parse_default_backend, 0, 0, 0},

@@ -16,6 +16,7 @@
 #include "core/logger.h"
 #include "core/map.h"
 #include "core/proxy.h"
+#include "core/rate_limit.h"
 #include "core/server.h"
 #include "core/sample.h"
 #include "core/server_slots.h"
@@ -61,6 +62,8 @@ static int core_post_parse(struct cfg *cfg)
         rc = RC_ERR;
     if (check_prepare(cfg) != RC_OK || server_track_resolve(cfg) != 0)
         rc = RC_ERR;
+    if (rate_limit_prepare(cfg) != RC_OK)
+        rc = RC_ERR;
     return rc;
 }
 
@@ -77,6 +80,7 @@ static void core_cfg_free(struct cfg *cfg)
 {
     logger_cfg_free(cfg);
     check_release(cfg);
+    rate_limit_release(cfg);
     cli_master_cfg_free(cfg);
 }
 

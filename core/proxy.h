@@ -11,6 +11,7 @@
 #include "core/lb.h"
 
 struct listener;
+struct rate_limit;
 struct server;
 struct stick_rule;
 struct event;
@@ -152,6 +153,8 @@ struct proxy {
     unsigned inspect_delay;     /* tcp-request inspect-delay, ms */
     unsigned res_inspect_delay; /* tcp-response inspect-delay, ms */
     int maxconn;
+    int rate_sess; /* "rate-limit sessions": per second, 0: none */
+    struct rate_limit *sess_rate; /* its shared counter (rate_limit.c) */
     int retries;
     unsigned retry_on; /* PX_RETRY_* */
     enum px_reuse reuse;

@@ -38,6 +38,7 @@
 #include "core/map.h"
 #include "core/module.h"
 #include "core/proxy.h"
+#include "core/rate_limit.h"
 #include "core/server.h"
 #include "core/stream.h"
 #include "core/worker.h"
@@ -159,6 +160,34 @@ void worker_session_remove(struct session *sess)
         listener_update(l); /* the frontend's maxconn may have room again */
 }
 
+/* The rate-limit pause is over: the listeners it stopped accept again. */
+static void worker_rate_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px;
+    struct listener *l;
+
+    for (px = cur_cfg->proxies; px != NULL; px = px->next)
+        for (l = px->listeners; l != NULL; l = l->next)
+            listener_update(l);
+}
+
+/* <l> is at a rate limit for <ms>: it stops accepting until then (its
+ * clients wait in the kernel's backlog). */
+static void worker_rate_pause(struct listener *l, unsigned ms)
+{
+    static struct event *resume;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (resume == NULL)
+        resume = evtimer_new(loop, worker_rate_resume, NULL);
+    if (resume == NULL)
+        return;
+    l->watched = 0;
+    event_del(l->ev);
+    if (!evtimer_pending(resume, NULL))
+        evtimer_add(resume, &tv);
+}
+
 /* Accepts a batch of connections on a listener. */
 static void worker_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -166,9 +195,15 @@ static void worker_accept_cb(evutil_socket_t fd, short what, void *arg)
     struct sockaddr_storage ss;
     struct session *sess;
     int i, cfd, one = 1;
+    unsigned wait;
 
     for (i = 0; i < ACCEPT_BATCH && l->watched; i++) {
         socklen_t len = sizeof(ss);
+
+        if ((wait = rate_limit_wait(l)) != 0) {
+            worker_rate_pause(l, wait);
+            return;
+        }
 
         cfd = accept4(fd, (struct sockaddr *)&ss, &len,
                       SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -177,6 +212,7 @@ static void worker_accept_cb(evutil_socket_t fd, short what, void *arg)
                 log_alert("accept on %s: %s", l->name, strerror(errno));
             return;
         }
+        rate_limit_count(l);
         if (ss.ss_family != AF_UNIX)
             setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         sess = session_new(l, cfd, (struct sockaddr *)&ss, len);

@@ -114,10 +114,6 @@ int http_txn_new(struct http_conn *hc)
     h1_msg_init(txn->parser, &lim);
     txn->s = s;
     txn->hc = hc;
-    if (s->fe->filters != NULL && filters_attach(s, s->fe) != RC_OK) {
-        stream_free(s);
-        return RC_ERR;
-    }
     txn->state = HTTP_ST_WAIT_REQ;
     s->proto = txn;
     s->cur_rs = RULESET_HTTP_REQ;
@@ -979,6 +975,11 @@ static int step_wait_req(struct http_txn *txn)
         http_txn_term(txn->s, 'C');
         return txn_abort(txn);
     }
+    /* the frontend's filters attach with the first byte of a request, when
+     * HAProxy makes its stream */
+    if (txn->s->fe->filters != NULL && txn->s->flt == NULL &&
+        filters_attach(txn->s, txn->s->fe) != RC_OK)
+        return txn_abort(txn);
     n = len < txn->parser->max_head + 1 ? len : txn->parser->max_head + 1;
     p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
     rc = h1_parse_request(txn->parser, p, n);

@@ -89,6 +89,9 @@ my @lp = map { $t->port(8080 + $_) } 0 .. 3;
 $t->write_file_expand('lp.cfg', config('lp', \@lp));
 my ($rc, $out) = $t->run_cmd('-c', '-f', 'lp.cfg');
 is($rc, 0, 'the typical stats section loads with -c') or diag($out);
+# the admin form puts both servers of app in maintenance, which HAProxy
+# too reports as an alert
+$t->expect_alerts(qr/backend 'app' has no server available/);
 $t->run;
 
 # authentication
