@@ -241,6 +241,20 @@ void filter_want_data(struct stream *s, struct filter *f, enum flt_dir dir)
     s->flt->ndata[dir]++;
 }
 
+void filter_watch_data(struct stream *s, struct filter *f, enum flt_dir dir)
+{
+    if (f->flags & FLT_F_DATA(dir))
+        return;
+    filter_want_data(s, f, dir);
+    f->flags |= FLT_F_WATCH(dir);
+    s->flt->nwatch[dir]++;
+}
+
+int filters_keep_length(const struct stream *s, enum flt_dir dir)
+{
+    return s->flt == NULL || s->flt->ndata[dir] == s->flt->nwatch[dir];
+}
+
 int filters_headers(struct stream *s, enum flt_dir dir)
 {
     struct stream_filters *sf = s->flt;

@@ -28,6 +28,9 @@ enum flt_dir {
 /* filter.flags: the filter wants the payload of the message (set by its
  * on_headers hook with filter_want_data()). */
 #define FLT_F_DATA(dir) (1u << (dir))
+/* filter.flags: it only watches that payload, passing every byte on
+ * unchanged (filter_watch_data()), so the message keeps its length. */
+#define FLT_F_WATCH(dir) (4u << (dir))
 
 /* A filter type. Every hook is optional. Hooks returning an int return
  * RC_OK, RC_AGAIN to wait (the stream is resumed at the same hook of the
@@ -82,8 +85,9 @@ struct filter {
 struct stream_filters {
     struct filter *v;
     int n;
-    int resume;        /* the filter a waiting hook is resumed at */
-    unsigned ndata[2]; /* filters wanting each direction's payload */
+    int resume;         /* the filter a waiting hook is resumed at */
+    unsigned ndata[2];  /* filters wanting each direction's payload */
+    unsigned nwatch[2]; /* those of them only watching it */
 };
 
 /* Registers a filter type (module init). */
@@ -110,6 +114,12 @@ int filters_attach(struct stream *s, const struct proxy *px);
 void filters_release(struct stream *s);
 /* Asks for the payload of <dir> (from an on_headers hook). */
 void filter_want_data(struct stream *s, struct filter *f, enum flt_dir dir);
+/* Asks to see the payload of <dir> without changing it (on_data moves
+ * <in> to <out> as it is). */
+void filter_watch_data(struct stream *s, struct filter *f, enum flt_dir dir);
+/* Returns 1 if the filters of <s> leave the length of <dir>'s payload as
+ * it is (every filter wanting it only watches). */
+int filters_keep_length(const struct stream *s, enum flt_dir dir);
 /* Runs the on_headers hooks of <s> for <dir>, resuming a waiting one. */
 int filters_headers(struct stream *s, enum flt_dir dir);
 /* Returns 1 if a filter of <s> transforms the payload of <dir>. */

@@ -254,6 +254,34 @@ int http_hdr_find(const struct http_msg *m, struct ist name, unsigned start)
     return -1;
 }
 
+int http_hdr_each_element(const struct http_msg *m, struct ist name,
+                          int (*fn)(struct ist e, void *arg), void *arg)
+{
+    int h, rc;
+
+    for (h = http_hdr_find(m, name, 0); h >= 0;
+         h = http_hdr_find(m, name, (unsigned)h + 1)) {
+        const char *p = m->hdrs[h].value.ptr;
+        const char *end = p + m->hdrs[h].value.len;
+
+        while (p < end) {
+            const char *b, *e;
+
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            b = p;
+            while (p < end && *p != ',')
+                p++;
+            e = p;
+            while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            if (e > b && (rc = fn((struct ist){b, (size_t)(e - b)}, arg)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* Skips "scheme://authority" of an absolute-form target. */
 static struct ist uri_origin_part(struct ist uri)
 {
@@ -823,7 +851,8 @@ static void chunk_put(struct evbuffer *out, struct evbuffer *data, int chunked)
 }
 
 /* Sets up the filtering of the body of <dir>: the filters change its
- * length, so it goes out chunked (HTTP/1.1) or close-delimited. */
+ * length, so it goes out chunked (HTTP/1.1) or close-delimited; a
+ * response whose filters only watch it keeps its Content-Length. */
 static int body_filter_init(struct http_txn *txn, enum flt_dir dir)
 {
     struct http_msg *m = dir == FLT_DIR_REQ ? &txn->req : &txn->res;
@@ -834,7 +863,9 @@ static int body_filter_init(struct http_txn *txn, enum flt_dir dir)
     txn->flt_out[dir] = evbuffer_new();
     if (txn->flt_in[dir] == NULL || txn->flt_out[dir] == NULL)
         return RC_ERR;
-    http_hdr_del(m, IST("content-length"));
+    if (dir == FLT_DIR_REQ || m->body_kind != H1_BODY_CLEN ||
+        !filters_keep_length(txn->s, dir))
+        http_hdr_del(m, IST("content-length"));
     return RC_OK;
 }
 
@@ -1943,7 +1974,9 @@ static void res_head_send(struct http_txn *txn)
         txn->flags |= TXN_F_CLI_CLOSE;
     if (bodyless)
         m->body_kind = H1_BODY_NONE;
-    if (txn->flags & TXN_F_RES_FLT) {
+    if ((txn->flags & TXN_F_RES_FLT) &&
+        (m->body_kind != H1_BODY_CLEN ||
+         !filters_keep_length(txn->s, FLT_DIR_RES))) {
         if (txn->req.h1flags & H1_MF_VER_11)
             txn->flags |= TXN_F_RES_CHUNKED;
         else

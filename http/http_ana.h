@@ -118,6 +118,11 @@ int http_hdr_add(struct stream *s, struct http_msg *m, struct ist name,
 int http_hdr_del(struct http_msg *m, struct ist name);
 /* Index of the first header named <name> from <start>, or -1. */
 int http_hdr_find(const struct http_msg *m, struct ist name, unsigned start);
+/* Calls <fn> on each comma-separated element of every header <name> of
+ * <m>, blanks trimmed, until it returns non-zero; returns that value, or 0
+ * when every element was seen. */
+int http_hdr_each_element(const struct http_msg *m, struct ist name,
+                          int (*fn)(struct ist e, void *arg), void *arg);
 /* Replaces every value of header <name> that <re> matches whole (each
  * comma-separated element with <per_value>) with <with>, where \1..\9
  * name the groups; replace-header/-value and the Lua rep_* functions.

@@ -302,34 +302,6 @@ static int element_q(struct ist e, size_t *toklen)
     return 1000;
 }
 
-/* Calls <fn> for each comma-separated element of every header <name>. */
-static void for_each_element(const struct http_msg *m, struct ist name,
-                             void (*fn)(struct ist e, void *arg), void *arg)
-{
-    int h;
-
-    for (h = http_hdr_find(m, name, 0); h >= 0;
-         h = http_hdr_find(m, name, (unsigned)h + 1)) {
-        const char *p = m->hdrs[h].value.ptr;
-        const char *end = p + m->hdrs[h].value.len;
-
-        while (p < end) {
-            const char *s, *e;
-
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-                p++;
-            s = p;
-            while (p < end && *p != ',')
-                p++;
-            e = p;
-            while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-                e--;
-            if (e > s)
-                fn((struct ist){s, (size_t)(e - s)}, arg);
-        }
-    }
-}
-
 /* The best algorithm so far while reading Accept-Encoding. */
 struct ae_pick {
     const struct comp_conf *cc;
@@ -339,14 +311,14 @@ struct ae_pick {
 
 /* Keeps the element <e> if it names an algorithm of the configuration
  * with a q-value above the best so far ('*' takes the first one). */
-static void ae_element(struct ist e, void *arg)
+static int ae_element(struct ist e, void *arg)
 {
     struct ae_pick *pk = arg;
     size_t toklen;
     int q = element_q(e, &toklen), i;
 
     if (q <= pk->best_q)
-        return;
+        return 0;
     for (i = 0; i < pk->cc->nalgos; i++) {
         const struct comp_algo *a = pk->cc->algos[i];
 
@@ -354,9 +326,10 @@ static void ae_element(struct ist e, void *arg)
                                 strncasecmp(e.ptr, a->ua_name, toklen) == 0)) {
             pk->algo = a;
             pk->best_q = q;
-            return;
+            return 0;
         }
     }
+    return 0;
 }
 
 /* The algorithm for the request <m>, or NULL. */
@@ -368,7 +341,7 @@ static const struct comp_algo *request_algo(const struct comp_conf *cc,
 
     if (ua >= 0 && old_browser(m->hdrs[ua].value))
         return NULL;
-    for_each_element(m, IST("accept-encoding"), ae_element, &pk);
+    http_hdr_each_element(m, IST("accept-encoding"), ae_element, &pk);
     if (pk.algo != NULL)
         return pk.algo;
     /* identity needs no header */
@@ -379,10 +352,11 @@ static const struct comp_algo *request_algo(const struct comp_conf *cc,
 }
 
 /* Sets the flag at <arg> when <e> is "no-transform". */
-static void no_transform_element(struct ist e, void *arg)
+static int no_transform_element(struct ist e, void *arg)
 {
     if (ist_ieq(e, IST("no-transform")))
         *(int *)arg = 1;
+    return 0;
 }
 
 /* Returns 1 if <v> is a well-formed entity tag ("x" or W/"x"). */
@@ -434,8 +408,8 @@ static int response_compressible(const struct stream *s,
         return 0;
     if (http_hdr_find(m, IST("content-encoding"), 0) >= 0)
         return 0;
-    for_each_element(m, IST("cache-control"), no_transform_element,
-                     &no_transform);
+    http_hdr_each_element(m, IST("cache-control"), no_transform_element,
+                          &no_transform);
     if (no_transform)
         return 0;
     e = http_hdr_find(m, IST("etag"), 0);
