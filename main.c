@@ -34,8 +34,8 @@
 
 /* The modules, in the order their registries are filled. */
 static const struct module *const module_list[] = {
-    &core_module, &auth_module, &stick_module, &http_module,
-    &tcp_module,  &luab_module, NULL,
+    &core_module,       &auth_module, &stick_module, &http_module,
+    &http_cache_module, &tcp_module,  &luab_module,  NULL,
 };
 
 static const char *const build_features[] = {

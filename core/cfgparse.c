@@ -77,8 +77,8 @@ static const char *const unsupported_kws[] = {
 
 /* HAProxy sections we do not support yet. */
 static const char *const unsupported_secs[] = {
-    "resolvers", "program",   "cache",       "ring",   "mailers",
-    "fcgi-app",  "crt-store", "log-forward", "traces", NULL,
+    "resolvers", "program",     "ring",   "mailers", "fcgi-app",
+    "crt-store", "log-forward", "traces", NULL,
 };
 
 /* The module section opened by <name>, or NULL. */

@@ -14,6 +14,8 @@ struct ist;
 struct evbuffer;
 
 extern const struct module http_module;
+/* http/http_cache.c: the "cache" sections, cache-use and cache-store */
+extern const struct module http_cache_module;
 
 /* The "http-errors" section's bit (core/cfgparse.h). */
 #define CFG_SEC_HTTP_ERRORS CFG_SEC_MODULE(0)
