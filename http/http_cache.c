@@ -302,11 +302,38 @@ static void cache_cfg_free(struct cfg *cfg)
 /* HTTP rules of caching                                             */
 /* ---------------------------------------------------------------- */
 
+/* Forgets what <ct> was storing. */
+static void store_abandon(struct cache_txn *ct)
+{
+    if (ct->copy != NULL)
+        evbuffer_free(ct->copy);
+    ct->copy = NULL;
+    ct->into = NULL;
+}
+
+/* Frees what a stream's cache state holds (stream pool cleanup), however
+ * the stream ended. */
+static void cache_txn_release(void *arg)
+{
+    struct cache_txn *ct = arg;
+
+    free(ct->obj);
+    ct->obj = NULL;
+    store_abandon(ct);
+}
+
+/* The cache state of <s>; created if <create>, else NULL. */
 static struct cache_txn *cache_txn_of(struct stream *s, int create)
 {
-    if (s->slots[txn_slot] == NULL && create)
-        s->slots[txn_slot] = pcalloc(s->pool, sizeof(struct cache_txn));
-    return s->slots[txn_slot];
+    struct cache_txn *ct;
+
+    if (s->slots[txn_slot] != NULL || !create)
+        return s->slots[txn_slot];
+    ct = pcalloc(s->pool, sizeof(*ct));
+    if (ct == NULL || pool_cleanup_add(s->pool, cache_txn_release, ct) != RC_OK)
+        return NULL;
+    s->slots[txn_slot] = ct;
+    return ct;
 }
 
 static int is_no_cache(struct ist e, void *arg)
@@ -542,15 +569,6 @@ static long long age_value(struct ist v)
     return age;
 }
 
-/* Forgets what <ct> was storing. */
-static void store_abandon(struct cache_txn *ct)
-{
-    if (ct->copy != NULL)
-        evbuffer_free(ct->copy);
-    ct->copy = NULL;
-    ct->into = NULL;
-}
-
 /* A successful unsafe method drops what the cache holds for its URI
  * (RFC 7234 4.4, as HAProxy). */
 static void unsafe_invalidate(const struct http_cache *c,
@@ -626,14 +644,6 @@ static int cache_filter_parse(struct cfg_ctx *ctx, int argc, char **args,
     return RC_OK;
 }
 
-static void cache_filter_end(struct stream *s, struct filter *f)
-{
-    struct cache_txn *ct = cache_txn_of(s, 0);
-
-    if (ct != NULL)
-        store_abandon(ct);
-}
-
 static int cache_filter_headers(struct stream *s, struct filter *f,
                                 enum flt_dir dir)
 {
@@ -698,7 +708,6 @@ static int cache_filter_finish(struct stream *s, struct filter *f,
 static const struct filter_ops cache_filter_ops = {
     .name = "cache",
     .parse = cache_filter_parse,
-    .stream_end = cache_filter_end,
     .on_headers = cache_filter_headers,
     .on_data = cache_filter_data,
     .on_end = cache_filter_finish,
@@ -860,20 +869,9 @@ static int cache_applet_io(struct stream *s, void *arg, void **ctx)
     return RC_DONE;
 }
 
-static void cache_applet_release(struct stream *s, void *arg, void *ctx)
-{
-    struct cache_txn *ct = cache_txn_of(s, 0);
-
-    if (ct != NULL) {
-        free(ct->obj);
-        ct->obj = NULL;
-    }
-}
-
 static const struct applet_ops cache_applet_ops = {
     .kind = APPLET_HTTP,
     .io = cache_applet_io,
-    .release = cache_applet_release,
 };
 
 /* ---------------------------------------------------------------- */

@@ -23,6 +23,7 @@ int main(void)
         suite_core_filter,
         suite_core_freq_ctr,
         suite_core_stick_table,
+        suite_core_shcache,
         NULL,
     };
 

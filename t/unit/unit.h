@@ -17,6 +17,7 @@ Suite *suite_core_cli(void);
 Suite *suite_core_filter(void);
 Suite *suite_core_freq_ctr(void);
 Suite *suite_core_stick_table(void);
+Suite *suite_core_shcache(void);
 Suite *suite_http_h1(void);
 Suite *suite_lua_api_util(void);
 Suite *suite_lua_api_fetches(void);
