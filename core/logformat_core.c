@@ -128,9 +128,15 @@ static void lf_b(struct logformat_out *out, struct stream *s, unsigned o)
     logformat_put_text(out, be ? be->name : NULL, be ? strlen(be->name) : 0, o);
 }
 
+/* %s: the server, or the name an applet that answered instead gives. */
 static void lf_s(struct logformat_out *out, struct stream *s, unsigned o)
 {
-    const char *n = s && s->srv ? s->srv->name : "<NOSRV>";
+    const char *n = "<NOSRV>";
+
+    if (s != NULL && s->srv != NULL)
+        n = s->srv->name;
+    else if (s != NULL && s->svc.ops != NULL && s->svc.ops->log_name != NULL)
+        n = s->svc.ops->log_name;
 
     logformat_put_text(out, n, strlen(n), o);
 }

@@ -24,6 +24,9 @@ struct applet_ops {
     int (*io)(struct stream *s, void *arg, void **ctx);
     /* Releases *ctx; called once when the stream ends, whatever happened. */
     void (*release)(struct stream *s, void *arg, void *ctx);
+    /* what the log shows for the server (HAProxy's "<CACHE>"); NULL: as
+     * without a server */
+    const char *log_name;
 };
 
 /* A parsed "use-service NAME". */

@@ -83,7 +83,6 @@ struct cache_cfg {
 struct cache_txn {
     unsigned char key[SHCACHE_KEY_LEN];
     int has_key;
-    int lookup_off;                /* the request refuses stored answers */
     const struct http_cache *hit;  /* the response comes from it */
     char *obj;                     /* the hit, copied out (malloc) */
     struct shcache_info info;      /* of the hit */
@@ -391,11 +390,7 @@ static enum act_ret cache_use_run(struct rule *r, struct stream *s,
     if (request_key(&txn->req, ct->key) != RC_OK)
         return ACT_RET_CONT;
     ct->has_key = 1;
-    if (!request_lookup_allowed(txn)) {
-        ct->lookup_off = 1;
-        return ACT_RET_CONT;
-    }
-    if (ct->obj != NULL || s->svc.ops != NULL)
+    if (!request_lookup_allowed(txn) || ct->obj != NULL || s->svc.ops != NULL)
         return ACT_RET_CONT;
     ct->obj =
         shcache_get(a->cache->store, ct->key, (long long)time(NULL), &ct->info);
@@ -871,6 +866,7 @@ static int cache_applet_io(struct stream *s, void *arg, void **ctx)
 
 static const struct applet_ops cache_applet_ops = {
     .kind = APPLET_HTTP,
+    .log_name = "<CACHE>",
     .io = cache_applet_io,
 };
 

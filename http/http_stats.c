@@ -961,9 +961,8 @@ static int stats_io(struct stream *s, void *arg, void **ctx)
 }
 
 static const struct applet_ops stats_applet = {
-    APPLET_HTTP,
-    stats_io,
-    NULL,
+    .kind = APPLET_HTTP,
+    .io = stats_io,
 };
 
 int http_stats_select(struct stream *s, struct proxy *px)

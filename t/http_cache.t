@@ -12,11 +12,12 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(syslog_sink syslog_line);
 use Time::HiRes qw(sleep);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new(timeout => 60);
+my %udp = map { $_ => syslog_sink() } qw(lp ha);
 
 # The origin: each answer carries how many times its path was asked.
 my %seen;
@@ -54,12 +55,16 @@ sub config {
     return <<"EOF";
 global
     stats socket %%TESTDIR%%/$who.sock level admin
+    log 127.0.0.1:@{[$udp{$who}->sockport]} local0
 $extra
 defaults
     mode http
     timeout connect 2s
     timeout client 5s
     timeout server 5s
+    log global
+    option dontlognull
+    log-format "%s %ST %HM %HU"
 listen fe
     bind 127.0.0.1:$port
     http-request cache-use c1
@@ -83,12 +88,14 @@ sub asked {
 
 # Runs the script against <port>, returning what the client saw.
 sub outcomes {
-    my ($port, $log) = @_;
+    my ($port, $log, $sock) = @_;
     my %o;
     my $get = sub {
         my ($path, %opts) = @_;
         my $r = $t->http_get($port, $path, %opts);
-        return join(' ', $r->{status} // 'none', $r->{body} // '',
+        my $body = $r->{body} // '';
+        $body = length($body) . ' bytes' if length $body > 40;
+        return join(' ', $r->{status} // 'none', $body,
             $r->{headers}{'x-hit'} // '-',
             defined $r->{headers}{age} ? 'age' : 'no-age');
     };
@@ -125,6 +132,8 @@ sub outcomes {
     $o{'smax after s-maxage'} = $get->('/smax');
     $o{'post'} = $get->('/expires', method => 'POST', body => 'x');
     $o{'after post'} = $get->('/expires');
+    # the server the log names for each request (one line each, in order)
+    $o{'log'} = join("\n", map { syslog_line($sock) } 1 .. 10);
     return %o;
 }
 
@@ -134,14 +143,14 @@ if (-x $haproxy) {
     $t->write_file_expand('ha.cfg',
         config('ha', '%%PORT_8090%%', '%%PORT_8091%%', ''));
     $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8090));
-    %ha = outcomes($t->port(8090), 'origin_ha.log');
+    %ha = outcomes($t->port(8090), 'origin_ha.log', $udp{ha});
 }
 
 $t->write_file_expand('lp.cfg',
     config('lp', '%%PORT_8080%%', '%%PORT_8081%%', "    nbthread 2"));
 $t->config('lp.cfg');
 $t->run;
-my %lp = outcomes($t->port(8080), 'origin.log');
+my %lp = outcomes($t->port(8080), 'origin.log', $udp{lp});
 
 is($lp{'/plain first'}, '200 GET1 0/ no-age', 'a miss goes to the origin');
 is($lp{'/plain second'}, '200 GET1 1/c1 age',
@@ -165,6 +174,8 @@ is($lp{'short after max-age'}, '200 ma2 0/ no-age', 'max-age expired');
 is($lp{'smax after s-maxage'}, '200 sm2 0/ no-age', 's-maxage comes first');
 is($lp{'after post'}, '200 ex3 0/ no-age',
     'a successful POST drops the entry');
+like($lp{log}, qr{\As1 200 GET /plain\n<CACHE> 200 GET /plain\n},
+    'the log names <CACHE> as the server of a hit');
 
 # Both workers serve the entry one of them stored.
 my %workers;

@@ -11,20 +11,13 @@
 int main(void)
 {
     static Suite *(*const suites[])(void) = {
-        suite_core_cfgtok,
-        suite_core_cfgval,
-        suite_core_cfgcond,
-        suite_core_sample,
-        suite_core_acl,
-        suite_core_vars,
-        suite_core_logformat,
-        suite_core_map,
-        suite_core_cli,
-        suite_core_filter,
-        suite_core_freq_ctr,
-        suite_core_stick_table,
-        suite_core_shcache,
-        NULL,
+        suite_core_cfgtok,    suite_core_cfgval,
+        suite_core_cfgcond,   suite_core_sample,
+        suite_core_acl,       suite_core_vars,
+        suite_core_logformat, suite_core_map,
+        suite_core_cli,       suite_core_filter,
+        suite_core_freq_ctr,  suite_core_stick_table,
+        suite_core_shcache,   NULL,
     };
 
     return unit_run(suites);
