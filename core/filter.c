@@ -93,6 +93,17 @@ static void flt_conf_unlink(struct proxy *px, struct flt_conf *fc)
     }
 }
 
+struct flt_conf *flt_conf_add_first(struct proxy *px,
+                                    const struct filter_ops *ops, void *conf)
+{
+    struct flt_conf *fc = flt_conf_add(px, ops, conf, 1);
+
+    flt_conf_unlink(px, fc);
+    fc->next = px->filters;
+    px->filters = fc;
+    return fc;
+}
+
 void flt_confs_inherit(struct proxy *dst, const struct proxy *src)
 {
     const struct flt_conf *fc;

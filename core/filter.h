@@ -100,6 +100,10 @@ struct flt_conf *flt_conf_find(const struct proxy *px,
 /* Appends a filter of type <ops> with <conf> to <px>; returns it. */
 struct flt_conf *flt_conf_add(struct proxy *px, const struct filter_ops *ops,
                               void *conf, int implicit);
+/* Puts an implicit filter of type <ops> with <conf> first in <px>'s list
+ * (it runs before those declared so far); returns it. */
+struct flt_conf *flt_conf_add_first(struct proxy *px,
+                                    const struct filter_ops *ops, void *conf);
 /* Copies the implicit filters of <src> (a defaults section) to <dst>. */
 void flt_confs_inherit(struct proxy *dst, const struct proxy *src);
 /* Frees the filter list of <px>. */

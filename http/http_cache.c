@@ -218,8 +218,9 @@ static int cache_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
         r->run = cache_use_run;
     } else {
         r->run = cache_store_run;
+        /* before compression, which must see what the cache stored */
         if (flt_conf_find(ctx->px, &cache_filter_ops) == NULL)
-            flt_conf_add(ctx->px, &cache_filter_ops, NULL, 1);
+            flt_conf_add_first(ctx->px, &cache_filter_ops, NULL);
     }
     *cur += 2;
     return RC_OK;
@@ -639,6 +640,34 @@ static int cache_filter_parse(struct cfg_ctx *ctx, int argc, char **args,
     return RC_OK;
 }
 
+/* HAProxy's rules on the filter's place: an implicit one goes with no
+ * other filter but an implicit compression; no compression before it. */
+static int cache_filter_check(struct proxy *px, void *conf, char **err)
+{
+    const struct flt_conf *fc, *mine = NULL;
+
+    for (fc = px->filters; fc != NULL; fc = fc->next) {
+        int comp = strcmp(fc->ops->name, "compression") == 0;
+
+        if (fc->ops == &cache_filter_ops) {
+            if (mine == NULL)
+                mine = fc;
+            continue;
+        }
+        if (!fc->implicit && !comp && mine != NULL && mine->implicit)
+            return set_err(err,
+                           "proxy '%s': an explicit 'filter cache' is "
+                           "needed with other filters",
+                           px->name);
+        if (comp && !fc->implicit && (mine == NULL || mine->implicit))
+            return set_err(err,
+                           "proxy '%s': the compression filter cannot "
+                           "come before the cache filter",
+                           px->name);
+    }
+    return RC_OK;
+}
+
 static int cache_filter_headers(struct stream *s, struct filter *f,
                                 enum flt_dir dir)
 {
@@ -703,6 +732,7 @@ static int cache_filter_finish(struct stream *s, struct filter *f,
 static const struct filter_ops cache_filter_ops = {
     .name = "cache",
     .parse = cache_filter_parse,
+    .check = cache_filter_check,
     .on_headers = cache_filter_headers,
     .on_data = cache_filter_data,
     .on_end = cache_filter_finish,

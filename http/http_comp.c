@@ -129,8 +129,8 @@ static int comp_check(struct proxy *px, void *conf, char **err)
             comps++;
             if (fc->conf == conf)
                 mine = fc;
-        } else {
-            others++;
+        } else if (!fc->implicit || strcmp(fc->ops->name, "cache") != 0) {
+            others++; /* the cache's implicit filter goes with ours */
         }
     }
     if (comps > 1)

@@ -196,6 +196,36 @@ like($show, qr/^0x[0-9a-f]+: c1 \(shctx:0x[0-9a-f]+, available blocks:1024\)$/m,
     'show cache: the cache line');
 like($show, qr/^0x[0-9a-f]+ hash:\d+ vary:0x0{16} size:\d+ \(1 blocks\), refcount:0, expire:\d+$/m,
     'show cache: an entry line');
+$t->stop(keep_daemons => 1);
+
+# With compression: the cache stores what the server sent, before the
+# compression filter (HAProxy's order), so a client that accepts no
+# encoding gets the plain body from an entry a gzip client's miss made.
+$t->write_file_expand('comp.cfg', <<'EOF2');
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen fe
+    bind 127.0.0.1:%%PORT_8082%%
+    compression algo gzip
+    http-request cache-use c1
+    http-response cache-store c1
+    http-after-response set-header X-Hit %[res.cache_hit]
+    server s1 127.0.0.1:%%PORT_8081%%
+cache c1
+    total-max-size 1
+EOF2
+$t->config('comp.cfg');
+$t->run;
+my $miss = $t->http_get($t->port(8082), '/zipped',
+    headers => ['Accept-Encoding' => 'gzip']);
+my $hit = $t->http_get($t->port(8082), '/zipped');
+is(($miss->{headers}{'content-encoding'} // '-') . " $miss->{headers}{'x-hit'}",
+    'gzip 0', 'compression: the miss is compressed');
+is("$hit->{body} $hit->{headers}{'x-hit'}", 'GET1 1',
+    'compression: the entry holds the plain body');
 $t->stop;
 
 # Bad configuration lines.
@@ -224,6 +254,20 @@ for my $c (
     ok($rc != 0 && $out =~ /bad\.cfg:$c->[1]: .*\Q$c->[2]\E/,
         "bad rule: $c->[2]") or diag($out);
 }
+my $cache = "cache c1\n    total-max-size 1\n";
+for my $c (
+    ["    filter trace\n", "an explicit 'filter cache' is needed"],
+    ["    filter compression\n", "compression filter cannot come before"],
+    ) {
+    my ($rc, $out) = $t->check_config(
+        $head . $c->[0] . "    http-response cache-store c1\n" . $cache,
+        'bad.cfg');
+    ok($rc != 0 && $out =~ /\Q$c->[1]\E/, "filters: $c->[1]") or diag($out);
+}
+my ($rc, $out) = $t->check_config($head . "    compression algo gzip\n"
+    . "    http-response cache-store c1\n    filter cache c1\n"
+    . "    filter compression\n" . $cache, 'good.cfg');
+is($rc, 0, 'filters: explicit cache then compression') or diag($out);
 
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;
