@@ -25,7 +25,8 @@ struct logformat;
 /* Traffic a proxy or a server saw, worker-local ("show stat" and Lua's
  * get_stats() show them): bytes from and to clients, HTTP requests and
  * responses by class, failed connections, retries, redispatches, the
- * transfers a client or a server cut short, and the requests rules denied. */
+ * transfers a client or a server cut short, the requests rules denied, and
+ * the cache lookups and hits. */
 struct px_counters {
     unsigned long long bytes_in, bytes_out;
     unsigned long long req_tot;
@@ -34,6 +35,8 @@ struct px_counters {
     unsigned long long retries, redispatches;
     unsigned long long cli_aborts, srv_aborts;
     unsigned long long denied_req; /* denied by a rule (dreq) */
+    /* HTTP cache: lookups its cache-use rules made, and their hits */
+    unsigned long long cache_lookups, cache_hits;
 };
 struct flt_conf;
 

@@ -213,6 +213,16 @@ static void stats_counters(struct stats_line *ln, const struct proxy *px,
         stats_set(ln, hrsp[i], "%llu", c->hrsp[i]);
 }
 
+/* The cache columns of a proxy's frontend or backend line. */
+static void stats_cache(struct stats_line *ln, const struct proxy *px,
+                        const struct px_counters *c)
+{
+    if (px->mode != PX_MODE_HTTP)
+        return;
+    stats_set(ln, "cache_lookups", "%llu", c->cache_lookups);
+    stats_set(ln, "cache_hits", "%llu", c->cache_hits);
+}
+
 /* The columns about talking to servers (backends and servers). */
 static void stats_server_side(struct stats_line *ln,
                               const struct px_counters *c)
@@ -285,6 +295,7 @@ void stats_line_backend(struct stats_line *ln, const struct proxy *px, int iid)
     stats_counters(ln, px, &px->be_cnt);
     stats_server_side(ln, &px->be_cnt);
     stats_set(ln, "dreq", "%llu", px->be_cnt.denied_req);
+    stats_cache(ln, px, &px->be_cnt);
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->be_sess_rate));
     stats_set(ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
     stats_set(ln, "weight", "%d", weight);
@@ -301,6 +312,7 @@ void stats_line_frontend(struct stats_line *ln, const struct proxy *px, int iid)
         stats_set(ln, "slim", "%d", px->maxconn);
     stats_counters(ln, px, &px->cnt);
     stats_set(ln, "dreq", "%llu", px->cnt.denied_req);
+    stats_cache(ln, px, &px->cnt);
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->fe_sess_rate));
     if (px->mode == PX_MODE_HTTP)
         stats_set(ln, "req_rate", "%u", freq_ctr_read(&px->fe_req_rate));

@@ -67,6 +67,7 @@ struct http_cache {
 /* "cache-use NAME" / "cache-store NAME", resolved after parsing. */
 struct cache_act {
     struct cache_act *next_ref; /* in the generation's list to resolve */
+    struct proxy *px;           /* whose rule it is (its counters) */
     char *name;
     char *file;
     int line;
@@ -208,6 +209,7 @@ static int cache_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
         return set_err(err, "'%s' expects a cache name", word);
     a = xcalloc(1, sizeof(*a));
     a->name = xstrdup(args[*cur + 1]);
+    a->px = ctx->px;
     a->file = xstrdup(ctx->file);
     a->line = ctx->line;
     a->next_ref = cc->refs;
@@ -384,6 +386,7 @@ static enum act_ret cache_use_run(struct rule *r, struct stream *s,
 {
     const struct cache_act *a = r->arg;
     struct http_txn *txn = http_txn_get(s);
+    struct px_counters *cnt;
     struct cache_txn *ct;
 
     if (txn == NULL || (ct = cache_txn_of(s, 1)) == NULL)
@@ -393,10 +396,14 @@ static enum act_ret cache_use_run(struct rule *r, struct stream *s,
     ct->has_key = 1;
     if (!request_lookup_allowed(txn) || ct->obj != NULL || s->svc.ops != NULL)
         return ACT_RET_CONT;
+    /* counted as the frontend's when the rule is the frontend's */
+    cnt = a->px == s->fe ? &a->px->cnt : &a->px->be_cnt;
+    cnt->cache_lookups++;
     ct->obj =
         shcache_get(a->cache->store, ct->key, (long long)time(NULL), &ct->info);
     if (ct->obj == NULL)
         return ACT_RET_CONT;
+    cnt->cache_hits++;
     ct->hit = a->cache;
     s->svc = (struct service_ref){&cache_applet_ops, NULL};
     return ACT_RET_CONT;

@@ -202,6 +202,9 @@ $t->stop(keep_daemons => 1);
 # compression filter (HAProxy's order), so a client that accepts no
 # encoding gets the plain body from an entry a gzip client's miss made.
 $t->write_file_expand('comp.cfg', <<'EOF2');
+global
+    nbproc 1
+    stats socket %%TESTDIR%%/comp.sock level admin
 defaults
     mode http
     timeout connect 2s
@@ -226,6 +229,10 @@ is(($miss->{headers}{'content-encoding'} // '-') . " $miss->{headers}{'x-hit'}",
     'gzip 0', 'compression: the miss is compressed');
 is("$hit->{body} $hit->{headers}{'x-hit'}", 'GET1 1',
     'compression: the entry holds the plain body');
+my $st = $t->show_stat('comp.sock');
+is(join(' ', map { $st->{"fe/$_"}{cache_lookups} . '/' . $st->{"fe/$_"}{cache_hits} }
+    qw(FRONTEND BACKEND)), '2/1 0/0',
+    'show stat: cache_lookups and cache_hits of the listen, as a frontend');
 $t->stop;
 
 # Bad configuration lines.
