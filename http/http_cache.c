@@ -688,15 +688,16 @@ static int cache_filter_headers(struct stream *s, struct filter *f,
 /* Appends a copy of the bytes of <in> to <dst>; RC_OK or RC_ERR. */
 static int buffer_copy(struct evbuffer *dst, struct evbuffer *in)
 {
-    struct evbuffer_iovec v[16];
-    int n = evbuffer_peek(in, -1, NULL, v, 16), i;
+    size_t n = evbuffer_get_length(in);
+    struct evbuffer_iovec v;
 
-    if (n > 16)
-        return RC_ERR; /* too scattered for one pass: not stored */
-    for (i = 0; i < n; i++)
-        if (evbuffer_add(dst, v[i].iov_base, v[i].iov_len) != 0)
-            return RC_ERR;
-    return RC_OK;
+    if (n == 0)
+        return RC_OK;
+    if (evbuffer_reserve_space(dst, (ev_ssize_t)n, &v, 1) != 1 ||
+        evbuffer_copyout(in, v.iov_base, n) != (ev_ssize_t)n)
+        return RC_ERR;
+    v.iov_len = n;
+    return evbuffer_commit_space(dst, &v, 1) == 0 ? RC_OK : RC_ERR;
 }
 
 static int cache_filter_data(struct stream *s, struct filter *f,

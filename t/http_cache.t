@@ -40,6 +40,7 @@ my $origin = sub {
     return [200, [@ma, 'Vary', 'Accept-Encoding'], "va$n"] if $u =~ /vary/;
     return [200, [@ma], 'x' x 1950 . $n] if $u =~ /big/;
     return [404, [@ma], "nf$n"] if $u =~ /missing/;
+    return [200, [@ma], join(',', $n, 1 .. 60000)] if $u =~ /large/;
     return "HTTP/1.1 200 OK\r\nCache-Control: max-age=100\r\n"
         . "Transfer-Encoding: chunked\r\n\r\n3\r\nc$n!\r\n0\r\n\r\n"
         if $u =~ /chunked/;
@@ -217,8 +218,17 @@ listen fe
     http-response cache-store c1
     http-after-response set-header X-Hit %[res.cache_hit]
     server s1 127.0.0.1:%%PORT_8081%%
+listen large
+    bind 127.0.0.1:%%PORT_8083%%
+    http-request cache-use c2
+    http-response cache-store c2
+    http-after-response set-header X-Hit %[res.cache_hit]
+    server s1 127.0.0.1:%%PORT_8081%%
 cache c1
     total-max-size 1
+cache c2
+    total-max-size 4
+    max-object-size 1000000
 EOF2
 $t->config('comp.cfg');
 $t->run;
@@ -229,6 +239,12 @@ is(($miss->{headers}{'content-encoding'} // '-') . " $miss->{headers}{'x-hit'}",
     'gzip 0', 'compression: the miss is compressed');
 is("$hit->{body} $hit->{headers}{'x-hit'}", 'GET1 1',
     'compression: the entry holds the plain body');
+# An object of many buffers is stored whole and served whole.
+my $large = $t->http_get($t->port(8083), '/large');
+my $again = $t->http_get($t->port(8083), '/large');
+is(length($large->{body}), 348895, 'a large object: the miss');
+ok($again->{body} eq $large->{body} && $again->{headers}{'x-hit'} eq '1',
+    'a large object: the hit has the same bytes');
 my $st = $t->show_stat('comp.sock');
 is(join(' ', map { $st->{"fe/$_"}{cache_lookups} . '/' . $st->{"fe/$_"}{cache_hits} }
     qw(FRONTEND BACKEND)), '2/1 0/0',
