@@ -56,11 +56,13 @@ struct shcache {
     size_t map_len;
 };
 
+/* The hash buckets, after the header. */
 static uint32_t *buckets(const struct shcache *c)
 {
     return (uint32_t *)((char *)c->h + ((sizeof(struct shc_head) + 63) & ~63u));
 }
 
+/* Block number <b> (from 1), after the buckets. */
 static struct shc_block *block(const struct shcache *c, uint32_t b)
 {
     char *base = (char *)(buckets(c) + c->h->nbuckets);
@@ -70,6 +72,7 @@ static struct shc_block *block(const struct shcache *c, uint32_t b)
                                 (size_t)(b - 1) * sizeof(struct shc_block));
 }
 
+/* The entry at the start of block <b>, an object's first. */
 static struct shc_entry *entry(const struct shcache *c, uint32_t b)
 {
     return (struct shc_entry *)block(c, b)->data;
@@ -130,11 +133,13 @@ static void store_lock(struct shcache *c)
         store_reset(c);
 }
 
+/* Unlocks what store_lock() locked. */
 static void store_unlock(struct shcache *c)
 {
     pthread_mutex_unlock(&c->h->lock);
 }
 
+/* The bucket of <key>. */
 static uint32_t *bucket_of(struct shcache *c, const unsigned char *key)
 {
     uint32_t k;

@@ -89,7 +89,7 @@ struct cache_txn {
     struct shcache_info info;      /* of the hit */
     const struct http_cache *into; /* cache-store decided to store */
     struct evbuffer *copy;         /* the stored form being built */
-    long long origin_age, expire;
+    long long expire;              /* of the response being stored */
 };
 
 /* The stored form: this head, the reason, <nhdrs> times (name length,
@@ -102,7 +102,6 @@ struct stored_head {
     int64_t origin_age; /* the Age the server announced */
 };
 
-extern const struct module http_cache_module;
 static const struct filter_ops cache_filter_ops;
 static const struct applet_ops cache_applet_ops;
 static int txn_slot = -1;
@@ -111,6 +110,7 @@ static int txn_slot = -1;
 /* Configuration                                                     */
 /* ---------------------------------------------------------------- */
 
+/* The module's data of <cfg>, created empty on first use. */
 static struct cache_cfg *cache_cfg_of(struct cfg *cfg)
 {
     void **slot = cfg_module_data(cfg, &http_cache_module);
@@ -120,6 +120,7 @@ static struct cache_cfg *cache_cfg_of(struct cfg *cfg)
     return *slot;
 }
 
+/* The cache section of <cfg> named <name>, or NULL. */
 static struct http_cache *cache_find(struct cfg *cfg, const char *name)
 {
     struct http_cache *c;
@@ -197,6 +198,8 @@ static enum act_ret cache_use_run(struct rule *r, struct stream *s,
 static enum act_ret cache_store_run(struct rule *r, struct stream *s,
                                     unsigned flags);
 
+/* "cache-use NAME" (hreq) or "cache-store NAME" (hres); the name is
+ * resolved after parsing, a section may come later. */
 static int cache_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
                            int *cur, int argc, char **args, char **err)
 {
@@ -281,6 +284,8 @@ static int cache_post_parse(struct cfg *cfg)
     return errors ? RC_ERR : RC_OK;
 }
 
+/* Frees the cache sections of <cfg> and unmaps their stores (the workers
+ * keep their own mappings). */
 static void cache_cfg_free(struct cfg *cfg)
 {
     void **slot = cfg_module_data(cfg, &http_cache_module);
@@ -338,6 +343,7 @@ static struct cache_txn *cache_txn_of(struct stream *s, int create)
     return ct;
 }
 
+/* 1 if the element <e> is "no-cache". */
 static int is_no_cache(struct ist e, void *arg)
 {
     return ist_ieq(e, IST("no-cache"));
@@ -433,6 +439,7 @@ static long long directive_value(struct ist e, struct ist name)
     return v;
 }
 
+/* Records one Cache-Control element of a response. */
 static int res_cc_element(struct ist e, void *arg)
 {
     struct res_cc *cc = arg;
@@ -494,13 +501,16 @@ static struct ist hdr_value(const struct http_msg *m, struct ist name)
 }
 
 /* How long the response <m> may be served from <c>, in seconds; -1 if
- * HAProxy's rules say it must not be stored. */
+ * HAProxy's rules say it must not be stored. *<announced> is the lifetime
+ * the response gave (s-maxage, max-age, Expires), -1 if none. */
 static long long response_lifetime(const struct http_cache *c,
-                                   const struct http_msg *m, long long now)
+                                   const struct http_msg *m, long long now,
+                                   long long *announced)
 {
     struct res_cc cc = {0, -1, 0};
     long long life = -1;
 
+    *announced = -1;
     if (http_hdr_each_element(m, IST("pragma"), is_no_cache, NULL))
         return -1;
     http_hdr_each_element(m, IST("cache-control"), res_cc_element, &cc);
@@ -511,14 +521,35 @@ static long long response_lifetime(const struct http_cache *c,
     } else if (http_hdr_find(m, IST("expires"), 0) >= 0) {
         long long exp = http_date_parse(hdr_value(m, IST("expires")));
 
-        life = exp < 0 ? c->max_age : exp - now;
-        if (life <= 0)
+        if (exp >= 0 && (life = exp - now) <= 0)
             return -1;
     } else if (http_hdr_find(m, IST("etag"), 0) < 0 &&
                http_hdr_find(m, IST("last-modified"), 0) < 0) {
         return -1; /* neither a lifetime nor a validator (RFC 7234 3) */
     }
+    *announced = life;
     return life < 0 || life > c->max_age ? c->max_age : life;
+}
+
+/* The Age the server gave <m>: 0 without one; -1 when HAProxy would not
+ * store the response: an Age that is not a positive number, or that is
+ * over the lifetime <announced>. */
+static long long response_age(const struct http_msg *m, long long announced)
+{
+    struct ist v = hdr_value(m, IST("age"));
+    long long age = 0;
+    size_t i;
+
+    if (http_hdr_find(m, IST("age"), 0) < 0)
+        return 0;
+    if (v.len == 0 || v.len > 12)
+        return -1;
+    for (i = 0; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
+            return -1;
+        age = age * 10 + (v.ptr[i] - '0');
+    }
+    return age > 0 && age <= announced ? age : -1;
 }
 
 /* 1 for the headers a stored response does not keep (per hop, or
@@ -561,17 +592,6 @@ static int stored_head_write(struct evbuffer *out, const struct http_msg *m,
     return RC_OK;
 }
 
-/* The seconds of an Age header, 0 when absent or not a number. */
-static long long age_value(struct ist v)
-{
-    long long age = 0;
-    size_t i;
-
-    for (i = 0; i < v.len && i < 11 && v.ptr[i] >= '0' && v.ptr[i] <= '9'; i++)
-        age = age * 10 + (v.ptr[i] - '0');
-    return age;
-}
-
 /* A successful unsafe method drops what the cache holds for its URI
  * (RFC 7234 4.4, as HAProxy). */
 static void unsafe_invalidate(const struct http_cache *c,
@@ -599,7 +619,7 @@ static enum act_ret cache_store_run(struct rule *r, struct stream *s,
     struct http_txn *txn = http_txn_get(s);
     struct cache_txn *ct = txn ? cache_txn_of(s, 0) : NULL;
     const struct http_msg *m;
-    long long now = (long long)time(NULL), life, age;
+    long long now = (long long)time(NULL), life, announced, age;
 
     if (ct == NULL || !ct->has_key || ct->hit != NULL || ct->into != NULL)
         return ACT_RET_CONT;
@@ -615,10 +635,9 @@ static enum act_ret cache_store_run(struct rule *r, struct stream *s,
     if (m->body_kind == H1_BODY_CLEN &&
         m->body_len > (uint64_t)a->cache->max_obj)
         return ACT_RET_CONT;
-    life = response_lifetime(a->cache, m, now);
-    if (life <= 0)
+    life = response_lifetime(a->cache, m, now, &announced);
+    if (life <= 0 || (age = response_age(m, announced)) < 0)
         return ACT_RET_CONT;
-    age = age_value(hdr_value(m, IST("age")));
     ct->copy = evbuffer_new();
     if (ct->copy == NULL || stored_head_write(ct->copy, m, age) != RC_OK) {
         store_abandon(ct);
@@ -628,8 +647,9 @@ static enum act_ret cache_store_run(struct rule *r, struct stream *s,
         store_abandon(ct);
         return ACT_RET_CONT;
     }
+    /* as HAProxy: the client sees the Age a hit would show, none yet */
+    http_hdr_del(&txn->res, IST("age"));
     ct->into = a->cache;
-    ct->origin_age = age;
     ct->expire = now + life;
     return ACT_RET_CONT;
 }
@@ -675,6 +695,7 @@ static int cache_filter_check(struct proxy *px, void *conf, char **err)
     return RC_OK;
 }
 
+/* A response being stored: watch its payload. */
 static int cache_filter_headers(struct stream *s, struct filter *f,
                                 enum flt_dir dir)
 {
@@ -700,6 +721,8 @@ static int buffer_copy(struct evbuffer *dst, struct evbuffer *in)
     return evbuffer_commit_space(dst, &v, 1) == 0 ? RC_OK : RC_ERR;
 }
 
+/* Copies the payload going through; past max-object-size the response
+ * is no longer stored. */
 static int cache_filter_data(struct stream *s, struct filter *f,
                              enum flt_dir dir, struct evbuffer *in,
                              struct evbuffer *out)
@@ -758,6 +781,8 @@ struct stored_view {
     struct ist body;
 };
 
+/* Reads the stored form of <len> bytes at <p> into <sv>; RC_OK, or
+ * RC_ERR when it is truncated. */
 static int stored_parse(const char *p, size_t len, struct stored_view *sv)
 {
     const char *end = p + len, *q;
@@ -821,6 +846,7 @@ static int etag_weak_eq(struct ist a, struct ist b)
     return ist_eq(a, b);
 }
 
+/* 1 if the If-None-Match element <e> matches the ETag at <arg>. */
 static int inm_element(struct ist e, void *arg)
 {
     const struct ist *etag = arg;
@@ -912,6 +938,7 @@ static const struct applet_ops cache_applet_ops = {
 /* Fetches and the runtime API                                       */
 /* ---------------------------------------------------------------- */
 
+/* The cache that answered the stream of <env>, or NULL. */
 static const struct http_cache *stream_hit(const struct smp_env *env)
 {
     const struct cache_txn *ct =
@@ -920,6 +947,7 @@ static const struct http_cache *stream_hit(const struct smp_env *env)
     return ct != NULL ? ct->hit : NULL;
 }
 
+/* res.cache_hit */
 static int fetch_cache_hit(const struct arg *args, struct sample *smp,
                            const struct smp_env *env, const void *priv)
 {
@@ -928,6 +956,7 @@ static int fetch_cache_hit(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* res.cache_name */
 static int fetch_cache_name(const struct arg *args, struct sample *smp,
                             const struct smp_env *env, const void *priv)
 {
@@ -967,6 +996,7 @@ struct show_rows {
     long long now;
 };
 
+/* Adds an object of the store to the rows of "show cache". */
 static void show_collect(const unsigned char *key,
                          const struct shcache_info *info, void *arg)
 {
@@ -988,6 +1018,7 @@ static void show_collect(const unsigned char *key,
         info->at, hash, info->len, info->blocks, info->expire - rows->now};
 }
 
+/* Orders rows by hash, as HAProxy's tree does. */
 static int show_row_cmp(const void *a, const void *b)
 {
     uint32_t x = ((const struct show_row *)a)->hash;
@@ -1064,6 +1095,7 @@ static const struct cfg_section cache_sections[] = {
     {NULL, 0, NULL},
 };
 
+/* Fills the registries (module init). */
 static int cache_init(void)
 {
     txn_slot = stream_slot_register();

@@ -40,6 +40,9 @@ my $origin = sub {
     return [200, [@ma, 'Vary', 'Accept-Encoding'], "va$n"] if $u =~ /vary/;
     return [200, [@ma], 'x' x 1950 . $n] if $u =~ /big/;
     return [404, [@ma], "nf$n"] if $u =~ /missing/;
+    return [200, [@ma, 'Age', '30'], "ag$n"] if $u =~ /aged/;
+    return [200, [@ma, 'Age', '200'], "st$n"] if $u =~ /stale/;
+    return [200, [@ma, 'Age', '0'], "a0$n"] if $u =~ /agezero/;
     return [200, [@ma], join(',', $n, 1 .. 60000)] if $u =~ /large/;
     return "HTTP/1.1 200 OK\r\nCache-Control: max-age=100\r\n"
         . "Transfer-Encoding: chunked\r\n\r\n3\r\nc$n!\r\n0\r\n\r\n"
@@ -101,11 +104,13 @@ sub outcomes {
             defined $r->{headers}{age} ? 'age' : 'no-age');
     };
     for my $p (qw(/plain /cookie /expires /etag /nostore /private /public
-        /vary /big /missing /chunked /lastmod)) {
+        /vary /big /missing /chunked /lastmod /aged /stale /agezero)) {
         $o{"$p first"} = $get->($p);
         $o{"$p second"} = $get->($p);
         $o{"$p asked"} = asked($log, $p);
     }
+    my $aged = $t->http_get($port, '/aged')->{headers}{age} // -1;
+    $o{'aged age'} = $aged >= 30 && $aged < 40 ? 'from 30 on' : $aged;
     $o{'head hit'} = $get->('/plain', method => 'HEAD');
     $o{'head miss'} = $get->('/headonly', method => 'HEAD');
     $o{'get after head'} = $get->('/headonly');
@@ -161,6 +166,11 @@ is($lp{'/cookie asked'}, 1, 'Set-Cookie does not keep a response out (2.6)');
 is($lp{"$_ asked"}, 2, "$_: never stored")
     for qw(/nostore /private /public /vary /big /missing);
 is($lp{'/chunked second'}, '200 c1! 1/c1 age', 'a chunked response is stored');
+is("$lp{'/aged first'}|$lp{'/aged second'}", '200 ag1 0/ no-age|200 ag1 1/c1 age',
+    "the server's Age: dropped from the miss, counted in the hit's");
+is($lp{'aged age'}, 'from 30 on', "a hit's Age adds the server's");
+is($lp{"$_ asked"}, 2, "$_: never stored (HAProxy's rule on Age)")
+    for qw(/stale /agezero);
 is($lp{'head hit'}, '200  1/c1 age', 'HEAD is answered from a GET entry');
 is($lp{'get after head'}, '200 GET2 0/ no-age', 'HEAD stores nothing');
 is($lp{'inm match'}, '304  1/c1 age', 'If-None-Match on the ETag: 304');
