@@ -349,8 +349,21 @@ static int is_no_cache(struct ist e, void *arg)
     return ist_ieq(e, IST("no-cache"));
 }
 
+/* 1 if the request's Cache-Control element <e> asks for a fresh answer
+ * ("no-cache", "max-age=0"). */
+static int is_revalidate(struct ist e, void *arg)
+{
+    return ist_ieq(e, IST("no-cache")) || ist_ieq(e, IST("max-age=0"));
+}
+
+/* 1 if the element <e> is "no-store". */
+static int is_no_store(struct ist e, void *arg)
+{
+    return ist_ieq(e, IST("no-store"));
+}
+
 /* 1 if the request of <txn> may be answered from a cache (HAProxy: GET
- * or HEAD, HTTP/1.1, no Authorization, no "no-cache"). */
+ * or HEAD, HTTP/1.1, no Authorization, no "no-cache" or "max-age=0"). */
 static int request_lookup_allowed(const struct http_txn *txn)
 {
     const struct http_msg *m = &txn->req;
@@ -360,7 +373,7 @@ static int request_lookup_allowed(const struct http_txn *txn)
     if (!(m->h1flags & H1_MF_VER_11) ||
         http_hdr_find(m, IST("authorization"), 0) >= 0)
         return 0;
-    if (http_hdr_each_element(m, IST("cache-control"), is_no_cache, NULL))
+    if (http_hdr_each_element(m, IST("cache-control"), is_revalidate, NULL))
         return 0;
     /* RFC 7234 5.4: Pragma counts only without Cache-Control */
     return http_hdr_find(m, IST("cache-control"), 0) >= 0 ||
@@ -630,6 +643,8 @@ static enum act_ret cache_store_run(struct rule *r, struct stream *s,
     }
     if (!(txn->req.h1flags & H1_MF_VER_11) || m->status != 200 ||
         http_hdr_find(&txn->req, IST("authorization"), 0) >= 0 ||
+        http_hdr_each_element(&txn->req, IST("cache-control"), is_no_store,
+                              NULL) ||
         http_hdr_find(m, IST("vary"), 0) >= 0)
         return ACT_RET_CONT;
     if (m->body_kind == H1_BODY_CLEN &&

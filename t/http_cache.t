@@ -130,6 +130,13 @@ sub outcomes {
         "$r->{status} $r->{body}";
     };
     $o{'/plain asked at end'} = asked($log, '/plain');
+    # a request may ask for a fresh answer (stored again) or none stored
+    $o{'reqcc'} = join(', ', map { $get->('/reqcc', headers => $_) }
+        [], ['Cache-Control' => 'max-age=0'], [],
+        ['Cache-Control' => 'no-cache'], ['Pragma' => 'no-cache'], []);
+    $o{'reqns'} = join(', ', map { $get->('/reqns', headers => $_) }
+        ['Cache-Control' => 'no-store'], [], [],
+        ['Cache-Control' => 'no-store']);
     $o{'short first'} = $get->('/short');
     $o{'short hit'} = $get->('/short');
     $o{'smax first'} = $get->('/smax');
@@ -178,6 +185,12 @@ is($lp{'inm weak'}, '304  1/c1 age', 'If-None-Match compares weakly');
 is($lp{'inm other'}, '200 et1 1/c1 age', 'another ETag: the body');
 is($lp{'ims match'}, '304  1/c1 age', 'If-Modified-Since not older: 304');
 is($lp{'ims older'}, '200 lm1 1/c1 age', 'If-Modified-Since older: the body');
+is($lp{reqcc}, '200 GET1 0/ no-age, 200 GET2 0/ no-age, 200 GET2 1/c1 age, '
+    . '200 GET3 0/ no-age, 200 GET4 0/ no-age, 200 GET4 1/c1 age',
+    'a request with max-age=0 or no-cache goes to the server, and is stored');
+is($lp{reqns}, '200 GET1 0/ no-age, 200 GET2 0/ no-age, 200 GET2 1/c1 age, '
+    . '200 GET2 1/c1 age',
+    'a request with no-store is not stored, but is answered from the cache');
 is($lp{'/plain asked at end'}, 4,
     'query, Host, Authorization and HTTP/1.0 each went to the origin');
 is($lp{'short hit'}, '200 ma1 1/c1 age', 'fresh: a hit');
