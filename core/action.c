@@ -26,6 +26,7 @@ static const char *const ruleset_names[RULESET_COUNT] = {
     [RULESET_HTTP_RES] = "http-response",
     [RULESET_HTTP_AFTER] = "http-after-response",
     [RULESET_TCP_CONN] = "tcp-request connection",
+    [RULESET_TCP_SESS] = "tcp-request session",
     [RULESET_TCP_CONT] = "tcp-request content",
     [RULESET_TCP_RES] = "tcp-response content",
 };

@@ -20,11 +20,20 @@ enum ruleset {
     RULESET_HTTP_RES,     /* http-response */
     RULESET_HTTP_AFTER,   /* http-after-response */
     RULESET_TCP_CONN,     /* tcp-request connection */
+    RULESET_TCP_SESS,     /* tcp-request session */
     RULESET_TCP_CONT,     /* tcp-request content */
     RULESET_TCP_RES,      /* tcp-response content */
     RULESET_COUNT
 };
 #define RULESET_BIT(r) (1u << (r))
+
+/* 1 if <rs> runs once for the whole connection, before any request
+ * (tcp-request connection and session): what its actions set lasts as
+ * long as the connection. */
+static inline int ruleset_of_session(int rs)
+{
+    return rs == RULESET_TCP_CONN || rs == RULESET_TCP_SESS;
+}
 
 /* What running an action tells the rule runner. */
 enum act_ret {

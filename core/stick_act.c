@@ -140,7 +140,7 @@ void stick_stream_end(struct stream *s)
 static enum act_ret track_run(struct rule *r, struct stream *s, unsigned flags)
 {
     const struct stick_act *a = r->arg;
-    int conn = s->cur_rs == RULESET_TCP_CONN;
+    int conn = ruleset_of_session(s->cur_rs);
     struct stick_trk *trk;
     struct stick_key k;
     struct smp_env env;
@@ -274,8 +274,9 @@ static int sc_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
 }
 
 #define TRACK_RULESETS                                                         \
-    (RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_CONT) |           \
-     RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES))
+    (RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_SESS) |           \
+     RULESET_BIT(RULESET_TCP_CONT) | RULESET_BIT(RULESET_HTTP_REQ) |           \
+     RULESET_BIT(RULESET_HTTP_RES))
 #define SC_RULESETS                                                            \
     (TRACK_RULESETS | RULESET_BIT(RULESET_TCP_RES) |                           \
      RULESET_BIT(RULESET_HTTP_AFTER))

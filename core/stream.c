@@ -98,12 +98,59 @@ fail:
     return NULL;
 }
 
+/* The stream of session-level rules: they never wait. */
+static void session_rules_process(struct stream *s)
+{
+}
+
+static const struct stream_ops session_rules_ops = {
+    .name = "session rules",
+    .process = session_rules_process,
+};
+
+/* Runs the frontend's <rs> rules (tcp-request connection or session) on
+ * <sess>, as final, on a stream made for them alone: HAProxy runs them
+ * before any stream exists, so nothing is logged or counted for it, and
+ * what they set lasts as long as the connection. Returns 1 if the
+ * connection may go on. */
+static int session_rules(struct session *sess, enum ruleset rs)
+{
+    struct stream *s;
+    struct smp_env env;
+    enum act_ret ret;
+
+    if (sess->fe->rules[rs].first == NULL)
+        return 1;
+    if ((s = stream_new(sess, &session_rules_ops)) == NULL)
+        return 0;
+    s->quiet = 1;
+    stream_env(s, &env);
+    env.avail = SMP_AVAIL_CONN;
+    s->cur_rs = rs;
+    ret = rules_exec(&sess->fe->rules[rs], &s->cursor, s, &env, ACT_FLAG_FINAL);
+    stream_free(s);
+    return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
+}
+
 void session_start(struct session *sess)
 {
     session_start_cb fn = mode_start[sess->fe->mode];
 
+    /* connection rules judge the peer itself, before a PROXY header;
+     * session rules the session it makes */
+    if (!sess->conn_ruled) {
+        sess->conn_ruled = 1;
+        if (!session_rules(sess, RULESET_TCP_CONN)) {
+            session_free(sess);
+            return;
+        }
+    }
     if (sess->li->accept_proxy && !sess->proxied) {
         proxy_protocol_accept(sess);
+        return;
+    }
+    if (!session_rules(sess, RULESET_TCP_SESS)) {
+        session_free(sess);
         return;
     }
     logger_session_accept(sess);
@@ -177,8 +224,10 @@ void stream_set_backend(struct stream *s, struct proxy *be)
 
 void stream_free(struct stream *s)
 {
-    stats_count_stream(s);
-    logger_stream_end(s);
+    if (!s->quiet) {
+        stats_count_stream(s);
+        logger_stream_end(s);
+    }
     stick_stream_end(s);
     if (s->be != NULL)
         s->be->beconn--;
@@ -210,22 +259,6 @@ unsigned long long stream_bytes_in(const struct stream *s)
 unsigned long long stream_bytes_out(const struct stream *s)
 {
     return s->counting ? conn_bytes_out(s->sess->conn) - s->out_base : 0;
-}
-
-int stream_conn_rules(struct stream *s)
-{
-    struct smp_env env;
-    enum act_ret ret;
-
-    if (s->fe->rules[RULESET_TCP_CONN].first == NULL)
-        return 1;
-    stream_env(s, &env);
-    env.avail = SMP_AVAIL_CONN;
-    s->cur_rs = RULESET_TCP_CONN;
-    ret = rules_exec(&s->fe->rules[RULESET_TCP_CONN], &s->cursor, s, &env,
-                     ACT_FLAG_FINAL);
-    s->cursor.cur = NULL;
-    return ret == ACT_RET_CONT || ret == ACT_RET_STOP;
 }
 
 unsigned stream_timeout(const struct stream *s, enum stream_tmo which)

@@ -48,6 +48,7 @@ struct session {
     struct listener *li;
     struct conn *conn; /* the client connection, owns the fd */
     union sess_addr src, dst;
+    int conn_ruled; /* its tcp-request connection rules ran */
     socklen_t srclen, dstlen;
     struct vars vars;        /* sess.* */
     struct stick_trk *stick; /* counters tracked by "tcp-request connection"
@@ -126,6 +127,8 @@ struct stream {
      * time it joined, in ms, plus its priority offset) */
     int prio_class, prio_offset;
     long long q_key;
+    int quiet;       /* made for the connection-level rules only: neither
+                      * logged nor counted */
     int addrs_saved; /* set-src/dst: the session's addresses come back at
                       * the end of the stream (core/stream_act.c) */
     /* streams that left the server's / the backend's queue with a slot
@@ -176,9 +179,6 @@ unsigned long long stream_bytes_in(const struct stream *s);
 unsigned long long stream_bytes_out(const struct stream *s);
 /* Fills <env> to evaluate samples on <s> for the ruleset being run. */
 void stream_env(struct stream *s, struct smp_env *env);
-/* Runs the frontend's "tcp-request connection" rules on <s> (final: they
- * cannot wait); returns 1 if the connection may go on. */
-int stream_conn_rules(struct stream *s);
 /* The <which> timeout in force for <s> in ms, 0 for none: the one a
  * "set-timeout" rule set, else the backend's (server, tunnel; the
  * frontend's before a backend is chosen) or the frontend's (client). */

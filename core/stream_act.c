@@ -123,7 +123,7 @@ static int stream_addrs_save(struct stream *s)
 {
     struct addrs_saved *a;
 
-    if (s->cur_rs == RULESET_TCP_CONN || s->addrs_saved)
+    if (ruleset_of_session(s->cur_rs) || s->addrs_saved)
         return 1;
     a = palloc(s->pool, sizeof(*a));
     if (a == NULL || pool_cleanup_add(s->pool, addrs_restore, a) != RC_OK)
@@ -324,9 +324,11 @@ static int setter_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
     (RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_TCP_CONT))
 #define MARK_RULESETS                                                          \
     (PRIO_RULESETS | RULESET_BIT(RULESET_HTTP_RES) |                           \
-     RULESET_BIT(RULESET_TCP_CONN))
+     RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_SESS))
 
-#define ADDR_RULESETS (PRIO_RULESETS | RULESET_BIT(RULESET_TCP_CONN))
+#define ADDR_RULESETS                                                          \
+    (PRIO_RULESETS | RULESET_BIT(RULESET_TCP_CONN) |                           \
+     RULESET_BIT(RULESET_TCP_SESS))
 
 static const struct action_kw stream_actions[] = {
     {"set-priority-class", PRIO_RULESETS, 0, setter_parse},

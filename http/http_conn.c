@@ -293,11 +293,6 @@ void http_conn_start(struct session *sess)
     conn_set_timeouts(sess->conn, tmo ? &tv : NULL, tmo ? &tv : NULL);
     conn_enable(sess->conn, CONN_RD | CONN_WR);
     http_conn_arm_head_timer(hc, 0);
-    /* tcp-request connection rules run at accept, on the first stream */
-    if (sess->fe->rules[RULESET_TCP_CONN].first != NULL &&
-        (hc_txn_new(hc) != RC_OK || !stream_conn_rules(hc->cur))) {
-        http_conn_abort(hc);
-    }
     return;
 fail:
     session_free(sess);

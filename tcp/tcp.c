@@ -1,7 +1,8 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The tcp module's entry in main's module list: "tcp-request connection",
- * "tcp-request content", "tcp-request inspect-delay", "tcp-response
- * content", "tcp-response inspect-delay", and the accept/reject actions. */
+ * "tcp-request session", "tcp-request content", "tcp-request inspect-delay",
+ * "tcp-response content", "tcp-response inspect-delay", and the accept/reject
+ * actions. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -19,8 +20,8 @@
 #include "tcp/tcp_ana.h"
 
 #define TCP_RULESETS                                                           \
-    (RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_CONT) |           \
-     RULESET_BIT(RULESET_TCP_RES))
+    (RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_SESS) |           \
+     RULESET_BIT(RULESET_TCP_CONT) | RULESET_BIT(RULESET_TCP_RES))
 
 /* "tcp-request connection|content|inspect-delay ...". */
 static int parse_tcp_request(struct cfg_ctx *ctx, const struct cfg_kw *kw,
@@ -39,15 +40,15 @@ static int parse_tcp_request(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     else if (strcmp(args[1], "content") == 0)
         rs = RULESET_TCP_CONT;
     else if (strcmp(args[1], "session") == 0)
-        return set_err(err, "'tcp-request session' is not supported yet");
+        rs = RULESET_TCP_SESS;
     else
         return set_err(err,
-                       "'tcp-request' expects 'connection', 'content' "
-                       "or 'inspect-delay', got '%s'",
+                       "'tcp-request' expects 'connection', 'session', "
+                       "'content' or 'inspect-delay', got '%s'",
                        args[1]);
-    if (rs == RULESET_TCP_CONN && (ctx->px->cap & 0x1) == 0)
-        return set_err(err, "'tcp-request connection' is only allowed in "
-                            "frontends");
+    if (ruleset_of_session(rs) && (ctx->px->cap & 0x1) == 0)
+        return set_err(err, "'tcp-request %s' is only allowed in frontends",
+                       args[1]);
     return rule_parse(ctx, &ctx->px->rules[rs], rs, argc - 2, args + 2, err);
 }
 

@@ -22,8 +22,8 @@
 
 #define ALL_RULESETS                                                           \
     (RULESET_BIT(RULESET_HTTP_REQ) | RULESET_BIT(RULESET_HTTP_RES) |           \
-     RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_CONT) |           \
-     RULESET_BIT(RULESET_TCP_RES))
+     RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_SESS) |           \
+     RULESET_BIT(RULESET_TCP_CONT) | RULESET_BIT(RULESET_TCP_RES))
 
 /* Makes the close of <fd> say nothing to the peer, as far as the system
  * lets us: in TCP repair mode (CAP_NET_ADMIN) a close sends no segment at
@@ -93,8 +93,10 @@ static int set_nice_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
 
 static const struct action_kw tcp_act_actions[] = {
     {"silent-drop", ALL_RULESETS, 0, silent_drop_parse},
-    {"set-nice", ALL_RULESETS & ~RULESET_BIT(RULESET_TCP_CONN), 0,
-     set_nice_parse},
+    {"set-nice",
+     ALL_RULESETS &
+         ~(RULESET_BIT(RULESET_TCP_CONN) | RULESET_BIT(RULESET_TCP_SESS)),
+     0, set_nice_parse},
     {NULL, 0, 0, NULL},
 };
 

@@ -558,10 +558,6 @@ static void tcp_session_start(struct session *sess)
     }
     tt->s = s;
     s->proto = tt;
-    if (!stream_conn_rules(s)) {
-        tcp_end(tt);
-        return;
-    }
     conn_setcb(sess->conn, cli_read_cb, cli_write_cb, cli_event_cb, s);
     /* bytes a PROXY header left in the input are the stream's */
     stream_count_from(s, conn_bytes_in(sess->conn) -
