@@ -26,6 +26,7 @@
 #include "core/worker.h"
 
 #define CLI_TABLES_MAX    16
+#define CLI_MERGES_MAX    8
 #define CLI_HELP_MAX      256
 #define CLI_WRITE_TIMEOUT 10
 
@@ -44,6 +45,33 @@ int cli_register(const struct cli_cmd *tbl)
         return RC_ERR;
     cli_tables[cli_ntables++] = tbl;
     return RC_OK;
+}
+
+/* The merge callbacks of CLI_F_MERGE rows, by the rows' functions. */
+static struct {
+    cli_cmd_cb fn;
+    cli_merge_cb merge;
+} cli_merges[CLI_MERGES_MAX];
+static int cli_nmerges;
+
+int cli_merge_register(cli_cmd_cb fn, cli_merge_cb merge)
+{
+    if (cli_nmerges == CLI_MERGES_MAX)
+        return RC_ERR;
+    cli_merges[cli_nmerges].fn = fn;
+    cli_merges[cli_nmerges++].merge = merge;
+    return RC_OK;
+}
+
+cli_merge_cb cli_merge_find(const struct cli_cmd *row)
+{
+    int i;
+
+    for (i = 0; row != NULL && (row->flags & CLI_F_MERGE) && i < cli_nmerges;
+         i++)
+        if (cli_merges[i].fn == row->fn)
+            return cli_merges[i].merge;
+    return NULL;
 }
 
 /* Number of leading words of <args> that <cmd>'s words match, -1 when it

@@ -33,6 +33,9 @@ enum cli_level {
 
 /* The command changes state: without "@N" it goes to every worker. */
 #define CLI_F_WRITE 0x1
+/* The command reads what each worker counts for itself: without "@N" it
+ * goes to every worker and the row's merge callback makes one answer. */
+#define CLI_F_MERGE 0x2
 
 /* One command being run in a worker. The command writes its answer into
  * <out> (cli_printf); cli_fail() marks it as failed, so that the master
@@ -50,6 +53,10 @@ struct cli_req {
 typedef int (*cli_cmd_cb)(struct cli_req *req, int argc, char **args,
                           void *arg);
 
+/* Makes, in the master, the one answer of the <n> workers' answers <in>
+ * (each drained at will) into <out>. */
+typedef void (*cli_merge_cb)(struct evbuffer **in, int n, struct evbuffer *out);
+
 struct cli_cmd {
     const char *words[CLI_WORDS_MAX + 1]; /* NULL-terminated */
     const char *usage;                    /* for "help"; NULL: hidden */
@@ -62,6 +69,11 @@ struct cli_cmd {
 /* Adds the rows of <tbl> (ended by a row whose words[0] is NULL), which
  * the caller keeps alive; RC_OK, or RC_ERR when the registry is full. */
 int cli_register(const struct cli_cmd *tbl);
+/* The answers of the CLI_F_MERGE rows run by <fn> are merged by <merge>;
+ * RC_OK, or RC_ERR when the registry is full. */
+int cli_merge_register(cli_cmd_cb fn, cli_merge_cb merge);
+/* The merge callback of <row>, or NULL. */
+cli_merge_cb cli_merge_find(const struct cli_cmd *row);
 /* The row the first words of <args> name, or NULL. */
 const struct cli_cmd *cli_find(int argc, char **args);
 /* Splits <line> in place into at most CLI_ARGS_MAX words (blanks

@@ -15,7 +15,10 @@
  * Lua command) goes to every worker, since each worker keeps its own
  * copy of maps and servers and they must agree; the client gets worker
  * 1's answer, or the first failure. A read-only command goes to worker 1
- * alone. */
+ * alone, unless it reads what each worker counts for itself (a row marked
+ * CLI_F_MERGE, such as "show stat"): it goes to every worker too and the
+ * row's callback merges the answers, as HAProxy's threads share their
+ * counters. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -62,6 +65,7 @@ struct cli_job {
     struct event *timer;
     int nlegs, pending;
     struct cli_leg *legs;
+    cli_merge_cb merge; /* the answers are merged (CLI_F_MERGE), or NULL */
 };
 
 /* A client of a stats socket. */
@@ -315,22 +319,38 @@ static void cli_leg_answer(struct cli_leg *leg, struct evbuffer *out)
     evbuffer_add_buffer(out, leg->buf);
 }
 
-/* Every leg is over: the client gets the first failure, else the answer
- * of the first worker; then its next command runs. */
+/* Writes the merge of the answers of every leg of <job> to <out>. */
+static void cli_job_merge(struct cli_job *job, struct evbuffer *out)
+{
+    struct evbuffer *in[CLI_MAX_TARGETS];
+    int i;
+
+    for (i = 0; i < job->nlegs; i++) {
+        evbuffer_drain(job->legs[i].buf, 1); /* the status */
+        in[i] = job->legs[i].buf;
+    }
+    job->merge(in, job->nlegs, out);
+}
+
+/* Every leg is over: the client gets the first failure, else the merged
+ * answers or the answer of the first worker; then its next command
+ * runs. */
 static void cli_job_finish(struct cli_job *job)
 {
     struct cli_client *cl = job->cl;
-    struct cli_leg *pick = &job->legs[0];
+    struct cli_leg *pick = NULL;
     int i;
 
-    for (i = 0; i < job->nlegs; i++)
-        if (cli_leg_failed(&job->legs[i])) {
+    for (i = 0; i < job->nlegs && pick == NULL; i++)
+        if (cli_leg_failed(&job->legs[i]))
             pick = &job->legs[i];
-            break;
-        }
     cl->job = NULL;
     if (!cl->gone) {
-        cli_leg_answer(pick, bufferevent_get_output(cl->bev));
+        if (pick == NULL && job->merge != NULL)
+            cli_job_merge(job, bufferevent_get_output(cl->bev));
+        else
+            cli_leg_answer(pick ? pick : &job->legs[0],
+                           bufferevent_get_output(cl->bev));
         cli_client_prompt(cl);
     }
     cli_job_free(job);
@@ -425,15 +445,17 @@ static void cli_leg_start(struct cli_leg *leg, const struct cli_target *t,
     leg->job->pending++;
 }
 
-/* 1 if <cmd> must go to every worker (see the comment at the top). */
-static int cli_is_broadcast(const char *cmd)
+/* 1 if <cmd> must go to every worker (see the comment at the top); its
+ * merge callback, if its answers are merged, in *<merge>. */
+static int cli_is_broadcast(const char *cmd, cli_merge_cb *merge)
 {
     char *copy = xstrdup(cmd), *args[CLI_ARGS_MAX];
     int argc = cli_split(copy, args);
     const struct cli_cmd *row = cli_find(argc, args);
     int all = argc > 0 && strcmp(args[0], "help") != 0 &&
-              (row == NULL || (row->flags & CLI_F_WRITE));
+              (row == NULL || (row->flags & (CLI_F_WRITE | CLI_F_MERGE)));
 
+    *merge = all ? cli_merge_find(row) : NULL;
     free(copy);
     return all;
 }
@@ -441,7 +463,7 @@ static int cli_is_broadcast(const char *cmd)
 /* Picks the workers for <cmd> addressed to <want_id> (0: by the rule,
  * else an id) or <want_pid> (0: none) into <t>; returns their count. */
 static int cli_pick(const char *cmd, int want_id, int want_pid,
-                    struct cli_target *t)
+                    struct cli_target *t, cli_merge_cb *merge)
 {
     struct cli_target all[CLI_MAX_TARGETS];
     int n = cli_targets(all, CLI_MAX_TARGETS), i, k = 0;
@@ -450,9 +472,10 @@ static int cli_pick(const char *cmd, int want_id, int want_pid,
         if ((want_id != 0 && all[i].id == want_id) ||
             (want_pid != 0 && all[i].pid == want_pid))
             t[k++] = all[i];
+    *merge = NULL;
     if (want_id != 0 || want_pid != 0 || n == 0)
         return k;
-    if (!cli_is_broadcast(cmd)) {
+    if (!cli_is_broadcast(cmd, merge)) {
         t[0] = all[0];
         return 1;
     }
@@ -465,7 +488,8 @@ static int cli_job_start(struct cli_client *cl, const char *cmd, int want_id,
                          int want_pid)
 {
     struct cli_target t[CLI_MAX_TARGETS];
-    int n = cli_pick(cmd, want_id, want_pid, t), i;
+    cli_merge_cb merge;
+    int n = cli_pick(cmd, want_id, want_pid, t, &merge), i;
     struct cli_job *job;
     struct timeval tv = {cl->timeout / 1000, (cl->timeout % 1000) * 1000};
 
@@ -473,6 +497,7 @@ static int cli_job_start(struct cli_client *cl, const char *cmd, int want_id,
         return 0;
     job = xcalloc(1, sizeof(*job));
     job->cl = cl;
+    job->merge = merge;
     job->nlegs = n;
     job->legs = xcalloc((size_t)n, sizeof(*job->legs));
     job->timer = evtimer_new(cli_base, cli_job_timeout_cb, job);

@@ -34,7 +34,10 @@ struct px_counters {
     unsigned long long failed_conns, failed_resp;
     unsigned long long retries, redispatches;
     unsigned long long cli_aborts, srv_aborts;
-    unsigned long long denied_req; /* denied by a rule (dreq) */
+    unsigned long long denied_req;  /* denied by a rule (dreq) */
+    unsigned long long denied_resp; /* by tcp-response reject (dresp) */
+    /* rejected by tcp-request connection and session rules (dcon, dses) */
+    unsigned long long denied_conn, denied_sess;
     /* HTTP cache: lookups its cache-use rules made, and their hits */
     unsigned long long cache_lookups, cache_hits;
 };

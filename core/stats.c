@@ -26,6 +26,7 @@
 #include "core/server.h"
 #include "core/stats.h"
 #include "core/stream.h"
+#include "core/util.h"
 #include "core/worker.h"
 
 /* HAProxy 2.6's columns. */
@@ -295,6 +296,7 @@ void stats_line_backend(struct stats_line *ln, const struct proxy *px, int iid)
     stats_counters(ln, px, &px->be_cnt);
     stats_server_side(ln, &px->be_cnt);
     stats_set(ln, "dreq", "%llu", px->be_cnt.denied_req);
+    stats_set(ln, "dresp", "%llu", px->be_cnt.denied_resp);
     stats_cache(ln, px, &px->be_cnt);
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->be_sess_rate));
     stats_set(ln, "status", "%s", act + bck > 0 ? "UP" : "DOWN");
@@ -312,6 +314,9 @@ void stats_line_frontend(struct stats_line *ln, const struct proxy *px, int iid)
         stats_set(ln, "slim", "%d", px->maxconn);
     stats_counters(ln, px, &px->cnt);
     stats_set(ln, "dreq", "%llu", px->cnt.denied_req);
+    stats_set(ln, "dresp", "%llu", px->cnt.denied_resp);
+    stats_set(ln, "dcon", "%llu", px->cnt.denied_conn);
+    stats_set(ln, "dses", "%llu", px->cnt.denied_sess);
     stats_cache(ln, px, &px->cnt);
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->fe_sess_rate));
     if (px->mode == PX_MODE_HTTP)
@@ -344,6 +349,25 @@ static void stats_add_server_side(struct px_counters *c, const struct stream *s)
         c->failed_conns++;
     if (s->term[0] == 'S' && (s->term[1] == 'H' || s->term[1] == 'D'))
         c->failed_resp++;
+}
+
+void stats_count_reject(const struct stream *s)
+{
+    switch (s->cur_rs) {
+    case RULESET_TCP_CONN:
+        s->fe->cnt.denied_conn++;
+        break;
+    case RULESET_TCP_SESS:
+        s->fe->cnt.denied_sess++;
+        break;
+    case RULESET_TCP_RES:
+        s->fe->cnt.denied_resp++;
+        if (s->be != NULL)
+            s->be->be_cnt.denied_resp++;
+        break;
+    default:
+        stats_count_denied(s);
+    }
 }
 
 void stats_count_denied(const struct stream *s)
@@ -502,6 +526,171 @@ void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
     }
 }
 
+/* ---------------------------------------------------------------- */
+/* One answer from every worker's                                    */
+/* ---------------------------------------------------------------- */
+
+/* The columns each worker counts for itself: summed over the workers. */
+static const char *const stats_summed[] = {
+    "qcur",       "scur",     "stot",        "bin",           "bout",
+    "dreq",       "dresp",    "ereq",        "econ",          "eresp",
+    "wretr",      "wredis",   "rate",        "req_rate",      "req_tot",
+    "hrsp_1xx",   "hrsp_2xx", "hrsp_3xx",    "hrsp_4xx",      "hrsp_5xx",
+    "hrsp_other", "cli_abrt", "srv_abrt",    "lbtot",         "comp_in",
+    "comp_out",   "comp_byp", "comp_rsp",    "dcon",          "dses",
+    "conn_rate",  "conn_tot", "intercepted", "cache_lookups", "cache_hits",
+    NULL,
+};
+
+/* Those whose largest value over the workers is the answer. */
+static const char *const stats_maxed[] = {
+    "qmax", "smax", "rate_max", "req_rate_max", "conn_rate_max", NULL};
+
+/* How the column <name> is merged: 1 summed, 2 the largest, 0 the first
+ * worker's (configuration, and the state shared by every worker). */
+static int stats_merge_kind(const char *name, size_t len)
+{
+    const char *const *k;
+
+    for (k = stats_summed; *k != NULL; k++)
+        if (strlen(*k) == len && memcmp(*k, name, len) == 0)
+            return 1;
+    for (k = stats_maxed; *k != NULL; k++)
+        if (strlen(*k) == len && memcmp(*k, name, len) == 0)
+            return 2;
+    return 0;
+}
+
+/* The <i>th comma-separated field of <line> and its length in *<len>;
+ * NULL past the last. */
+static const char *stats_field(const char *line, int i, size_t *len)
+{
+    const char *p = line, *e;
+
+    while (i-- > 0 && (p = strchr(p, ',')) != NULL)
+        p++;
+    if (p == NULL)
+        return NULL;
+    e = p + strcspn(p, ",");
+    *len = (size_t)(e - p);
+    return p;
+}
+
+/* Merges field <c> of the <n> rows <rows> (the same row of each worker)
+ * of kind <kind> into <out>. */
+static void stats_merge_field(char **rows, int n, int c, int kind,
+                              struct evbuffer *out)
+{
+    unsigned long long v, acc = 0;
+    const char *f;
+    size_t len;
+    int i, any = 0;
+
+    for (i = 0; i < n && kind != 0; i++) {
+        f = stats_field(rows[i], c, &len);
+        if (f == NULL || len == 0)
+            continue;
+        if (len > 20 || strspn(f, "0123456789") != len)
+            break; /* not a count: the first worker's */
+        v = strtoull(f, NULL, 10);
+        acc = kind == 1 ? acc + v : (v > acc ? v : acc);
+        any = 1;
+    }
+    if (kind != 0 && i == n) {
+        if (any)
+            evbuffer_add_printf(out, "%llu", acc);
+        return;
+    }
+    f = stats_field(rows[0], c, &len);
+    if (f != NULL)
+        evbuffer_add(out, f, len);
+}
+
+/* Splits <text> into lines, in place; returns them (freed by the caller)
+ * and their count in *<n>. */
+static char **stats_lines(char *text, int *n)
+{
+    char **lines, *save = NULL, *l, *p;
+    int max = 1;
+
+    for (p = text; (p = strchr(p, '\n')) != NULL; p++)
+        max++;
+    lines = xcalloc((size_t)max, sizeof(*lines));
+    *n = 0;
+    for (l = strtok_r(text, "\n", &save); l != NULL && *n < max;
+         l = strtok_r(NULL, "\n", &save))
+        lines[(*n)++] = l;
+    return lines;
+}
+
+/* 1 if the rows <a> and <b> name the same proxy and server. */
+static int stats_same_row(const char *a, const char *b)
+{
+    size_t la = strcspn(a, ","), lb;
+
+    if (la != strcspn(b, ",") || memcmp(a, b, la) != 0)
+        return 0;
+    if (a[la] == '\0' || b[la] == '\0')
+        return a[la] == b[la];
+    a += la + 1;
+    b += la + 1;
+    la = strcspn(a, ",");
+    lb = strcspn(b, ",");
+    return la == lb && memcmp(a, b, la) == 0;
+}
+
+#define STATS_MERGE_WORKERS 256
+
+/* The CLI_F_MERGE callback of "show stat": every worker lists the same
+ * rows in the same order; a row's counters are summed (or their largest
+ * kept), the rest is the first worker's. A worker whose rows differ (a
+ * reload in between) is left out. */
+static void stats_merge(struct evbuffer **in, int n, struct evbuffer *out)
+{
+    char **text, ***lines, *rows[STATS_MERGE_WORKERS];
+    int *nl, i, r, c, k, ncols;
+    size_t len;
+
+    if (n > STATS_MERGE_WORKERS)
+        n = STATS_MERGE_WORKERS;
+    text = xcalloc((size_t)n, sizeof(*text));
+    lines = xcalloc((size_t)n, sizeof(*lines));
+    nl = xcalloc((size_t)n, sizeof(*nl));
+    for (i = 0; i < n; i++) {
+        len = evbuffer_get_length(in[i]);
+        text[i] = xmalloc(len + 1);
+        evbuffer_remove(in[i], text[i], len);
+        text[i][len] = '\0';
+        lines[i] = stats_lines(text[i], &nl[i]);
+    }
+    for (ncols = 0; nl[0] > 0 && stats_field(lines[0][0], ncols, &len);)
+        ncols++;
+    for (r = 0; r < nl[0]; r++) {
+        for (i = k = 0; i < n; i++)
+            if (r < nl[i] && stats_same_row(lines[0][r], lines[i][r]))
+                rows[k++] = lines[i][r];
+        for (c = 0; c < ncols; c++) {
+            const char *name = stats_field(lines[0][0], c, &len);
+
+            if (c > 0)
+                evbuffer_add(out, ",", 1);
+            stats_merge_field(rows, k, c,
+                              r == 0 || lines[0][r][0] == '#'
+                                  ? 0
+                                  : stats_merge_kind(name, len),
+                              out);
+        }
+        evbuffer_add(out, "\n", 1);
+    }
+    for (i = 0; i < n; i++) {
+        free(lines[i]);
+        free(text[i]);
+    }
+    free(lines);
+    free(text);
+    free(nl);
+}
+
 /* "show stat [<iid>|<proxy> <type> <sid>]". */
 static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
 {
@@ -524,7 +713,7 @@ static const struct cli_cmd stats_cli_cmds[] = {
      "show stat [<iid>|<px> <type> <sid>]     : report counters for each "
      "proxy and server",
      CLI_LVL_USER,
-     0,
+     CLI_F_MERGE,
      stats_cli_show,
      NULL},
     {{NULL}, NULL, 0, 0, NULL, NULL},
@@ -533,4 +722,5 @@ static const struct cli_cmd stats_cli_cmds[] = {
 void stats_cli_init(void)
 {
     cli_register(stats_cli_cmds);
+    cli_merge_register(stats_cli_show, stats_merge);
 }

@@ -34,6 +34,9 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
 /* Counts the stream <s> that ends into its frontend's, backend's and
  * server's counters. */
 void stats_count_stream(const struct stream *s);
+/* Counts a "reject" of <s>'s current ruleset where HAProxy does: dcon,
+ * dses, dreq (tcp-request content) or dresp (tcp-response content). */
+void stats_count_reject(const struct stream *s);
 /* Counts a request of <s> that a rule denied (deny, tarpit, silent-drop)
  * in its frontend's and backend's dreq. */
 void stats_count_denied(const struct stream *s);

@@ -14,10 +14,14 @@ my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
 
 sub config {
-    my ($base) = @_;
-    my %p = map { $_ => $t->port($base + $_) } 0 .. 2;
+    my ($who, $base) = @_;
+    my %p = map { $_ => $t->port($base + $_) } 0 .. 3;
     my $o = $t->port(8091);
+    my $dir = $t->testdir;
     return <<"CFG";
+global
+    nbthread 1
+    stats socket $dir/$who.sock level admin
 defaults
     mode http
     timeout connect 1s
@@ -38,6 +42,12 @@ frontend tcp
     bind 127.0.0.1:$p{2} accept-proxy
     tcp-request session reject if { src 192.0.2.66 }
     default_backend origin
+frontend deny
+    mode tcp
+    bind 127.0.0.1:$p{3}
+    tcp-request connection reject
+    tcp-request content reject
+    default_backend origin
 backend origin
     mode tcp
     server o 127.0.0.1:$o
@@ -55,8 +65,21 @@ sub through {
     return length($r->{data} // '') ? $body : 'closed';
 }
 
+# dcon, dses and dreq of each frontend in "show stat" (one worker: the
+# statistics are the answering worker's).
+sub denied {
+    my ($who) = @_;
+    my $stat = $t->cli("$who.sock", "show stat\n") // '';
+    my @n = split /,/, (split /\n/, $stat)[0] =~ s/^# //r;
+    my %i = map { $n[$_] => $_ } 0 .. $#n;
+    return join(' ', map {
+        my @f = split /,/, $_, -1;
+        "$f[0]=" . join('/', map { $f[$i{$_}] || 0 } qw(dcon dses dreq))
+    } sort grep { /^\w+,FRONTEND,/ } split /\n/, $stat);
+}
+
 sub outcomes {
-    my ($base) = @_;
+    my ($who, $base) = @_;
     my $p = sub { $t->port($base + $_[0]) };
     return (
         'session rules see the PROXY address' => through($p->(0), '192.0.2.1'),
@@ -64,19 +87,25 @@ sub outcomes {
         'connection rules see the peer' => through($p->(1), '192.0.2.1'),
         'TCP: session rules pass' => through($p->(2), '192.0.2.1'),
         'TCP: session reject' => through($p->(2), '192.0.2.66'),
+        'connection reject' => through($p->(3), '192.0.2.1'),
+        'dcon/dses/dreq' => denied($who),
     );
 }
 
-$t->write_file('lp.cfg', config(8080));
+$t->write_file('lp.cfg', config('lp', 8080));
 $t->run;
-my %lp = outcomes(8080);
+my %lp = outcomes('lp', 8080);
 is_deeply(\%lp, {
     'session rules see the PROXY address' => 'src=192.0.2.1 tag=s1',
     'session reject' => 'closed',
     'connection rules see the peer' => 'src=192.0.2.1',
     'TCP: session rules pass' => 'origin',
     'TCP: session reject' => 'closed',
-}, 'connection rules before the PROXY header, session rules after')
+    'connection reject' => 'closed',
+    # the harness's probe of each port: one more connection rejected
+    'dcon/dses/dreq' => 'conn=0/0/0 deny=2/0/0 sess=0/1/0 tcp=0/1/0',
+}, 'connection rules before the PROXY header, session rules after, each '
+    . 'reject counted')
     or diag(explain(\%lp));
 
 $t->rule_errors(['tcp-request session set-nice 1', 'not allowed'],
@@ -88,9 +117,9 @@ ok($rc != 0 && $out =~ /bad\.cfg:2: .*only allowed in frontends/,
 
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;
-    $t->write_file('ha.cfg', config(8180));
-    $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 2);
-    my %ha = outcomes(8180);
+    $t->write_file('ha.cfg', config('ha', 8180));
+    $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8180 + $_) } 0 .. 3);
+    my %ha = outcomes('ha', 8180);
     is_deeply(\%lp, \%ha, 'HAProxy: the same') or diag(explain(\%ha));
 }
 

@@ -15,6 +15,7 @@
 #include "core/cfgval.h"
 #include "core/errors.h"
 #include "core/proxy.h"
+#include "core/stats.h"
 #include "core/util.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_ana.h"
@@ -76,6 +77,7 @@ static enum act_ret accept_run(struct rule *r, struct stream *s, unsigned f)
 
 static enum act_ret reject_run(struct rule *r, struct stream *s, unsigned f)
 {
+    stats_count_reject(s);
     return ACT_RET_ABRT;
 }
 

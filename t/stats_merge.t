@@ -1,0 +1,73 @@
+#!/usr/bin/perl
+# "show stat" with two workers answers for both, as HAProxy's threads share
+# their counters: requests, sessions, bytes, status classes and server
+# counts are the sums of what each worker counted, while "@1 show stat"
+# still gives worker 1's own.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy;
+
+my $t = Test::Luaproxy->new;
+$t->write_file_expand('lp.cfg', <<'CFG');
+global
+    nbproc 2
+    stats socket %%TESTDIR%%/s.sock level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 3s
+    timeout server 3s
+frontend fe
+    bind 127.0.0.1:%%PORT_8080%%
+    option http-ignore-probes
+    http-request return status 404 content-type text/plain lf-string "%pid" if { path /local }
+    default_backend be
+backend be
+    server s1 127.0.0.1:%%PORT_8091%%
+CFG
+$t->http_origin(8091, sub { [200, [], 'origin'] });
+$t->run;
+$t->wait_log(qr/(?s:ready, generation 1.*){2}/);
+
+# "show stat" (or <prefix> show stat) as {pxname/svname => {column => value}}.
+sub show_stat {
+    my ($prefix) = @_;
+    my $csv = $t->cli('s.sock', ($prefix // '') . "show stat\n") // '';
+    my ($head, @lines) = grep { length } split /\n/, $csv;
+    my @cols = split /,/, ($head // '') =~ s/^# //r;
+    my %st;
+    for (@lines) {
+        my @v = split /,/, $_, -1;
+        $st{"$v[0]/$v[1]"} = { map { $cols[$_] => $v[$_] } 0 .. $#cols };
+    }
+    return \%st;
+}
+
+# Requests on fresh connections until both workers served some.
+my (%pids, $n);
+for ($n = 0; $n < 200 && (keys %pids < 2 || $n < 20); $n++) {
+    $pids{ $t->http_get($t->port(8080), '/local')->{body} // '' }++;
+}
+$t->http_get($t->port(8080), '/p') for 1 .. 10;
+is(scalar keys %pids, 2, "both workers answered ($n requests)");
+
+my $all = show_stat();
+my ($fe, $be, $s1) = @{$all}{qw(fe/FRONTEND be/BACKEND be/s1)};
+is($fe->{req_tot}, $n + 10, 'FRONTEND req_tot: every request, both workers');
+is($fe->{hrsp_4xx}, $n, 'FRONTEND hrsp_4xx: the local answers');
+is($fe->{hrsp_2xx}, 10, 'FRONTEND hrsp_2xx: the proxied ones');
+is($s1->{lbtot}, 10, 'server lbtot: summed');
+is($be->{hrsp_2xx}, 10, 'BACKEND hrsp_2xx: summed');
+is($s1->{status}, 'no check', 'a column that is no count: as it is');
+is($fe->{pxname}, 'fe', 'the names as they are');
+
+my $one = show_stat('@1 ');
+cmp_ok($one->{'fe/FRONTEND'}{req_tot}, '<', $n + 10,
+    '@1 show stat: worker 1 alone counted fewer');
+is(show_stat('@1 ')->{'fe/FRONTEND'}{req_tot} + show_stat('@2 ')->{'fe/FRONTEND'}{req_tot},
+    $n + 10, '@1 and @2 add up to the merged count');
+
+$t->done_testing;
