@@ -62,14 +62,12 @@ close $agent_listener;
 # status and weight of each server, and maxconn where set
 sub states {
     my ($who) = @_;
-    my $stat = $t->cli("$who.sock", "show stat\n") // '';
-    my @n = split /,/, (split /\n/, $stat)[0] =~ s/^# //r;
-    my %i = map { $n[$_] => $_ } 0 .. $#n;
+    my $stat = $t->show_stat("$who.sock");
     return join(' ', map {
-        my @f = split /,/, $_, -1;
-        "$f[1]=$f[$i{status}]/$f[$i{weight}]"
-            . ($f[$i{slim}] ne '' ? "/max$f[$i{slim}]" : '')
-    } grep { /^h,s\d,/ } split /\n/, $stat);
+        my $r = $stat->{"h/$_"};
+        "$_=$r->{status}/$r->{weight}"
+            . ($r->{slim} ne '' ? "/max$r->{slim}" : '')
+    } qw(s1 s2));
 }
 
 sub outcomes {

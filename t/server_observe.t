@@ -179,12 +179,9 @@ sub outcomes {
         m{^(?!\[)[^\n]*Health check for server sd/bad failed, (reason: [^\n]*)}mg);
     # fastinter only hastens the next check: the server stays up
     $o{'fastinter'} = until_down($hport, '/fi/', $log, 'fi/bad', 3);
-    my $stat = $t->cli("$who.sock", "show stat\n") // '';
-    my @names = split /,/, (split /\n/, $stat)[0];
-    my ($hana) = grep { $names[$_] eq 'hanafail' } 0 .. $#names;
-    my %hanafail = map { my @f = split /,/; ("$f[0]/$f[1]" => $f[$hana]) }
-        grep { /^(md|fc|sd|fi),bad,/ } split /\n/, $stat;
-    $o{'hanafail'} = join(' ', map { "$_=$hanafail{$_}" } sort keys %hanafail);
+    my $stat = $t->show_stat("$who.sock");
+    $o{'hanafail'} = join(' ',
+        map { "$_/bad=" . $stat->{"$_/bad"}{hanafail} } qw(fc fi md sd));
     # layer4: refused connections (and their retries) take it down
     $o{'layer4'} = until_down($hport, '/l4/', $log, 'l4/dead', 3);
     $o{'layer4: reason'} = down_reason($log, 'l4/dead');

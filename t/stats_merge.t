@@ -32,19 +32,7 @@ $t->http_origin(8091, sub { [200, [], 'origin'] });
 $t->run;
 $t->wait_log(qr/(?s:ready, generation 1.*){2}/);
 
-# "show stat" (or <prefix> show stat) as {pxname/svname => {column => value}}.
-sub show_stat {
-    my ($prefix) = @_;
-    my $csv = $t->cli('s.sock', ($prefix // '') . "show stat\n") // '';
-    my ($head, @lines) = grep { length } split /\n/, $csv;
-    my @cols = split /,/, ($head // '') =~ s/^# //r;
-    my %st;
-    for (@lines) {
-        my @v = split /,/, $_, -1;
-        $st{"$v[0]/$v[1]"} = { map { $cols[$_] => $v[$_] } 0 .. $#cols };
-    }
-    return \%st;
-}
+sub show_stat { return $t->show_stat('s.sock', @_) }
 
 # Requests on fresh connections until both workers served some.
 my (%pids, $n);

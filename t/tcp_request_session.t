@@ -69,13 +69,11 @@ sub through {
 # statistics are the answering worker's).
 sub denied {
     my ($who) = @_;
-    my $stat = $t->cli("$who.sock", "show stat\n") // '';
-    my @n = split /,/, (split /\n/, $stat)[0] =~ s/^# //r;
-    my %i = map { $n[$_] => $_ } 0 .. $#n;
+    my $stat = $t->show_stat("$who.sock");
     return join(' ', map {
-        my @f = split /,/, $_, -1;
-        "$f[0]=" . join('/', map { $f[$i{$_}] || 0 } qw(dcon dses dreq))
-    } sort grep { /^\w+,FRONTEND,/ } split /\n/, $stat);
+        my $r = $stat->{$_};
+        "$r->{pxname}=" . join('/', map { $r->{$_} || 0 } qw(dcon dses dreq))
+    } sort grep { /\/FRONTEND$/ } keys %$stat);
 }
 
 sub outcomes {

@@ -1229,8 +1229,9 @@ sub cli {
 # "show stat" on the runtime API socket $path (see cli) as
 # { "pxname/svname" => { column => value } }.
 sub show_stat {
-    my ($self, $path) = @_;
-    my @lines = split /\n/, $self->cli($path, "show stat\n") // '';
+    my ($self, $path, $prefix) = @_;
+    my @lines = split /\n/,
+        $self->cli($path, ($prefix // '') . "show stat\n") // '';
     my @cols = split /,/, ((shift(@lines) // '') =~ s/^# //r);
     my %stat;
     for my $line (@lines) {
