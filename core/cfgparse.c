@@ -65,7 +65,6 @@ static const char *const unsupported_kws[] = {
     "source",
     "description",
     "bind-process",
-    "server-template",
     "log-format-sd",
     "set-var",
     "ca-base",

@@ -157,6 +157,13 @@ static int parse_server(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return server_parse(ctx, ctx->px, argc, args, err);
 }
 
+/* "server-template PREFIX NUM|RANGE ADDR [options]". */
+static int parse_server_template(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                                 int argc, char **args, char **err)
+{
+    return server_parse_template(ctx, ctx->px, argc, args, err);
+}
+
 /* "option X" without a table row: name it. */
 static int parse_option_unknown(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                                 int argc, char **args, char **err)
@@ -343,6 +350,8 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"mode", CFG_SEC_PROXY, 1, 1, parse_mode, 0, 0, 0},
     {"bind", CFG_SEC_FRONTEND | CFG_SEC_LISTEN, 1, -1, parse_bind, 0, 0, 0},
     {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},
+    {"server-template", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 3, -1,
+     parse_server_template, 0, 0, 0},
     {"maxconn", CFG_SEC_FE, 1, 1, cfg_set_int, P(maxconn), 0, 1000000},
     {"rate-limit sessions", CFG_SEC_FE, 1, 1, cfg_set_int, P(rate_sess), 0,
      INT_MAX},

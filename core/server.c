@@ -38,6 +38,9 @@ struct idle_conn {
     struct conn *conn;
 };
 
+/* Servers one "server-template" line may make: a bound on a typo. */
+#define SERVER_TEMPLATE_MAX 100000
+
 static void idle_drop(struct idle_conn *ic);
 
 /* Parses a duration option at args[*i + 1] into *<ms>. */
@@ -413,23 +416,25 @@ int server_parse_defaults(struct proxy *px, int argc, char **args, char **err)
     return server_parse_opts(px->defsrv, 1, argc, args, err);
 }
 
-int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
-                 char **err)
+/* Adds the server <name> at <addr> to <px> with the options of args from
+ * index 3, starting from the proxy's default-server settings. */
+static int server_add(struct cfg_ctx *ctx, struct proxy *px, const char *name,
+                      const char *addr, int argc, char **args, char **err)
 {
     struct server *srv, **ps;
 
     for (srv = px->servers; srv != NULL; srv = srv->next)
-        if (strcmp(srv->name, args[1]) == 0)
-            return set_err(err, "server '%s' already declared at %s:%d",
-                           args[1], srv->file, srv->line);
+        if (strcmp(srv->name, name) == 0)
+            return set_err(err, "server '%s' already declared at %s:%d", name,
+                           srv->file, srv->line);
     srv = px->defsrv != NULL ? server_template_dup(px->defsrv)
                              : server_template_new();
     srv->px = px;
-    srv->name = xstrdup(args[1]);
+    srv->name = xstrdup(name);
     srv->file = ctx->file;
     srv->line = ctx->line;
     if (server_parse_opts(srv, 3, argc, args, err) != RC_OK ||
-        server_parse_addr(srv, args[2], err) != RC_OK ||
+        server_parse_addr(srv, addr, err) != RC_OK ||
         (srv->agent && srv->agent_port == 0 &&
          set_err(err, "server '%s': 'agent-check' needs an 'agent-port'",
                  srv->name) != RC_OK)) {
@@ -441,6 +446,56 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
         ;
     *ps = srv;
     return RC_OK;
+}
+
+int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
+                 char **err)
+{
+    return server_add(ctx, px, args[1], args[2], argc, args, err);
+}
+
+/* Parses "NUM" (1..NUM) or "LOW-HIGH" into [*<lo>, *<hi>]. */
+static int template_range(const char *s, long long *lo, long long *hi,
+                          char **err)
+{
+    const char *dash = strchr(s, '-');
+    char *low;
+    int rc;
+
+    if (dash == NULL) {
+        *lo = 1;
+        return cfgval_int(s, 1, SERVER_TEMPLATE_MAX, hi, err);
+    }
+    low = xstrndup(s, (size_t)(dash - s));
+    rc = cfgval_int(low, 0, INT_MAX, lo, err);
+    free(low);
+    if (rc != RC_OK || cfgval_int(dash + 1, *lo, INT_MAX, hi, err) != RC_OK)
+        return RC_ERR;
+    if (*hi - *lo >= SERVER_TEMPLATE_MAX)
+        return set_err(err, "range '%s' makes more than %d servers", s,
+                       SERVER_TEMPLATE_MAX);
+    return RC_OK;
+}
+
+int server_parse_template(struct cfg_ctx *ctx, struct proxy *px, int argc,
+                          char **args, char **err)
+{
+    long long lo, hi, n;
+    char *why = NULL, *name;
+    int rc = RC_OK;
+
+    if (template_range(args[2], &lo, &hi, &why) != RC_OK) {
+        set_err(err, "'server-template': wrong number or range '%s': %s",
+                args[2], why);
+        free(why);
+        return RC_ERR;
+    }
+    for (n = lo; n <= hi && rc == RC_OK; n++) {
+        name = xasprintf("%s%lld", args[1], n);
+        rc = server_add(ctx, px, name, args[3], argc - 1, args + 1, err);
+        free(name);
+    }
+    return rc;
 }
 
 /* Weights changed in <srv>'s backend: algorithms that lay the weights out

@@ -142,6 +142,11 @@ struct server {
  * proxy's default-server settings; RC_OK or RC_ERR. */
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
                  char **err);
+/* Parses "server-template PREFIX NUM|LOW-HIGH ADDR [options]" into <px>:
+ * the servers PREFIX<n> for n in 1..NUM or LOW..HIGH, each as a "server"
+ * line at <addr>; RC_OK or RC_ERR. */
+int server_parse_template(struct cfg_ctx *ctx, struct proxy *px, int argc,
+                          char **args, char **err);
 /* Parses "default-server [options]" into <px>'s template. */
 int server_parse_defaults(struct proxy *px, int argc, char **args, char **err);
 /* A new server template with HAProxy's defaults; the caller frees it. */
