@@ -62,7 +62,6 @@ static const char *const unsupported_kws[] = {
     "email-alert",
     "persist",
     "dispatch",
-    "source",
     "description",
     "bind-process",
     "log-format-sd",

@@ -164,6 +164,19 @@ static int parse_server_template(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return server_parse_template(ctx, ctx->px, argc, args, err);
 }
 
+/* "source ADDR[:PORT]": where the connections to the servers come from. */
+static int parse_source(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
+                        char **args, char **err)
+{
+    int i = 0;
+
+    if (server_parse_source(&i, argc, args, &ctx->px->source, err) != RC_OK)
+        return RC_ERR;
+    if (i + 1 < argc)
+        return set_err(err, "'source': unexpected '%s'", args[i + 1]);
+    return RC_OK;
+}
+
 /* "option X" without a table row: name it. */
 static int parse_option_unknown(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                                 int argc, char **args, char **err)
@@ -352,6 +365,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"server", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 2, -1, parse_server, 0, 0, 0},
     {"server-template", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 3, -1,
      parse_server_template, 0, 0, 0},
+    {"source", CFG_SEC_BE, 1, -1, parse_source, 0, 0, 0},
     {"maxconn", CFG_SEC_FE, 1, 1, cfg_set_int, P(maxconn), 0, 1000000},
     {"rate-limit sessions", CFG_SEC_FE, 1, 1, cfg_set_int, P(rate_sess), 0,
      INT_MAX},

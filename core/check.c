@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -28,6 +29,7 @@
 #include "core/cfgval.h"
 #include "core/check.h"
 #include "core/check_proto.h"
+#include "core/conn.h"
 #include "core/core.h"
 #include "core/errors.h"
 #include "core/freq_ctr.h"
@@ -1251,6 +1253,36 @@ static int check_connect(struct check_run *run, const struct cfg_addr *to,
                          int port, unsigned tmo, bufferevent_data_cb rd,
                          bufferevent_data_cb wr, bufferevent_event_cb ev);
 
+/* Makes the socket and bufferevent of <run>'s check, bound to its
+ * server's source address if it has one. RC_OK, or RC_ERR (errno set)
+ * without a socket: a check from another address would prove nothing. */
+static int check_socket(struct check_run *run, int family)
+{
+    const struct cfg_addr *from = server_source(run->srv);
+    int fd = -1;
+
+    if (from != NULL) {
+        fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return RC_ERR;
+        if (conn_bind_source(fd, (const struct sockaddr *)&from->ss,
+                             from->len) != RC_OK) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return RC_ERR;
+        }
+    }
+    run->bev = bufferevent_socket_new(worker_loop(), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (run->bev == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return RC_ERR;
+    }
+    return RC_OK;
+}
+
 /* Opens the check connection of <run> to its server (its "addr" if set),
  * on <port> if not 0 (else the server's "port" setting, else its own
  * port), with the callbacks of the check type. RC_OK, or RC_ERR when no
@@ -1287,8 +1319,7 @@ static int check_connect(struct check_run *run, const struct cfg_addr *to,
         ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
     else if (port != 0 && ss.ss_family == AF_INET6)
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    run->bev = bufferevent_socket_new(worker_loop(), -1, BEV_OPT_CLOSE_ON_FREE);
-    if (run->bev == NULL)
+    if (check_socket(run, ss.ss_family) != RC_OK)
         return RC_ERR;
     bufferevent_setcb(run->bev, rd, wr, ev, run);
     bufferevent_set_timeouts(run->bev, &tv, &tv);

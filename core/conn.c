@@ -607,7 +607,26 @@ static void conn_in_cb(struct evbuffer *buf,
         conn_arm_read(c);
 }
 
-int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len)
+int conn_bind_source(int fd, const struct sockaddr *from, socklen_t len)
+{
+    int one = 1;
+
+    if (from == NULL)
+        return RC_OK;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    /* no port given: the kernel picks it at connect, by destination, so
+     * one source address is not limited to one set of ephemeral ports */
+    if (((const struct sockaddr_in *)from)->sin_port == 0)
+        (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+                         sizeof(one));
+    else
+#endif
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    return bind(fd, from, len) == 0 ? RC_OK : RC_ERR;
+}
+
+int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len,
+                 const struct sockaddr *from, socklen_t fromlen)
 {
     int fd =
         socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -624,7 +643,10 @@ int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len)
         return RC_ERR;
     }
     c->connecting = 1;
-    if (connect(fd, sa, len) == 0) {
+    if (conn_bind_source(fd, from, fromlen) != RC_OK) {
+        c->notify_errno = errno; /* fails as a connect would */
+        conn_notify(c, NOTIFY_ERROR);
+    } else if (connect(fd, sa, len) == 0) {
         conn_notify(c, NOTIFY_CONNECTED);
     } else if (errno != EINPROGRESS || conn_watch_write(c) != RC_OK) {
         c->notify_errno = errno == EINPROGRESS ? ENOMEM : errno;

@@ -39,10 +39,16 @@ typedef void (*conn_event_cb)(struct conn *c, short what, void *arg);
 /* Wraps the connected, non-blocking socket <fd> (or -1 for a connection
  * that conn_connect() will open); NULL if out of memory (fd untouched). */
 struct conn *conn_new(int fd);
-/* Opens a socket to <sa> and connects; CONNECTED or ERROR|WRITING comes
+/* Opens a socket to <sa>, bound to the local address <from> first unless
+ * NULL, and connects; CONNECTED or ERROR|WRITING (a failed bind too) comes
  * to the event callback later, never from inside this call. RC_OK or
  * RC_ERR (no socket could be made). */
-int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len);
+int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len,
+                 const struct sockaddr *from, socklen_t fromlen);
+/* Binds the unconnected socket <fd> to the source address <from> (an
+ * inet address; port 0: any) before a connect; nothing if <from> is NULL.
+ * RC_OK, or RC_ERR with errno set. */
+int conn_bind_source(int fd, const struct sockaddr *from, socklen_t len);
 /* Closes the socket and frees <c> (deferred while in a callback of it). */
 void conn_free(struct conn *c);
 

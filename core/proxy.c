@@ -100,6 +100,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->cli_ka = defaults->cli_ka;
         px->restrict_hdr_names = defaults->restrict_hdr_names;
         px->srv_ka = defaults->srv_ka;
+        px->source = defaults->source;
         if (defaults->send_name_hdr != NULL)
             px->send_name_hdr = xstrdup(defaults->send_name_hdr);
         px->chk = check_dup(defaults->chk);

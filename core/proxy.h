@@ -7,6 +7,7 @@
 
 #include "core/acl.h"
 #include "core/action.h"
+#include "core/cfgval.h"
 #include "core/freq_ctr.h"
 #include "core/lb.h"
 
@@ -172,6 +173,8 @@ struct proxy {
         unsigned idle, intvl;
     } cli_ka, srv_ka;
     char *send_name_hdr;         /* http-send-name-header, or NULL */
+    struct cfg_addr source;      /* "source": local address of the connections
+                                  * to the servers and checks; family 0: none */
     struct stick_rule *sticking; /* "stick" rules (core/stick_rules.h) */
     /* option http-restrict-req-hdr-names: 0 preserve, 1 delete, 2 reject */
     int restrict_hdr_names;

@@ -105,22 +105,6 @@ static int opt_enum(int *i, int argc, char **args, const char *const *names,
     return set_err(err, "'server' option '%s' expects %s", o, list);
 }
 
-/* Parses "agent-addr ADDR" at args[*i + 1]. */
-static int opt_agent_addr(struct server *srv, int *i, int argc, char **args,
-                          char **err)
-{
-    if (*i + 1 >= argc)
-        return set_err(err, "'server' option 'agent-addr' expects an address");
-    if (cfgval_addr(args[++*i], CFGVAL_ADDR_NO_PORT_OK, &srv->agent_addr,
-                    err) != RC_OK)
-        return RC_ERR;
-    if (srv->agent_addr.family != AF_INET && srv->agent_addr.family != AF_INET6)
-        return set_err(err,
-                       "'agent-addr' expects an IPv4 or IPv6 address, got '%s'",
-                       args[*i]);
-    return RC_OK;
-}
-
 /* Parses the "agent-*" options but "agent-addr". */
 static int opt_agent(struct server *srv, int *i, int argc, char **args,
                      char **err)
@@ -189,18 +173,37 @@ static int init_addr_method(struct server *srv, int n, const char *m,
     return RC_OK;
 }
 
-/* Parses "addr IP" at args[*i + 1]: the address of the checks. */
-static int opt_check_addr(struct server *srv, int *i, int argc, char **args,
-                          char **err)
+/* Parses the IPv4 or IPv6 address, port optional, at args[*i + 1] for the
+ * option args[*i] into *<out>. */
+static int opt_inet_addr(int *i, int argc, char **args, struct cfg_addr *out,
+                         char **err)
 {
+    const char *o = args[*i];
+
     if (*i + 1 >= argc)
-        return set_err(err, "'server' option 'addr' expects an address");
-    if (cfgval_addr(args[++*i], CFGVAL_ADDR_NO_PORT_OK, &srv->check_addr,
-                    err) != RC_OK)
+        return set_err(err, "'%s' expects an address", o);
+    if (cfgval_addr(args[++*i], CFGVAL_ADDR_NO_PORT_OK, out, err) != RC_OK)
         return RC_ERR;
-    if (srv->check_addr.family != AF_INET && srv->check_addr.family != AF_INET6)
-        return set_err(err, "'addr' expects an IPv4 or IPv6 address, got '%s'",
+    if (out->family != AF_INET && out->family != AF_INET6)
+        return set_err(err, "'%s' expects an IPv4 or IPv6 address, got '%s'", o,
                        args[*i]);
+    return RC_OK;
+}
+
+int server_parse_source(int *i, int argc, char **args, struct cfg_addr *out,
+                        char **err)
+{
+    const char *next;
+
+    if (opt_inet_addr(i, argc, args, out, err) != RC_OK)
+        return RC_ERR;
+    next = *i + 1 < argc ? args[*i + 1] : "";
+    if (strcmp(next, "usesrc") == 0)
+        return set_err(err, "'source': 'usesrc' (transparent proxying) needs "
+                            "privileges and is not supported");
+    if (strcmp(next, "interface") == 0)
+        return set_err(err, "'source': 'interface' needs privileges and is "
+                            "not supported");
     return RC_OK;
 }
 
@@ -286,9 +289,11 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
         else if (strcmp(o, "id") == 0)
             rc = opt_int(&i, argc, args, 1, INT_MAX, &srv->puid, err);
         else if (strcmp(o, "addr") == 0)
-            rc = opt_check_addr(srv, &i, argc, args, err);
+            rc = opt_inet_addr(&i, argc, args, &srv->check_addr, err);
+        else if (strcmp(o, "source") == 0)
+            rc = server_parse_source(&i, argc, args, &srv->source, err);
         else if (strcmp(o, "agent-addr") == 0)
-            rc = opt_agent_addr(srv, &i, argc, args, err);
+            rc = opt_inet_addr(&i, argc, args, &srv->agent_addr, err);
         else if (strcmp(o, "agent-check") == 0 ||
                  strcmp(o, "no-agent-check") == 0 ||
                  strcmp(o, "agent-port") == 0 ||
@@ -732,11 +737,21 @@ void server_conn_used(struct server *srv)
         srv->max_used = srv->used_conns;
 }
 
+const struct cfg_addr *server_source(const struct server *srv)
+{
+    if (srv->source.family != 0)
+        return &srv->source;
+    return srv->px->source.family != 0 ? &srv->px->source : NULL;
+}
+
 int server_connect(struct server *srv, struct conn *conn,
                    const struct session *sess)
 {
-    if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss,
-                     (int)srv->addr.len) < 0)
+    const struct cfg_addr *from = server_source(srv);
+
+    if (conn_connect(conn, (struct sockaddr *)&srv->addr.ss, (int)srv->addr.len,
+                     from ? (const struct sockaddr *)&from->ss : NULL,
+                     from ? from->len : 0) < 0)
         return RC_ERR;
     proxy_sock_opts(srv->px, conn_fd(conn), 0);
     if (srv->send_proxy)

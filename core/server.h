@@ -93,6 +93,9 @@ struct server {
     struct cfg_addr check_addr; /* "addr": where checks go (family 0: the
                                  * server's own address) */
     struct server *tracked;     /* that server, once resolved */
+    struct cfg_addr source;     /* "source": the local address of its
+                                 * connections and checks (family 0: the
+                                 * backend's, see server_source()) */
     int rise, fall;
     enum server_observe observe;
     int error_limit;               /* "error-limit", 10 by default */
@@ -147,6 +150,14 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
  * line at <addr>; RC_OK or RC_ERR. */
 int server_parse_template(struct cfg_ctx *ctx, struct proxy *px, int argc,
                           char **args, char **err);
+/* Parses "source ADDR[:PORT]" with args[*i] "source": the address into
+ * *<out>, <i> moved onto it; "usesrc" or "interface" after it is refused
+ * as not supported. RC_OK or RC_ERR. */
+int server_parse_source(int *i, int argc, char **args, struct cfg_addr *out,
+                        char **err);
+/* The local address <srv>'s connections and checks bind to: its own
+ * "source", else its backend's, else NULL (the system's choice). */
+const struct cfg_addr *server_source(const struct server *srv);
 /* Parses "default-server [options]" into <px>'s template. */
 int server_parse_defaults(struct proxy *px, int argc, char **args, char **err);
 /* A new server template with HAProxy's defaults; the caller frees it. */

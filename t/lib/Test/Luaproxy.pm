@@ -841,7 +841,8 @@ sub stop_daemons {
 
 # Start an HTTP/1.1 origin on port(n). $handler->($req) returns
 # [status, [name => value, ...], body] or a raw response string; the
-# request ($req: method, uri, version, headers, header_list, body, raw) is
+# request ($req: method, uri, version, headers, header_list, body, raw,
+# and peer, the address it came from) is
 # appended to $opts{log} (in the temp dir) before the answer is sent.
 sub http_origin {
     my ($self, $n, $handler, %opts) = @_;
@@ -891,6 +892,7 @@ sub _origin_loop {
 sub _origin_serve {
     my ($fh, $st, $handler, $log) = @_;
     while (my $req = parse_request(\$st->{buf})) {
+        $req->{peer} = $fh->peerhost;
         if (defined $log && open(my $lf, '>>', $log)) {
             binmode $lf;
             printf $lf "=== request %d\n%s\n", length $req->{raw}, $req->{raw};
