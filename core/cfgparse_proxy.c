@@ -369,6 +369,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"maxconn", CFG_SEC_FE, 1, 1, cfg_set_int, P(maxconn), 0, 1000000},
     {"rate-limit sessions", CFG_SEC_FE, 1, 1, cfg_set_int, P(rate_sess), 0,
      INT_MAX},
+    {"fullconn", CFG_SEC_BE, 1, 1, cfg_set_int, P(fullconn), 0, 1000000},
     {"retries", CFG_SEC_BE, 1, 1, cfg_set_int, P(retries), 0, 1000},
     {"acl", CFG_SEC_NODEF, 2, -1, parse_acl, 0, 0, 0},
     {"default_backend", CFG_SEC_FE, 1, 1, parse_default_backend, 0, 0, 0},

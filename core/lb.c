@@ -46,7 +46,8 @@ int server_is_usable(const struct server *srv)
 
 int server_has_slot(const struct server *srv)
 {
-    return srv->maxconn == 0 || server_slots_used(srv) < (unsigned)srv->maxconn;
+    return srv->maxconn == 0 ||
+           server_slots_used(srv) < server_dynamic_maxconn(srv);
 }
 
 uint64_t lb_hash(const void *data, size_t len)

@@ -89,6 +89,7 @@ struct proxy *proxy_new(const char *name, unsigned cap,
         px->inspect_delay = defaults->inspect_delay;
         px->res_inspect_delay = defaults->res_inspect_delay;
         px->maxconn = defaults->maxconn;
+        px->fullconn = defaults->fullconn;
         px->retries = defaults->retries;
         px->retry_on = defaults->retry_on;
         px->reuse = defaults->reuse;
@@ -398,6 +399,46 @@ struct proxy *proxy_choose_backend(struct stream *s)
     return s->fe->default_backend;
 }
 
+/* Returns 1 if frontend <fe> may send streams to backend <be>: its default
+ * backend (itself for a listen section without one) or a backend one of
+ * its use_backend rules names; dynamic names do not count. */
+static int frontend_feeds(const struct proxy *fe, const struct proxy *be)
+{
+    const struct proxy *def = fe->default_backend;
+    const struct switching_rule *sw;
+
+    if (def == NULL && (fe->cap & PX_CAP_BE))
+        def = fe;
+    if (def == be)
+        return 1;
+    for (sw = fe->switching; sw != NULL; sw = sw->next)
+        if (sw->name_expr == NULL && sw->be == be)
+            return 1;
+    return 0;
+}
+
+/* Gives backend <be> without "fullconn" HAProxy's default, a tenth
+ * (rounded up, at least 1) of the maxconn of the frontends that feed it
+ * (the global maxconn for one without), and settles its servers'
+ * minconn. */
+static void backend_limits_finish(struct cfg *cfg, struct proxy *be)
+{
+    const struct proxy *fe;
+    struct server *srv;
+    long long sum = 0;
+
+    for (srv = be->servers; srv != NULL; srv = srv->next)
+        server_limits_finish(srv);
+    if (be->fullconn != 0)
+        return;
+    for (fe = cfg->proxies; fe != NULL; fe = fe->next)
+        if ((fe->cap & PX_CAP_FE) && frontend_feeds(fe, be))
+            sum += fe->maxconn ? fe->maxconn : cfg->global.maxconn;
+    be->fullconn = (int)((sum + 9) / 10);
+    if (be->fullconn == 0)
+        be->fullconn = 1;
+}
+
 int proxies_check(struct cfg *cfg)
 {
     struct proxy *px;
@@ -422,5 +463,9 @@ int proxies_check(struct cfg *cfg)
                         "and http-response rules are ignored",
                         px->file, px->line, proxy_cap_name(px), px->name);
     }
+    /* once every frontend has its backends resolved */
+    for (px = cfg->proxies; px != NULL; px = px->next)
+        if (px->cap & PX_CAP_BE)
+            backend_limits_finish(cfg, px);
     return errors;
 }

@@ -162,6 +162,8 @@ struct proxy {
     int maxconn;
     int rate_sess; /* "rate-limit sessions": per second, 0: none */
     struct rate_limit *sess_rate; /* its shared counter (rate_limit.c) */
+    int fullconn; /* the backend load (streams) at which servers reach
+                   * their maxconn; 0 until set or derived after parsing */
     int retries;
     unsigned retry_on; /* PX_RETRY_* */
     enum px_reuse reuse;

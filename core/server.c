@@ -258,6 +258,8 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
             rc = opt_int(&i, argc, args, 0, 256, &srv->weight, err);
         else if (strcmp(o, "maxconn") == 0)
             rc = opt_int(&i, argc, args, 0, 1000000, &srv->maxconn, err);
+        else if (strcmp(o, "minconn") == 0)
+            rc = opt_int(&i, argc, args, 0, 1000000, &srv->minconn, err);
         else if (strcmp(o, "init-addr") == 0)
             rc = opt_init_addr(srv, &i, argc, args, err);
         else if (strcmp(o, "maxqueue") == 0)
@@ -735,6 +737,27 @@ void server_conn_used(struct server *srv)
 {
     if (++srv->used_conns > srv->max_used)
         srv->max_used = srv->used_conns;
+}
+
+unsigned server_dynamic_maxconn(const struct server *srv)
+{
+    const struct proxy *px = srv->px;
+    unsigned ramp;
+
+    if (srv->minconn == srv->maxconn || px->fullconn <= 0 ||
+        px->beconn >= (unsigned)px->fullconn)
+        return (unsigned)srv->maxconn;
+    ramp = (unsigned)((unsigned long long)px->beconn * (unsigned)srv->maxconn /
+                      (unsigned)px->fullconn);
+    return ramp > (unsigned)srv->minconn ? ramp : (unsigned)srv->minconn;
+}
+
+void server_limits_finish(struct server *srv)
+{
+    if (srv->minconn > srv->maxconn)
+        srv->maxconn = srv->minconn;
+    else if (srv->minconn == 0)
+        srv->minconn = srv->maxconn;
 }
 
 const struct cfg_addr *server_source(const struct server *srv)

@@ -79,6 +79,9 @@ struct server {
     int uweight; /* as last set ("set weight"), kept while draining */
     int drain;   /* "set server ... state drain": no new traffic */
     int maxconn;
+    int minconn;  /* with maxconn, the limit ramps from it to maxconn as
+                   * the backend's load nears its fullconn; see
+                   * server_dynamic_maxconn() */
     int maxqueue; /* streams waiting in its queue, all workers; 0: any */
     int disabled; /* "disabled", or maintenance ("set server ... maint") */
     int backup;
@@ -150,6 +153,14 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
  * line at <addr>; RC_OK or RC_ERR. */
 int server_parse_template(struct cfg_ctx *ctx, struct proxy *px, int argc,
                           char **args, char **err);
+/* The connections <srv> may have now, all workers together, 0 for no
+ * limit: its maxconn, or with a minconn below it, a share of its maxconn
+ * growing with the streams its backend holds in this worker up to the
+ * backend's fullconn, never below the minconn (HAProxy's dynamic maxconn). */
+unsigned server_dynamic_maxconn(const struct server *srv);
+/* After parsing: a minconn alone or above the maxconn becomes the maxconn,
+ * and no minconn is the maxconn (a fixed limit), as HAProxy does. */
+void server_limits_finish(struct server *srv);
 /* Parses "source ADDR[:PORT]" with args[*i] "source": the address into
  * *<out>, <i> moved onto it; "usesrc" or "interface" after it is refused
  * as not supported. RC_OK or RC_ERR. */

@@ -177,10 +177,12 @@ void server_slots_forget(int index)
 
 int server_slots_take(struct server *srv)
 {
+    unsigned limit = server_dynamic_maxconn(srv);
+
     if (!shared(srv)) /* no master (unit tests): this process only */
-        return srv->maxconn == 0 || srv->cur_conns < (unsigned)srv->maxconn;
+        return limit == 0 || srv->cur_conns < limit;
     return record_add(srv->slots, offsetof(struct slots_column, conns), 1,
-                      srv->maxconn);
+                      (int)limit);
 }
 
 void server_slots_release(struct server *srv)
