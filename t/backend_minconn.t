@@ -140,18 +140,12 @@ is(waves($t->port(8080), '/auto', 5), '4 1' . ok_for(5),
 is($lp->{fixed}, '5' . ok_for(5), 'without minconn: a fixed maxconn');
 is($lp->{slim}, 3, 'a minconn alone is the maxconn');
 
-my @bad = (
+$t->line_errors('backend b',
     ['fullconn -1', qr/out of range/],
     ['fullconn x', qr/not a valid integer/],
     ['server s 127.0.0.1:1 minconn', qr/'minconn' expects an integer/],
     ['server s 127.0.0.1:1 minconn -1', qr/out of range/],
 );
-for my $case (@bad) {
-    my ($line, $re) = @$case;
-    my ($rc, $out) = $t->check_config("backend b\n    $line\n", 'bad.cfg');
-    ok($rc != 0 && $out =~ /bad\.cfg:2: .*$re/, "refused: $line")
-        or diag($out);
-}
 
 SKIP: {
     skip("no haproxy at $haproxy", 1) unless -x $haproxy;

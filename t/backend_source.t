@@ -101,7 +101,7 @@ is_deeply($lp, { '/def' => '127.0.0.2', '/px' => '127.0.0.3',
     'defaults, backend and server sources; checks too; a foreign one fails')
     or diag(explain($lp));
 
-my @bad = (
+$t->line_errors('backend b',
     ['source 127.0.0.2 usesrc clientip', qr/'usesrc' .*not supported/],
     ['source 127.0.0.2 interface lo', qr/'interface' .*not supported/],
     ['source 127.0.0.2 foo', qr/unexpected 'foo'/],
@@ -112,12 +112,6 @@ my @bad = (
     ['server s 127.0.0.1:1 source', qr/'source' expects an address/],
     ['server s 127.0.0.1:1 source nohost.invalid', qr/nohost/],
 );
-for my $case (@bad) {
-    my ($line, $re) = @$case;
-    my ($rc, $out) = $t->check_config("backend b\n    $line\n", 'bad.cfg');
-    ok($rc != 0 && $out =~ /bad\.cfg:2: .*$re/, "refused: $line")
-        or diag($out);
-}
 my ($rc, $out) = $t->check_config("frontend f\n    source 127.0.0.2\n",
     'fe.cfg');
 ok($rc != 0 && $out =~ /fe\.cfg:2: /, 'not in a frontend') or diag($out);

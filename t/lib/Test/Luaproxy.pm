@@ -524,6 +524,22 @@ sub rule_errors {
     }
 }
 
+# For each [line, regex] of @cases: a section opened by $header ("backend
+# b", "global") holding that line (which may hold several, the last being
+# the bad one) is refused by -c with "bad.cfg:N: ..." matching the regex,
+# N the bad line's number (one test each).
+sub line_errors {
+    my ($self, $header, @cases) = @_;
+    for my $c (@cases) {
+        my ($line, $re) = @$c;
+        my $n = 2 + (() = $line =~ /\n/g);
+        my ($rc, $out) = $self->check_config("$header\n    $line\n",
+            'bad.cfg');
+        Test::More::ok($rc != 0 && $out =~ /bad\.cfg:$n: .*$re/,
+            "refused: $line") or Test::More::diag($out);
+    }
+}
+
 # Check a config (placeholders expanded) with -c -f, without making it the
 # run config; returns (exit code, output). Its alerts do not go to the log.
 sub check_config {
