@@ -28,6 +28,8 @@ struct cfg *cfg_new(void)
     cfg->global.maxconn = 4096;
     cfg->global.maxpipes = -1;
     cfg->generation = ++generation;
+    /* its global set-var lines see the variables of none before it */
+    vars_prune(vars_proc());
     return cfg;
 }
 
@@ -53,6 +55,7 @@ void cfg_free(struct cfg *cfg)
             (*m)->cfg_free(cfg);
     proxy_list_free(cfg->proxies);
     proxy_list_free(cfg->defaults);
+    vars_prune(&cfg->proc_vars);
     free(cfg->global.pidfile);
     free(cfg->global.node);
     while (cfg->global.cpu_maps != NULL) {

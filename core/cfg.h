@@ -5,6 +5,8 @@
 #ifndef LUAPROXY_CORE_CFG_H
 #define LUAPROXY_CORE_CFG_H
 
+#include "core/vars.h"
+
 #define CFG_MODULES_MAX 8
 
 struct proxy;
@@ -63,6 +65,9 @@ struct cfg {
     char **files; /* names of the files read; "file:line" points here */
     int nfiles;
     unsigned generation;
+    /* "proc." variables the global section's set-var lines set: each
+     * worker of the generation starts with them */
+    struct vars proc_vars;
 };
 
 /* Creates an empty generation with HAProxy's defaults. */

@@ -65,7 +65,6 @@ static const char *const unsupported_kws[] = {
     "description",
     "bind-process",
     "log-format-sd",
-    "set-var",
     "ca-base",
     "crt-base",
     "h1-case-adjust",

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "core/cfg.h"
 #include "core/check.h"
 #include "core/cli.h"
 #include "core/core.h"
@@ -67,9 +68,12 @@ static int core_post_parse(struct cfg *cfg)
     return rc;
 }
 
-/* In each worker: log flushing; the checking worker starts its checks. */
+/* In each worker: the process variables of its generation, log flushing;
+ * the checking worker starts its checks. */
 static int core_worker_init(struct cfg *cfg)
 {
+    if (vars_copy(vars_proc(), &cfg->proc_vars) != RC_OK)
+        return RC_ERR;
     if (logger_worker_init(cfg) != RC_OK)
         return RC_ERR;
     return check_start(cfg);
@@ -85,10 +89,9 @@ static void core_cfg_free(struct cfg *cfg)
 }
 
 static const struct cfg_kw *const core_keywords[] = {
-    cfgparse_global_keywords, cfgparse_proxy_keywords,
-    check_keywords,           logger_keywords,
-    unique_id_keywords,       cli_master_keywords,
-    filter_keywords,          NULL,
+    cfgparse_global_keywords, cfgparse_proxy_keywords, check_keywords,
+    logger_keywords,          unique_id_keywords,      cli_master_keywords,
+    filter_keywords,          vars_act_keywords,       NULL,
 };
 
 const struct module core_module = {

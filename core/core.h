@@ -24,5 +24,7 @@ int cfgparse_bind_opts(struct listener *l, int i, int argc, char **args,
 void stream_fetch_init(void);
 /* core/vars_act.c: set-var and unset-var actions */
 void vars_act_init(void);
+/* core/vars_act.c: the global section's "set-var" and "set-var-fmt" */
+extern const struct cfg_kw vars_act_keywords[];
 
 #endif

@@ -154,6 +154,13 @@ static int lf_parse_expr(struct logformat *lf, const char *p, const char **next,
         free(perr);
         return RC_ERR;
     }
+    if ((lf->flags & LF_PARSE_CONST) && !sample_expr_const(e)) {
+        sample_expr_free(e);
+        return set_err(err,
+                       "'%.*s' needs a stream: only constant "
+                       "expressions are allowed here",
+                       (int)(end - p), p);
+    }
     if (*end != ']') {
         sample_expr_free(e);
         if (isprint((unsigned char)*end))
@@ -165,6 +172,13 @@ static int lf_parse_expr(struct logformat *lf, const char *p, const char **next,
     lf->nodes[lf->n - 1].opts = opts;
     *next = end + 1;
     return RC_OK;
+}
+
+/* Returns 1 if <tag> renders without a stream: the process's, not a
+ * stream's (%pid, %H). */
+static int lf_tag_no_stream(const struct logformat_tag *tag)
+{
+    return strcmp(tag->name, "pid") == 0 || strcmp(tag->name, "H") == 0;
 }
 
 /* Parses the variable name at <p>; "%o" changes <*defopts> instead. */
@@ -190,6 +204,11 @@ static int lf_parse_var(struct logformat *lf, const char *p, const char **next,
                        (int)len, p);
     if (tag->http_only && !(lf->flags & LF_PARSE_HTTP_MODE))
         return set_err(err, "format variable '%s' is reserved for HTTP mode",
+                       tag->name);
+    if ((lf->flags & LF_PARSE_CONST) && !lf_tag_no_stream(tag))
+        return set_err(err,
+                       "format variable '%s' needs a stream: not "
+                       "allowed here",
                        tag->name);
     lf_node_add(lf, LF_NODE_TAG)->tag = tag;
     lf->nodes[lf->n - 1].opts = opts;

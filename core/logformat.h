@@ -29,6 +29,10 @@ struct logformat;
 #define LF_PARSE_MERGE_SPACES 0x10 /* spaces are merged separators */
 #define LF_PARSE_HTTP         0x20 /* header values: %[] output %-encoded */
 #define LF_PARSE_HTTP_MODE    0x40 /* the proxy is in mode http */
+#define LF_PARSE_CONST                                                         \
+    0x80 /* rendered without a stream (global                                  \
+          * set-var-fmt): only tags that need                                  \
+          * none, only constant expressions */
 /* What "log-format" uses. */
 #define LF_PARSE_LOG (LF_PARSE_MANDATORY | LF_PARSE_MERGE_SPACES)
 

@@ -1223,6 +1223,21 @@ struct sample_expr *sample_expr_parse_prefix(const char *str, const char **end,
     return expr_parse(str, end, err);
 }
 
+int sample_expr_const(const struct sample_expr *e)
+{
+    static const char *const names[] = {
+        "int",          "str",      "bool", "bin",         "ipv4",   "ipv6",
+        "meth",         "var",      "env",  "always_true", "nbproc", "thread",
+        "always_false", "hostname", "rand", "uuid",        "date",   NULL,
+    };
+    int i;
+
+    for (i = 0; names[i] != NULL; i++)
+        if (strcmp(e->fetch->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Accepts NULL. */
 void sample_expr_free(struct sample_expr *e)
 {

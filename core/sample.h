@@ -252,6 +252,10 @@ struct sample_expr *sample_expr_parse(const char *str, char **err);
 struct sample_expr *sample_expr_parse_prefix(const char *str, const char **end,
                                              char **err);
 void sample_expr_free(struct sample_expr *e);
+/* Returns 1 if <e> takes its value from no stream, only from its
+ * arguments, variables or the process (int, str, var, env, pid...): the
+ * expressions the global section may evaluate. */
+int sample_expr_const(const struct sample_expr *e);
 /* Runs the fetch then the converters; 1 with <out> set, 0 if no sample. */
 int sample_expr_eval(const struct sample_expr *e, const struct smp_env *env,
                      struct sample *out);

@@ -145,6 +145,21 @@ int vars_parse_cond(const char *s, size_t len, unsigned *cond, char **err)
     return set_err(err, "unknown condition \"%.*s\"", (int)len, s);
 }
 
+int vars_copy(struct vars *dst, const struct vars *src)
+{
+    const struct var *var;
+    struct sample smp;
+
+    vars_prune(dst);
+    for (var = src->head; var != NULL; var = var->next) {
+        struct ist name = {var->name, var->name_len};
+
+        if (vars_get(src, name, &smp) && vars_set(dst, name, &smp) != RC_OK)
+            return RC_ERR;
+    }
+    return RC_OK;
+}
+
 /* The process-wide set lives for the whole process. */
 struct vars *vars_proc(void)
 {

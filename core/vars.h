@@ -82,6 +82,8 @@ int vars_unset(struct vars *v, struct ist name);
 /* Returns 1 and fills <out> if <name> is set, else 0. String data in <out>
  * belongs to the variable: copy it before the variable may change. */
 int vars_get(const struct vars *v, struct ist name, struct sample *out);
+/* Makes <dst> a copy of <src>. RC_OK, or RC_ERR when out of memory. */
+int vars_copy(struct vars *dst, const struct vars *src);
 /* The process-wide set ("proc." variables). */
 struct vars *vars_proc(void);
 

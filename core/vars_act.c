@@ -13,7 +13,9 @@
 #include "core/cfgparse.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/cfg.h"
 #include "core/logformat.h"
+#include "core/pool.h"
 #include "core/proxy.h"
 #include "core/sample.h"
 #include "core/stream.h"
@@ -145,6 +147,93 @@ static int var_act_parse(struct cfg_ctx *ctx, struct rule *r, enum ruleset rs,
     *cur = 2;
     return RC_OK;
 }
+
+/* Stores <smp> as the process variable <name>, here and in <cfg> for its
+ * workers. */
+static int global_var_store(struct cfg *cfg, struct ist name,
+                            const struct sample *smp, char **err)
+{
+    if (vars_set(vars_proc(), name, smp) != RC_OK ||
+        vars_set(&cfg->proc_vars, name, smp) != RC_OK)
+        return set_err(err, "out of memory");
+    return RC_OK;
+}
+
+/* Sets <name> to the value of the format <text>, rendered without a
+ * stream. */
+static int global_var_fmt(struct cfg *cfg, struct ist name, const char *text,
+                          char **err)
+{
+    struct var_act va = {.fmt = NULL, .expr = NULL};
+    char buf[VAR_ACT_FMT_MAX];
+    struct sample smp;
+    int rc;
+
+    va.fmt = logformat_parse(text, LF_PARSE_CONST, err);
+    if (va.fmt == NULL)
+        return RC_ERR;
+    memset(&smp, 0, sizeof(smp));
+    var_act_render(&va, NULL, buf, sizeof(buf), &smp);
+    rc = global_var_store(cfg, name, &smp, err);
+    logformat_free(va.fmt);
+    return rc;
+}
+
+/* Sets <name> to the value of the constant expression <text>; an
+ * expression that gives none leaves it unset, as HAProxy does. */
+static int global_var_expr(struct cfg *cfg, struct ist name, const char *text,
+                           char **err)
+{
+    struct sample_expr *e = sample_expr_parse(text, err);
+    struct smp_env env = {.pool = NULL, .opt = SMP_OPT_FINAL};
+    struct sample smp;
+    int rc = RC_OK;
+
+    if (e == NULL)
+        return RC_ERR;
+    if (!sample_expr_const(e)) {
+        sample_expr_free(e);
+        return set_err(err,
+                       "'%s' needs a stream: only constant expressions are "
+                       "allowed in the global section",
+                       text);
+    }
+    env.pool = pool_new(4096);
+    memset(&smp, 0, sizeof(smp));
+    if (sample_expr_eval(e, &env, &smp))
+        rc = global_var_store(cfg, name, &smp, err);
+    pool_free(env.pool);
+    sample_expr_free(e);
+    return rc;
+}
+
+/* "set-var proc.NAME EXPR" and "set-var-fmt proc.NAME FMT" in the global
+ * section: evaluated now, as HAProxy does; the value goes to the
+ * generation, whose workers start with it, and to this process for the
+ * lines and the Lua code that follow. */
+static int parse_global_set_var(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                                int argc, char **args, char **err)
+{
+    enum vars_scope scope;
+    struct ist name;
+
+    if (vars_parse_name(args[1], strlen(args[1]), &scope, &name, err) != RC_OK)
+        return RC_ERR;
+    if (scope != VARS_SCOPE_PROC)
+        return set_err(err,
+                       "'%s': only process-wide variables ('proc.') may be "
+                       "set in the global section",
+                       args[0]);
+    if (strcmp(args[0], "set-var-fmt") == 0)
+        return global_var_fmt(ctx->cfg, name, args[2], err);
+    return global_var_expr(ctx->cfg, name, args[2], err);
+}
+
+const struct cfg_kw vars_act_keywords[] = {
+    {"set-var", CFG_SEC_GLOBAL, 2, 2, parse_global_set_var, 0, 0, 0},
+    {"set-var-fmt", CFG_SEC_GLOBAL, 2, 2, parse_global_set_var, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, 0, 0, 0},
+};
 
 #define ALL_RULESETS ((1u << RULESET_COUNT) - 1)
 
