@@ -61,7 +61,6 @@ static const char *const unsupported_kws[] = {
     "tune.ssl.default-dh-param",
     "email-alert",
     "persist",
-    "dispatch",
     "description",
     "bind-process",
     "log-format-sd",

@@ -164,6 +164,13 @@ static int parse_server_template(struct cfg_ctx *ctx, const struct cfg_kw *kw,
     return server_parse_template(ctx, ctx->px, argc, args, err);
 }
 
+/* "dispatch ADDR:PORT": the one server of a legacy backend. */
+static int parse_dispatch(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                          int argc, char **args, char **err)
+{
+    return server_parse_dispatch(ctx, ctx->px, args[1], err);
+}
+
 /* "source ADDR[:PORT]": where the connections to the servers come from. */
 static int parse_source(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                         char **args, char **err)
@@ -366,6 +373,8 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
     {"server-template", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 3, -1,
      parse_server_template, 0, 0, 0},
     {"source", CFG_SEC_BE, 1, -1, parse_source, 0, 0, 0},
+    {"dispatch", CFG_SEC_BACKEND | CFG_SEC_LISTEN, 1, 1, parse_dispatch, 0, 0,
+     0},
     {"maxconn", CFG_SEC_FE, 1, 1, cfg_set_int, P(maxconn), 0, 1000000},
     {"rate-limit sessions", CFG_SEC_FE, 1, 1, cfg_set_int, P(rate_sess), 0,
      INT_MAX},

@@ -472,6 +472,8 @@ int lb_assign(struct stream *s)
             return RC_AGAIN;
         s->prefer = NULL; /* its maxqueue is reached: the algorithm chooses */
     }
+    if (px->dispatch != NULL)
+        return lb_took(s, px->dispatch);
     if (lb_any_usable(px, 0))
         backup = 0;
     else if (lb_any_usable(px, 1))

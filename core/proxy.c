@@ -264,6 +264,8 @@ void proxy_free(struct proxy *px)
         ns = s->next;
         server_free(s);
     }
+    if (px->dispatch != NULL)
+        server_free(px->dispatch);
     lb_deinit(px);
     for (sw = px->switching; sw != NULL; sw = nsw) {
         nsw = sw->next;
@@ -356,7 +358,7 @@ static int check_frontend(struct cfg *cfg, struct proxy *px)
             sw->be = resolve_backend(cfg, px, sw->be_name, sw->file, sw->line,
                                      &errors);
     if ((px->cap & PX_CAP_BE) && px->default_backend == NULL &&
-        px->servers != NULL)
+        (px->servers != NULL || px->dispatch != NULL))
         px->default_backend = px;
     return errors;
 }
@@ -397,6 +399,18 @@ struct proxy *proxy_choose_backend(struct stream *s)
             return be;
     }
     return s->fe->default_backend;
+}
+
+/* A "balance" algorithm, set or inherited, takes precedence over the
+ * "dispatch" address of <px>: HAProxy ignores it with a warning. */
+static void dispatch_ignore(struct proxy *px)
+{
+    log_warning("%s:%d: dispatch address of %s '%s' will be ignored in "
+                "balance mode",
+                px->dispatch->file, px->dispatch->line, proxy_cap_name(px),
+                px->name);
+    server_free(px->dispatch);
+    px->dispatch = NULL;
 }
 
 /* Returns 1 if frontend <fe> may send streams to backend <be>: its default
@@ -449,6 +463,8 @@ int proxies_check(struct cfg *cfg)
 
         if (px->cap & PX_CAP_FE)
             errors += check_frontend(cfg, px);
+        if (px->dispatch != NULL && px->lb != NULL)
+            dispatch_ignore(px);
         if ((px->cap & PX_CAP_BE) && lb_init(px, &err) != RC_OK) {
             log_alert("%s:%d: %s '%s': %s", px->file, px->line,
                       proxy_cap_name(px), px->name, err);

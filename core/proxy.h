@@ -189,7 +189,11 @@ struct proxy {
     struct listener *listeners;
     struct server *servers;
     struct server *defsrv; /* default-server settings, or NULL */
-    struct px_check *chk;  /* option httpchk, or NULL: connect only */
+    /* "dispatch ADDR:PORT": without "balance", every stream not sent to a
+     * server by persistence goes there; not in <servers> (no statistics,
+     * no checks), named "<NOSRV>" in logs as in HAProxy. NULL: none */
+    struct server *dispatch;
+    struct px_check *chk; /* option httpchk, or NULL: connect only */
     struct errorfile *errorfiles;
     struct flt_conf *filters; /* "filter" lines, in order (core/filter.h) */
     void *persist;            /* persistence settings, or NULL */

@@ -461,6 +461,25 @@ int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
     return server_add(ctx, px, args[1], args[2], argc, args, err);
 }
 
+int server_parse_dispatch(struct cfg_ctx *ctx, struct proxy *px,
+                          const char *addr, char **err)
+{
+    struct server *srv = server_template_new();
+
+    srv->px = px;
+    srv->name = xstrdup("<NOSRV>");
+    srv->file = ctx->file;
+    srv->line = ctx->line;
+    if (server_parse_addr(srv, addr, err) != RC_OK) {
+        server_free(srv);
+        return RC_ERR;
+    }
+    if (px->dispatch != NULL)
+        server_free(px->dispatch);
+    px->dispatch = srv;
+    return RC_OK;
+}
+
 /* Parses "NUM" (1..NUM) or "LOW-HIGH" into [*<lo>, *<hi>]. */
 static int template_range(const char *s, long long *lo, long long *hi,
                           char **err)

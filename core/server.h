@@ -148,6 +148,11 @@ struct server {
  * proxy's default-server settings; RC_OK or RC_ERR. */
 int server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, char **args,
                  char **err);
+/* Parses "dispatch ADDR:PORT" into <px>: the address (a host name is
+ * resolved now) of the server that takes the streams of a backend without
+ * "balance"; a later line replaces it. RC_OK or RC_ERR. */
+int server_parse_dispatch(struct cfg_ctx *ctx, struct proxy *px,
+                          const char *addr, char **err);
 /* Parses "server-template PREFIX NUM|LOW-HIGH ADDR [options]" into <px>:
  * the servers PREFIX<n> for n in 1..NUM or LOW..HIGH, each as a "server"
  * line at <addr>; RC_OK or RC_ERR. */
