@@ -53,7 +53,6 @@ static int sec_nentries;
 /* HAProxy keywords that we know and do not support yet: naming them as
  * unsupported tells the user it is not a typo. */
 static const char *const unsupported_kws[] = {
-    "log-send-hostname",
     "ssl-default-bind-options",
     "ssl-default-bind-ciphers",
     "ssl-default-server-options",

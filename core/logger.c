@@ -87,6 +87,8 @@ struct logger_target {
     int connected; /* DGRAM: connect() at load succeeded */
     int maxlen;
     enum logger_fmt format;
+    int format_set; /* "format" given: HAProxy's default differs from
+                     * "local" in that it names the host when asked */
     int facility, level, minlvl;
     struct evbuffer *pending; /* FD, worker side */
     int warned;
@@ -120,6 +122,7 @@ struct logger_cfg {
     struct logger_target **global;
     int nglobal;
     char *global_tag;
+    char *send_hostname;   /* "log-send-hostname": the host field, or NULL */
     struct logger_px *pxs; /* sorted by px once resolved */
     size_t npx, cap;
 };
@@ -251,6 +254,7 @@ static int target_parse_opts(struct logger_target *t, int argc, char **args,
             if (f < 0)
                 return set_err(err, "unknown log format '%s'", args[i + 1]);
             t->format = (enum logger_fmt)f;
+            t->format_set = 1;
         } else if (strcmp(args[i], "sample") == 0) {
             return set_err(err, "log 'sample' is not supported yet");
         } else {
@@ -362,10 +366,23 @@ static int parse_log_tag(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return RC_OK;
 }
 
+/* "log-send-hostname [NAME]": syslog headers name the host, this one or
+ * the system's. */
+static int parse_send_hostname(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                               int argc, char **args, char **err)
+{
+    struct logger_cfg *lc = logger_cfg_of(ctx->cfg);
+
+    free(lc->send_hostname);
+    lc->send_hostname = xstrdup(argc > 1 ? args[1] : logger_hostname());
+    return RC_OK;
+}
+
 const struct cfg_kw logger_keywords[] = {
     {"log", CFG_SEC_GLOBAL | CFG_SEC_PROXY, 0, -1, parse_log, 0, 0, 0},
     {"log-format", CFG_SEC_FE, 1, -1, parse_log_format, 0, 0, 0},
     {"log-tag", CFG_SEC_GLOBAL | CFG_SEC_PROXY, 1, 1, parse_log_tag, 0, 0, 0},
+    {"log-send-hostname", CFG_SEC_GLOBAL, 0, 1, parse_send_hostname, 0, 0, 0},
     {NULL, 0, 0, 0, NULL, 0, 0, 0},
 };
 
@@ -567,6 +584,7 @@ void logger_cfg_free(struct cfg *cfg)
     free(lc->pxs);
     free(lc->global);
     free(lc->global_tag);
+    free(lc->send_hostname);
     free(lc);
     if (cur == lc)
         cur = NULL;
@@ -673,15 +691,33 @@ static int iso_time(char *buf, size_t size, const struct timeval *tv)
                     off < 0 ? '-' : '+', abs(off) / 60 % 100, abs(off) % 60);
 }
 
+/* The host field of <t>'s header followed by a space, as HAProxy writes
+ * it: the log-send-hostname name in the default, rfc3164 and rfc5424
+ * formats, else "localhost " (rfc3164), "- " (rfc5424) or nothing. */
+static const char *logger_host(const struct logger_target *t, char *buf,
+                               size_t size)
+{
+    const char *name = cur != NULL ? cur->send_hostname : NULL;
+
+    if (t->format == LOGGER_FMT_RFC5424 && name == NULL)
+        return "- ";
+    if (t->format == LOGGER_FMT_RFC3164 && name == NULL)
+        return "localhost ";
+    if (name == NULL || (t->format == LOGGER_FMT_LOCAL && t->format_set))
+        return "";
+    snprintf(buf, size, "%s ", name);
+    return buf;
+}
+
 /* Writes the syslog header of <t>'s format into <buf>; returns its length
- * (HAProxy's build_log_header, without log-send-hostname). */
+ * (HAProxy's build_log_header). */
 static size_t logger_header(const struct logger_target *t, int level,
                             const char *tag, char *buf, size_t size)
 {
     int pri = t->facility * 8 + level, pid = (int)getpid(), n = 0;
     struct timeval tv;
     struct tm tm;
-    char iso[64];
+    char iso[64], host[128];
 
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
@@ -690,13 +726,13 @@ static size_t logger_header(const struct logger_target *t, int level,
     case LOGGER_FMT_RFC3164:
         n = snprintf(buf, size, "<%d>%s %2d %02d:%02d:%02d %s%s[%d]: ", pri,
                      logger_months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec,
-                     t->format == LOGGER_FMT_RFC3164 ? "localhost " : "", tag,
-                     pid);
+                     tm.tm_min, tm.tm_sec, logger_host(t, host, sizeof(host)),
+                     tag, pid);
         break;
     case LOGGER_FMT_RFC5424:
         iso_time(iso, sizeof(iso), &tv);
-        n = snprintf(buf, size, "<%d>1 %s - %s %d - - ", pri, iso, tag, pid);
+        n = snprintf(buf, size, "<%d>1 %s %s%s %d - - ", pri, iso,
+                     logger_host(t, host, sizeof(host)), tag, pid);
         break;
     case LOGGER_FMT_PRIORITY:
         n = snprintf(buf, size, "<%d>", pri);
