@@ -763,8 +763,9 @@ unsigned server_dynamic_maxconn(const struct server *srv)
     const struct proxy *px = srv->px;
     unsigned ramp;
 
-    if (srv->minconn == srv->maxconn || px->fullconn <= 0 ||
-        px->beconn >= (unsigned)px->fullconn)
+    /* no limit stays none, even if Lua dropped a maxconn over a minconn */
+    if (srv->maxconn == 0 || srv->minconn == srv->maxconn ||
+        px->fullconn <= 0 || px->beconn >= (unsigned)px->fullconn)
         return (unsigned)srv->maxconn;
     ramp = (unsigned)((unsigned long long)px->beconn * (unsigned)srv->maxconn /
                       (unsigned)px->fullconn);

@@ -1,7 +1,8 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* The "set-var(scope.name[,cond...]) EXPR", "set-var-fmt(scope.name
  * [,cond...]) FMT" (a log-format string, stored as a string) and
- * "unset-var(scope.name)" actions, in every ruleset. */
+ * "unset-var(scope.name)" actions, in every ruleset, and the global
+ * section's "set-var proc.NAME EXPR" and "set-var-fmt proc.NAME FMT". */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -10,10 +11,10 @@
 #include <string.h>
 
 #include "core/action.h"
+#include "core/cfg.h"
 #include "core/cfgparse.h"
 #include "core/core.h"
 #include "core/errors.h"
-#include "core/cfg.h"
 #include "core/logformat.h"
 #include "core/pool.h"
 #include "core/proxy.h"
