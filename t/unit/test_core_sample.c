@@ -959,6 +959,27 @@ START_TEST(test_sample__conv_args_init_and_apply)
 }
 END_TEST
 
+/* sample_expr_const: whether the fetch of <expr> needs no stream. */
+static int expr_const(const char *expr)
+{
+    struct sample_expr *e = parse_ok(expr);
+    int c = sample_expr_const(e);
+
+    sample_expr_free(e);
+    return c;
+}
+
+START_TEST(test_sample__expr_const)
+{
+    ck_assert_int_eq(expr_const("int(200),sub(proc.prio)"), 1);
+    ck_assert_int_eq(expr_const("str(a),upper"), 1);
+    ck_assert_int_eq(expr_const("var(proc.x)"), 1);
+    ck_assert_int_eq(expr_const("env(HOME)"), 1);
+    sample_register_fetch_prefix("lua.", resolve_lua);
+    ck_assert_int_eq(expr_const("lua.hello"), 0);
+}
+END_TEST
+
 Suite *suite_core_sample(void)
 {
     Suite *s = suite_create("core_sample");
@@ -1003,6 +1024,7 @@ Suite *suite_core_sample(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_sample__expr_parse_errors);
     tcase_add_test(tc, test_sample__expr_shapes);
+    tcase_add_test(tc, test_sample__expr_const);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sample_fetch_find");

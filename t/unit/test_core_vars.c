@@ -1,7 +1,8 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Unit tests for core/vars.c: scope parsing and its messages, set, get
  * and unset of every value type with copies independent of the caller,
- * set-var conditions, pruning and the scope-to-set resolution. */
+ * set-var conditions, pruning, copies of a set and the scope-to-set
+ * resolution. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -231,6 +232,29 @@ START_TEST(test_vars__scope_resolution)
 }
 END_TEST
 
+/* vars_copy: <dst> ends with <src>'s variables only, as copies that
+ * outlive <src>. */
+START_TEST(test_vars__copy_replaces)
+{
+    struct sample str = {.type = SMP_T_STR, .data.str = IST("primary")};
+    struct sample num = {.type = SMP_T_SINT, .data.sint = 100};
+    struct sample out;
+
+    ck_assert_int_eq(vars_set(&txn_set, IST("stale"), &num), RC_OK);
+    ck_assert_int_eq(vars_set(&set, IST("state"), &str), RC_OK);
+    ck_assert_int_eq(vars_set(&set, IST("prio"), &num), RC_OK);
+    ck_assert_int_eq(vars_copy(&txn_set, &set), RC_OK);
+    vars_prune(&set);
+    ck_assert_uint_eq(txn_set.count, 2);
+    ck_assert_int_eq(vars_get(&txn_set, IST("stale"), &out), 0);
+    ck_assert_int_eq(vars_get(&txn_set, IST("state"), &out), 1);
+    ck_assert_int_eq(out.type, SMP_T_STR);
+    ck_assert_mem_eq(out.data.str.ptr, "primary", 7);
+    ck_assert_int_eq(vars_get(&txn_set, IST("prio"), &out), 1);
+    ck_assert_int_eq(out.data.sint, 100);
+}
+END_TEST
+
 Suite *suite_core_vars(void)
 {
     Suite *s = suite_create("core_vars");
@@ -246,6 +270,11 @@ Suite *suite_core_vars(void)
     tcase_add_test(tc, test_vars__set_get_types);
     tcase_add_test(tc, test_vars__overwrite_unset_prune);
     tcase_add_test(tc, test_vars__conditions);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("vars_copy");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_vars__copy_replaces);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vars_of");
