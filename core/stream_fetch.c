@@ -303,14 +303,16 @@ static void servers_usable_count(const struct proxy *px, int *act, int *bck,
     }
 }
 
-/* Free connection slots of <srv> over every worker; -1 without maxconn. */
+/* Free connection slots of <srv> over every worker, under its limit of
+ * the moment (minconn ramp included, as HAProxy); -1 without maxconn. */
 static long long server_free_slots(const struct server *srv)
 {
     long long used = server_slots_used(srv);
+    long long max = server_dynamic_maxconn(srv);
 
     if (srv->maxconn == 0)
         return -1;
-    return used < srv->maxconn ? srv->maxconn - used : 0;
+    return used < max ? max - used : 0;
 }
 
 /* be_conn_free([backend]): the free slots of the servers in service; -1

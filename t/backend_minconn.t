@@ -8,10 +8,12 @@
 # reach the origin, the fifth when one of them ends; three find the
 # minconn, 2. A fixed maxconn 8 lets all five through. Without "fullconn"
 # the backend takes a tenth of the maxconn of the frontends that use it.
-# A minconn alone is the maxconn. HAProxy computes the same limit, but a
+# A minconn alone is the maxconn; be_conn_free and srv_conn_free count
+# under the limit of the moment. HAProxy computes the same limit, but a
 # request it has queued waits for a connection to end even when the
 # backend's load has raised the limit meanwhile, where luaproxy lets it in
-# at once; so only the fixed limit and the statistics are compared.
+# at once; so only the fixed limit, the statistics and the free slots
+# are compared.
 
 use strict;
 use warnings;
@@ -46,6 +48,7 @@ defaults
 frontend fe
     bind 127.0.0.1:$port
     maxconn 60
+    http-request return status 200 content-type text/plain lf-string "%[be_conn_free(dyn)] %[srv_conn_free(dyn/s1)] %[be_conn_free(fixed)]" if { path /free }
     use_backend dyn if { path_beg /dyn }
     use_backend auto if { path_beg /auto }
     use_backend auto if { path_beg /again }
@@ -124,6 +127,7 @@ sub outcomes {
     my ($who, $port) = @_;
     my %o = (fixed => waves($port, '/fixed', 5));
     $o{slim} = $t->show_stat("$who.sock")->{'alone/s1'}{slim} // 'none';
+    $o{free} = $t->http_get($port, '/free')->{body} // 'none';
     return \%o;
 }
 
@@ -139,6 +143,7 @@ is(waves($t->port(8080), '/auto', 5), '4 1' . ok_for(5),
     'fullconn from the frontends: (60 + 40) / 10');
 is($lp->{fixed}, '5' . ok_for(5), 'without minconn: a fixed maxconn');
 is($lp->{slim}, 3, 'a minconn alone is the maxconn');
+is($lp->{free}, '2 2 8', 'be_conn_free and srv_conn_free: the limit of now');
 
 $t->line_errors('backend b',
     ['fullconn -1', qr/out of range/],
@@ -152,7 +157,7 @@ SKIP: {
     $t->write_file('ha.cfg', config('ha', $t->port(8180), $t->port(8181)));
     $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8180));
     my $ha = outcomes('ha', $t->port(8180));
-    is_deeply($lp, $ha, 'HAProxy: the same fixed limit and statistics')
+    is_deeply($lp, $ha, 'HAProxy: the same fixed limit, statistics and free slots')
         or diag(explain($lp, $ha));
 }
 
