@@ -813,6 +813,8 @@ static void check_log_trackers(const struct server *srv)
     }
 }
 
+static void check_log_state(const struct server *srv, const char *why);
+
 /* ", check duration: <ms>ms", or nothing for a result that traffic gave
  * ("observe", <ms> -1); in a static buffer. */
 static const char *check_took(long ms)
@@ -829,13 +831,19 @@ static const char *check_took(long ms)
  * log-health-checks" the check's own line said why. */
 static void check_log_change(struct check_run *run, const char *reason, long ms)
 {
-    struct server *srv = run->srv;
-    int act, bck;
     char why[512] = "";
 
-    count_usable(srv->px, &act, &bck);
-    if (!(srv->px->options & PX_OPT_LOG_HEALTH))
+    if (!(run->srv->px->options & PX_OPT_LOG_HEALTH))
         snprintf(why, sizeof(why), ", reason: %s%s", reason, check_took(ms));
+    check_log_state(run->srv, why);
+}
+
+/* Announces the state <srv> is now in, <why> following its name. */
+static void check_log_state(const struct server *srv, const char *why)
+{
+    int act, bck;
+
+    count_usable(srv->px, &act, &bck);
     if (server_up(srv))
         check_announce(srv->px, LOG_LVL_NOTICE,
                        "Server %s/%s is %s%s. %d active and %d backup servers "
@@ -949,6 +957,41 @@ static void check_sync_weight(struct server *srv)
 {
     if (srv->weight != server_effective_weight(srv, srv->uweight))
         server_set_weight(srv, srv->uweight);
+}
+
+void check_force(struct server *srv, enum check_force what)
+{
+    struct server_health *h = srv->health;
+    int was_up, was_nolb;
+
+    if (h == NULL)
+        return; /* no check nor agent: nothing to force */
+    was_up = server_up(srv);
+    was_nolb = h->nolb;
+    switch (what) {
+    case CHECK_FORCE_UP:
+        h->health = srv->rise + srv->fall - 1;
+        h->up = 1;
+        h->nolb = 0;
+        break;
+    case CHECK_FORCE_DOWN:
+        h->health = 0;
+        h->up = 0;
+        break;
+    case CHECK_FORCE_NOLB:
+        h->nolb = h->up;
+        break;
+    case CHECK_FORCE_AGENT_UP:
+    case CHECK_FORCE_AGENT_DOWN:
+        h->agent_down = what == CHECK_FORCE_AGENT_DOWN;
+        break;
+    }
+    if (server_up(srv) != was_up)
+        h->changes++;
+    else if (h->nolb == was_nolb)
+        return;
+    check_sync_weight(srv);
+    check_log_state(srv, ", changed from Lua script");
 }
 
 /* Takes the server of <run> out of balancing (<nolb> 1) or puts it back,
@@ -1849,7 +1892,7 @@ static void agent_begin(evutil_socket_t fd, short what, void *arg)
         srv->px->timeouts.check ? srv->px->timeouts.check : srv->agent_inter;
 
     gettimeofday(&run->start, NULL);
-    if (to->family == AF_UNSPEC ||
+    if (to->family == AF_UNSPEC || srv->health->agent_paused ||
         check_connect(run, to, srv->agent_port, tmo, agent_read_cb, NULL,
                       agent_event_cb) != RC_OK)
         agent_done(run);
@@ -1888,15 +1931,12 @@ static int check_weight_follows(const struct proxy *px,
             srv->slowstart != 0);
 }
 
-/* 1 if this worker must poll the shared state of <srv>: for its weight,
- * for its transitions (on-marked-down/up), or for the errors traffic
- * showed ("observe"). */
-static int check_polled(const struct proxy *px, const struct server *srv)
+/* 1 if this worker must poll the shared state of <srv> (for its weight,
+ * its transitions, what its agent said or the errors traffic showed):
+ * whenever it has one. */
+static int check_polled(const struct server *srv)
 {
-    return check_weight_follows(px, srv) ||
-           (srv->health != NULL &&
-            (srv->on_marked_down || srv->on_marked_up || srv->agent ||
-             srv->observe != SRV_OBSERVE_NONE));
+    return srv->health != NULL;
 }
 
 /* A transition of <srv> this worker had not seen: on-marked-down ends its
@@ -1928,7 +1968,7 @@ static void check_poll(evutil_socket_t fd, short what, void *arg)
         for (srv = px->servers; srv != NULL; srv = srv->next) {
             if (check_weight_follows(px, srv))
                 check_sync_weight(srv);
-            if (!check_polled(px, srv))
+            if (!check_polled(srv))
                 continue;
             if (srv->seen_changes != srv->health->changes)
                 check_follow_change(srv);
@@ -1951,7 +1991,7 @@ static void check_poll_start(struct cfg *cfg)
 
     for (px = cfg->proxies; px != NULL && srv == NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next)
-            if (check_polled(px, srv))
+            if (check_polled(srv))
                 break;
     if (srv == NULL || poll != NULL)
         return;

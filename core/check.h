@@ -72,6 +72,21 @@ enum check_obs {
  * "error-limit" errors in a row are reached. */
 void check_observe(struct server *srv, enum check_obs what);
 
+/* What a Lua script forces of a server's health (Server:check_force_*,
+ * agent_force_*). */
+enum check_force {
+    CHECK_FORCE_UP,
+    CHECK_FORCE_DOWN,
+    CHECK_FORCE_NOLB,
+    CHECK_FORCE_AGENT_UP,
+    CHECK_FORCE_AGENT_DOWN,
+};
+
+/* Any worker: forces <what> on <srv>'s shared health (a server without
+ * checks nor agent has none), logged "changed from Lua script" when its
+ * state changes, as HAProxy does. */
+void check_force(struct server *srv, enum check_force what);
+
 /* Logs, as HAProxy words it, that <srv> left the administrative state
  * <was> (enum server_admin) for the one it is in. */
 void check_log_admin(const struct server *srv, int was);

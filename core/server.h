@@ -36,6 +36,7 @@ struct server_health {
      * (down, stopped, fail); the weight and maxconn it last gave (-1:
      * none), applied by every worker when <agent_seq> moves */
     int agent_down;
+    int agent_paused; /* Server:agent_disable(): what it said holds */
     int agent_weight, agent_maxconn;
     unsigned agent_seq;
 };

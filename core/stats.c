@@ -249,13 +249,15 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
     stats_server_side(ln, &srv->cnt);
     /* as HAProxy: an agent marks the states it may have caused */
     stats_set(ln, "status", "%s%s",
-              srv->disabled                ? "MAINT"
-              : !server_up(srv)            ? "DOWN"
-              : srv->drain                 ? "DRAIN"
-              : server_nolb(srv)           ? "NOLB"
-              : srv->check || srv->tracked ? "UP"
-                                           : "no check",
-              srv->agent && !srv->disabled && (!server_up(srv) || srv->drain)
+              srv->disabled      ? "MAINT"
+              : !server_up(srv)  ? "DOWN"
+              : srv->drain       ? "DRAIN"
+              : server_nolb(srv) ? "NOLB"
+              : (srv->check && !srv->health->paused) || srv->tracked
+                  ? "UP"
+                  : "no check",
+              !srv->disabled && ((!server_up(srv) && srv->health->agent_down) ||
+                                 (server_up(srv) && srv->drain && srv->agent))
                   ? " (agent)"
                   : "");
     /* as HAProxy: a draining server shows the weight it keeps aside */

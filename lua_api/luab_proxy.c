@@ -23,6 +23,7 @@
 #include <lua.h>
 
 #include "core/cfg.h"
+#include "core/check.h"
 #include "core/cfgval.h"
 #include "core/errors.h"
 #include "core/listener.h"
@@ -420,27 +421,26 @@ static int luab_srv_get_proxy(lua_State *L)
     return 1;
 }
 
-/* Shared body of the check_force_* functions: sets the health every
- * worker reads (servers without "check" have none to force). */
-static int luab_srv_force(lua_State *L, int up)
-{
-    struct server *srv = luab_srv_check(L);
+/* The check_force_* and agent_force_* methods: HAProxy's forced states,
+ * on the health every worker reads, logged as HAProxy logs them. */
+#define LUAB_SRV_FORCE(fn, what)                                               \
+    static int fn(lua_State *L)                                                \
+    {                                                                          \
+        check_force(luab_srv_check(L), what);                                  \
+        return 0;                                                              \
+    }
+LUAB_SRV_FORCE(luab_srv_force_up, CHECK_FORCE_UP)
+LUAB_SRV_FORCE(luab_srv_force_down, CHECK_FORCE_DOWN)
+LUAB_SRV_FORCE(luab_srv_force_nolb, CHECK_FORCE_NOLB)
+LUAB_SRV_FORCE(luab_srv_agent_up, CHECK_FORCE_AGENT_UP)
+LUAB_SRV_FORCE(luab_srv_agent_down, CHECK_FORCE_AGENT_DOWN)
 
-    if (srv->health != NULL)
-        srv->health->up = up;
+/* sv:shut_sess(): the streams of this worker on the server end, logged
+ * with the termination cause K. */
+static int luab_srv_shut_sess(lua_State *L)
+{
+    server_kill_streams(luab_srv_check(L), 'K');
     return 0;
-}
-
-/* sv:check_force_up() / agent_force_up() */
-static int luab_srv_force_up(lua_State *L)
-{
-    return luab_srv_force(L, 1);
-}
-
-/* sv:check_force_down() / agent_force_down() */
-static int luab_srv_force_down(lua_State *L)
-{
-    return luab_srv_force(L, 0);
 }
 
 /* Shared body of check_enable/check_disable: pauses or resumes the
@@ -466,11 +466,27 @@ static int luab_srv_check_disable(lua_State *L)
     return luab_srv_pause_checks(L, 1);
 }
 
-/* agent_enable/agent_disable: there are no agent checks to switch. */
-static int luab_srv_agent_noop(lua_State *L)
+/* Shared body of agent_enable/agent_disable: pauses or resumes the
+ * agent that the checking worker asks; what it said last holds. */
+static int luab_srv_pause_agent(lua_State *L, int paused)
 {
-    luab_srv_check(L);
+    struct server *srv = luab_srv_check(L);
+
+    if (srv->health != NULL)
+        srv->health->agent_paused = paused;
     return 0;
+}
+
+/* sv:agent_enable() */
+static int luab_srv_agent_enable(lua_State *L)
+{
+    return luab_srv_pause_agent(L, 0);
+}
+
+/* sv:agent_disable() */
+static int luab_srv_agent_disable(lua_State *L)
+{
+    return luab_srv_pause_agent(L, 1);
 }
 
 static const luaL_Reg luab_px_methods[] = {
@@ -505,13 +521,14 @@ static const luaL_Reg luab_srv_methods[] = {
     {"get_proxy", luab_srv_get_proxy},
     {"check_force_up", luab_srv_force_up},
     {"check_force_down", luab_srv_force_down},
-    {"agent_force_up", luab_srv_force_up},
-    {"agent_force_down", luab_srv_force_down},
+    {"agent_force_up", luab_srv_agent_up},
+    {"agent_force_down", luab_srv_agent_down},
     {"check_enable", luab_srv_check_enable},
     {"check_disable", luab_srv_check_disable},
-    {"check_force_nolb", luab_srv_set_drain},
-    {"agent_enable", luab_srv_agent_noop},
-    {"agent_disable", luab_srv_agent_noop},
+    {"check_force_nolb", luab_srv_force_nolb},
+    {"agent_enable", luab_srv_agent_enable},
+    {"agent_disable", luab_srv_agent_disable},
+    {"shut_sess", luab_srv_shut_sess},
     {NULL, NULL},
 };
 
