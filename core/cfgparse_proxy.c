@@ -265,6 +265,22 @@ static int parse_httpchk(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     return check_parse_httpchk(ctx->px, argc, args, err);
 }
 
+/* "option redispatch [<interval>]": the interval is checked (a non-zero
+ * integer) but not used: every retry goes back to the algorithm, which is
+ * what HAProxy 2.6 was seen doing with a refused server whatever the
+ * interval (t/backend_retry_connect.t). */
+static int parse_redispatch(struct cfg_ctx *ctx, const struct cfg_kw *kw,
+                            int argc, char **args, char **err)
+{
+    long long v;
+
+    if (argc > 2 && (cfgval_int(args[2], INT_MIN, INT_MAX, &v, err) != RC_OK ||
+                     (v == 0 && set_err(err, "'option redispatch' expects a "
+                                             "non-zero interval") != RC_OK)))
+        return RC_ERR;
+    return cfg_set_flag(ctx, kw, argc, args, err);
+}
+
 /* "http-check expect ..." and "http-check send ...". */
 static int parse_http_check(struct cfg_ctx *ctx, const struct cfg_kw *kw,
                             int argc, char **args, char **err)
@@ -424,7 +440,7 @@ const struct cfg_kw cfgparse_proxy_keywords[] = {
      PX_OPT_SPLICE_RES, 0},
     {"option allbackups", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_ALLBACKUPS, 0},
-    {"option redispatch", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
+    {"option redispatch", CFG_SEC_BE, 0, 1, parse_redispatch, P(options),
      PX_OPT_REDISPATCH, 0},
     {"option persist", CFG_SEC_BE, 0, 0, cfg_set_flag, P(options),
      PX_OPT_PERSIST, 0},

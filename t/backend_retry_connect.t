@@ -45,7 +45,7 @@ backend ${pre}refused
     server s1 127.0.0.1:$p{8094}
 backend ${pre}redisp
     retries 1
-    option redispatch
+    option redispatch 2
     server dead 127.0.0.1:$p{8094}
     server alive 127.0.0.1:$p{8091}
 B
@@ -160,6 +160,15 @@ SKIP: {
     $t->run_haproxy($haproxy, 'ha.cfg', map { $t->port(8200 + $_) } 0 .. 3);
     my %ha = outcomes(8200, 'haproxy.log');
     is_deeply(\%lp, \%ha, 'HAProxy: the same') or diag(explain(\%ha));
+}
+
+# "option redispatch <interval>" is taken, 0 and words are not
+for my $c (['2', 0], ['-1', 0], ['0', 1], ['x', 1]) {
+    my ($rc, $out) = $t->check_config("backend b\n    option redispatch "
+        . "$c->[0]\n    server s 127.0.0.1:1\n", 'bad.cfg');
+    ok($c->[1] ? $rc != 0 && $out =~ /bad\.cfg:2: / : $rc == 0,
+        "option redispatch $c->[0]: " . ($c->[1] ? 'refused' : 'taken'))
+        or diag($out);
 }
 
 close $_ for grep { defined } @fill;
