@@ -48,8 +48,8 @@
  * of servers in their slowstart, ends the streams of servers that went
  * down (on-marked-down), and, in the checking worker, acts on the errors
  * other workers observed. Balancing reads each worker's own weights, so
- * the shared state must be copied into them; a timer armed only where
- * the options are used bounds the delay. */
+ * the shared state must be copied into them; a timer, armed when a
+ * server has a shared health, bounds the delay. */
 #define CHECK_POLL_MS 50
 
 /* The results of one check. */
@@ -652,16 +652,19 @@ void check_px_free(struct px_check *c)
 /* Shared health                                                     */
 /* ---------------------------------------------------------------- */
 
-/* Calls <fn> on every checked server of <cfg>. */
-static void each_checked(struct cfg *cfg, void (*fn)(struct server *, void *),
-                         void *arg)
+/* Calls <fn> on every server of <cfg> with a health of its own: all but
+ * the tracking ones, which share the health of the server they track (the
+ * runtime API may force the health of a server without checks, as
+ * HAProxy's). */
+static void each_own_health(struct cfg *cfg,
+                            void (*fn)(struct server *, void *), void *arg)
 {
     struct proxy *px;
     struct server *srv;
 
     for (px = cfg->proxies; px != NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next)
-            if (srv->check || srv->agent)
+            if (srv->track == NULL)
                 fn(srv, arg);
 }
 
@@ -677,6 +680,9 @@ static void attach_one(struct server *srv, void *arg)
     srv->health = (*next)++;
     srv->health->up = 1;             /* servers start up, as in HAProxy, */
     srv->health->health = srv->rise; /* a failure from down */
+    if (!srv->check && srv->cfg_disabled)
+        srv->health->health = 0; /* as HAProxy shows it */
+    srv->health->check_status = CHECK_ST_INI;
     srv->health->agent_weight = srv->health->agent_maxconn = -1;
 }
 
@@ -690,7 +696,7 @@ int check_prepare(struct cfg *cfg)
     for (px = cfg->proxies; px != NULL; px = px->next)
         if (px->chk != NULL)
             tcpchk_resolve(px->chk);
-    each_checked(cfg, count_one, &n);
+    each_own_health(cfg, count_one, &n);
     if (n == 0)
         return RC_OK;
     shm = xcalloc(1, sizeof(*shm));
@@ -704,7 +710,7 @@ int check_prepare(struct cfg *cfg)
         return RC_ERR;
     }
     next = shm->base;
-    each_checked(cfg, attach_one, &next);
+    each_own_health(cfg, attach_one, &next);
     *cfg_module_data(cfg, &core_module) = shm;
     return RC_OK;
 }
@@ -774,12 +780,12 @@ static void check_announce_via(const struct proxy *px, const struct server *t,
 {
     if (up)
         check_announce(px, LOG_LVL_NOTICE,
-                       "Server %s/%s is UP via %s/%s. %d active and %d "
+                       "Server %s/%s is %s via %s/%s. %d active and %d "
                        "backup servers online.%s 0 sessions requeued, %u "
                        "total in queue.",
-                       px->name, t->name, t->tracked->px->name,
-                       t->tracked->name, act, bck, on_backup(act, bck),
-                       px->queue.len);
+                       px->name, t->name, t->health->nolb ? "stopping" : "UP",
+                       t->tracked->px->name, t->tracked->name, act, bck,
+                       on_backup(act, bck), px->queue.len);
     else
         check_announce(px, LOG_LVL_ALERT,
                        "Server %s/%s is DOWN via %s/%s. %d active and %d "
@@ -813,7 +819,7 @@ static void check_log_trackers(const struct server *srv)
     }
 }
 
-static void check_log_state(const struct server *srv, const char *why);
+static void check_log_state(struct server *srv, const char *why);
 
 /* ", check duration: <ms>ms", or nothing for a result that traffic gave
  * ("observe", <ms> -1); in a static buffer. */
@@ -839,10 +845,11 @@ static void check_log_change(struct check_run *run, const char *reason, long ms)
 }
 
 /* Announces the state <srv> is now in, <why> following its name. */
-static void check_log_state(const struct server *srv, const char *why)
+static void check_log_state(struct server *srv, const char *why)
 {
     int act, bck;
 
+    srv->last_change = time(NULL);
     count_usable(srv->px, &act, &bck);
     if (server_up(srv))
         check_announce(srv->px, LOG_LVL_NOTICE,
@@ -959,24 +966,29 @@ static void check_sync_weight(struct server *srv)
         server_set_weight(srv, srv->uweight);
 }
 
-void check_force(struct server *srv, enum check_force what)
+void check_force(struct server *srv, enum check_force what, const char *by)
 {
     struct server_health *h = srv->health;
     int was_up, was_nolb;
+    char why[64];
 
     if (h == NULL)
-        return; /* no check nor agent: nothing to force */
+        return; /* a tracking server not resolved: nothing to force */
     was_up = server_up(srv);
     was_nolb = h->nolb;
     switch (what) {
     case CHECK_FORCE_UP:
+    case CHECK_FORCE_STOPPING:
         h->health = srv->rise + srv->fall - 1;
+        if (!h->up) /* back up: a slowstart ramps from now */
+            h->up_since = freq_ctr_now_ms();
         h->up = 1;
-        h->nolb = 0;
+        h->nolb = what == CHECK_FORCE_STOPPING;
         break;
     case CHECK_FORCE_DOWN:
         h->health = 0;
         h->up = 0;
+        h->nolb = 0;
         break;
     case CHECK_FORCE_NOLB:
         h->nolb = h->up;
@@ -991,7 +1003,8 @@ void check_force(struct server *srv, enum check_force what)
     else if (h->nolb == was_nolb)
         return;
     check_sync_weight(srv);
-    check_log_state(srv, ", changed from Lua script");
+    snprintf(why, sizeof(why), ", changed from %s", by);
+    check_log_state(srv, why);
 }
 
 /* Takes the server of <run> out of balancing (<nolb> 1) or puts it back,
@@ -1019,6 +1032,43 @@ static void check_changed(struct check_run *run, int was_up, const char *reason,
     check_log_change(run, reason, ms);
 }
 
+/* HAProxy's status codes of a check (HCHK_STATUS_*), by the words its
+ * reason starts with. */
+static const struct {
+    const char *words;
+    int status;
+} check_statuses[] = {
+    {"Health analyze", 4},
+    {"Socket error", 5},
+    {"Layer4 check passed", 6},
+    {"Layer4 timeout", 7},
+    {"Layer4 connection problem", 8},
+    {"Layer6 check passed", 9},
+    {"Layer6 timeout", 10},
+    {"Layer6 invalid response", 11},
+    {"Layer7 timeout", 12},
+    {"Layer7 invalid response", 13},
+    {"Layer7 check passed", 15},
+    {"Layer7 check conditionally passed", 16},
+    {"Layer7 wrong status", 17},
+};
+
+/* Keeps the status and result of a check, <ok> (enum check_outcome) for
+ * <reason>, in <h> for "show servers state". */
+static void check_keep_status(struct server_health *h, int ok,
+                              const char *reason)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(check_statuses) / sizeof(check_statuses[0]); i++)
+        if (strncmp(reason, check_statuses[i].words,
+                    strlen(check_statuses[i].words)) == 0)
+            h->check_status = check_statuses[i].status;
+    h->check_result = ok == CHECK_FAILED   ? CHECK_RES_FAILED
+                      : ok == CHECK_PASSED ? CHECK_RES_PASSED
+                                           : CHECK_RES_CONDPASS;
+}
+
 /* Records one result (enum check_outcome) in HAProxy's health counter:
  * from 0 (down) to rise + fall - 1 (settled up). A failure takes one off,
  * and the whole of it below "rise" (down); a success adds one, and the
@@ -1035,6 +1085,7 @@ static void check_record(struct check_run *run, int ok, const char *reason,
     int max = srv->rise + srv->fall - 1, was = h->health;
     int was_up = server_up(srv);
 
+    check_keep_status(h, ok, reason);
     if (ok == CHECK_CONDPASS && !h->up)
         return;
     if (ok == CHECK_FAILED) {
@@ -1920,25 +1971,6 @@ static void start_one(struct server *srv, void *arg)
         srv->agent_run = run_new(srv, agent_begin);
 }
 
-/* 1 if this worker must follow <srv>'s shared state in its weight: a
- * NOLB flag (disable-on-404) or a slowstart ramp. */
-static int check_weight_follows(const struct proxy *px,
-                                const struct server *srv)
-{
-    return srv->health != NULL &&
-           ((px->chk != NULL && px->chk->disable_on_404 &&
-             px->chk->type == CHECK_TYPE_HTTP) ||
-            srv->slowstart != 0);
-}
-
-/* 1 if this worker must poll the shared state of <srv> (for its weight,
- * its transitions, what its agent said or the errors traffic showed):
- * whenever it has one. */
-static int check_polled(const struct server *srv)
-{
-    return srv->health != NULL;
-}
-
 /* A transition of <srv> this worker had not seen: on-marked-down ends its
  * streams here, on-marked-up those of the backend's backup servers. */
 static void check_follow_change(struct server *srv)
@@ -1946,6 +1978,7 @@ static void check_follow_change(struct server *srv)
     struct server *b;
 
     srv->seen_changes = srv->health->changes;
+    srv->last_change = time(NULL);
     if (!server_up(srv) && srv->on_marked_down)
         server_kill_streams(srv, 'D');
     if (server_up(srv) && srv->on_marked_up && !srv->backup)
@@ -1955,9 +1988,9 @@ static void check_follow_change(struct server *srv)
 }
 
 /* Brings this worker in line with the shared state of <cfg>'s servers:
- * NOLB flags and slowstart ramps into the weights, transitions into the
- * streams; the checking worker applies "on-error" to errors any worker
- * observed. */
+ * NOLB flags (disable-on-404, forced ones) and slowstart ramps into the
+ * weights, transitions into the streams; the checking worker applies
+ * "on-error" to errors any worker observed. */
 static void check_poll(evutil_socket_t fd, short what, void *arg)
 {
     struct cfg *cfg = arg;
@@ -1966,10 +1999,9 @@ static void check_poll(evutil_socket_t fd, short what, void *arg)
 
     for (px = cfg->proxies; px != NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next) {
-            if (check_weight_follows(px, srv))
-                check_sync_weight(srv);
-            if (!check_polled(srv))
+            if (srv->health == NULL)
                 continue;
+            check_sync_weight(srv);
             if (srv->seen_changes != srv->health->changes)
                 check_follow_change(srv);
             if (srv->agent)
@@ -1991,7 +2023,7 @@ static void check_poll_start(struct cfg *cfg)
 
     for (px = cfg->proxies; px != NULL && srv == NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next)
-            if (check_polled(srv))
+            if (srv->health != NULL)
                 break;
     if (srv == NULL || poll != NULL)
         return;
@@ -2003,7 +2035,7 @@ static void check_poll_start(struct cfg *cfg)
 int check_start(struct cfg *cfg)
 {
     if (worker_id() == 1)
-        each_checked(cfg, start_one, NULL);
+        each_own_health(cfg, start_one, NULL);
     check_poll_start(cfg);
     return RC_OK;
 }

@@ -72,20 +72,32 @@ enum check_obs {
  * "error-limit" errors in a row are reached. */
 void check_observe(struct server *srv, enum check_obs what);
 
-/* What a Lua script forces of a server's health (Server:check_force_*,
- * agent_force_*). */
+/* HAProxy's numbers for the last check in "show servers state": its
+ * status before the first check (HCHK_STATUS_INI), and its results. */
+#define CHECK_ST_INI 1
+enum check_res {
+    CHECK_RES_UNKNOWN = 0,
+    CHECK_RES_FAILED = 2,
+    CHECK_RES_PASSED = 3,
+    CHECK_RES_CONDPASS = 4,
+};
+
+/* What a Lua script (Server:check_force_*, agent_force_*) or the runtime
+ * API ("set server ... health|agent") forces of a server's health. */
 enum check_force {
     CHECK_FORCE_UP,
+    CHECK_FORCE_STOPPING, /* up, health full, no new traffic */
     CHECK_FORCE_DOWN,
-    CHECK_FORCE_NOLB,
+    CHECK_FORCE_NOLB, /* no new traffic if up */
     CHECK_FORCE_AGENT_UP,
     CHECK_FORCE_AGENT_DOWN,
 };
 
-/* Any worker: forces <what> on <srv>'s shared health (a server without
- * checks nor agent has none), logged "changed from Lua script" when its
- * state changes, as HAProxy does. */
-void check_force(struct server *srv, enum check_force what);
+/* One worker: forces <what> on <srv>'s shared health (every server but a
+ * tracking one has one), logged ", changed from <by>" ("Lua script",
+ * "CLI") when its state changes, as HAProxy does; the other workers
+ * follow within a poll. */
+void check_force(struct server *srv, enum check_force what, const char *by);
 
 /* Logs, as HAProxy words it, that <srv> left the administrative state
  * <was> (enum server_admin) for the one it is in. */

@@ -202,6 +202,7 @@ static int server_ids_assign(struct proxy *px)
             }
         if (srv->puid != 0)
             taken[n++] = srv->puid;
+        srv->puid_forced = srv->puid != 0;
     }
     /* HAProxy's counting: the next number moves on with every server,
      * numbered by "id" or not */
@@ -235,6 +236,7 @@ int proxy_ids_assign(struct cfg *cfg)
             }
         if (px->uuid != 0)
             taken[n++] = px->uuid;
+        px->uuid_forced = px->uuid != 0;
     }
     for (px = cfg->proxies, next = 1; px != NULL; px = px->next, next++) {
         if (px->uuid == 0) {

@@ -152,7 +152,8 @@ struct switching_rule {
 struct proxy {
     struct proxy *next; /* in the generation's list */
     char *name;
-    int uuid; /* "id N", or the next number no proxy took (proxy_ids) */
+    int uuid;        /* "id N", or the next number no proxy took (proxy_ids) */
+    int uuid_forced; /* numbered by "id" */
     unsigned cap;
     enum px_mode mode;
     unsigned options;

@@ -241,9 +241,9 @@ static int server_parse_opts(struct server *srv, int i, int argc, char **args,
         int rc = RC_OK;
 
         if (strcmp(o, "disabled") == 0)
-            srv->disabled = 1;
+            srv->disabled = srv->cfg_disabled = 1;
         else if (strcmp(o, "enabled") == 0)
-            srv->disabled = 0;
+            srv->disabled = srv->cfg_disabled = 0;
         else if (strcmp(o, "backup") == 0)
             srv->backup = 1;
         else if (strcmp(o, "check") == 0)
@@ -573,7 +573,8 @@ static int server_track_pass(struct cfg *cfg)
     for (px = cfg->proxies; px != NULL; px = px->next)
         for (srv = px->servers; srv != NULL; srv = srv->next)
             if (srv->track != NULL && srv->health == NULL &&
-                (t = server_tracked(cfg, srv)) != NULL && t->health != NULL) {
+                (t = server_tracked(cfg, srv)) != NULL && t->health != NULL &&
+                server_checked(t)) {
                 srv->health = t->health;
                 srv->tracked = t;
                 n++;
@@ -651,6 +652,8 @@ void server_set_admin(struct server *srv, enum server_admin st)
     srv->disabled = st == SERVER_MAINT;
     srv->drain = st == SERVER_DRAIN;
     server_set_weight(srv, srv->uweight);
+    if (st != was)
+        srv->last_change = time(NULL);
     /* every worker makes the change, the first one says it */
     if (st != was && worker_id() == 1)
         check_log_admin(srv, was);

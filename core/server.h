@@ -3,6 +3,8 @@
 #ifndef LUAPROXY_CORE_SERVER_H
 #define LUAPROXY_CORE_SERVER_H
 
+#include <time.h>
+
 #include "core/cfgval.h"
 #include "core/lb.h"
 #include "core/proxy.h"
@@ -36,9 +38,14 @@ struct server_health {
      * (down, stopped, fail); the weight and maxconn it last gave (-1:
      * none), applied by every worker when <agent_seq> moves */
     int agent_down;
-    int agent_paused; /* Server:agent_disable(): what it said holds */
+    int agent_paused; /* Server:agent_disable(), "disable agent": what it
+                       * said holds */
     int agent_weight, agent_maxconn;
     unsigned agent_seq;
+    /* the last check, as HAProxy numbers them in "show servers state":
+     * its status (HCHK_STATUS_*, 1 before the first) and result (0
+     * unknown, 2 failed, 3 passed, 4 passed conditionally) */
+    int check_status, check_result;
 };
 
 /* "observe": what traffic tells of a server's health. */
@@ -80,20 +87,22 @@ struct server {
     int uweight; /* as last set ("set weight"), kept while draining */
     int drain;   /* "set server ... state drain": no new traffic */
     int maxconn;
-    int minconn;  /* with maxconn, the limit ramps from it to maxconn as
-                   * the backend's load nears its fullconn; see
-                   * server_dynamic_maxconn() */
-    int maxqueue; /* streams waiting in its queue, all workers; 0: any */
-    int disabled; /* "disabled", or maintenance ("set server ... maint") */
+    int minconn;      /* with maxconn, the limit ramps from it to maxconn as
+                       * the backend's load nears its fullconn; see
+                       * server_dynamic_maxconn() */
+    int maxqueue;     /* streams waiting in its queue, all workers; 0: any */
+    int disabled;     /* "disabled", or maintenance ("set server ... maint") */
+    int cfg_disabled; /* "disabled" in the configuration, for ever */
     int backup;
     int lb_cw; /* smooth round robin current weight */
     /* health checks ("check", "inter", "rise", "fall"...) */
     int check;
     unsigned inter, fastinter, downinter; /* ms */
     unsigned slowstart;                   /* ms, 0: none */
-    char *track; /* "track [backend/]server": its health is that one's */
-    char *redir; /* "redir PREFIX": GET and HEAD get a 302 there instead */
-    int puid;    /* "id N", or the next number its backend left free */
+    char *track;     /* "track [backend/]server": its health is that one's */
+    char *redir;     /* "redir PREFIX": GET and HEAD get a 302 there instead */
+    int puid;        /* "id N", or the next number its backend left free */
+    int puid_forced; /* numbered by "id" */
     struct cfg_addr check_addr; /* "addr": where checks go (family 0: the
                                  * server's own address) */
     struct server *tracked;     /* that server, once resolved */
@@ -112,8 +121,9 @@ struct server {
                                     * its slots (lb.c), which
                                     * on-marked-down/up and "shutdown
                                     * sessions" end */
-    char *cookie;   /* "cookie VALUE": names it to persistence, or NULL */
-    int check_port; /* 0: the server's port */
+    char *cookie;         /* "cookie VALUE": names it to persistence, or NULL */
+    int check_port;       /* 0: the server's port */
+    int check_port_moved; /* worker-local: changed by the runtime API */
     /* "agent-check": the agent's address (family 0: the checks') and
      * port, its interval (ms) and what is sent to it first */
     int agent;
@@ -126,7 +136,9 @@ struct server {
     int send_proxy;      /* PROXY protocol version to send first, 0: none */
     int pool_max;        /* pool-max-conn: idle connections kept, -1: any */
     unsigned pool_purge; /* pool-purge-delay: an idle one lives this long */
-    struct server_health *health; /* shared; NULL without "check" */
+    struct server_health *health; /* shared; for a tracking server, that of
+                                   * the server it tracks (NULL until
+                                   * resolved) */
     struct check_run *run;        /* the checking worker's state */
     unsigned cur_conns;           /* worker-local */
     struct server_slots *slots;   /* shared by every worker, see
@@ -141,6 +153,8 @@ struct server {
      * estimate, the estimate (idle + in use worth keeping) and its time */
     unsigned used_conns, max_used, est_need;
     struct timeval est_at;
+    time_t last_change; /* worker-local: last change of state, 0: none
+                         * since the worker started */
     const char *file;
     int line;
 };
@@ -186,6 +200,14 @@ struct server *server_template_dup(const struct server *t);
 static inline int server_up(const struct server *srv)
 {
     return srv->health == NULL || (srv->health->up && !srv->health->agent_down);
+}
+
+/* Returns 1 if checks, an agent or the server it tracks tell the health
+ * of <srv> (every server but the tracking ones has a shared health, which
+ * only the runtime API changes for a server without checks). */
+static inline int server_checked(const struct server *srv)
+{
+    return srv->check || srv->agent || srv->tracked != NULL;
 }
 
 /* Returns 1 if health checks took <srv> out of balancing (NOLB). */

@@ -265,7 +265,7 @@ void stats_line_server(struct stats_line *ln, const struct proxy *px, int iid,
     stats_set(ln, "uweight", "%d", srv->uweight);
     stats_set(ln, "act", "%d", !srv->backup);
     stats_set(ln, "bck", "%d", srv->backup);
-    if (srv->health != NULL) {
+    if (server_checked(srv)) {
         stats_set(ln, "chkdown", "%u", srv->health->changes / 2);
         stats_set(ln, "check_rise", "%d", srv->rise);
         stats_set(ln, "check_fall", "%d", srv->fall);
@@ -710,6 +710,28 @@ static int stats_cli_show(struct cli_req *req, int argc, char **args, void *arg)
     return RC_OK;
 }
 
+/* "clear counters": HAProxy resets the maximum values, which luaproxy does
+ * not keep; "clear counters all": every counter of every proxy and server
+ * of this worker (each worker runs it). */
+static int stats_cli_clear(struct cli_req *req, int argc, char **args,
+                           void *arg)
+{
+    struct proxy *px;
+    struct server *srv;
+
+    if (argc < 3 || strcmp(args[2], "all") != 0)
+        return RC_OK;
+    for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
+        memset(&px->cnt, 0, sizeof(px->cnt));
+        memset(&px->be_cnt, 0, sizeof(px->be_cnt));
+        for (srv = px->servers; srv != NULL; srv = srv->next) {
+            memset(&srv->cnt, 0, sizeof(srv->cnt));
+            srv->served = 0;
+        }
+    }
+    return RC_OK;
+}
+
 static const struct cli_cmd stats_cli_cmds[] = {
     {{"show", "stat", NULL},
      "show stat [<iid>|<px> <type> <sid>]     : report counters for each "
@@ -717,6 +739,19 @@ static const struct cli_cmd stats_cli_cmds[] = {
      CLI_LVL_USER,
      CLI_F_MERGE,
      stats_cli_show,
+     NULL},
+    {{"clear", "counters", NULL},
+     "clear counters [all]                    : clear max statistics counters "
+     "(or all counters)",
+     CLI_LVL_OPER,
+     CLI_F_WRITE,
+     stats_cli_clear,
+     NULL},
+    {{"clear", "counters", "all", NULL},
+     NULL,
+     CLI_LVL_ADMIN,
+     CLI_F_WRITE,
+     stats_cli_clear,
      NULL},
     {{NULL}, NULL, 0, 0, NULL, NULL},
 };

@@ -426,7 +426,7 @@ static int luab_srv_get_proxy(lua_State *L)
 #define LUAB_SRV_FORCE(fn, what)                                               \
     static int fn(lua_State *L)                                                \
     {                                                                          \
-        check_force(luab_srv_check(L), what);                                  \
+        check_force(luab_srv_check(L), what, "Lua script");                    \
         return 0;                                                              \
     }
 LUAB_SRV_FORCE(luab_srv_force_up, CHECK_FORCE_UP)
