@@ -42,6 +42,7 @@ static int core_init(void)
     map_cli_init();
     map_act_init();
     server_cli_init();
+    proxy_cli_init();
     stats_cli_init();
     return RC_OK;
 }

@@ -149,6 +149,13 @@ struct switching_rule {
     int line;
 };
 
+/* What the runtime API made of a frontend (worker-local). */
+enum px_fe_state {
+    PX_FE_READY = 0,
+    PX_FE_PAUSED,  /* "disable frontend": accepts nothing for now */
+    PX_FE_STOPPED, /* "shutdown frontend": for good */
+};
+
 struct proxy {
     struct proxy *next; /* in the generation's list */
     char *name;
@@ -161,6 +168,7 @@ struct proxy {
     unsigned inspect_delay;     /* tcp-request inspect-delay, ms */
     unsigned res_inspect_delay; /* tcp-response inspect-delay, ms */
     int maxconn;
+    enum px_fe_state fe_state;
     int rate_sess; /* "rate-limit sessions": per second, 0: none */
     struct rate_limit *sess_rate; /* its shared counter (rate_limit.c) */
     int fullconn; /* the backend load (streams) at which servers reach
@@ -246,6 +254,8 @@ void proxy_free(struct proxy *px);
 void proxy_sock_opts(const struct proxy *px, int fd, int client);
 /* Finds a proxy of <cfg> named <name> with at least capability <cap>. */
 struct proxy *proxy_find(const struct cfg *cfg, const char *name, unsigned cap);
+/* Registers the runtime API's frontend commands (core/proxy_cli.c). */
+void proxy_cli_init(void);
 /* Returns "frontend", "backend", "listen" or "defaults". */
 const char *proxy_cap_name(const struct proxy *px);
 /* The backend for stream <s> of a frontend: its use_backend rules in

@@ -323,7 +323,10 @@ void stats_line_frontend(struct stats_line *ln, const struct proxy *px, int iid)
     stats_set(ln, "rate", "%u", freq_ctr_read(&px->fe_sess_rate));
     if (px->mode == PX_MODE_HTTP)
         stats_set(ln, "req_rate", "%u", freq_ctr_read(&px->fe_req_rate));
-    stats_set(ln, "status", "%s", worker_draining() ? "STOP" : "OPEN");
+    stats_set(ln, "status", "%s",
+              worker_draining() || px->fe_state == PX_FE_STOPPED ? "STOP"
+              : px->fe_state == PX_FE_PAUSED                     ? "PAUSED"
+                                                                 : "OPEN");
 }
 
 /* Counts <s> into <c>: its bytes, its HTTP response and how it ended. */
@@ -444,7 +447,7 @@ size_t stats_info(struct stats_info *out)
     stats_info_set(out, &n, "Ulimit-n", "%lu", (unsigned long)rl.rlim_cur);
     if (cfg != NULL) {
         stats_info_set(out, &n, "Maxconn", "%d", cfg->global.maxconn);
-        stats_info_set(out, &n, "Hard_maxconn", "%d", cfg->global.maxconn);
+        stats_info_set(out, &n, "Hard_maxconn", "%d", wc.hard_maxconn);
     }
     stats_info_set(out, &n, "CurrConns", "%lu", wc.cur_conns);
     stats_info_set(out, &n, "CumConns", "%llu", wc.cum_conns);

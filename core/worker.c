@@ -49,6 +49,7 @@
 static struct event_base *loop;
 static struct cfg *cur_cfg;
 static int my_id, draining, accepting, my_chan = -1;
+static int hard_maxconn; /* the configured global maxconn */
 static unsigned long nsessions;
 static unsigned long long cum_sessions;
 static time_t started;
@@ -98,10 +99,11 @@ static int listener_full(const struct listener *l)
            (l->px->maxconn > 0 && l->px->feconn >= (unsigned)l->px->maxconn);
 }
 
-/* Watches <l> when the worker accepts and <l> has room, else not. */
+/* Watches <l> when the worker accepts, <l> has room and its frontend is
+ * neither disabled nor shut down by the runtime API, else not. */
 static void listener_update(struct listener *l)
 {
-    int want = accepting && !listener_full(l);
+    int want = accepting && !listener_full(l) && l->px->fe_state == PX_FE_READY;
 
     if (l->ev == NULL || want == l->watched)
         return;
@@ -128,6 +130,30 @@ void worker_get_counts(struct worker_counts *wc)
     wc->cur_conns = nsessions;
     wc->cum_conns = cum_sessions;
     wc->started = started;
+    wc->hard_maxconn = hard_maxconn;
+}
+
+void worker_frontend_update(struct proxy *px)
+{
+    struct listener *l;
+
+    for (l = px->listeners; l != NULL; l = l->next)
+        listener_update(l);
+}
+
+void worker_frontend_close(struct proxy *px)
+{
+    struct listener *l;
+
+    worker_frontend_update(px);
+    for (l = px->listeners; l != NULL; l = l->next)
+        listener_close(l); /* our copy: the master keeps its own */
+}
+
+void worker_set_maxconn(int n)
+{
+    cur_cfg->global.maxconn = n;
+    worker_accept_set(nsessions < (unsigned long)n);
 }
 
 void worker_session_add(struct session *sess)
@@ -485,6 +511,7 @@ void worker_run(struct cfg *cfg, int id, int chan)
     my_id = id;
     my_chan = chan;
     started = time(NULL);
+    hard_maxconn = cfg->global.maxconn;
     /* a loop the master made (a module used it at load time) shares the
      * master's epoll instance: give it its own */
     if (loop != NULL)

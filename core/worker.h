@@ -31,8 +31,18 @@ struct worker_counts {
     unsigned long cur_conns;
     unsigned long long cum_conns;
     time_t started;
+    int hard_maxconn; /* the configured global maxconn */
 };
 void worker_get_counts(struct worker_counts *wc);
+struct proxy;
+/* The runtime API changed the state or the maxconn of frontend <px>: its
+ * listeners accept or not accordingly. */
+void worker_frontend_update(struct proxy *px);
+/* "shutdown frontend": <px> (PX_FE_STOPPED) no longer accepts and this
+ * worker closes its copies of the listeners' sockets. */
+void worker_frontend_close(struct proxy *px);
+/* "set maxconn global": this worker takes up to <n> sessions. */
+void worker_set_maxconn(int n);
 /* Counts a session in and out, so a draining worker knows when to exit. */
 struct session;
 void worker_session_add(struct session *sess);
