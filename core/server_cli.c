@@ -389,7 +389,8 @@ static int server_cli_set_server(struct cli_req *req, int argc, char **args,
                          "weight\n");
 }
 
-/* "set maxconn server <backend>/<server> <maxconn>": 0 for no limit. */
+/* "set maxconn server <backend>/<server> <maxconn>": 0 for no limit; a
+ * dynamic limit (minconn) ramps up to the new maxconn. */
 static int server_cli_set_maxconn(struct cli_req *req, int argc, char **args,
                                   void *arg)
 {
@@ -408,7 +409,14 @@ static int server_cli_set_maxconn(struct cli_req *req, int argc, char **args,
         return cli_fail(req, "maxconn string empty or preceded by garbage");
     if (*end != '\0')
         return cli_fail(req, "Trailing garbage in maxconn string");
-    srv->maxconn = v < 0 ? 0 : v > INT_MAX ? INT_MAX : (int)v;
+    if (v < 0)
+        v = 0;
+    else if (v > INT_MAX)
+        v = INT_MAX;
+    /* as HAProxy: a fixed limit (no minconn below it) stays fixed */
+    if (srv->minconn == srv->maxconn)
+        srv->minconn = (int)v;
+    srv->maxconn = (int)v;
     return RC_OK;
 }
 
