@@ -147,14 +147,17 @@ sub half_closed {
 
 # The keep-alive timer ss shows for the socket on <port> whose peer port
 # is <peer> (local end when <local>, else the remote end), rounded to
-# tens of seconds: "keepalive ~50s", or "none".
+# tens of seconds, or to ten minutes from ten minutes on (ss counts those
+# in whole minutes, so the same timer may show 119 or 120):
+# "keepalive ~50s", or "none".
 sub ka_timer {
     my ($filter) = @_;
     my $out = `$ss -Htno state established '$filter' 2>&1`;
     return 'none' unless
         $out =~ /timer:\(keepalive,(?:(\d+)min)?(?:(\d+)(?:\.\d+)?(m?sec))?/;
     my $secs = ($1 // 0) * 60 + (($3 // '') eq 'msec' ? $2 / 1000 : $2 // 0);
-    return 'keepalive ~' . int(($secs + 5) / 10) * 10 . 's';
+    my $unit = $secs >= 600 ? 600 : 10;
+    return 'keepalive ~' . int(($secs + $unit / 2) / $unit) * $unit . 's';
 }
 
 # A keep-alive request on the ka frontend: the client socket's timer and
