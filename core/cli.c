@@ -23,6 +23,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/stats.h"
+#include "core/util.h"
 #include "core/worker.h"
 
 #define CLI_TABLES_MAX    16
@@ -244,12 +245,73 @@ static int cli_show_info(struct cli_req *req, int argc, char **args, void *arg)
     return RC_OK;
 }
 
+/* The "show info" fields each worker counts for itself: summed. */
+static const char *const cli_info_summed[] = {"CurrConns", "CumConns", "CumReq",
+                                              NULL};
+
+/* Appends the field <line> (<len> bytes, "Name: value") of the first
+ * worker, made the whole's: summed over the <n> answers <in> for the
+ * counts, the number of workers for Nbthread (HAProxy's threads are our
+ * workers), else as it is. */
+static void cli_info_field(const char *line, size_t len, char **in, int n,
+                           struct evbuffer *out)
+{
+    size_t nlen = strcspn(line, ":");
+    const char *const *k;
+    unsigned long long sum = 0;
+    const char *p;
+    int i;
+
+    if (nlen == 8 && memcmp(line, "Nbthread", 8) == 0) {
+        evbuffer_add_printf(out, "Nbthread: %d\n", n);
+        return;
+    }
+    for (k = cli_info_summed; *k != NULL; k++)
+        if (strlen(*k) == nlen && memcmp(*k, line, nlen) == 0)
+            break;
+    if (*k == NULL || nlen >= len) {
+        evbuffer_add_printf(out, "%.*s\n", (int)len, line);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        for (p = in[i]; (p = strstr(p, *k)) != NULL; p += nlen)
+            if ((p == in[i] || p[-1] == '\n') && p[nlen] == ':') {
+                sum += strtoull(p + nlen + 1, NULL, 10);
+                break;
+            }
+    evbuffer_add_printf(out, "%s: %llu\n", *k, sum);
+}
+
+/* The CLI_F_MERGE callback of "show info": the first worker's fields,
+ * with the counts of all of them. */
+static void cli_info_merge(struct evbuffer **in, int n, struct evbuffer *out)
+{
+    char **text = xcalloc((size_t)n, sizeof(*text));
+    const char *line, *end;
+    size_t len;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        len = evbuffer_get_length(in[i]);
+        text[i] = xmalloc(len + 1);
+        evbuffer_remove(in[i], text[i], len);
+        text[i][len] = '\0';
+    }
+    for (line = text[0]; *line != '\0'; line = *end ? end + 1 : end) {
+        end = line + strcspn(line, "\n");
+        cli_info_field(line, (size_t)(end - line), text, n, out);
+    }
+    for (i = 0; i < n; i++)
+        free(text[i]);
+    free(text);
+}
+
 static const struct cli_cmd cli_core_cmds[] = {
     {{"show", "info", NULL},
      "show info                               : report information about the "
      "running process",
      CLI_LVL_USER,
-     0,
+     CLI_F_MERGE,
      cli_show_info,
      NULL},
     {{NULL}, NULL, 0, 0, NULL, NULL},
@@ -258,6 +320,7 @@ static const struct cli_cmd cli_core_cmds[] = {
 void cli_init(void)
 {
     cli_register(cli_core_cmds);
+    cli_merge_register(cli_show_info, cli_info_merge);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
-# "show stat" with two workers answers for both, as HAProxy's threads share
-# their counters: requests, sessions, bytes, status classes and server
-# counts are the sums of what each worker counted, while "@1 show stat"
-# still gives worker 1's own.
+# "show stat" and "show info" with two workers answer for both, as
+# HAProxy's threads share their counters: requests, sessions, bytes,
+# status classes and server counts are the sums of what each worker
+# counted, while "@1 show stat" still gives worker 1's own.
 use strict;
 use warnings;
 use FindBin;
@@ -57,5 +57,17 @@ cmp_ok($one->{'fe/FRONTEND'}{req_tot}, '<', $n + 10,
     '@1 show stat: worker 1 alone counted fewer');
 is(show_stat('@1 ')->{'fe/FRONTEND'}{req_tot} + show_stat('@2 ')->{'fe/FRONTEND'}{req_tot},
     $n + 10, '@1 and @2 add up to the merged count');
+
+# show info: the workers' connection and request counts summed
+sub info_field {
+    my ($prefix, $name) = @_;
+    my $info = $t->cli('s.sock', $prefix . "show info\n") // '';
+    return $info =~ /^\Q$name\E: (\d+)$/m ? $1 : 'none';
+}
+is(info_field('', 'Nbthread'), 2, 'show info: Nbthread, the workers');
+is(info_field('', 'CumReq'), $n + 10, 'show info: CumReq of both workers');
+is(info_field('', 'CumConns'),
+    info_field('@1 ', 'CumConns') + info_field('@2 ', 'CumConns'),
+    'show info: CumConns, the sum of each worker\'s');
 
 $t->done_testing;
