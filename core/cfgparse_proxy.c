@@ -274,9 +274,10 @@ static int parse_redispatch(struct cfg_ctx *ctx, const struct cfg_kw *kw,
 {
     long long v;
 
-    if (argc > 2 && (cfgval_int(args[2], INT_MIN, INT_MAX, &v, err) != RC_OK ||
-                     (v == 0 && set_err(err, "'option redispatch' expects a "
-                                             "non-zero interval") != RC_OK)))
+    if (argc > 2 && strcmp(args[0], "no") != 0 &&
+        (cfgval_int(args[2], INT_MIN, INT_MAX, &v, err) != RC_OK ||
+         (v == 0 && set_err(err, "'option redispatch' expects a "
+                                 "non-zero interval") != RC_OK)))
         return RC_ERR;
     return cfg_set_flag(ctx, kw, argc, args, err);
 }

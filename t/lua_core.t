@@ -133,7 +133,8 @@ is($t->http_get($port, '/info')->{body},
     . 'CurrConns, Uptime); Concat:dump');
 ok($t->wait_log(qr/core alert line/), 'core.Alert reaches the log');
 ok($t->wait_log(qr/txn alert line/), 'txn:Alert reaches the log');
-$t->expect_alerts(qr/alert line/);
+$t->expect_alerts(qr/alert line/,
+    qr/is DOWN, changed from Lua script|has no server available/);
 
 my $r = $t->http_get($port, '/made');
 is("$r->{status} $r->{reason}", '207 Multi', 'Reply: set_status with a reason');
