@@ -183,6 +183,7 @@ enum act_ret rules_exec(const struct rule_list *l, struct rule_cursor *cur,
         }
         if (ret != ACT_RET_CONT) {
             cur->cur = NULL;
+            s->last_rule = r;
             return ret;
         }
     }

@@ -54,8 +54,9 @@ static int parse_mode(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
 /* Returns 1 if "bind" option <o> is one of ours that takes a value. */
 static int bind_opt_takes_arg(const char *o)
 {
-    static const char *const opts[] = {"name", "backlog", "maxconn", "mode",
-                                       "uid",  "gid",     "user",    "group"};
+    static const char *const opts[] = {"name", "backlog", "maxconn",
+                                       "mode", "uid",     "gid",
+                                       "user", "group",   "id"};
     size_t k;
 
     for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
@@ -77,6 +78,11 @@ int cfgparse_bind_opts(struct listener *l, int i, int argc, char **args,
         if (strcmp(o, "name") == 0) {
             free(l->name);
             l->name = xstrdup(args[i + 1]);
+            l->named = 1;
+        } else if (strcmp(o, "id") == 0) {
+            if (cfgval_int(args[i + 1], 1, 0x7fffffff, &v, err) != RC_OK)
+                return RC_ERR;
+            l->id = (int)v;
         } else if (strcmp(o, "backlog") == 0 || strcmp(o, "maxconn") == 0) {
             if (cfgval_int(args[i + 1], 1, 1000000, &v, err) != RC_OK)
                 return RC_ERR;
@@ -122,6 +128,7 @@ static int parse_bind(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                       char **args, char **err)
 {
     struct listener *l = xcalloc(1, sizeof(*l)), **pl;
+    int pos = 1;
 
     l->fd = -1;
     l->uid = l->gid = -1;
@@ -145,7 +152,9 @@ static int parse_bind(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     if (l->inherited)
         l->fd = l->addr.fd;
     for (pl = &ctx->px->listeners; *pl != NULL; pl = &(*pl)->next)
-        ;
+        pos++;
+    if (l->id == 0)
+        l->id = pos; /* HAProxy numbers the others by their place */
     *pl = l;
     return RC_OK;
 }

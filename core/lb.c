@@ -407,6 +407,7 @@ static int lb_took(struct stream *s, struct server *srv)
     }
     srv->cur_conns++;
     srv->served++;
+    freq_ctr_inc(&srv->sess_rate);
     /* as HAProxy: a retry that lands on another server is a redispatch */
     if (s->srv != NULL && s->srv != srv)
         s->redispatched = 1;

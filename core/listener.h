@@ -16,6 +16,8 @@ struct listener {
     struct proxy *px;
     struct cfg_addr addr;
     char *name;       /* the address as written, for logs and Lua */
+    int named;        /* <name> comes from the "name" option */
+    int id;           /* "id", else its place in the proxy from 1 */
     int fd;           /* -1 until bound */
     int backlog;      /* 0: the proxy's maxconn or the default */
     int maxconn;      /* 0: unlimited */

@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/ist.h"
 #include "core/vars.h"
@@ -203,6 +204,12 @@ void sample_conv_register_builtin(void);
 void sample_conv_hash_register(void);
 void sample_conv_text_register(void);
 void sample_conv_json_register(void);
+
+/* ---- hashes (core/sample_conv_hash.c) */
+/* Continues the sdbm hash <h> (0 to start) over <len> bytes of <p>. */
+uint32_t sample_hash_sdbm_add(uint32_t h, const unsigned char *p, size_t len);
+/* HAProxy's avalanche mix of a 32-bit hash. */
+uint32_t sample_hash_avalanche(uint32_t a);
 
 /* ---- casts */
 /* Casts <smp> in place to <to> with HAProxy's matrix; new strings come from

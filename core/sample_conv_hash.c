@@ -156,13 +156,16 @@ static uint32_t hash_djb2(const unsigned char *p, size_t len)
 }
 
 /* The sdbm database's hash: h * 65599 + c, written with shifts. */
-static uint32_t hash_sdbm(const unsigned char *p, size_t len)
+uint32_t sample_hash_sdbm_add(uint32_t h, const unsigned char *p, size_t len)
 {
-    uint32_t h = 0;
-
     while (len-- > 0)
         h = *p++ + (h << 6) + (h << 16) - h;
     return h;
+}
+
+static uint32_t hash_sdbm(const unsigned char *p, size_t len)
+{
+    return sample_hash_sdbm_add(0, p, len);
 }
 
 /* Willy Tarreau's wt6: two words mixed with data-dependent rotations. */
@@ -188,7 +191,7 @@ static uint32_t hash_wt6(const unsigned char *p, size_t len)
 
 /* HAProxy's "avalanche" option: Bob Jenkins' 32-bit integer mix, then a
  * multiplication by a prime near 3/4 of 2^32 to spread the values. */
-static uint32_t hash_avalanche(uint32_t a)
+uint32_t sample_hash_avalanche(uint32_t a)
 {
     a = (a + 0x7ed55d16) + (a << 12);
     a = (a ^ 0xc761c23c) ^ (a >> 19);
@@ -208,7 +211,7 @@ CONV_PROTO(conv_hash32)
         fn((const unsigned char *)smp->data.str.ptr, smp->data.str.len);
 
     if (args[0].type == ARGT_SINT && args[0].data.sint != 0)
-        h = hash_avalanche(h);
+        h = sample_hash_avalanche(h);
     smp->data.sint = h;
     smp->type = SMP_T_SINT;
     return 1;

@@ -144,6 +144,7 @@ struct server {
     struct server_slots *slots;   /* shared by every worker, see
                                    * core/server_slots.h */
     unsigned long long served;
+    struct freq_ctr sess_rate; /* streams it took, worker-local */
     struct px_counters cnt;
     struct stream_queue queue; /* waiting for this server, worker-local */
     struct idle_conn *idle;    /* connections kept for reuse, worker-local */

@@ -127,10 +127,11 @@ struct stream {
      * time it joined, in ms, plus its priority offset) */
     int prio_class, prio_offset;
     long long q_key;
-    int quiet;       /* made for the connection-level rules only: neither
-                      * logged nor counted */
-    int addrs_saved; /* set-src/dst: the session's addresses come back at
-                      * the end of the stream (core/stream_act.c) */
+    int quiet; /* made for the connection-level rules only: neither
+                * logged nor counted */
+    /* set-src/dst: the session's addresses that come back at the end of
+     * the stream (core/stream_act.c), NULL until a rule changed them */
+    struct addrs_saved *addrs_saved;
     /* streams that left the server's / the backend's queue with a slot
      * while this one waited there, plus one; 0 if it never waited there
      * (HAProxy's srv_queue / backend_queue, %sq / %bq) */
@@ -151,6 +152,8 @@ struct stream {
     struct server *prefer;
     char persist_log[2];            /* %tsc's persistence states ('-': none) */
     unsigned tmo[STREAM_TMO_COUNT]; /* set by "set-timeout", ms; 0: unset */
+    /* the last rule that ended a ruleset (last_rule_file/line), or NULL */
+    const struct rule *last_rule;
 };
 
 /* Starts serving a new session; the protocol layer of each proxy mode

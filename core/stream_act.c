@@ -133,8 +133,15 @@ static int stream_addrs_save(struct stream *s)
     a->dst = s->sess->dst;
     a->srclen = s->sess->srclen;
     a->dstlen = s->sess->dstlen;
-    s->addrs_saved = 1;
+    s->addrs_saved = a;
     return 1;
+}
+
+const union sess_addr *stream_act_conn_addr(const struct stream *s, int dst)
+{
+    if (s->addrs_saved != NULL)
+        return dst ? &s->addrs_saved->dst : &s->addrs_saved->src;
+    return dst ? &s->sess->dst : &s->sess->src;
 }
 
 /* set-src, set-dst: the address from <smp> (IPv4 or IPv6), the port kept,

@@ -23,6 +23,12 @@ void stream_set_priority_offset(struct stream *s, long long offset);
 void stream_set_tos(struct stream *s, long long tos);
 void stream_set_mark(struct stream *s, long long mark);
 
+/* The client connection's source (<dst> 0) or destination address as
+ * "tcp-request connection" rules left it, whatever a stream rule set
+ * since (fc_src, fc_dst). */
+union sess_addr;
+const union sess_addr *stream_act_conn_addr(const struct stream *s, int dst);
+
 void stream_act_init(void);
 
 #endif

@@ -16,8 +16,13 @@
 #endif
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/cfg.h"
 #include "core/core.h"
@@ -29,7 +34,10 @@
 #include "core/sample.h"
 #include "core/server.h"
 #include "core/server_slots.h"
+#include "core/conn.h"
+#include "core/listener.h"
 #include "core/stream.h"
+#include "core/stream_act.h"
 #include "core/worker.h"
 
 /* Fills <smp> with the address of <ss>; 0 for non-IP sockets. */
@@ -538,6 +546,171 @@ static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* ---- the client connection, its listener, the host */
+
+/* so_id: the listener's id; so_name: its "name" option, if any. */
+static int fetch_so_id(const struct arg *args, struct sample *smp,
+                       const struct smp_env *env, const void *priv)
+{
+    return env->strm ? smp_set_int(smp, env->strm->sess->li->id) : 0;
+}
+
+static int fetch_so_name(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    const struct listener *li = env->strm ? env->strm->sess->li : NULL;
+
+    return li != NULL && li->named ? smp_set_name(smp, li->name) : 0;
+}
+
+/* dst_conn: the listener's connections in this worker, this one
+ * included. */
+static int fetch_dst_conn(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    return env->strm ? smp_set_int(smp, env->strm->sess->li->nconn) : 0;
+}
+
+/* 1 if <a> is an address of this host: a socket can be bound to it. */
+static int addr_is_local(const union sess_addr *a)
+{
+    union sess_addr probe = *a;
+    socklen_t len =
+        a->sa.sa_family == AF_INET ? sizeof(probe.in4) : sizeof(probe.in6);
+    int fd, ok;
+
+    if (a->sa.sa_family == AF_INET)
+        probe.in4.sin_port = 0;
+    else
+        probe.in6.sin6_port = 0;
+    fd = socket(a->sa.sa_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return 0;
+    ok = bind(fd, &probe.sa, len) == 0;
+    close(fd);
+    return ok;
+}
+
+/* src_is_local, dst_is_local; priv as fetch_addr(). */
+static int fetch_is_local(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    const union sess_addr *a;
+
+    if (env->strm == NULL)
+        return 0;
+    a = priv ? &env->strm->sess->dst : &env->strm->sess->src;
+    if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6)
+        return 0;
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = addr_is_local(a);
+    return 1;
+}
+
+/* fc_src, fc_dst: the connection's addresses, set-src/dst of stream rules
+ * aside; priv as fetch_addr(). */
+static int fetch_fc_addr(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    return env->strm ? smp_set_addr(
+                           smp, stream_act_conn_addr(env->strm, priv != NULL))
+                     : 0;
+}
+
+static int fetch_fc_port(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    return env->strm ? smp_set_port(
+                           smp, stream_act_conn_addr(env->strm, priv != NULL))
+                     : 0;
+}
+
+/* The TCP_INFO fetches: which field, and whether it is a time in us that
+ * the optional unit argument ("ms", the default, or "us") scales. */
+struct tcp_info_field {
+    size_t off;
+    int is_time;
+};
+
+/* fc_rtt, fc_rttvar, fc_unacked, fc_sacked, fc_retrans, fc_fackets,
+ * fc_lost, fc_reordering: the kernel's view of the client socket. */
+static int fetch_tcp_info(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    const struct tcp_info_field *f = priv;
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    unsigned v;
+    int fd;
+
+    if (env->strm == NULL || env->strm->sess->conn == NULL)
+        return 0;
+    fd = conn_fd(env->strm->sess->conn);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    memcpy(&v, (const char *)&ti + f->off, sizeof(v));
+    if (f->is_time && args[0].type != ARGT_SINT)
+        v /= 1000; /* ms unless told "us" (the check turned it into 1) */
+    return smp_set_int(smp, v);
+}
+
+/* The unit of the TCP_INFO times: "ms" or "us", the latter kept as the
+ * integer 1. */
+static int check_tcp_info_unit(struct arg *args, char **err)
+{
+    if (args[0].type != ARGT_STR)
+        return RC_OK;
+    if (strcmp(args[0].data.str.ptr, "us") != 0 &&
+        strcmp(args[0].data.str.ptr, "ms") != 0)
+        return set_err(err, "expects 'ms' or 'us', got '%s'",
+                       args[0].data.str.ptr);
+    if (args[0].data.str.ptr[0] == 'm') {
+        sample_args_release(args);
+        return RC_OK;
+    }
+    free((char *)args[0].data.str.ptr);
+    args[0].type = ARGT_SINT;
+    args[0].data.sint = 1;
+    return RC_OK;
+}
+
+/* ---- rules, the transaction, the process */
+
+/* last_rule_file, last_rule_line: where the rule that last ended a
+ * ruleset of the stream was written; priv 'f', 'l'. */
+static int fetch_last_rule(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
+{
+    const struct rule *r = env->strm ? env->strm->last_rule : NULL;
+
+    if (r == NULL || r->file == NULL)
+        return 0;
+    if (*(const char *)priv == 'l')
+        return smp_set_int(smp, r->line);
+    return smp_set_name(smp, r->file);
+}
+
+/* uptime: seconds since the worker started. */
+static int fetch_uptime(const struct arg *args, struct sample *smp,
+                        const struct smp_env *env, const void *priv)
+{
+    struct worker_counts wc;
+
+    worker_get_counts(&wc);
+    return smp_set_int(smp,
+                       wc.started ? (long long)(time(NULL) - wc.started) : 0);
+}
+
+/* srv_sess_rate([backend/]server): streams this worker gave the server
+ * over the last second. */
+static int fetch_srv_sess_rate(const struct arg *args, struct sample *smp,
+                               const struct smp_env *env, const void *priv)
+{
+    const struct server *srv = server_arg(args, env);
+
+    return srv ? smp_set_int(smp, freq_ctr_read(&srv->sess_rate)) : 0;
+}
+
 static const char dst_tag = 1;
 static const char srv_used = 'c', srv_free = 'f', srv_queued = 'q';
 static const char rate_fe_sess = 's', rate_fe_req = 'r', rate_be_sess = 'b';
@@ -548,6 +721,19 @@ static const enum stream_tmo cur_server = STREAM_TMO_SERVER,
                              cur_tunnel = STREAM_TMO_TUNNEL,
                              cur_client = STREAM_TMO_CLIENT;
 static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
+static const char rule_file = 'f', rule_line = 'l';
+#define TI(field, t)                                                           \
+    {                                                                          \
+        offsetof(struct tcp_info, field), t                                    \
+    }
+static const struct tcp_info_field ti_rtt = TI(tcpi_rtt, 1),
+                                   ti_rttvar = TI(tcpi_rttvar, 1),
+                                   ti_unacked = TI(tcpi_unacked, 0),
+                                   ti_sacked = TI(tcpi_sacked, 0),
+                                   ti_retrans = TI(tcpi_retrans, 0),
+                                   ti_fackets = TI(tcpi_fackets, 0),
+                                   ti_lost = TI(tcpi_lost, 0),
+                                   ti_reordering = TI(tcpi_reordering, 0);
 
 #define COUNT_ROW(n, f, a, p, chk)                                             \
     {                                                                          \
@@ -646,6 +832,60 @@ static const struct sample_fetch_kw stream_fetches[] = {
      .fn = fetch_hostname,
      .out = SMP_T_STR,
      .match_method = PAT_MATCH_STR},
+    COUNT_ROW("so_id", fetch_so_id, NULL, NULL, NULL),
+    {.name = "so_name",
+     .fn = fetch_so_name,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_STR},
+    COUNT_ROW("dst_conn", fetch_dst_conn, NULL, NULL, NULL),
+    {.name = "src_is_local",
+     .fn = fetch_is_local,
+     .out = SMP_T_BOOL,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "dst_is_local",
+     .fn = fetch_is_local,
+     .out = SMP_T_BOOL,
+     .use = SMP_AVAIL_CONN,
+     .priv = &dst_tag,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "fc_src",
+     .fn = fetch_fc_addr,
+     .out = SMP_T_ADDR,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_IP},
+    {.name = "fc_dst",
+     .fn = fetch_fc_addr,
+     .out = SMP_T_ADDR,
+     .use = SMP_AVAIL_CONN,
+     .priv = &dst_tag,
+     .match_method = PAT_MATCH_IP},
+    COUNT_ROW("fc_src_port", fetch_fc_port, NULL, NULL, NULL),
+    COUNT_ROW("fc_dst_port", fetch_fc_port, NULL, &dst_tag, NULL),
+    COUNT_ROW("fc_rtt", fetch_tcp_info, "S?", &ti_rtt, check_tcp_info_unit),
+    COUNT_ROW("fc_rttvar", fetch_tcp_info, "S?", &ti_rttvar,
+              check_tcp_info_unit),
+    COUNT_ROW("fc_unacked", fetch_tcp_info, "S?", &ti_unacked,
+              check_tcp_info_unit),
+    COUNT_ROW("fc_sacked", fetch_tcp_info, "S?", &ti_sacked,
+              check_tcp_info_unit),
+    COUNT_ROW("fc_retrans", fetch_tcp_info, "S?", &ti_retrans,
+              check_tcp_info_unit),
+    COUNT_ROW("fc_fackets", fetch_tcp_info, "S?", &ti_fackets,
+              check_tcp_info_unit),
+    COUNT_ROW("fc_lost", fetch_tcp_info, "S?", &ti_lost, check_tcp_info_unit),
+    COUNT_ROW("fc_reordering", fetch_tcp_info, "S?", &ti_reordering,
+              check_tcp_info_unit),
+    {.name = "last_rule_file",
+     .fn = fetch_last_rule,
+     .out = SMP_T_STR,
+     .priv = &rule_file,
+     .match_method = PAT_MATCH_STR},
+    COUNT_ROW("last_rule_line", fetch_last_rule, NULL, &rule_line, NULL),
+    COUNT_ROW("uptime", fetch_uptime, NULL, NULL, NULL),
+    COUNT_ROW("srv_sess_rate", fetch_srv_sess_rate, "S", NULL,
+              check_server_arg),
     {.name = "ssl_fc",
      .fn = fetch_ssl_fc,
      .out = SMP_T_BOOL,

@@ -593,6 +593,119 @@ static int fetch_status(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* txn.status: the status sent to the client, else the server's once its
+ * response head is in (HAProxy's own replies included). */
+static int fetch_txn_status(const struct arg *args, struct sample *smp,
+                            const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    int status = txn ? txn->status : 0;
+
+    if (status == 0 && txn != NULL && (env->avail & SMP_AVAIL_RES))
+        status = txn->res.status;
+    if (status == 0)
+        return 0;
+    smp->type = SMP_T_SINT;
+    smp->data.sint = status;
+    return 1;
+}
+
+/* pathq: the path and the query string, from the first slash (an absolute
+ * URI loses its scheme and authority). */
+static int fetch_pathq(const struct arg *args, struct sample *smp,
+                       const struct smp_env *env, const void *priv)
+{
+    struct http_txn *txn = env_txn(env);
+    struct ist path;
+
+    if (txn == NULL || txn->req.uri.ptr == NULL)
+        return 0;
+    path = http_msg_path(&txn->req);
+    if (path.len == 0)
+        return 0;
+    return smp_str(
+        smp,
+        (struct ist){path.ptr,
+                     (size_t)(txn->req.uri.ptr + txn->req.uri.len - path.ptr)},
+        SMP_T_STR);
+}
+
+/* base32 (priv 'b') and url32 ('u'): HAProxy's hash of the first Host
+ * header followed by the path (base32) or the whole URI (url32); 0 with no
+ * request. */
+static int uri_hash32(const struct smp_env *env, char what, uint32_t *out)
+{
+    struct http_txn *txn = env_txn(env);
+    struct ist part;
+    uint32_t h = 0;
+    int i;
+
+    if (txn == NULL || txn->req.uri.ptr == NULL)
+        return 0;
+    if ((i = http_hdr_find(&txn->req, IST("host"), 0)) >= 0)
+        h = sample_hash_sdbm_add(
+            h, (const unsigned char *)txn->req.hdrs[i].value.ptr,
+            txn->req.hdrs[i].value.len);
+    part = what == 'u' ? txn->req.uri : http_msg_path(&txn->req);
+    h = sample_hash_sdbm_add(h, (const unsigned char *)part.ptr, part.len);
+    *out = sample_hash_avalanche(h);
+    return 1;
+}
+
+static int fetch_hash32(const struct arg *args, struct sample *smp,
+                        const struct smp_env *env, const void *priv)
+{
+    uint32_t h;
+
+    if (!uri_hash32(env, *(const char *)priv, &h))
+        return 0;
+    smp->type = SMP_T_SINT;
+    smp->data.sint = h;
+    return 1;
+}
+
+/* base32+src, url32+src: the hash in 4 bytes, most significant first,
+ * then the client's address (4 or 16 bytes), as binary. */
+static int fetch_hash32_src(const struct arg *args, struct sample *smp,
+                            const struct smp_env *env, const void *priv)
+{
+    const union sess_addr *src;
+    unsigned char *p;
+    size_t alen;
+    uint32_t h;
+
+    if (!uri_hash32(env, *(const char *)priv, &h))
+        return 0;
+    src = &env->strm->sess->src;
+    if (src->sa.sa_family == AF_INET)
+        alen = 4;
+    else if (src->sa.sa_family == AF_INET6)
+        alen = 16;
+    else
+        return 0;
+    if ((p = sample_alloc(env, 4 + alen)) == NULL)
+        return 0;
+    p[0] = (unsigned char)(h >> 24);
+    p[1] = (unsigned char)(h >> 16);
+    p[2] = (unsigned char)(h >> 8);
+    p[3] = (unsigned char)h;
+    memcpy(p + 4,
+           alen == 4 ? (const void *)&src->in4.sin_addr
+                     : (const void *)&src->in6.sin6_addr,
+           alen);
+    return smp_str(smp, (struct ist){(const char *)p, 4 + alen}, SMP_T_BIN);
+}
+
+/* req.proto_http: the request is HTTP, which it always is once parsed in
+ * an HTTP stream. */
+static int fetch_proto_http(const struct arg *args, struct sample *smp,
+                            const struct smp_env *env, const void *priv)
+{
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = env_txn(env) != NULL;
+    return 1;
+}
+
 /* The payload of a chunked request received so far, without framing, in
  * a copy the stream's pool owns. */
 static int req_body_dechunked(struct http_txn *txn, struct ist *out)
@@ -702,6 +815,7 @@ static int check_body_param(struct arg *args, char **err)
 
 static const char part_path = 'p', part_url = 'u', part_query = 'q';
 static const char msg_req = 'q', msg_res = 's';
+static const char hash_base = 'b', hash_url = 'u';
 static const struct hdr_fetch hf_req = {'q', 0}, hf_req_full = {'q', 1},
                               hf_res = {'s', 0}, hf_res_full = {'s', 1};
 
@@ -834,6 +948,39 @@ static const struct sample_fetch_kw http_fetches[] = {
             PAT_MATCH_IP),
     HDR_ROW("url_port", fetch_url_addr, NULL, SMP_T_SINT, REQ, &part_url,
             PAT_MATCH_INT),
+    {.name = "txn.status",
+     .fn = fetch_txn_status,
+     .out = SMP_T_SINT,
+     .match_method = PAT_MATCH_INT},
+    {.name = "pathq",
+     .fn = fetch_pathq,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .match_method = PAT_MATCH_STR},
+    HDR_ROW("base32", fetch_hash32, NULL, SMP_T_SINT, REQ, &hash_base,
+            PAT_MATCH_INT),
+    HDR_ROW("url32", fetch_hash32, NULL, SMP_T_SINT, REQ, &hash_url,
+            PAT_MATCH_INT),
+    HDR_ROW("base32+src", fetch_hash32_src, NULL, SMP_T_BIN, REQ, &hash_base,
+            PAT_MATCH_BIN),
+    HDR_ROW("url32+src", fetch_hash32_src, NULL, SMP_T_BIN, REQ, &hash_url,
+            PAT_MATCH_BIN),
+    HDR_ROW("req.proto_http", fetch_proto_http, NULL, SMP_T_BOOL, REQ, NULL,
+            PAT_MATCH_BOOL),
+    HDR_ROW("req_proto_http", fetch_proto_http, NULL, SMP_T_BOOL, REQ, NULL,
+            PAT_MATCH_BOOL),
+    HDR_ROW("scook", fetch_cook, "S?", SMP_T_STR, RES, &msg_res, PAT_MATCH_STR),
+    HDR_ROW("scook_cnt", fetch_cook_cnt, "S?", SMP_T_SINT, RES, &msg_res,
+            PAT_MATCH_INT),
+    HDR_ROW("scook_val", fetch_cook_val, "S?", SMP_T_SINT, RES, &msg_res,
+            PAT_MATCH_INT),
+    HDR_ROW("shdr", fetch_hdr, "S?,I?", SMP_T_STR, RES, &hf_res, PAT_MATCH_STR),
+    HDR_ROW("shdr_cnt", fetch_hdr_cnt, "S?", SMP_T_SINT, RES, &hf_res,
+            PAT_MATCH_INT),
+    HDR_ROW("shdr_ip", fetch_hdr_ip, "S?,I?", SMP_T_ADDR, RES, &hf_res,
+            PAT_MATCH_IP),
+    HDR_ROW("shdr_val", fetch_hdr_val, "S?,I?", SMP_T_SINT, RES, &hf_res,
+            PAT_MATCH_INT),
     {.name = "status",
      .fn = fetch_status,
      .out = SMP_T_SINT,
@@ -881,6 +1028,7 @@ static const struct acl_default http_acl_defaults[] = {
     {"METH_POST", {"method", "POST", NULL}},
     {"METH_PUT", {"method", "PUT", NULL}},
     {"METH_TRACE", {"method", "TRACE", NULL}},
+    {"HTTP", {"req.proto_http", NULL}},
     {"HTTP_1.0", {"req.ver", "1.0", NULL}},
     {"HTTP_1.1", {"req.ver", "1.1", NULL}},
     {"HTTP_URL_ABS", {"url_reg", "^[^/:]*://", NULL}},

@@ -1,0 +1,151 @@
+#!/usr/bin/perl
+# Sample fetches about the request line, the listener, the client socket,
+# the last final rule and the response aliases (pathq, base32, url32 and
+# their "+src" forms, so_id, so_name, dst_conn, *_is_local, fc_*, last_rule_*,
+# req.proto_http and the "HTTP" ACL, scook, shdr, srv_sess_rate,
+# txn.status, uptime), run by HAProxy (Debian's /usr/sbin/haproxy, when
+# installed) and by us on one configuration: every deterministic value must
+# be the same from both, through real requests.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Luaproxy;
+
+my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
+my $t = Test::Luaproxy->new;
+my $have_ha = -x $haproxy;
+
+# Values of the request, answered by "http-request return".
+my @req = (
+    'pathq', 'base32', 'url32', 'base32+src,hex', 'url32+src,hex', 'so_id',
+    'so_name', 'req.proto_http', 'req_proto_http', 'dst_conn',
+    'dst_is_local', 'src_is_local', 'fc_src', 'fc_dst', 'fc_dst_port',
+    'fc_rtt', 'fc_rttvar(ms)', 'fc_unacked', 'fc_retrans', 'fc_lost',
+    'last_rule_file', 'last_rule_line', 'srv_sess_rate(bk/s1)',
+);
+# Values of the response, copied into "X-R-<n>: <name>=<value>".
+my @res = (
+    'scook(a)', 'scook_cnt(a)', 'scook_cnt(b)', 'scook_val(a)', 'shdr(x-a)',
+    'shdr(x-a,1)', 'shdr_cnt(x-a)', 'shdr_val(x-n)', 'shdr_ip(x-ip)',
+    'srv_sess_rate(s1)', 'srv_sess_rate(bk/s2)',
+);
+
+sub config {
+    my ($base, $with_new) = @_;
+    my $p = $t->port($base);
+    my $o = $t->port(8391);
+    my $probe = join(' ', map { "$_=%[$_]" } @req);
+    my $i = 0;
+    my $ress = join('', map { $i++; "    http-response set-header X-R-$i \"$_=%[$_]\"\n" } @res);
+    # Not in HAProxy 2.6: only ours answers them.
+    my $new = $with_new ? "    http-response set-header X-New \"%[txn.status] %[uptime]\"\n" : '';
+    return <<"EOF2";
+global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 3s
+    timeout server 3s
+frontend fe
+    bind 127.0.0.1:$p name first id 7
+    bind 127.0.0.1:@{[$p + 1]}
+    bind 127.0.0.1:@{[$p + 2]}
+    http-request set-header x-a b
+    http-request deny if { path /d }
+    http-request allow if { path /a }
+    http-request return status 200 content-type text/plain lf-string "$probe\\n" if { path_beg /r } HTTP
+    http-after-response set-header X-LR "%[last_rule_file]:%[last_rule_line]"
+    default_backend bk
+backend bk
+    http-request deny if { path /a }
+$ress$new    server s1 127.0.0.1:$o
+    server s2 127.0.0.1:$o
+EOF2
+}
+
+$t->write_file('lp.cfg', config(8300, 1));
+$t->write_file('ha.cfg', config(8350, 0));
+$t->config('lp.cfg');
+$t->http_origin(8391, sub {
+    return [200, ['content-type' => 'text/plain', 'Set-Cookie' => 'a=12; path=/',
+        'Set-Cookie' => 'b=x', 'X-A' => 'one, two', 'X-A' => 'three',
+        'X-N' => '42', 'X-IP' => '10.0.0.9'], "hi\n"];
+});
+$t->run;
+$t->run_haproxy($haproxy, 'ha.cfg', $t->port(8350)) if $have_ha;
+
+# The body and the headers we compare of one exchange on <port>.
+sub exchange {
+    my ($port, $raw) = @_;
+    my $r = $t->http($port, $raw);
+    my @lines = ("status: $r->{status}", split(/ /, $r->{body} // ''));
+    push @lines, map { "$_: " . ($r->{headers}{$_} // '(none)') }
+        'x-lr', map { "x-r-$_" } 1 .. @res;
+    return \@lines;
+}
+
+# Sends the same bytes to both (to the <n>th bind); every value must match,
+# the config file names aside.
+sub same {
+    my ($name, $raw, $n) = @_;
+    my $lp = exchange($t->port(8300) + ($n // 0), $raw);
+    s/[^ :]*lp\.cfg/X.cfg/g for @$lp;
+    # the ports differ: compare their place among the binds
+    s/^fc_dst_port=(\d+)$/'fc_dst_port=+' . ($1 - $t->port(8300))/e for @$lp;
+    SKIP: {
+        skip "no haproxy at $haproxy", 1 unless $have_ha;
+        my $ha = exchange($t->port(8350) + ($n // 0), $raw);
+        s/[^ :]*ha\.cfg/X.cfg/g for @$ha;
+        s/^fc_dst_port=(\d+)$/'fc_dst_port=+' . ($1 - $t->port(8350))/e for @$ha;
+        is_deeply($lp, $ha, $name) or diag(explain($lp, $ha));
+    }
+    return join("\n", @$lp);
+}
+
+my $v = same('a path with a query', "GET /r/a/b?x=1 HTTP/1.1\r\n"
+    . "Host: example.com\r\nConnection: close\r\n\r\n");
+like($v, qr/^pathq=\/r\/a\/b\?x=1$/m, 'pathq keeps the query');
+like($v, qr/^base32=2766690504$/m, 'base32 hashes the Host and the path');
+like($v, qr/^url32=2049038084$/m, 'url32 hashes the Host and the URI');
+like($v, qr/^base32\+src,hex=A4E858C87F000001$/m,
+    'base32+src: the hash then the address');
+like($v, qr/^so_id=7\nso_name=first$/m, 'the listener\'s id and name');
+like($v, qr/^req.proto_http=1$/m, 'HTTP is HTTP');
+like($v, qr/^fc_src=127.0.0.1$/m, 'fc_src');
+like($v, qr/^fc_rtt=\d+$/m, 'fc_rtt from TCP_INFO');
+like($v, qr/^last_rule_file=$/m, 'no final rule before the return ends');
+same('a bare question mark', "GET /r? HTTP/1.1\r\nHost: example.com\r\n"
+    . "Connection: close\r\n\r\n");
+same('a percent-encoded path', "GET /r/%41 HTTP/1.1\r\nHost: Ex.Com\r\n"
+    . "Connection: close\r\n\r\n");
+$v = same('HTTP/1.0 without Host on the second bind', "GET /rr HTTP/1.0\r\n\r\n", 1);
+like($v, qr/^so_id=2\nso_name=$/m, 'an unnamed listener: its place, no name');
+like($v, qr/^fc_dst_port=\+1$/m, 'fc_dst_port');
+same('the third bind', "GET /r HTTP/1.0\r\n\r\n", 2);
+$v = same('a deny: the last rule is where', "GET /d HTTP/1.1\r\nHost: h\r\n"
+    . "Connection: close\r\n\r\n");
+like($v, qr/^x-lr: X.cfg:\d+$/m, 'last_rule_* after a deny');
+$v = same('the backend\'s deny after the frontend\'s allow',
+    "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+like($v, qr/^x-lr: X.cfg:19$/m, 'the backend rule is the last');
+$v = same('response aliases', "GET /x HTTP/1.1\r\nHost: h\r\n"
+    . "Connection: close\r\n\r\n");
+like($v, qr/^x-r-1: scook\(a\)=12$/m, 'scook reads Set-Cookie');
+like($v, qr/^x-lr: :$/m, 'no final rule: no last rule');
+
+my $r = $t->http($t->port(8300), "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+like($r->{headers}{'x-new'} // '', qr/^200 \d+$/, 'txn.status and uptime');
+
+# Wrong arguments are refused at load, at their line.
+$t->rule_errors(
+    ['http-request set-var(txn.x) fc_rtt(s)', "expects 'ms' or 'us'"],
+    ['http-request set-var(txn.x) srv_sess_rate(bk/)', 'expects [<backend>/]<server>'],
+    ['http-request set-var(txn.x) pathq(1)', 'pathq'],
+);
+my ($rc, $out) = $t->check_config("frontend fe\n    mode http\n"
+    . "    bind 127.0.0.1:1 id x\n", 'bad.cfg');
+ok($rc != 0 && $out =~ /bad\.cfg:3: /, 'a bind id must be a number') or diag($out);
+$t->done_testing;
