@@ -696,13 +696,39 @@ static int fetch_hash32_src(const struct arg *args, struct sample *smp,
     return smp_str(smp, (struct ist){(const char *)p, 4 + alen}, SMP_T_BIN);
 }
 
-/* req.proto_http: the request is HTTP, which it always is once parsed in
- * an HTTP stream. */
+/* req.proto_http (req_proto_http): true once the request parsed as HTTP:
+ * always in an HTTP stream; in a TCP one, when the client's bytes make a
+ * whole valid request head (no sample if they do not, none yet while they
+ * may). */
 static int fetch_proto_http(const struct arg *args, struct sample *smp,
                             const struct smp_env *env, const void *priv)
 {
+    struct evbuffer *in;
+    struct h1_msg *m;
+    size_t len;
+    int rc;
+
+    if (env_txn(env) == NULL) {
+        if (env->strm == NULL || env->strm->sess->conn == NULL)
+            return 0;
+        in = conn_input(env->strm->sess->conn);
+        len = in ? evbuffer_get_length(in) : 0;
+        if ((m = sample_alloc(env, sizeof(*m))) == NULL)
+            return 0;
+        h1_msg_init(m, NULL);
+        rc = len ? h1_parse_request(m, (const char *)evbuffer_pullup(in, -1),
+                                    len)
+                 : RC_AGAIN;
+        if (rc == RC_ERR)
+            return 0;
+        if (rc == RC_AGAIN) {
+            if (!(env->opt & SMP_OPT_FINAL))
+                smp->flags |= SMP_F_MAY_CHANGE;
+            return 0;
+        }
+    }
     smp->type = SMP_T_BOOL;
-    smp->data.sint = env_txn(env) != NULL;
+    smp->data.sint = 1;
     return 1;
 }
 
@@ -965,10 +991,10 @@ static const struct sample_fetch_kw http_fetches[] = {
             PAT_MATCH_BIN),
     HDR_ROW("url32+src", fetch_hash32_src, NULL, SMP_T_BIN, REQ, &hash_url,
             PAT_MATCH_BIN),
-    HDR_ROW("req.proto_http", fetch_proto_http, NULL, SMP_T_BOOL, REQ, NULL,
-            PAT_MATCH_BOOL),
-    HDR_ROW("req_proto_http", fetch_proto_http, NULL, SMP_T_BOOL, REQ, NULL,
-            PAT_MATCH_BOOL),
+    HDR_ROW("req.proto_http", fetch_proto_http, NULL, SMP_T_BOOL,
+            SMP_AVAIL_CONN, NULL, PAT_MATCH_BOOL),
+    HDR_ROW("req_proto_http", fetch_proto_http, NULL, SMP_T_BOOL,
+            SMP_AVAIL_CONN, NULL, PAT_MATCH_BOOL),
     HDR_ROW("scook", fetch_cook, "S?", SMP_T_STR, RES, &msg_res, PAT_MATCH_STR),
     HDR_ROW("scook_cnt", fetch_cook_cnt, "S?", SMP_T_SINT, RES, &msg_res,
             PAT_MATCH_INT),

@@ -11,11 +11,12 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Test::Luaproxy;
+use Test::Luaproxy qw(syslog_sink syslog_drain syslog_next);
 
 my $haproxy = $ENV{HAPROXY_BINARY} // '/usr/sbin/haproxy';
 my $t = Test::Luaproxy->new;
 my $have_ha = -x $haproxy;
+my %udp = map { $_ => syslog_sink() } qw(lp ha);
 
 # Values of the request, answered by "http-request return".
 my @req = (
@@ -32,8 +33,21 @@ my @res = (
     'srv_sess_rate(s1)', 'srv_sess_rate(bk/s2)',
 );
 
+# Values of "tcp-request content" rules in a TCP frontend, logged.
+my @tcp = (
+    'req.ssl_ver', 'req_ssl_ver', 'req.rdp_cookie', 'rdp_cookie(mstshash)',
+    'req.rdp_cookie(mstshash)', 'req.rdp_cookie_cnt',
+    'req.rdp_cookie_cnt(other)', 'req.payload_lv(0,1),hex',
+    'req.payload_lv(1,2,5),hex', 'req.payload_lv(0,1,+1),hex',
+    'req.payload_lv(0,1,-1),hex', 'req.proto_http', 'req_proto_http',
+);
+
 sub config {
-    my ($base, $with_new) = @_;
+    my ($base, $with_new, $who) = @_;
+    my $uport = $udp{$who}->sockport;
+    my $k = 0;
+    my $tcp_rules = join('', map { $k++; "    tcp-request content set-var(txn.v$k) $_\n" } @tcp);
+    my $tcp_log = join(' ', map { "v$_=%[var(txn.v$_)]" } 1 .. @tcp);
     my $p = $t->port($base);
     my $o = $t->port(8391);
     my $probe = join(' ', map { "$_=%[$_]" } @req);
@@ -63,11 +77,20 @@ backend bk
     http-request deny if { path /a }
 $ress$new    server s1 127.0.0.1:$o
     server s2 127.0.0.1:$o
+frontend ft
+    mode tcp
+    bind 127.0.0.1:@{[$p + 3]}
+    log 127.0.0.1:$uport local0
+    log-format "$tcp_log"
+    tcp-request inspect-delay 100ms
+    # the values once every byte is in, for both servers alike
+    tcp-request content set-var(txn.w) int(1) if WAIT_END
+$tcp_rules    tcp-request content reject
 EOF2
 }
 
-$t->write_file('lp.cfg', config(8300, 1));
-$t->write_file('ha.cfg', config(8350, 0));
+$t->write_file('lp.cfg', config(8300, 1, 'lp'));
+$t->write_file('ha.cfg', config(8350, 0, 'ha'));
 $t->config('lp.cfg');
 $t->http_origin(8391, sub {
     return [200, ['content-type' => 'text/plain', 'Set-Cookie' => 'a=12; path=/',
@@ -139,11 +162,57 @@ like($v, qr/^x-lr: :$/m, 'no final rule: no last rule');
 my $r = $t->http($t->port(8300), "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
 like($r->{headers}{'x-new'} // '', qr/^200 \d+$/, 'txn.status and uptime');
 
+# The values TCP content rules logged for <bytes>, from each server.
+sub tcp_same {
+    my ($name, $bytes) = @_;
+    syslog_drain($udp{$_}) for qw(lp ha);
+    $t->raw_request($t->port(8300) + 3, $bytes);
+    my $lp = syslog_next($udp{lp});
+    SKIP: {
+        skip "no haproxy at $haproxy", 1 unless $have_ha;
+        $t->raw_request($t->port(8350) + 3, $bytes);
+        is($lp, syslog_next($udp{ha}), $name);
+    }
+    return $lp;
+}
+
+my $z32 = "\0" x 32;
+$v = tcp_same('a TLS 1.2 hello in a TLS 1.0 record',
+    pack('H*', '1603010029010000250303') . $z32 . "\0\0\0\0");
+like($v, qr/ v1=196611 v2=196611 /, 'req.ssl_ver: the hello\'s version');
+tcp_same('a TLS 1.0 hello in an SSLv3 record',
+    pack('H*', '1603000029010000250301') . $z32 . "\0\0\0\0");
+tcp_same('an application data record', pack('H*', '170301002901000025030300')
+    . $z32 . "\0\0\0");
+tcp_same('an SSLv2 record version', pack('H*', '1602000029010000250303')
+    . $z32 . "\0\0\0\0");
+tcp_same('a record too short for a hello', pack('H*', '160301000601000002030300'));
+tcp_same('the smallest record', pack('H*', '1603010007010000030303ff'));
+tcp_same('an SSLv2 hello', pack('H*', '802e01030000150000001000') . ("\0" x 37));
+my $rdp = pack('H*', '0300002a25e00000000000');
+$v = tcp_same('an RDP cookie', $rdp . "Cookie: mstshash=bob\r\n\x01\0\x08\0");
+like($v, qr/ v3=bob v4=bob v5=bob v6=1 v7=0 /, 'req.rdp_cookie');
+tcp_same('an RDP cookie of another name', $rdp . "Cookie: other=1\r\n\x01\0");
+tcp_same('an RDP cookie without a name', $rdp . "Cookie: =abc\r\n\x01\0");
+tcp_same('an RDP cookie without =', $rdp . "Cookie:  abc\r\n\x01\0");
+tcp_same('an RDP cookie with = in its value',
+    $rdp . "cookie: mstshash=x=y;z\r\n\x01");
+tcp_same('an empty RDP cookie', $rdp . "Cookie: mstshash=\r\n\x01\0");
+$v = tcp_same('a length-value block', "\x03ABCDEF");
+like($v, qr/ v8=414243 /, 'req.payload_lv');
+tcp_same('a short block', "\x09ABCDEF");
+$v = tcp_same('an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+like($v, qr/ v12=1 v13=1$/, 'req.proto_http in TCP mode');
+tcp_same('half an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n");
+
 # Wrong arguments are refused at load, at their line.
 $t->rule_errors(
     ['http-request set-var(txn.x) fc_rtt(s)', "expects 'ms' or 'us'"],
     ['http-request set-var(txn.x) srv_sess_rate(bk/)', 'expects [<backend>/]<server>'],
     ['http-request set-var(txn.x) pathq(1)', 'pathq'],
+    ['http-request set-var(txn.x) req.payload_lv(0,0)', 'payload length must be > 0'],
+    ['http-request set-var(txn.x) req.payload_lv(0,1,x)', 'integer'],
+    ['http-request set-var(txn.x) req.payload_lv(a,1)', 'req.payload_lv'],
 );
 my ($rc, $out) = $t->check_config("frontend fe\n    mode http\n"
     . "    bind 127.0.0.1:1 id x\n", 'bad.cfg');

@@ -9,13 +9,18 @@
 #include "config.h"
 #endif
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
 #include "core/conn.h"
+#include "core/errors.h"
 #include "core/sample.h"
 #include "core/stream.h"
+#include "core/util.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_ana.h"
 
@@ -196,7 +201,200 @@ static int fetch_ssl_sni(const struct arg *args, struct sample *smp,
     return 1;
 }
 
+/* Bytes from <off> of <from>: 1 with *<p> pointing at <need> of them, 0
+ * with <smp> marked "not yet" (unless final) when fewer came. */
+static int bytes_at(bytes_cb from, const struct smp_env *env, size_t need,
+                    const unsigned char **p, struct sample *smp)
+{
+    size_t len;
+
+    *p = from(env, need, &len);
+    if (*p == NULL || len < need)
+        return not_yet(smp, env);
+    return 1;
+}
+
+/* req.payload_lv(off1,len[,off2]), res.payload_lv: the block whose size
+ * is the <len>-byte big-endian integer at <off1>, starting right after it
+ * or at <off2> (absolute, or "+n"/"-n" from the end of the size field);
+ * <priv> says whose bytes. The check turned <off2> into an integer and a
+ * relative flag in the fourth argument. */
+static int fetch_payload_lv(const struct arg *args, struct sample *smp,
+                            const struct smp_env *env, const void *priv)
+{
+    bytes_cb bytes = *(const bytes_cb *)priv;
+    size_t off = (size_t)args[0].data.sint, width = (size_t)args[1].data.sint;
+    const unsigned char *p;
+    long long start = (long long)(off + width);
+    unsigned long long size = 0;
+    size_t i;
+
+    if (!bytes_at(bytes, env, off + width, &p, smp))
+        return 0;
+    for (i = 0; i < width; i++)
+        size = size << 8 | p[off + i];
+    if (args[2].type == ARGT_SINT)
+        start = args[2].data.sint + (args[3].data.sint ? start : 0);
+    if (start < 0 || size > 1U << 30)
+        return 0;
+    if (!bytes_at(bytes, env, (size_t)start + (size_t)size, &p, smp))
+        return 0;
+    smp->type = SMP_T_BIN;
+    smp->data.str.ptr = (const char *)p + start;
+    smp->data.str.len = (size_t)size;
+    return 1;
+}
+
+/* The size field must be at least a byte; <off2> an integer, maybe signed
+ * to mean relative. */
+static int check_payload_lv(struct arg *args, char **err)
+{
+    const char *s;
+    long long v;
+
+    if (args[0].data.sint < 0)
+        return set_err(err, "payload offset must be >= 0");
+    if (args[1].data.sint <= 0)
+        return set_err(err, "payload length must be > 0");
+    if (args[2].type != ARGT_STR)
+        return RC_OK;
+    s = args[2].data.str.ptr;
+    if (!sample_parse_sint(s + (s[0] == '+'), strlen(s) - (s[0] == '+'), &v))
+        return set_err(err, "expects an integer offset, got '%s'", s);
+    args[3].type = ARGT_SINT; /* relative: "+n" or "-n" */
+    args[3].data.sint = s[0] == '+' || s[0] == '-';
+    free((char *)s);
+    args[2].type = ARGT_SINT;
+    args[2].data.sint = v;
+    args[4].type = ARGT_STOP;
+    return RC_OK;
+}
+
+/* The version of an SSLv2 CLIENT-HELLO with a two-byte header at <p>:
+ * its lengths must add up (ciphers by 3, a 0 or 16-byte session id, a
+ * 16 to 32-byte challenge). */
+static int ssl2_hello_ver(const unsigned char *p, size_t len,
+                          struct sample *smp, const struct smp_env *env)
+{
+    size_t rec, ci, si, ch;
+
+    if (len < 11)
+        return not_yet(smp, env);
+    rec = ((size_t)(p[0] & 0x7f) << 8) | p[1];
+    ci = ((size_t)p[5] << 8) | p[6];
+    si = ((size_t)p[7] << 8) | p[8];
+    ch = ((size_t)p[9] << 8) | p[10];
+    if (p[2] != 0x01 || ci % 3 != 0 || (si != 0 && si != 16) || ch < 16 ||
+        ch > 32 || rec != 9 + ci + si + ch)
+        return 0;
+    if (len < 2 + rec)
+        return not_yet(smp, env);
+    smp->type = SMP_T_SINT;
+    smp->data.sint = (long long)p[3] << 16 | p[4];
+    return 1;
+}
+
+/* The largest TLS record HAProxy takes for one (2^14 + 2048). */
+#define TLS_RECORD_MAX (16384 + 2048)
+
+/* req.ssl_ver (req_ssl_ver): (major << 16) | minor of the client's hello,
+ * an SSLv3/TLS record (the version the hello announces) or an SSLv2
+ * hello. */
+static int fetch_ssl_ver(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    const unsigned char *p;
+    size_t len, rec;
+
+    p = client_bytes(env, 5 + TLS_RECORD_MAX, &len);
+    if (p == NULL)
+        return not_yet(smp, env);
+    if (p[0] & 0x80)
+        return ssl2_hello_ver(p, len, smp, env);
+    if ((p[0] < 0x14 || p[0] > 0x17) && p[0] != 0xff)
+        return 0;
+    if (len < 5)
+        return not_yet(smp, env);
+    rec = ((size_t)p[3] << 8) | p[4];
+    if (p[1] < 3 || rec == 0 || rec > TLS_RECORD_MAX)
+        return 0;
+    if (len < 5 + rec || len < 11) /* the hello's version: bytes 9, 10 */
+        return not_yet(smp, env);
+    smp->type = SMP_T_SINT;
+    smp->data.sint = (long long)p[9] << 16 | p[10];
+    return 1;
+}
+
+/* Finds the RDP cookie <name> (any name when empty) in the client's X.224
+ * connection request: "Cookie: name=value" right after the 11 header
+ * bytes, ended by CRLF. 1 with *<val> set, 0 if there is none, -1 if more
+ * bytes are needed. */
+static int rdp_cookie_find(const unsigned char *p, size_t len, struct ist name,
+                           struct ist *val)
+{
+    size_t i = 11, end;
+
+    if (len <= i + 7)
+        return -1;
+    if (strncasecmp((const char *)p + i, "Cookie:", 7) != 0)
+        return 0;
+    for (i += 7; i < len && p[i] == ' '; i++)
+        ;
+    if (name.len > 0) {
+        if (len <= i + name.len)
+            return -1;
+        if (p[i + name.len] != '=' ||
+            strncasecmp((const char *)p + i, name.ptr, name.len) != 0)
+            return 0;
+        i += name.len + 1;
+    } else {
+        while (i < len && p[i] != '=' && p[i] != '\r')
+            i++;
+        if (i == len)
+            return -1;
+        if (p[i++] != '=')
+            return 0;
+    }
+    for (end = i; end < len && p[end] != '\r'; end++)
+        ;
+    if (end + 1 >= len)
+        return -1;
+    if (p[end + 1] != '\n')
+        return 0;
+    *val = (struct ist){(const char *)p + i, end - i};
+    return 1;
+}
+
+/* req.rdp_cookie([name]) (rdp_cookie): the cookie's value; priv NULL.
+ * req.rdp_cookie_cnt([name]) (rdp_cookie_cnt): 1 if there is one, else 0;
+ * priv non-NULL. Without a name, any cookie does. */
+static int fetch_rdp_cookie(const struct arg *args, struct sample *smp,
+                            const struct smp_env *env, const void *priv)
+{
+    struct ist name = args[0].type == ARGT_STR ? args[0].data.str : IST("");
+    const unsigned char *p;
+    struct ist val;
+    size_t len;
+    int found;
+
+    p = client_bytes(env, SIZE_MAX, &len);
+    found = p ? rdp_cookie_find(p, len, name, &val) : -1;
+    if (found < 0)
+        return not_yet(smp, env);
+    if (priv != NULL) {
+        smp->type = SMP_T_SINT;
+        smp->data.sint = found;
+        return 1;
+    }
+    if (!found)
+        return 0;
+    smp->type = SMP_T_STR;
+    smp->data.str = val;
+    return 1;
+}
+
 static const bytes_cb from_client = client_bytes, from_server = server_bytes;
+static const char rdp_count = 1;
 
 static const struct sample_fetch_kw tcp_fetches[] = {
     {.name = "req.len",
@@ -246,6 +444,58 @@ static const struct sample_fetch_kw tcp_fetches[] = {
      .out = SMP_T_STR,
      .use = SMP_AVAIL_CONN,
      .match_method = PAT_MATCH_STR},
+    {.name = "req.payload_lv",
+     .fn = fetch_payload_lv,
+     .priv = &from_client,
+     .args = "I,I,S?",
+     .out = SMP_T_BIN,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_BIN,
+     .check = check_payload_lv},
+    {.name = "res.payload_lv",
+     .fn = fetch_payload_lv,
+     .priv = &from_server,
+     .args = "I,I,S?",
+     .out = SMP_T_BIN,
+     .use = SMP_AVAIL_RES,
+     .match_method = PAT_MATCH_BIN,
+     .check = check_payload_lv},
+    {.name = "req.ssl_ver",
+     .fn = fetch_ssl_ver,
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_INT},
+    {.name = "req_ssl_ver",
+     .fn = fetch_ssl_ver,
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_INT},
+    {.name = "req.rdp_cookie",
+     .fn = fetch_rdp_cookie,
+     .args = "S?",
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_STR},
+    {.name = "rdp_cookie",
+     .fn = fetch_rdp_cookie,
+     .args = "S?",
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_STR},
+    {.name = "req.rdp_cookie_cnt",
+     .fn = fetch_rdp_cookie,
+     .args = "S?",
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .priv = &rdp_count,
+     .match_method = PAT_MATCH_INT},
+    {.name = "rdp_cookie_cnt",
+     .fn = fetch_rdp_cookie,
+     .args = "S?",
+     .out = SMP_T_SINT,
+     .use = SMP_AVAIL_CONN,
+     .priv = &rdp_count,
+     .match_method = PAT_MATCH_INT},
     {.name = NULL},
 };
 
