@@ -1057,6 +1057,7 @@ static const struct acl_default http_acl_defaults[] = {
     {"HTTP", {"req.proto_http", NULL}},
     {"HTTP_1.0", {"req.ver", "1.0", NULL}},
     {"HTTP_1.1", {"req.ver", "1.1", NULL}},
+    {"HTTP_2.0", {"req.ver", "2.0", NULL}},
     {"HTTP_URL_ABS", {"url_reg", "^[^/:]*://", NULL}},
     {"HTTP_URL_SLASH", {"url_beg", "/", NULL}},
     {"HTTP_URL_STAR", {"url", "*", NULL}},

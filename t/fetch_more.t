@@ -47,7 +47,8 @@ sub config {
     my $uport = $udp{$who}->sockport;
     my $k = 0;
     my $tcp_rules = join('', map { $k++; "    tcp-request content set-var(txn.v$k) $_\n" } @tcp);
-    my $tcp_log = join(' ', map { "v$_=%[var(txn.v$_)]" } 1 .. @tcp);
+    my $tcp_log = join(' ', map { "v$_=%[var(txn.v$_)]" } 1 .. @tcp)
+        . ' acl=%[var(txn.rc)]%[var(txn.rq)]';
     my $p = $t->port($base);
     my $o = $t->port(8391);
     my $probe = join(' ', map { "$_=%[$_]" } @req);
@@ -85,7 +86,9 @@ frontend ft
     tcp-request inspect-delay 100ms
     # the values once every byte is in, for both servers alike
     tcp-request content set-var(txn.w) int(1) if WAIT_END
-$tcp_rules    tcp-request content reject
+$tcp_rules    tcp-request content set-var(txn.rc) str(RDP) if RDP_COOKIE
+    tcp-request content set-var(txn.rq) str(REQ) if REQ_CONTENT
+    tcp-request content reject
 EOF2
 }
 
@@ -192,6 +195,7 @@ tcp_same('an SSLv2 hello', pack('H*', '802e01030000150000001000') . ("\0" x 37))
 my $rdp = pack('H*', '0300002a25e00000000000');
 $v = tcp_same('an RDP cookie', $rdp . "Cookie: mstshash=bob\r\n\x01\0\x08\0");
 like($v, qr/ v3=bob v4=bob v5=bob v6=1 v7=0 /, 'req.rdp_cookie');
+like($v, qr/ acl=RDPREQ$/, 'the RDP_COOKIE and REQ_CONTENT ACLs');
 tcp_same('an RDP cookie of another name', $rdp . "Cookie: other=1\r\n\x01\0");
 tcp_same('an RDP cookie without a name', $rdp . "Cookie: =abc\r\n\x01\0");
 tcp_same('an RDP cookie without =', $rdp . "Cookie:  abc\r\n\x01\0");
@@ -202,7 +206,7 @@ $v = tcp_same('a length-value block', "\x03ABCDEF");
 like($v, qr/ v8=414243 /, 'req.payload_lv');
 tcp_same('a short block', "\x09ABCDEF");
 $v = tcp_same('an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-like($v, qr/ v12=1 v13=1$/, 'req.proto_http in TCP mode');
+like($v, qr/ v12=1 v13=1 acl=-REQ$/, 'req.proto_http in TCP mode');
 tcp_same('half an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n");
 
 # Wrong arguments are refused at load, at their line.

@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 
+#include "core/acl.h"
 #include "core/conn.h"
 #include "core/errors.h"
 #include "core/sample.h"
@@ -499,7 +500,15 @@ static const struct sample_fetch_kw tcp_fetches[] = {
     {.name = NULL},
 };
 
+/* HAProxy's predefined ACLs over the fetches above. */
+static const struct acl_default tcp_acl_defaults[] = {
+    {"REQ_CONTENT", {"req.len", "gt", "0", NULL}},
+    {"RDP_COOKIE", {"req.rdp_cookie_cnt", "gt", "0", NULL}},
+    {NULL, {NULL}},
+};
+
 void tcp_fetch_init(void)
 {
     sample_register_fetches(tcp_fetches);
+    acl_register_defaults(tcp_acl_defaults);
 }
