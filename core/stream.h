@@ -73,6 +73,9 @@ struct stream_ops {
     /* the status of the response the client got, 0 if none (may be NULL:
      * no status in this protocol) */
     int (*status)(const struct stream *s);
+    /* the server connection, NULL before one is made (may be NULL: the
+     * layer has none to show) */
+    struct conn *(*srv_conn)(const struct stream *s);
     /* ends the stream soon, its server connection cut, logged with the
      * termination cause <cause> (on-marked-down, "shutdown sessions");
      * never frees it from the caller's stack */

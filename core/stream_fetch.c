@@ -625,6 +625,40 @@ static int fetch_fc_port(const struct arg *args, struct sample *smp,
                      : 0;
 }
 
+/* bc_src, bc_dst (priv as fetch_addr()), bc_src_port, bc_dst_port: the
+ * addresses of the server connection's socket; <sa> is filled. */
+static int server_conn_addr(const struct smp_env *env, const void *priv,
+                            union sess_addr *sa)
+{
+    const struct stream *s = env->strm;
+    struct conn *c = s && s->ops->srv_conn ? s->ops->srv_conn(s) : NULL;
+    socklen_t len = sizeof(*sa);
+    int fd = c ? conn_fd(c) : -1;
+
+    if (fd < 0)
+        return 0;
+    memset(sa, 0, sizeof(*sa));
+    if (priv ? getpeername(fd, &sa->sa, &len) : getsockname(fd, &sa->sa, &len))
+        return 0;
+    return 1;
+}
+
+static int fetch_bc_addr(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    union sess_addr sa;
+
+    return server_conn_addr(env, priv, &sa) && smp_set_addr(smp, &sa);
+}
+
+static int fetch_bc_port(const struct arg *args, struct sample *smp,
+                         const struct smp_env *env, const void *priv)
+{
+    union sess_addr sa;
+
+    return server_conn_addr(env, priv, &sa) && smp_set_port(smp, &sa);
+}
+
 /* The TCP_INFO fetches: which field, and whether it is a time in us that
  * the optional unit argument ("ms", the default, or "us") scales. */
 struct tcp_info_field {
@@ -863,6 +897,19 @@ static const struct sample_fetch_kw stream_fetches[] = {
      .match_method = PAT_MATCH_IP},
     COUNT_ROW("fc_src_port", fetch_fc_port, NULL, NULL, NULL),
     COUNT_ROW("fc_dst_port", fetch_fc_port, NULL, &dst_tag, NULL),
+    {.name = "bc_src",
+     .fn = fetch_bc_addr,
+     .out = SMP_T_ADDR,
+     .use = SMP_AVAIL_RES,
+     .match_method = PAT_MATCH_IP},
+    {.name = "bc_dst",
+     .fn = fetch_bc_addr,
+     .out = SMP_T_ADDR,
+     .use = SMP_AVAIL_RES,
+     .priv = &dst_tag,
+     .match_method = PAT_MATCH_IP},
+    COUNT_ROW("bc_src_port", fetch_bc_port, NULL, NULL, NULL),
+    COUNT_ROW("bc_dst_port", fetch_bc_port, NULL, &dst_tag, NULL),
     COUNT_ROW("fc_rtt", fetch_tcp_info, "S?", &ti_rtt, check_tcp_info_unit),
     COUNT_ROW("fc_rttvar", fetch_tcp_info, "S?", &ti_rttvar,
               check_tcp_info_unit),

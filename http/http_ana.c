@@ -53,12 +53,14 @@ static int http_applet_send(struct stream *s, const char *data, size_t len);
 
 static int http_stream_status(const struct stream *s);
 static void http_kill(struct stream *s, char cause);
+static struct conn *http_stream_srv_conn(const struct stream *s);
 
 static const struct stream_ops http_stream_ops = {
     .name = "http",
     .process = http_process,
     .applet_send = http_applet_send,
     .status = http_stream_status,
+    .srv_conn = http_stream_srv_conn,
     .kill = http_kill,
 };
 
@@ -68,6 +70,14 @@ static int http_stream_status(const struct stream *s)
     const struct http_txn *txn = s->proto;
 
     return txn->status;
+}
+
+/* The srv_conn op of HTTP streams. */
+static struct conn *http_stream_srv_conn(const struct stream *s)
+{
+    const struct http_txn *txn = s->proto;
+
+    return txn->srv;
 }
 
 struct http_txn *http_txn_get(struct stream *s)

@@ -30,7 +30,8 @@ my @req = (
 my @res = (
     'scook(a)', 'scook_cnt(a)', 'scook_cnt(b)', 'scook_val(a)', 'shdr(x-a)',
     'shdr(x-a,1)', 'shdr_cnt(x-a)', 'shdr_val(x-n)', 'shdr_ip(x-ip)',
-    'srv_sess_rate(s1)', 'srv_sess_rate(bk/s2)',
+    'srv_sess_rate(s1)', 'srv_sess_rate(bk/s2)', 'bc_src', 'bc_dst',
+    'bc_dst_port',
 );
 
 # Values of "tcp-request content" rules in a TCP frontend, logged.
@@ -55,7 +56,7 @@ sub config {
     my $i = 0;
     my $ress = join('', map { $i++; "    http-response set-header X-R-$i \"$_=%[$_]\"\n" } @res);
     # Not in HAProxy 2.6: only ours answers them.
-    my $new = $with_new ? "    http-response set-header X-New \"%[txn.status] %[uptime]\"\n" : '';
+    my $new = $with_new ? "    http-response set-header X-New \"%[txn.status] %[uptime] %[bc_src_port]\"\n" : '';
     return <<"EOF2";
 global
     nbthread 1
@@ -160,10 +161,12 @@ like($v, qr/^x-lr: X.cfg:19$/m, 'the backend rule is the last');
 $v = same('response aliases', "GET /x HTTP/1.1\r\nHost: h\r\n"
     . "Connection: close\r\n\r\n");
 like($v, qr/^x-r-1: scook\(a\)=12$/m, 'scook reads Set-Cookie');
+like($v, qr/^x-r-14: bc_dst_port=@{[$t->port(8391)]}$/m, 'bc_dst_port');
 like($v, qr/^x-lr: :$/m, 'no final rule: no last rule');
 
 my $r = $t->http($t->port(8300), "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
-like($r->{headers}{'x-new'} // '', qr/^200 \d+$/, 'txn.status and uptime');
+like($r->{headers}{'x-new'} // '', qr/^200 \d+ \d+$/,
+    'txn.status, uptime, bc_src_port');
 
 # The values TCP content rules logged for <bytes>, from each server.
 sub tcp_same {

@@ -72,12 +72,14 @@ static int tcp_applet_send(struct stream *s, const char *data, size_t len);
 
 static struct evbuffer *tcp_res_buf(struct stream *s, int *more);
 static void tcp_kill(struct stream *s, char cause);
+static struct conn *tcp_srv_conn(const struct stream *s);
 
 static const struct stream_ops tcp_stream_ops = {
     .name = "tcp",
     .process = tcp_process,
     .applet_send = tcp_applet_send,
     .res_buf = tcp_res_buf,
+    .srv_conn = tcp_srv_conn,
     .kill = tcp_kill,
 };
 
@@ -102,6 +104,14 @@ static struct evbuffer *tcp_res_buf(struct stream *s, int *more)
 
     *more = !tt->srv_eof;
     return tcp_stream_res_buf(s);
+}
+
+/* The srv_conn stream op. */
+static struct conn *tcp_srv_conn(const struct stream *s)
+{
+    const struct tcp_txn *tt = s->proto;
+
+    return tt->srv;
 }
 
 static struct conn *cli_conn(const struct tcp_txn *tt)
