@@ -9,7 +9,7 @@
  * Content-Length, Content-Encoding, Vary, weak ETag) and the payload is
  * deflated as it streams, flushed at every pass so that nothing waits in
  * the compressor. Locally generated replies are not compressed (HAProxy
- * does not either). */
+ * does not either). res.comp and res.comp_algo tell what was done. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -28,6 +28,7 @@
 #include "core/filter.h"
 #include "core/pool.h"
 #include "core/proxy.h"
+#include "core/sample.h"
 #include "core/stream.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -588,7 +589,64 @@ static const struct filter_ops comp_ops = {
     .on_end = comp_end,
 };
 
+/* ---------------------------------------------------------------- */
+/* Fetches                                                           */
+/* ---------------------------------------------------------------- */
+
+/* The algorithm compressing the response of <s>, or NULL. */
+static const struct comp_algo *active_algo(const struct stream *s)
+{
+    int i;
+
+    for (i = 0; s != NULL && s->flt != NULL && i < s->flt->n; i++) {
+        const struct filter *f = &s->flt->v[i];
+        const struct comp_state *st = f->ctx;
+
+        if (f->fc->ops == &comp_ops && st != NULL && st->active)
+            return st->algo;
+    }
+    return NULL;
+}
+
+/* res.comp: whether we compress the response (decided after the
+ * http-response rules, as in HAProxy: for logs). */
+static int fetch_res_comp(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
+{
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = active_algo(env->strm) != NULL;
+    return 1;
+}
+
+/* res.comp_algo: the configured name of that algorithm, if any. */
+static int fetch_res_comp_algo(const struct arg *args, struct sample *smp,
+                               const struct smp_env *env, const void *priv)
+{
+    const struct comp_algo *a = active_algo(env->strm);
+
+    if (a == NULL)
+        return 0;
+    smp->type = SMP_T_STR;
+    smp->data.str = ist_from(a->name);
+    return 1;
+}
+
+static const struct sample_fetch_kw comp_fetches[] = {
+    {.name = "res.comp",
+     .fn = fetch_res_comp,
+     .out = SMP_T_BOOL,
+     .use = SMP_AVAIL_RES,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "res.comp_algo",
+     .fn = fetch_res_comp_algo,
+     .out = SMP_T_STR,
+     .use = SMP_AVAIL_RES,
+     .match_method = PAT_MATCH_STR},
+    {.name = NULL},
+};
+
 void http_comp_init(void)
 {
     filter_register(&comp_ops);
+    sample_register_fetches(comp_fetches);
 }

@@ -79,6 +79,13 @@ backend bk
     http-request deny if { path /a }
 $ress$new    server s1 127.0.0.1:$o
     server s2 127.0.0.1:$o
+frontend fz
+    bind 127.0.0.1:@{[$p + 4]}
+    log 127.0.0.1:$uport local0
+    log-format "comp=%[res.comp] algo=%[res.comp_algo]"
+    compression algo gzip deflate
+    compression type text/plain
+    default_backend bk
 frontend ft
     mode tcp
     bind 127.0.0.1:@{[$p + 3]}
@@ -211,6 +218,25 @@ tcp_same('a short block', "\x09ABCDEF");
 $v = tcp_same('an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
 like($v, qr/ v12=1 v13=1 acl=-REQ$/, 'req.proto_http in TCP mode');
 tcp_same('half an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n");
+
+# res.comp and res.comp_algo, logged.
+sub comp_same {
+    my ($name, $ae) = @_;
+    my $raw = "GET /z HTTP/1.1\r\nHost: h\r\n$ae\r\n";
+    syslog_drain($udp{$_}) for qw(lp ha);
+    $t->http($t->port(8300) + 4, $raw);
+    my $lp = syslog_next($udp{lp});
+    SKIP: {
+        skip "no haproxy at $haproxy", 1 unless $have_ha;
+        $t->http($t->port(8350) + 4, $raw);
+        is($lp, syslog_next($udp{ha}), $name);
+    }
+    return $lp;
+}
+like(comp_same('gzip accepted', "Accept-Encoding: gzip\r\nConnection: close\r\n"),
+    qr/ comp=1 algo=gzip$/, 'res.comp, res.comp_algo');
+like(comp_same('no compression', "Connection: close\r\n"),
+    qr/ comp=0 algo=-$/, 'nothing compressed');
 
 # Wrong arguments are refused at load, at their line.
 $t->rule_errors(
