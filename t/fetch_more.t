@@ -23,15 +23,13 @@ my @req = (
     'pathq', 'base32', 'url32', 'base32+src,hex', 'url32+src,hex', 'so_id',
     'so_name', 'req.proto_http', 'req_proto_http', 'dst_conn',
     'dst_is_local', 'src_is_local', 'fc_src', 'fc_dst', 'fc_dst_port',
-    'fc_rtt', 'fc_rttvar(ms)', 'fc_unacked', 'fc_retrans', 'fc_lost',
-    'last_rule_file', 'last_rule_line', 'srv_sess_rate(bk/s1)',
+    'fc_unacked', 'fc_retrans', 'fc_lost', 'last_rule_file', 'last_rule_line',
 );
 # Values of the response, copied into "X-R-<n>: <name>=<value>".
 my @res = (
     'scook(a)', 'scook_cnt(a)', 'scook_cnt(b)', 'scook_val(a)', 'shdr(x-a)',
     'shdr(x-a,1)', 'shdr_cnt(x-a)', 'shdr_val(x-n)', 'shdr_ip(x-ip)',
-    'srv_sess_rate(s1)', 'srv_sess_rate(bk/s2)', 'bc_src', 'bc_dst',
-    'bc_dst_port',
+    'bc_src', 'bc_dst', 'bc_dst_port',
 );
 
 # Values of "tcp-request content" rules in a TCP frontend, logged.
@@ -56,11 +54,18 @@ sub config {
     my $i = 0;
     my $ress = join('', map { $i++; "    http-response set-header X-R-$i \"$_=%[$_]\"\n" } @res);
     # Not in HAProxy 2.6: only ours answers them.
-    my $new = $with_new ? "    http-response set-header X-New \"%[txn.status] %[uptime] %[bc_src_port]\"\n" : '';
+    # the same line numbers in both files (last_rule_line)
+    my ($lua_load, $lua) = ("    # no Lua\n", "    # no Lua\n" x 2);
+    if ($with_new) {
+        $lua_load = "    lua-load @{[$t->testdir]}/f.lua\n";
+        $lua = "    http-request lua.fm if { path /rl }\n"
+            . "    http-request return status 200 content-type text/plain lf-string \"%[var(txn.fm)]\" if { path /rl }\n";
+    }
+    my $new = $with_new ? "    http-response set-header X-New \"%[txn.status] %[uptime] %[bc_src_port] %[srv_sess_rate(s1)] %[srv_sess_rate(bk/s2)] %[fc_rtt(us)] %[fc_rttvar]\"\n" : '';
     return <<"EOF2";
 global
     nbthread 1
-defaults
+${lua_load}defaults
     mode http
     timeout connect 1s
     timeout client 3s
@@ -70,7 +75,7 @@ frontend fe
     bind 127.0.0.1:@{[$p + 1]}
     bind 127.0.0.1:@{[$p + 2]}
     http-request set-header x-a b
-    http-request deny if { path /d }
+$lua    http-request deny if { path /d }
     http-request allow if { path /a }
     http-request return status 200 content-type text/plain lf-string "$probe\\n" if { path_beg /r } HTTP
     http-after-response set-header X-LR "%[last_rule_file]:%[last_rule_line]"
@@ -100,6 +105,14 @@ $tcp_rules    tcp-request content set-var(txn.rc) str(RDP) if RDP_COOKIE
 EOF2
 }
 
+# The new fetches are txn.f methods, names mangled as HAProxy does.
+$t->write_file('f.lua', <<'LUA');
+core.register_action("fm", { "http-req" }, function(txn)
+  txn:set_var("txn.fm", table.concat({ txn.f:pathq(), txn.f:base32(),
+    txn.f:base32_src():len(), txn.f:so_name(), tostring(txn.f:req_proto_http()),
+    tostring(txn.f:fc_rtt("us") >= 0) }, " "))
+end)
+LUA
 $t->write_file('lp.cfg', config(8300, 1, 'lp'));
 $t->write_file('ha.cfg', config(8350, 0, 'ha'));
 $t->config('lp.cfg');
@@ -139,6 +152,10 @@ sub same {
     return join("\n", @$lp);
 }
 
+# HAProxy's base32 of "example.com/rl", for the Lua check below (ours
+# without HAProxy).
+my $rl = "GET /rl?q HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
+my ($lua_b32) = ($have_ha ? exchange($t->port(8350), $rl)->[2] : 'base32=2007003767') =~ /=(\d+)/;
 my $v = same('a path with a query', "GET /r/a/b?x=1 HTTP/1.1\r\n"
     . "Host: example.com\r\nConnection: close\r\n\r\n");
 like($v, qr/^pathq=\/r\/a\/b\?x=1$/m, 'pathq keeps the query');
@@ -149,7 +166,6 @@ like($v, qr/^base32\+src,hex=A4E858C87F000001$/m,
 like($v, qr/^so_id=7\nso_name=first$/m, 'the listener\'s id and name');
 like($v, qr/^req.proto_http=1$/m, 'HTTP is HTTP');
 like($v, qr/^fc_src=127.0.0.1$/m, 'fc_src');
-like($v, qr/^fc_rtt=\d+$/m, 'fc_rtt from TCP_INFO');
 like($v, qr/^last_rule_file=$/m, 'no final rule before the return ends');
 same('a bare question mark', "GET /r? HTTP/1.1\r\nHost: example.com\r\n"
     . "Connection: close\r\n\r\n");
@@ -164,16 +180,21 @@ $v = same('a deny: the last rule is where', "GET /d HTTP/1.1\r\nHost: h\r\n"
 like($v, qr/^x-lr: X.cfg:\d+$/m, 'last_rule_* after a deny');
 $v = same('the backend\'s deny after the frontend\'s allow',
     "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
-like($v, qr/^x-lr: X.cfg:19$/m, 'the backend rule is the last');
+like($v, qr/^x-lr: X.cfg:22$/m, 'the backend rule is the last');
 $v = same('response aliases', "GET /x HTTP/1.1\r\nHost: h\r\n"
     . "Connection: close\r\n\r\n");
 like($v, qr/^x-r-1: scook\(a\)=12$/m, 'scook reads Set-Cookie');
-like($v, qr/^x-r-14: bc_dst_port=@{[$t->port(8391)]}$/m, 'bc_dst_port');
+like($v, qr/^x-r-12: bc_dst_port=@{[$t->port(8391)]}$/m, 'bc_dst_port');
 like($v, qr/^x-lr: :$/m, 'no final rule: no last rule');
 
 my $r = $t->http($t->port(8300), "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
-like($r->{headers}{'x-new'} // '', qr/^200 \d+ \d+$/,
-    'txn.status, uptime, bc_src_port');
+# Values that depend on timing, from us only.
+my @new = split / /, $r->{headers}{'x-new'} // '';
+is($new[0], '200', 'txn.status');
+ok(defined $new[1] && $new[1] >= 0 && $new[1] <= time - $^T, 'uptime');
+like($new[2], qr/^\d+$/, 'bc_src_port');
+cmp_ok($new[3] + $new[4], '>=', 1, 'srv_sess_rate counts this stream');
+like("@new[5, 6]", qr/^\d+ \d+$/, 'fc_rtt, fc_rttvar');
 
 # The values TCP content rules logged for <bytes>, from each server.
 sub tcp_same {
@@ -237,6 +258,9 @@ like(comp_same('gzip accepted', "Accept-Encoding: gzip\r\nConnection: close\r\n"
     qr/ comp=1 algo=gzip$/, 'res.comp, res.comp_algo');
 like(comp_same('no compression', "Connection: close\r\n"),
     qr/ comp=0 algo=-$/, 'nothing compressed');
+
+is($t->http($t->port(8300), $rl)->{body}, "/rl?q $lua_b32 8 first 1 true",
+    'the fetches from Lua');
 
 # Wrong arguments are refused at load, at their line.
 $t->rule_errors(
