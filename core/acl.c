@@ -63,6 +63,7 @@ struct acl_expr {
     int method;
     int icase;
     unsigned use;
+    int ver; /* integer patterns are versions (sample_fetch_kw.ver_patterns) */
     struct pat_set pats;
 };
 
@@ -455,6 +456,8 @@ static int expr_parse_fetch(struct acl_expr *e, const char *word, char **err)
         implicit = method_by_type(sample_expr_out_type(e->smp));
     e->method = implicit;
     e->use = sample_expr_fetch(e->smp)->use;
+    e->ver = !sample_expr_has_convs(e->smp) &&
+             sample_expr_fetch(e->smp)->ver_patterns;
     return RC_OK;
 }
 
@@ -578,6 +581,46 @@ static int add_int_with_op(struct acl_expr *e, const char *op, const char *w,
     return RC_OK;
 }
 
+/* Writes the version pattern <w> ("major[.minor]", or a range of them
+ * around ':') into <buf> as the integers (major << 16) | minor. RC_OK, or
+ * RC_ERR with *<err> set. */
+static int ver_pattern(const char *w, char *buf, size_t n, char **err)
+{
+    const char *p = w;
+    size_t o = 0;
+
+    buf[0] = '\0';
+    while (*p != '\0') {
+        unsigned long maj, min = 0;
+        char *end;
+
+        if (*p == ':') {
+            if (o + 2 > n)
+                break;
+            buf[o++] = *p++;
+            buf[o] = '\0';
+            continue;
+        }
+        if (!isdigit((unsigned char)*p))
+            break;
+        maj = strtoul(p, &end, 10);
+        if (*end == '.') {
+            if (!isdigit((unsigned char)end[1]))
+                break;
+            min = strtoul(end + 1, &end, 10);
+        }
+        if (maj > 0x7fff || min > 0xffff || (*end != ':' && *end != '\0'))
+            break;
+        o += (size_t)snprintf(buf + o, n - o, "%lu", maj << 16 | min);
+        if (o >= n)
+            break;
+        p = end;
+    }
+    if (*p != '\0')
+        return set_err(err, "'%s' is not a version (major[.minor])", w);
+    return RC_OK;
+}
+
 /* Adds the pattern words from args[<i>]; an operator word applies to the
  * integer patterns that follow it. */
 static int expr_parse_patterns(struct acl_expr *e, int i, int argc, char **args,
@@ -585,14 +628,23 @@ static int expr_parse_patterns(struct acl_expr *e, int i, int argc, char **args,
 {
     int ints = e->method == PAT_MATCH_INT || e->method == PAT_MATCH_LEN;
     const char *op = "eq";
+    char ver[64];
 
     for (; i < argc; i++) {
         const char *o = ints ? int_operator(args[i]) : NULL;
+        const char *w = args[i];
 
-        if (o != NULL)
+        if (o != NULL) {
             op = o;
-        else if ((ints ? add_int_with_op(e, op, args[i], err)
-                       : pat_add(e, args[i], err)) != RC_OK)
+            continue;
+        }
+        if (ints && e->ver) {
+            if (ver_pattern(w, ver, sizeof(ver), err) != RC_OK)
+                return RC_ERR;
+            w = ver;
+        }
+        if ((ints ? add_int_with_op(e, op, w, err) : pat_add(e, w, err)) !=
+            RC_OK)
             return RC_ERR;
     }
     return RC_OK;

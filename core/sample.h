@@ -159,6 +159,8 @@ struct sample_fetch_kw {
     const void *priv;      /* passed to fn */
     int match_method;      /* enum pat_match: implicit ACL method, or 0 */
     sample_check_cb check; /* may be NULL */
+    int ver_patterns;      /* its ACL patterns are "major[.minor]" versions,
+                            * matched as (major << 16) | minor */
 };
 
 struct sample_conv_kw {

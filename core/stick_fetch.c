@@ -329,12 +329,17 @@ void stick_fetch_init(void)
                       &descs[n]);
             n++;
         }
-    fetch_kws[n++] = (struct sample_fetch_kw){
-        "table_avl", fetch_table_room, "S?", SMP_T_SINT, 0, "avl",
-        0,           check_table0};
-    fetch_kws[n] = (struct sample_fetch_kw){
-        "table_cnt", fetch_table_room, "S?", SMP_T_SINT, 0, NULL,
-        0,           check_table0};
+    fetch_kws[n++] = (struct sample_fetch_kw){.name = "table_avl",
+                                              .fn = fetch_table_room,
+                                              .args = "S?",
+                                              .out = SMP_T_SINT,
+                                              .priv = "avl",
+                                              .check = check_table0};
+    fetch_kws[n] = (struct sample_fetch_kw){.name = "table_cnt",
+                                            .fn = fetch_table_room,
+                                            .args = "S?",
+                                            .out = SMP_T_SINT,
+                                            .check = check_table0};
     conv_kws[0] = (struct sample_conv_kw){
         "in_table", conv_table, "S", SMP_T_ANY, SMP_T_BOOL, NULL, check_table0};
     for (v = 0; v < NCONVS; v++)

@@ -47,7 +47,7 @@ sub config {
     my $k = 0;
     my $tcp_rules = join('', map { $k++; "    tcp-request content set-var(txn.v$k) $_\n" } @tcp);
     my $tcp_log = join(' ', map { "v$_=%[var(txn.v$_)]" } 1 .. @tcp)
-        . ' acl=%[var(txn.rc)]%[var(txn.rq)]';
+        . ' acl=%[var(txn.rc)]%[var(txn.rq)] ver=%[var(txn.s1)]%[var(txn.s2)]';
     my $p = $t->port($base);
     my $o = $t->port(8391);
     my $probe = join(' ', map { "$_=%[$_]" } @req);
@@ -101,6 +101,8 @@ frontend ft
     tcp-request content set-var(txn.w) int(1) if WAIT_END
 $tcp_rules    tcp-request content set-var(txn.rc) str(RDP) if RDP_COOKIE
     tcp-request content set-var(txn.rq) str(REQ) if REQ_CONTENT
+    tcp-request content set-var(txn.s1) str(TLS1.2) if { req_ssl_ver 3.3 }
+    tcp-request content set-var(txn.s2) str(+) if { req.ssl_ver ge 3.1 } { req.ssl_ver 3:3.2 }
     tcp-request content reject
 EOF2
 }
@@ -213,9 +215,11 @@ sub tcp_same {
 my $z32 = "\0" x 32;
 $v = tcp_same('a TLS 1.2 hello in a TLS 1.0 record',
     pack('H*', '1603010029010000250303') . $z32 . "\0\0\0\0");
-like($v, qr/ v1=196611 v2=196611 /, 'req.ssl_ver: the hello\'s version');
-tcp_same('a TLS 1.0 hello in an SSLv3 record',
+like($v, qr/ v1=196611 v2=196611 .* ver=TLS1.2-$/,
+    'req.ssl_ver: the hello\'s version');
+$v = tcp_same('a TLS 1.0 hello in an SSLv3 record',
     pack('H*', '1603000029010000250301') . $z32 . "\0\0\0\0");
+like($v, qr/ ver=-\+$/, 'req.ssl_ver: versions as ACL patterns');
 tcp_same('an application data record', pack('H*', '170301002901000025030300')
     . $z32 . "\0\0\0");
 tcp_same('an SSLv2 record version', pack('H*', '1602000029010000250303')
@@ -226,7 +230,7 @@ tcp_same('an SSLv2 hello', pack('H*', '802e01030000150000001000') . ("\0" x 37))
 my $rdp = pack('H*', '0300002a25e00000000000');
 $v = tcp_same('an RDP cookie', $rdp . "Cookie: mstshash=bob\r\n\x01\0\x08\0");
 like($v, qr/ v3=bob v4=bob v5=bob v6=1 v7=0 /, 'req.rdp_cookie');
-like($v, qr/ acl=RDPREQ$/, 'the RDP_COOKIE and REQ_CONTENT ACLs');
+like($v, qr/ acl=RDPREQ /, 'the RDP_COOKIE and REQ_CONTENT ACLs');
 tcp_same('an RDP cookie of another name', $rdp . "Cookie: other=1\r\n\x01\0");
 tcp_same('an RDP cookie without a name', $rdp . "Cookie: =abc\r\n\x01\0");
 tcp_same('an RDP cookie without =', $rdp . "Cookie:  abc\r\n\x01\0");
@@ -237,7 +241,7 @@ $v = tcp_same('a length-value block', "\x03ABCDEF");
 like($v, qr/ v8=414243 /, 'req.payload_lv');
 tcp_same('a short block', "\x09ABCDEF");
 $v = tcp_same('an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-like($v, qr/ v12=1 v13=1 acl=-REQ$/, 'req.proto_http in TCP mode');
+like($v, qr/ v12=1 v13=1 acl=-REQ /, 'req.proto_http in TCP mode');
 tcp_same('half an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n");
 
 # res.comp and res.comp_algo, logged.
@@ -270,6 +274,7 @@ $t->rule_errors(
     ['http-request set-var(txn.x) req.payload_lv(0,0)', 'payload length must be > 0'],
     ['http-request set-var(txn.x) req.payload_lv(0,1,x)', 'integer'],
     ['http-request set-var(txn.x) req.payload_lv(a,1)', 'req.payload_lv'],
+    ['http-request deny if { req.ssl_ver 3.x }', "'3.x' is not a version"],
 );
 my ($rc, $out) = $t->check_config("frontend fe\n    mode http\n"
     . "    bind 127.0.0.1:1 id x\n", 'bad.cfg');
