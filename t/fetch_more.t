@@ -198,18 +198,25 @@ like($new[2], qr/^\d+$/, 'bc_src_port');
 cmp_ok($new[3] + $new[4], '>=', 1, 'srv_sess_rate counts this stream');
 like("@new[5, 6]", qr/^\d+ \d+$/, 'fc_rtt, fc_rttvar');
 
-# The values TCP content rules logged for <bytes>, from each server.
-sub tcp_same {
-    my ($name, $bytes) = @_;
+# The line each server logs when $send->(its base port) talks to it:
+# both must be the same; returns ours.
+sub logged_same {
+    my ($name, $send) = @_;
     syslog_drain($udp{$_}) for qw(lp ha);
-    $t->raw_request($t->port(8300) + 3, $bytes);
+    $send->($t->port(8300));
     my $lp = syslog_next($udp{lp});
     SKIP: {
         skip "no haproxy at $haproxy", 1 unless $have_ha;
-        $t->raw_request($t->port(8350) + 3, $bytes);
+        $send->($t->port(8350));
         is($lp, syslog_next($udp{ha}), $name);
     }
     return $lp;
+}
+
+# The values TCP content rules logged for <bytes>.
+sub tcp_same {
+    my ($name, $bytes) = @_;
+    return logged_same($name, sub { $t->raw_request($_[0] + 3, $bytes) });
 }
 
 my $z32 = "\0" x 32;
@@ -248,15 +255,7 @@ tcp_same('half an HTTP request', "GET / HTTP/1.1\r\nHost: a\r\n");
 sub comp_same {
     my ($name, $ae) = @_;
     my $raw = "GET /z HTTP/1.1\r\nHost: h\r\n$ae\r\n";
-    syslog_drain($udp{$_}) for qw(lp ha);
-    $t->http($t->port(8300) + 4, $raw);
-    my $lp = syslog_next($udp{lp});
-    SKIP: {
-        skip "no haproxy at $haproxy", 1 unless $have_ha;
-        $t->http($t->port(8350) + 4, $raw);
-        is($lp, syslog_next($udp{ha}), $name);
-    }
-    return $lp;
+    return logged_same($name, sub { $t->http($_[0] + 4, $raw) });
 }
 like(comp_same('gzip accepted', "Accept-Encoding: gzip\r\nConnection: close\r\n"),
     qr/ comp=1 algo=gzip$/, 'res.comp, res.comp_algo');

@@ -397,6 +397,27 @@ static int fetch_rdp_cookie(const struct arg *args, struct sample *smp,
 static const bytes_cb from_client = client_bytes, from_server = server_bytes;
 static const char rdp_count = 1;
 
+/* req.ssl_ver and its old name. */
+#define VER_ROW(n)                                                             \
+    {                                                                          \
+        .name = n, .fn = fetch_ssl_ver, .out = SMP_T_SINT,                     \
+        .use = SMP_AVAIL_CONN, .match_method = PAT_MATCH_INT,                  \
+        .ver_patterns = 1                                                      \
+    }
+/* req.payload_lv, res.payload_lv. */
+#define LV_ROW(n, p, u)                                                        \
+    {                                                                          \
+        .name = n, .fn = fetch_payload_lv, .args = "I,I,S?", .out = SMP_T_BIN, \
+        .use = u, .priv = p, .match_method = PAT_MATCH_BIN,                    \
+        .check = check_payload_lv                                              \
+    }
+/* The RDP cookie fetches and their old names. */
+#define RDP_ROW(n, o, p, mm)                                                   \
+    {                                                                          \
+        .name = n, .fn = fetch_rdp_cookie, .args = "S?", .out = o,             \
+        .use = SMP_AVAIL_CONN, .priv = p, .match_method = mm                   \
+    }
+
 static const struct sample_fetch_kw tcp_fetches[] = {
     {.name = "req.len",
      .fn = fetch_len,
@@ -445,60 +466,14 @@ static const struct sample_fetch_kw tcp_fetches[] = {
      .out = SMP_T_STR,
      .use = SMP_AVAIL_CONN,
      .match_method = PAT_MATCH_STR},
-    {.name = "req.payload_lv",
-     .fn = fetch_payload_lv,
-     .priv = &from_client,
-     .args = "I,I,S?",
-     .out = SMP_T_BIN,
-     .use = SMP_AVAIL_CONN,
-     .match_method = PAT_MATCH_BIN,
-     .check = check_payload_lv},
-    {.name = "res.payload_lv",
-     .fn = fetch_payload_lv,
-     .priv = &from_server,
-     .args = "I,I,S?",
-     .out = SMP_T_BIN,
-     .use = SMP_AVAIL_RES,
-     .match_method = PAT_MATCH_BIN,
-     .check = check_payload_lv},
-    {.name = "req.ssl_ver",
-     .fn = fetch_ssl_ver,
-     .out = SMP_T_SINT,
-     .use = SMP_AVAIL_CONN,
-     .match_method = PAT_MATCH_INT,
-     .ver_patterns = 1},
-    {.name = "req_ssl_ver",
-     .fn = fetch_ssl_ver,
-     .out = SMP_T_SINT,
-     .use = SMP_AVAIL_CONN,
-     .match_method = PAT_MATCH_INT,
-     .ver_patterns = 1},
-    {.name = "req.rdp_cookie",
-     .fn = fetch_rdp_cookie,
-     .args = "S?",
-     .out = SMP_T_STR,
-     .use = SMP_AVAIL_CONN,
-     .match_method = PAT_MATCH_STR},
-    {.name = "rdp_cookie",
-     .fn = fetch_rdp_cookie,
-     .args = "S?",
-     .out = SMP_T_STR,
-     .use = SMP_AVAIL_CONN,
-     .match_method = PAT_MATCH_STR},
-    {.name = "req.rdp_cookie_cnt",
-     .fn = fetch_rdp_cookie,
-     .args = "S?",
-     .out = SMP_T_SINT,
-     .use = SMP_AVAIL_CONN,
-     .priv = &rdp_count,
-     .match_method = PAT_MATCH_INT},
-    {.name = "rdp_cookie_cnt",
-     .fn = fetch_rdp_cookie,
-     .args = "S?",
-     .out = SMP_T_SINT,
-     .use = SMP_AVAIL_CONN,
-     .priv = &rdp_count,
-     .match_method = PAT_MATCH_INT},
+    LV_ROW("req.payload_lv", &from_client, SMP_AVAIL_CONN),
+    LV_ROW("res.payload_lv", &from_server, SMP_AVAIL_RES),
+    VER_ROW("req.ssl_ver"),
+    VER_ROW("req_ssl_ver"),
+    RDP_ROW("req.rdp_cookie", SMP_T_STR, NULL, PAT_MATCH_STR),
+    RDP_ROW("rdp_cookie", SMP_T_STR, NULL, PAT_MATCH_STR),
+    RDP_ROW("req.rdp_cookie_cnt", SMP_T_SINT, &rdp_count, PAT_MATCH_INT),
+    RDP_ROW("rdp_cookie_cnt", SMP_T_SINT, &rdp_count, PAT_MATCH_INT),
     {.name = NULL},
 };
 
