@@ -6,9 +6,12 @@
  * srv_conn_free, srv_queue), the rates (fe_sess_rate, fe_req_rate,
  * be_sess_rate), server weights, ids, fe_defbe, configured timeouts,
  * nbproc, proc, thread, stopping, hostname, wait_end and ssl_fc (always
- * false until TLS lands). Proxies named in arguments are looked up in the
- * worker's configuration when the fetch runs. A server is up unless
- * "disabled" or down by its checks. Server counts come from the records
+ * false until TLS lands); the listener (so_id, so_name, dst_conn), the
+ * client socket (fc_src..., the TCP_INFO fetches fc_rtt...), the server
+ * socket (bc_src...), src_is_local, dst_is_local, srv_sess_rate,
+ * last_rule_file, last_rule_line and uptime. Proxies named in arguments are
+ * looked up in the worker's configuration when the fetch runs. A server is up
+ * unless "disabled" or down by its checks. Server counts come from the records
  * every worker shares (core/server_slots.h); frontend and backend counts
  * and rates are this worker's. */
 #ifdef HAVE_CONFIG_H

@@ -3,7 +3,9 @@
  * headers of the request and the response (split on commas or whole lines,
  * every value in turn for ACLs, as text, addresses or integers), cookies,
  * URL parameters, url_ip and url_port, the request body (whole, its
- * lengths, its form parameters), http_first_req, status. */
+ * lengths, its form parameters), http_first_req, status, txn.status,
+ * pathq, the base32/url32 hashes, req.proto_http (in TCP streams too) and
+ * HAProxy's old response names (scook, shdr...). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif

@@ -1,8 +1,10 @@
 /* Copyright (c) luaproxy developers. Licensed under the MIT licence. */
 /* Fetches on the bytes the client sent that no layer consumed yet, for
  * "tcp-request content" rules: req.len, req.payload(off,len),
- * req.ssl_hello_type, req.ssl_sni; and on the server's bytes not forwarded
- * yet, for "tcp-response content" rules: res.len, res.payload(off,len).
+ * req.payload_lv, req.ssl_hello_type, req.ssl_sni, req.ssl_ver,
+ * req.rdp_cookie, req.rdp_cookie_cnt; and on the server's bytes not
+ * forwarded yet, for "tcp-response content" rules: res.len,
+ * res.payload(off,len), res.payload_lv.
  * While the inspect-delay runs, a fetch that needs more bytes says so
  * (SMP_F_MAY_CHANGE) so the rule waits. */
 #ifdef HAVE_CONFIG_H
