@@ -70,25 +70,38 @@ static int fetch_uri_part(const struct arg *args, struct sample *smp,
     return smp_str(smp, v, SMP_T_STR);
 }
 
-/* "base": Host header followed by the path. */
+/* The path and the query string of the request: from the first slash of
+ * the path (an absolute URI loses its scheme and authority) to the end. */
+static struct ist uri_pathq(const struct http_txn *txn)
+{
+    struct ist path = http_msg_path(&txn->req);
+
+    path.len = (size_t)(txn->req.uri.ptr + txn->req.uri.len - path.ptr);
+    return path;
+}
+
+/* "base": the first Host header followed by the path (the path alone
+ * without a Host header, as HAProxy); "baseq" (priv non-NULL) keeps the
+ * query string. */
 static int fetch_base(const struct arg *args, struct sample *smp,
                       const struct smp_env *env, const void *priv)
 {
     struct http_txn *txn = env_txn(env);
-    struct ist path;
+    struct ist host = IST(""), path;
     int h;
     char *p;
 
-    if (txn == NULL || (h = http_hdr_find(&txn->req, IST("host"), 0)) < 0)
+    if (txn == NULL || txn->req.uri.ptr == NULL)
         return 0;
-    path = http_msg_path(&txn->req);
-    p = palloc(env->pool, txn->req.hdrs[h].value.len + path.len + 1);
+    if ((h = http_hdr_find(&txn->req, IST("host"), 0)) >= 0)
+        host = txn->req.hdrs[h].value;
+    path = priv != NULL ? uri_pathq(txn) : http_msg_path(&txn->req);
+    p = palloc(env->pool, host.len + path.len + 1);
     if (p == NULL)
         return 0;
-    memcpy(p, txn->req.hdrs[h].value.ptr, txn->req.hdrs[h].value.len);
-    memcpy(p + txn->req.hdrs[h].value.len, path.ptr, path.len);
-    return smp_str(smp, (struct ist){p, txn->req.hdrs[h].value.len + path.len},
-                   SMP_T_STR);
+    memcpy(p, host.ptr, host.len);
+    memcpy(p + host.len, path.ptr, path.len);
+    return smp_str(smp, (struct ist){p, host.len + path.len}, SMP_T_STR);
 }
 
 /* The message of a header fetch: priv 'q' request, 's' response. */
@@ -612,24 +625,16 @@ static int fetch_txn_status(const struct arg *args, struct sample *smp,
     return 1;
 }
 
-/* pathq: the path and the query string, from the first slash (an absolute
- * URI loses its scheme and authority). */
+/* pathq: see uri_pathq(); no sample without a path. */
 static int fetch_pathq(const struct arg *args, struct sample *smp,
                        const struct smp_env *env, const void *priv)
 {
     struct http_txn *txn = env_txn(env);
-    struct ist path;
 
-    if (txn == NULL || txn->req.uri.ptr == NULL)
+    if (txn == NULL || txn->req.uri.ptr == NULL ||
+        http_msg_path(&txn->req).len == 0)
         return 0;
-    path = http_msg_path(&txn->req);
-    if (path.len == 0)
-        return 0;
-    return smp_str(
-        smp,
-        (struct ist){path.ptr,
-                     (size_t)(txn->req.uri.ptr + txn->req.uri.len - path.ptr)},
-        SMP_T_STR);
+    return smp_str(smp, uri_pathq(txn), SMP_T_STR);
 }
 
 /* base32 (priv 'b') and url32 ('u'): HAProxy's hash of the first Host
@@ -876,6 +881,12 @@ static const struct sample_fetch_kw http_fetches[] = {
      .match_method = PAT_MATCH_STR},
     {.name = "query",
      .fn = fetch_uri_part,
+     .out = SMP_T_STR,
+     .use = REQ,
+     .priv = &part_query,
+     .match_method = PAT_MATCH_STR},
+    {.name = "baseq",
+     .fn = fetch_base,
      .out = SMP_T_STR,
      .use = REQ,
      .priv = &part_query,
