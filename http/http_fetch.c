@@ -380,8 +380,9 @@ static int fetch_hdr_names(const struct arg *args, struct sample *smp,
 
 /* Steps to the next cookie named <name> (any when empty) after *<pos>.
  * Request "Cookie" lines hold ';'-separated cookies; a response
- * "Set-Cookie" line holds one cookie followed by attributes. Returns 1
- * with the value in <out>. */
+ * "Set-Cookie" line holds one cookie followed by attributes, which count
+ * as cookies too with <res> 2 (HAProxy's res.cook_cnt without a name).
+ * Returns 1 with the value in <out>. */
 static int cook_next(const struct http_msg *m, int res, struct ist name,
                      size_t *pos, struct ist *out)
 {
@@ -399,7 +400,7 @@ static int cook_next(const struct http_msg *m, int res, struct ist name,
             size_t clen = semi ? (size_t)(semi - b) : v.len - off;
             const char *eq = memchr(b, '=', clen);
 
-            off = res ? v.len : off + clen + 1;
+            off = res == 1 ? v.len : off + clen + 1;
             if (eq == NULL)
                 continue;
             if (name.len == 0 ||
@@ -447,18 +448,19 @@ static int fetch_cook(const struct arg *args, struct sample *smp,
     return found ? smp_str(smp, last, SMP_T_STR) : 0;
 }
 
-/* req.cook_cnt([name]). */
+/* req.cook_cnt([name]), res.cook_cnt([name]). */
 static int fetch_cook_cnt(const struct arg *args, struct sample *smp,
                           const struct smp_env *env, const void *priv)
 {
     struct http_msg *m = hdr_msg(env, priv);
-    struct ist v;
+    struct ist v, name = hdr_arg_name(args);
+    int res = cook_is_res(priv) ? 1 + (name.len == 0) : 0;
     size_t pos = 0;
     long long n = 0;
 
     if (m == NULL)
         return 0;
-    while (cook_next(m, cook_is_res(priv), hdr_arg_name(args), &pos, &v))
+    while (cook_next(m, res, name, &pos, &v))
         n++;
     smp->type = SMP_T_SINT;
     smp->data.sint = n;

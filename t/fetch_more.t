@@ -27,7 +27,7 @@ my @req = (
 );
 # Values of the response, copied into "X-R-<n>: <name>=<value>".
 my @res = (
-    'scook(a)', 'scook_cnt(a)', 'scook_cnt(b)', 'scook_val(a)', 'shdr(x-a)',
+    'scook(a)', 'scook_cnt', 'res.cook_cnt', 'scook_cnt(a)', 'scook_cnt(b)', 'scook_val(a)', 'shdr(x-a)',
     'shdr(x-a,1)', 'shdr_cnt(x-a)', 'shdr_val(x-n)', 'shdr_ip(x-ip)',
     'bc_src', 'bc_dst', 'bc_dst_port',
 );
@@ -188,7 +188,7 @@ like($v, qr/^x-lr: X.cfg:22$/m, 'the backend rule is the last');
 $v = same('response aliases', "GET /x HTTP/1.1\r\nHost: h\r\n"
     . "Connection: close\r\n\r\n");
 like($v, qr/^x-r-1: scook\(a\)=12$/m, 'scook reads Set-Cookie');
-like($v, qr/^x-r-12: bc_dst_port=@{[$t->port(8391)]}$/m, 'bc_dst_port');
+like($v, qr/^x-r-14: bc_dst_port=@{[$t->port(8391)]}$/m, 'bc_dst_port');
 like($v, qr/^x-lr: :$/m, 'no final rule: no last rule');
 
 my $r = $t->http($t->port(8300), "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");

@@ -84,7 +84,9 @@ like($r->{body}, qr/^X-Fcnt: 2$/mi, 'req.fhdr_cnt counts lines');
 like($r->{body}, qr/^X-Names: host;cookie;cookie;x-list;x-list(;connection)?$/mi,
     'req.hdr_names with a delimiter, lower case');
 is($r->{headers}{'x-res-cook'}, 'dark', 'res.cook: value without attributes');
-is($r->{headers}{'x-res-cook-cnt'}, '2', 'res.cook_cnt: one cookie a line');
+# HAProxy 2.6 counts the attributes with a value too without a name
+# (t/fetch_more.t compares it live)
+is($r->{headers}{'x-res-cook-cnt'}, '3', 'res.cook_cnt: cookies and Path=/');
 like($r->{body}, qr/^X-Nbsrv: 2$/mi, 'nbsrv(backend) skips disabled servers');
 like($r->{body}, qr/^X-Up: 1$/mi, 'srv_is_up: enabled server');
 like($r->{body}, qr/^X-Up-Disabled: 0$/mi, 'srv_is_up: disabled server is down');
