@@ -594,15 +594,9 @@ static int addr_is_local(const union sess_addr *a)
     return ok;
 }
 
-/* src_is_local, dst_is_local; priv as fetch_addr(). */
-static int fetch_is_local(const struct arg *args, struct sample *smp,
-                          const struct smp_env *env, const void *priv)
+/* Sets <smp> to whether <a> is local; 0 for non-IP addresses. */
+static int smp_set_local(struct sample *smp, const union sess_addr *a)
 {
-    const union sess_addr *a;
-
-    if (env->strm == NULL)
-        return 0;
-    a = priv ? &env->strm->sess->dst : &env->strm->sess->src;
     if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6)
         return 0;
     smp->type = SMP_T_BOOL;
@@ -610,56 +604,91 @@ static int fetch_is_local(const struct arg *args, struct sample *smp,
     return 1;
 }
 
-/* fc_src, fc_dst: the connection's addresses, set-src/dst of stream rules
- * aside; priv as fetch_addr(). */
-static int fetch_fc_addr(const struct arg *args, struct sample *smp,
-                         const struct smp_env *env, const void *priv)
+/* src_is_local, dst_is_local; priv as fetch_addr(). */
+static int fetch_is_local(const struct arg *args, struct sample *smp,
+                          const struct smp_env *env, const void *priv)
 {
-    return env->strm ? smp_set_addr(
-                           smp, stream_act_conn_addr(env->strm, priv != NULL))
-                     : 0;
+    const struct session *sess = env->strm ? env->strm->sess : NULL;
+
+    return sess ? smp_set_local(smp, priv ? &sess->dst : &sess->src) : 0;
 }
 
-static int fetch_fc_port(const struct arg *args, struct sample *smp,
-                         const struct smp_env *env, const void *priv)
+/* fc_rcvd_proxy: the connection began with a PROXY protocol header. */
+static int fetch_fc_rcvd_proxy(const struct arg *args, struct sample *smp,
+                               const struct smp_env *env, const void *priv)
 {
-    return env->strm ? smp_set_port(
-                           smp, stream_act_conn_addr(env->strm, priv != NULL))
-                     : 0;
+    if (env->strm == NULL)
+        return 0;
+    smp->type = SMP_T_BOOL;
+    smp->data.sint = env->strm->sess->proxied != 0;
+    return 1;
 }
 
-/* bc_src, bc_dst (priv as fetch_addr()), bc_src_port, bc_dst_port: the
- * addresses of the server connection's socket; <sa> is filled. */
-static int server_conn_addr(const struct smp_env *env, const void *priv,
-                            union sess_addr *sa)
+/* Which address fc_src, fc_dst, bc_src, bc_dst (and their ports and
+ * fc_*_is_local) read: of the client connection ('f') or the server
+ * one ('b'), its source or its destination. */
+struct conn_addr_sel {
+    char side;
+    int dst;
+};
+
+/* The local (<peer> 0) or remote address of <c>'s socket into <sa>; 1, or
+ * 0 without a socket. */
+static int socket_addr(struct conn *c, int peer, union sess_addr *sa)
 {
-    const struct stream *s = env->strm;
-    struct conn *c = s && s->ops->srv_conn ? s->ops->srv_conn(s) : NULL;
     socklen_t len = sizeof(*sa);
     int fd = c ? conn_fd(c) : -1;
 
     if (fd < 0)
         return 0;
     memset(sa, 0, sizeof(*sa));
-    if (priv ? getpeername(fd, &sa->sa, &len) : getsockname(fd, &sa->sa, &len))
+    return (peer ? getpeername(fd, &sa->sa, &len)
+                 : getsockname(fd, &sa->sa, &len)) == 0;
+}
+
+/* The address <w> selects into <sa>: the server socket's, or the client
+ * connection's as "tcp-request connection" rules left it (set-src/dst of
+ * stream rules aside); a PROXY header changes src and dst, not these, as
+ * in HAProxy 2.6. 1, or 0 if there is none. */
+static int conn_addr_get(const struct smp_env *env,
+                         const struct conn_addr_sel *w, union sess_addr *sa)
+{
+    const struct stream *s = env->strm;
+
+    if (s == NULL)
         return 0;
+    if (w->side == 'b')
+        return socket_addr(s->ops->srv_conn ? s->ops->srv_conn(s) : NULL,
+                           w->dst != 0, sa);
+    if (s->sess->proxied)
+        return socket_addr(s->sess->conn, !w->dst, sa);
+    *sa = *stream_act_conn_addr(s, w->dst);
     return 1;
 }
 
-static int fetch_bc_addr(const struct arg *args, struct sample *smp,
-                         const struct smp_env *env, const void *priv)
+static int fetch_conn_addr(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
 {
     union sess_addr sa;
 
-    return server_conn_addr(env, priv, &sa) && smp_set_addr(smp, &sa);
+    return conn_addr_get(env, priv, &sa) && smp_set_addr(smp, &sa);
 }
 
-static int fetch_bc_port(const struct arg *args, struct sample *smp,
-                         const struct smp_env *env, const void *priv)
+static int fetch_conn_port(const struct arg *args, struct sample *smp,
+                           const struct smp_env *env, const void *priv)
 {
     union sess_addr sa;
 
-    return server_conn_addr(env, priv, &sa) && smp_set_port(smp, &sa);
+    return conn_addr_get(env, priv, &sa) && smp_set_port(smp, &sa);
+}
+
+/* fc_src_is_local, fc_dst_is_local: the same of fc_src, fc_dst. */
+static int fetch_fc_is_local(const struct arg *args, struct sample *smp,
+                             const struct smp_env *env, const void *priv)
+{
+    union sess_addr sa;
+
+    return conn_addr_get(env, priv, &sa) && smp_set_local(smp, &sa);
 }
 
 /* The TCP_INFO fetches: which field, and whether it is a time in us that
@@ -759,6 +788,14 @@ static const enum stream_tmo cur_server = STREAM_TMO_SERVER,
                              cur_client = STREAM_TMO_CLIENT;
 static const char num_procs = 'n', num_proc = 'p', num_thread = 't';
 static const char rule_file = 'f', rule_line = 'l';
+static const struct conn_addr_sel sel_fc_src = {'f', 0}, sel_fc_dst = {'f', 1},
+                                  sel_bc_src = {'b', 0}, sel_bc_dst = {'b', 1};
+/* fc_src, fc_dst, bc_src, bc_dst. */
+#define ADDR_ROW(n, p, u)                                                      \
+    {                                                                          \
+        .name = n, .fn = fetch_conn_addr, .out = SMP_T_ADDR, .use = u,         \
+        .priv = p, .match_method = PAT_MATCH_IP                                \
+    }
 #define TI(field, t)                                                           \
     {                                                                          \
         offsetof(struct tcp_info, field), t                                    \
@@ -887,32 +924,31 @@ static const struct sample_fetch_kw stream_fetches[] = {
      .use = SMP_AVAIL_CONN,
      .priv = &dst_tag,
      .match_method = PAT_MATCH_BOOL},
-    {.name = "fc_src",
-     .fn = fetch_fc_addr,
-     .out = SMP_T_ADDR,
+    {.name = "fc_src_is_local",
+     .fn = fetch_fc_is_local,
+     .out = SMP_T_BOOL,
      .use = SMP_AVAIL_CONN,
-     .match_method = PAT_MATCH_IP},
-    {.name = "fc_dst",
-     .fn = fetch_fc_addr,
-     .out = SMP_T_ADDR,
+     .priv = &sel_fc_src,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "fc_dst_is_local",
+     .fn = fetch_fc_is_local,
+     .out = SMP_T_BOOL,
      .use = SMP_AVAIL_CONN,
-     .priv = &dst_tag,
-     .match_method = PAT_MATCH_IP},
-    COUNT_ROW("fc_src_port", fetch_fc_port, NULL, NULL, NULL),
-    COUNT_ROW("fc_dst_port", fetch_fc_port, NULL, &dst_tag, NULL),
-    {.name = "bc_src",
-     .fn = fetch_bc_addr,
-     .out = SMP_T_ADDR,
-     .use = SMP_AVAIL_RES,
-     .match_method = PAT_MATCH_IP},
-    {.name = "bc_dst",
-     .fn = fetch_bc_addr,
-     .out = SMP_T_ADDR,
-     .use = SMP_AVAIL_RES,
-     .priv = &dst_tag,
-     .match_method = PAT_MATCH_IP},
-    COUNT_ROW("bc_src_port", fetch_bc_port, NULL, NULL, NULL),
-    COUNT_ROW("bc_dst_port", fetch_bc_port, NULL, &dst_tag, NULL),
+     .priv = &sel_fc_dst,
+     .match_method = PAT_MATCH_BOOL},
+    {.name = "fc_rcvd_proxy",
+     .fn = fetch_fc_rcvd_proxy,
+     .out = SMP_T_BOOL,
+     .use = SMP_AVAIL_CONN,
+     .match_method = PAT_MATCH_BOOL},
+    ADDR_ROW("fc_src", &sel_fc_src, SMP_AVAIL_CONN),
+    ADDR_ROW("fc_dst", &sel_fc_dst, SMP_AVAIL_CONN),
+    COUNT_ROW("fc_src_port", fetch_conn_port, NULL, &sel_fc_src, NULL),
+    COUNT_ROW("fc_dst_port", fetch_conn_port, NULL, &sel_fc_dst, NULL),
+    ADDR_ROW("bc_src", &sel_bc_src, SMP_AVAIL_RES),
+    ADDR_ROW("bc_dst", &sel_bc_dst, SMP_AVAIL_RES),
+    COUNT_ROW("bc_src_port", fetch_conn_port, NULL, &sel_bc_src, NULL),
+    COUNT_ROW("bc_dst_port", fetch_conn_port, NULL, &sel_bc_dst, NULL),
     COUNT_ROW("fc_rtt", fetch_tcp_info, "S?", &ti_rtt, check_tcp_info_unit),
     COUNT_ROW("fc_rttvar", fetch_tcp_info, "S?", &ti_rttvar,
               check_tcp_info_unit),

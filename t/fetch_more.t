@@ -22,7 +22,8 @@ my %udp = map { $_ => syslog_sink() } qw(lp ha);
 my @req = (
     'pathq', 'base', 'baseq', 'base32', 'url32', 'base32+src,hex', 'url32+src,hex', 'so_id',
     'so_name', 'req.proto_http', 'req_proto_http', 'dst_conn',
-    'dst_is_local', 'src_is_local', 'fc_src', 'fc_dst', 'fc_dst_port',
+    'dst_is_local', 'src_is_local', 'src', 'fc_src', 'fc_dst', 'fc_dst_port',
+    'fc_src_is_local', 'fc_dst_is_local', 'fc_rcvd_proxy',
     'fc_unacked', 'fc_retrans', 'fc_lost', 'last_rule_file', 'last_rule_line',
 );
 # Values of the response, copied into "X-R-<n>: <name>=<value>".
@@ -74,7 +75,9 @@ frontend fe
     bind 127.0.0.1:$p name first id 7
     bind 127.0.0.1:@{[$p + 1]}
     bind 127.0.0.1:@{[$p + 2]}
+    bind 127.0.0.1:@{[$p + 5]} accept-proxy
     http-request set-header x-a b
+    http-request set-src hdr(x-src) if { hdr(x-src) -m found }
 $lua    http-request deny if { path /d }
     http-request allow if { path /a }
     http-request return status 200 content-type text/plain lf-string "$probe\\n" if { path_beg /r } HTTP
@@ -143,12 +146,14 @@ sub same {
     my $lp = exchange($t->port(8300) + ($n // 0), $raw);
     s/[^ :]*lp\.cfg/X.cfg/g for @$lp;
     # the ports differ: compare their place among the binds
-    s/^fc_dst_port=(\d+)$/'fc_dst_port=+' . ($1 - $t->port(8300))/e for @$lp;
+    s/^fc_dst_port=(\d+)$/'fc_dst_port=+' . ($1 - $t->port(8300))/e
+        for grep { /=(\d+)$/ && $1 >= $t->port(8300) } @$lp;
     SKIP: {
         skip "no haproxy at $haproxy", 1 unless $have_ha;
         my $ha = exchange($t->port(8350) + ($n // 0), $raw);
         s/[^ :]*ha\.cfg/X.cfg/g for @$ha;
-        s/^fc_dst_port=(\d+)$/'fc_dst_port=+' . ($1 - $t->port(8350))/e for @$ha;
+        s/^fc_dst_port=(\d+)$/'fc_dst_port=+' . ($1 - $t->port(8350))/e
+            for grep { /=(\d+)$/ && $1 >= $t->port(8350) } @$ha;
         is_deeply($lp, $ha, $name) or diag(explain($lp, $ha));
     }
     return join("\n", @$lp);
@@ -179,12 +184,26 @@ $v = same('HTTP/1.0 without Host on the second bind', "GET /rr HTTP/1.0\r\n\r\n"
 like($v, qr/^so_id=2\nso_name=$/m, 'an unnamed listener: its place, no name');
 like($v, qr/^fc_dst_port=\+1$/m, 'fc_dst_port');
 same('the third bind', "GET /r HTTP/1.0\r\n\r\n", 2);
+$v = same('set-src changes src, not fc_src', "GET /r HTTP/1.1\r\nHost: h\r\n"
+    . "X-Src: 10.1.1.1\r\nConnection: close\r\n\r\n");
+like($v, qr/^src=10.1.1.1\nfc_src=127.0.0.1$/m, 'fc_src keeps the connection\'s');
+$v = same('a PROXY header', "PROXY TCP4 10.9.8.7 10.0.0.1 4444 80\r\n"
+    . "GET /r HTTP/1.0\r\n\r\n", 5);
+like($v, qr/^src=10.9.8.7\nfc_src=127.0.0.1\nfc_dst=127.0.0.1\nfc_dst_port=\+5$/m,
+    'fc_* are the socket\'s addresses, not the PROXY header\'s');
+like($v, qr/^fc_src_is_local=1\nfc_dst_is_local=1\nfc_rcvd_proxy=1$/m,
+    'fc_*_is_local, fc_rcvd_proxy');
 $v = same('a deny: the last rule is where', "GET /d HTTP/1.1\r\nHost: h\r\n"
     . "Connection: close\r\n\r\n");
 like($v, qr/^x-lr: X.cfg:\d+$/m, 'last_rule_* after a deny');
 $v = same('the backend\'s deny after the frontend\'s allow',
     "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
-like($v, qr/^x-lr: X.cfg:22$/m, 'the backend rule is the last');
+# the line of the backend's deny: the last "deny if { path /a }"
+open(my $cfg, '<', $t->testdir . '/lp.cfg') or die "lp.cfg: $!";
+my @lines = <$cfg>;
+close $cfg;
+my ($deny_line) = (grep { $lines[$_ - 1] =~ /deny if \{ path \/a \}/ } 1 .. @lines)[-1];
+like($v, qr/^x-lr: X.cfg:$deny_line$/m, 'the backend rule is the last');
 $v = same('response aliases', "GET /x HTTP/1.1\r\nHost: h\r\n"
     . "Connection: close\r\n\r\n");
 like($v, qr/^x-r-1: scook\(a\)=12$/m, 'scook reads Set-Cookie');
