@@ -128,7 +128,6 @@ static int parse_bind(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
                       char **args, char **err)
 {
     struct listener *l = xcalloc(1, sizeof(*l)), **pl;
-    int pos = 1;
 
     l->fd = -1;
     l->uid = l->gid = -1;
@@ -152,9 +151,13 @@ static int parse_bind(struct cfg_ctx *ctx, const struct cfg_kw *kw, int argc,
     if (l->inherited)
         l->fd = l->addr.fd;
     for (pl = &ctx->px->listeners; *pl != NULL; pl = &(*pl)->next)
-        pos++;
-    if (l->id == 0)
-        l->id = pos; /* HAProxy numbers the others by their place */
+        if (l->id != 0 && (*pl)->id == l->id) {
+            set_err(err, "custom id %d already used at %s:%d", l->id,
+                    (*pl)->file, (*pl)->line);
+            free(l->name);
+            free(l);
+            return RC_ERR;
+        }
     *pl = l;
     return RC_OK;
 }

@@ -17,6 +17,7 @@
 
 #include "core/errors.h"
 #include "core/listener.h"
+#include "core/proxy.h"
 #include "core/util.h"
 
 #define LISTENER_DEFAULT_BACKLOG 1024
@@ -66,6 +67,33 @@ int listener_bind(struct listener *l, char **err)
     }
     l->fd = fd;
     return RC_OK;
+}
+
+/* 1 if a "bind" line of <l>'s proxy sets <id>. */
+static int listener_id_taken(const struct listener *l, int id)
+{
+    for (l = l->px->listeners; l != NULL; l = l->next)
+        if (l->id == id)
+            return 1;
+    return 0;
+}
+
+int listener_id(const struct listener *l)
+{
+    const struct listener *o;
+    int next = 1;
+
+    if (l->id != 0 || l->px == NULL)
+        return l->id;
+    /* each listener uses up a number; one without an id takes the first
+     * free one from there */
+    for (o = l->px->listeners; o != NULL && o != l; o = o->next, next++)
+        if (o->id == 0)
+            while (listener_id_taken(l, next))
+                next++;
+    while (listener_id_taken(l, next))
+        next++;
+    return next;
 }
 
 int listener_same(const struct listener *a, const struct listener *b)

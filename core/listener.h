@@ -17,7 +17,7 @@ struct listener {
     struct cfg_addr addr;
     char *name;       /* the address as written, for logs and Lua */
     int named;        /* <name> comes from the "name" option */
-    int id;           /* "id", else its place in the proxy from 1 */
+    int id;           /* "id", 0 if not set (see listener_id()) */
     int fd;           /* -1 until bound */
     int backlog;      /* 0: the proxy's maxconn or the default */
     int maxconn;      /* 0: unlimited */
@@ -36,6 +36,9 @@ struct listener {
 
 /* Binds <l> unless <l>->fd is already set; RC_OK or RC_ERR with *err. */
 int listener_bind(struct listener *l, char **err);
+/* <l>'s "id", else HAProxy's number for it: counting from 1 in the
+ * order of its proxy's "bind" lines, skipping the ids set explicitly. */
+int listener_id(const struct listener *l);
 /* Returns 1 if <a> and <b> would produce the same socket. */
 int listener_same(const struct listener *a, const struct listener *b);
 /* Closes <l>'s socket if we own it. */

@@ -555,7 +555,7 @@ static int fetch_ssl_fc(const struct arg *args, struct sample *smp,
 static int fetch_so_id(const struct arg *args, struct sample *smp,
                        const struct smp_env *env, const void *priv)
 {
-    return env->strm ? smp_set_int(smp, env->strm->sess->li->id) : 0;
+    return env->strm ? smp_set_int(smp, listener_id(env->strm->sess->li)) : 0;
 }
 
 static int fetch_so_name(const struct arg *args, struct sample *smp,

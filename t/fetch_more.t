@@ -74,7 +74,7 @@ ${lua_load}defaults
 frontend fe
     bind 127.0.0.1:$p name first id 7
     bind 127.0.0.1:@{[$p + 1]}
-    bind 127.0.0.1:@{[$p + 2]}
+    bind 127.0.0.1:@{[$p + 2]} id 2
     bind 127.0.0.1:@{[$p + 5]} accept-proxy
     http-request set-header x-a b
     http-request set-src hdr(x-src) if { hdr(x-src) -m found }
@@ -181,7 +181,8 @@ same('a bare question mark', "GET /r? HTTP/1.1\r\nHost: example.com\r\n"
 same('a percent-encoded path', "GET /r/%41 HTTP/1.1\r\nHost: Ex.Com\r\n"
     . "Connection: close\r\n\r\n");
 $v = same('HTTP/1.0 without Host on the second bind', "GET /rr HTTP/1.0\r\n\r\n", 1);
-like($v, qr/^so_id=2\nso_name=$/m, 'an unnamed listener: its place, no name');
+like($v, qr/^so_id=3\nso_name=$/m,
+    'an unnamed listener: the next free number, no name');
 like($v, qr/^fc_dst_port=\+1$/m, 'fc_dst_port');
 same('the third bind', "GET /r HTTP/1.0\r\n\r\n", 2);
 $v = same('set-src changes src, not fc_src', "GET /r HTTP/1.1\r\nHost: h\r\n"
@@ -299,4 +300,8 @@ $t->rule_errors(
 my ($rc, $out) = $t->check_config("frontend fe\n    mode http\n"
     . "    bind 127.0.0.1:1 id x\n", 'bad.cfg');
 ok($rc != 0 && $out =~ /bad\.cfg:3: /, 'a bind id must be a number') or diag($out);
+($rc, $out) = $t->check_config("frontend fe\n    mode http\n"
+    . "    bind 127.0.0.1:1 id 4\n    bind 127.0.0.1:2 id 4\n", 'bad.cfg');
+ok($rc != 0 && $out =~ /bad\.cfg:4: .*custom id 4 already used at .*bad\.cfg:3/,
+    'two binds with one id') or diag($out);
 $t->done_testing;
