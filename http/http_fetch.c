@@ -712,8 +712,10 @@ static int fetch_hash32_src(const struct arg *args, struct sample *smp,
 static int fetch_proto_http(const struct arg *args, struct sample *smp,
                             const struct smp_env *env, const void *priv)
 {
+    /* a scratch parser: a worker runs one fetch at a time */
+    static struct h1_msg probe;
+    struct h1_msg *m = &probe;
     struct evbuffer *in;
-    struct h1_msg *m;
     size_t len;
     int rc;
 
@@ -722,8 +724,6 @@ static int fetch_proto_http(const struct arg *args, struct sample *smp,
             return 0;
         in = conn_input(env->strm->sess->conn);
         len = in ? evbuffer_get_length(in) : 0;
-        if ((m = sample_alloc(env, sizeof(*m))) == NULL)
-            return 0;
         h1_msg_init(m, NULL);
         rc = len ? h1_parse_request(m, (const char *)evbuffer_pullup(in, -1),
                                     len)
