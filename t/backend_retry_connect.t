@@ -131,6 +131,9 @@ sub outcomes {
             took(time - $t0));
         sleep 0.2;
         $o{"tcp $name: log"} = logged($log, "tcp_$name");
+        # the start-up probe of the port may have taken the dead server's
+        # round-robin turn (in HAProxy too): retried once or not at all
+        $o{"tcp $name: log"} =~ s/ (?:0|\+1)$/ 0 or +1/ if $name eq 'redisp';
     }
     return %o;
 }
@@ -150,7 +153,7 @@ is_deeply(\%lp, {
     'tcp refused' => 'closed 2 waits',
     'tcp refused: log' => 'SC 2',
     'tcp redisp' => '200 alive at once',
-    'tcp redisp: log' => '-- +1',
+    'tcp redisp: log' => '-- 0 or +1',
 }, 'timed-out and refused connects retried, redispatched at once')
     or diag(explain(\%lp));
 
