@@ -48,13 +48,15 @@ struct session {
     struct listener *li;
     struct conn *conn; /* the client connection, owns the fd */
     union sess_addr src, dst;
-    int conn_ruled; /* its tcp-request connection rules ran */
     socklen_t srclen, dstlen;
     struct vars vars;        /* sess.* */
     struct stick_trk *stick; /* counters tracked by "tcp-request connection"
                               * rules (core/stick_act.c), or NULL */
     unsigned long long id;
-    int proxied; /* the PROXY protocol header was read */
+    /* flags in the padding after <id>: the session and an HTTP connection
+     * must fit one pool block (SESSION_POOL_SIZE) */
+    unsigned char proxied;    /* the PROXY protocol header was read */
+    unsigned char conn_ruled; /* its tcp-request connection rules ran */
 };
 
 /* A protocol layer's entry points for streams of its mode. */
