@@ -120,7 +120,7 @@ my $t0 = time;
 my $pid = get('/set?k=q&v=quick')->{headers}{'x-pid'};
 my $seen;
 $seen = both_have("get map $dir/m.map q", qr/value="quick"/) or sleep 0.005
-    until $seen || time - $t0 > 2;
+    until $seen || time - $t0 > 5;
 ok($seen, 'the other worker has the edit') or diag(sprintf('%.3f s', time - $t0));
 
 # In order: 30 edits of a key on one connection, then banned and unbanned.
@@ -133,7 +133,7 @@ my $ok = () = $r->{data} =~ m{HTTP/1\.1 200 }g;
 is($ok, 31, 'a connection of 32 requests');
 $t0 = time;
 $seen = both_have("get map $dir/m.map o", qr/value="30"/) or sleep 0.01
-    until $seen || time - $t0 > 2;
+    until $seen || time - $t0 > 5;
 sleep 0.1;
 ok(both_have("get map $dir/m.map o", qr/value="30"/)
         && both_have("show acl $dir/blocked.lst", qr/\A\n\z/),
@@ -146,7 +146,7 @@ is(scalar @ents, 1, 'add-acl adds a pattern it does not hold yet only');
 get('/unban');
 $t0 = time;
 $seen = both_have("show acl $dir/blocked.lst", qr/\A\n\z/) or sleep 0.01
-    until $seen || time - $t0 > 2;
+    until $seen || time - $t0 > 5;
 is(get('/m?k=zz')->{status}, 200, 'del-acl removes it from every worker');
 
 # Lua: in every worker, add_acl adding the pattern once.
@@ -154,7 +154,7 @@ is(body(get('/lua?v=fromlua')), 'lua',
     'a Lua action editing a map and an ACL file');
 $t0 = time;
 $seen = both_have("get map $dir/m.map lua", qr/value="fromlua"/) or sleep 0.01
-    until $seen || time - $t0 > 2;
+    until $seen || time - $t0 > 5;
 ok($seen, 'core.set_map reaches every worker');
 my @acl = map {
     scalar(() = cli("\@$_ show acl $dir/blocked.lst") =~ /192\.0\.2\.1/g)
