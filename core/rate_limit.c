@@ -86,11 +86,23 @@ static unsigned rate_wait(const struct rate_limit *r, unsigned long long now)
     return ms == 0 ? 1 : ms > 50 ? 50 : ms;
 }
 
+/* 1 if a limit applies to <l>: without one, accepting reads no clock. */
+static int rate_limited(const struct global *g, const struct listener *l)
+{
+    return g->conn_rate != NULL || g->sess_rate != NULL ||
+           l->px->sess_rate != NULL;
+}
+
 unsigned rate_limit_wait(const struct listener *l)
 {
     const struct global *g = &worker_cfg()->global;
-    unsigned long long now = freq_ctr_now_ms();
-    unsigned w = rate_wait(g->conn_rate, now), v;
+    unsigned long long now;
+    unsigned w, v;
+
+    if (!rate_limited(g, l))
+        return 0;
+    now = freq_ctr_now_ms();
+    w = rate_wait(g->conn_rate, now);
 
     if ((v = rate_wait(g->sess_rate, now)) > w)
         w = v;
@@ -112,8 +124,11 @@ static void rate_add(struct rate_limit *r, unsigned long long now)
 void rate_limit_count(const struct listener *l)
 {
     const struct global *g = &worker_cfg()->global;
-    unsigned long long now = freq_ctr_now_ms();
+    unsigned long long now;
 
+    if (!rate_limited(g, l))
+        return;
+    now = freq_ctr_now_ms();
     rate_add(g->conn_rate, now);
     rate_add(g->sess_rate, now);
     rate_add(l->px->sess_rate, now);

@@ -653,7 +653,7 @@ static int stats_same_row(const char *a, const char *b)
 static void stats_merge(struct evbuffer **in, int n, struct evbuffer *out)
 {
     char **text, ***lines, *rows[STATS_MERGE_WORKERS];
-    int *nl, i, r, c, k, ncols;
+    int *nl, *kinds, i, r, c, k, ncols;
     size_t len;
 
     if (n > STATS_MERGE_WORKERS)
@@ -670,23 +670,26 @@ static void stats_merge(struct evbuffer **in, int n, struct evbuffer *out)
     }
     for (ncols = 0; nl[0] > 0 && stats_field(lines[0][0], ncols, &len);)
         ncols++;
+    kinds = xcalloc((size_t)ncols + 1, sizeof(*kinds));
+    for (c = 0; c < ncols; c++) {
+        const char *name = stats_field(lines[0][0], c, &len);
+
+        kinds[c] = stats_merge_kind(name, len);
+    }
     for (r = 0; r < nl[0]; r++) {
         for (i = k = 0; i < n; i++)
             if (r < nl[i] && stats_same_row(lines[0][r], lines[i][r]))
                 rows[k++] = lines[i][r];
         for (c = 0; c < ncols; c++) {
-            const char *name = stats_field(lines[0][0], c, &len);
-
             if (c > 0)
                 evbuffer_add(out, ",", 1);
             stats_merge_field(rows, k, c,
-                              r == 0 || lines[0][r][0] == '#'
-                                  ? 0
-                                  : stats_merge_kind(name, len),
+                              r == 0 || lines[0][r][0] == '#' ? 0 : kinds[c],
                               out);
         }
         evbuffer_add(out, "\n", 1);
     }
+    free(kinds);
     for (i = 0; i < n; i++) {
         free(lines[i]);
         free(text[i]);
