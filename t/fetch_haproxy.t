@@ -124,6 +124,8 @@ backend dead
 EOF2
 }
 
+# the binds are port(base) + 0 to 2
+$t->port_block($_, 3) for 8100, 8200;
 $t->write_file('lp.cfg', config(8100));
 $t->write_file('ha.cfg', config(8200));
 $t->http_origin(8091, sub {

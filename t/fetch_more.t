@@ -118,6 +118,8 @@ core.register_action("fm", { "http-req" }, function(txn)
     tostring(txn.f:fc_rtt("us") >= 0) }, " "))
 end)
 LUA
+# the binds are port(base) + 0 to 5
+$t->port_block($_, 6) for 8300, 8350;
 $t->write_file('lp.cfg', config(8300, 1, 'lp'));
 $t->write_file('ha.cfg', config(8350, 0, 'ha'));
 $t->config('lp.cfg');

@@ -240,6 +240,34 @@ sub port {
     die "no free loopback port found for index $n\n";
 }
 
+# Reserves <len> consecutive free ports, the first one being port(n), for
+# configurations that bind port(n) + 1, + 2...; returns port(n).
+sub port_block {
+    my ($self, $n, $len) = @_;
+    return $ports{$n}{port} if $ports{$n};
+    my %taken = map { $_->{port} => 1 } values %ports;
+    for (1 .. 100) {
+        my $base = 20000 + int(rand(12000 - $len));
+        my @locks;
+        for my $port ($base .. $base + $len - 1) {
+            last if $taken{$port};
+            my $lock = IO::Socket::IP->new(Proto => 'udp',
+                LocalHost => '127.0.0.1', LocalPort => $port) or last;
+            my $probe = IO::Socket::IP->new(Proto => 'tcp',
+                LocalHost => '127.0.0.1', LocalPort => $port, Listen => 1,
+                ReuseAddr => 1) or last;
+            close $probe;
+            push @locks, $lock;
+        }
+        next if @locks < $len;
+        $ports{$n} = { port => $base, lock => shift @locks };
+        $ports{"$n+$_"} = { port => $base + $_, lock => $locks[$_ - 1] }
+            for 1 .. $len - 1;
+        return $base;
+    }
+    die "no $len free consecutive loopback ports found for index $n\n";
+}
+
 # A listening socket on port(n), made before forking a daemon so that it
 # accepts from the moment the fork returns.
 sub listen_socket {
@@ -809,8 +837,9 @@ sub run_daemon {
 }
 
 # Starts HAProxy ($binary, in the foreground) on the configuration file
-# $cfg of the temp dir, its output in haproxy.log there; BAIL_OUT unless it
-# listens on every port of @ports within the usual wait.
+# $cfg of the temp dir, its output in haproxy.log there; BAIL_OUT (with
+# that output) unless it listens on every port of @ports within 20 s, a
+# bound generous enough for a loaded machine.
 sub run_haproxy {
     my ($self, $binary, $cfg, @ports) = @_;
     my $dir = $self->{testdir};
@@ -820,8 +849,14 @@ sub run_haproxy {
         exec($binary, '-db', '-f', "$dir/$cfg") or exit 127;
     });
     for my $port (@ports) {
-        $self->waitforsocket($port)
-            or Test::More::BAIL_OUT("haproxy did not start on port $port");
+        next if $self->waitforsocket($port, 20);
+        my $log = '';
+        if (open(my $fh, '<', "$dir/haproxy.log")) {
+            local $/;
+            $log = <$fh> // '';
+        }
+        $log =~ s/\n/ | /g;
+        Test::More::BAIL_OUT("haproxy did not start on port $port: $log");
     }
 }
 
