@@ -38,10 +38,15 @@ void filter_register(const struct filter_ops *ops)
 const struct filter_ops *filter_find(const char *name)
 {
     int i;
+    size_t n;
 
-    for (i = 0; i < ntypes; i++)
-        if (strcmp(types[i]->name, name) == 0)
+    for (i = 0; i < ntypes; i++) {
+        n = strlen(types[i]->name);
+        if (n > 0 && types[i]->name[n - 1] == '.'
+                ? strncmp(types[i]->name, name, n) == 0 && name[n] != '\0'
+                : strcmp(types[i]->name, name) == 0)
             return types[i];
+    }
     return NULL;
 }
 

@@ -37,7 +37,9 @@ enum flt_dir {
  * same filter once something calls stream_wake()), or RC_ERR (the stream
  * answers an error or is cut). */
 struct filter_ops {
-    const char *name; /* the word after "filter" */
+    /* the word after "filter"; a name ending in '.' is a prefix ("lua.")
+     * that the types of a module share, parse telling them apart */
+    const char *name;
     /* "filter NAME args...": <args>[0] is NAME. Sets *<conf> (it may stay
      * NULL); RC_OK or RC_ERR with *err. */
     int (*parse)(struct cfg_ctx *ctx, int argc, char **args, void **conf,

@@ -480,6 +480,22 @@ const char *http_status_reason(int status)
     }
 }
 
+/* The reason phrase of HAProxy's built-in error pages: three differ from
+ * the usual ones. */
+static const char *error_reason(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad request";
+    case 408:
+        return "Request Time-out";
+    case 504:
+        return "Gateway Time-out";
+    default:
+        return http_status_reason(status);
+    }
+}
+
 /* HAProxy's built-in error page texts. */
 static const char *error_text(int status)
 {
@@ -738,7 +754,7 @@ void http_reply_error_hdr(struct stream *s, int status, struct ist xname,
                           struct ist xvalue)
 {
     struct http_txn *txn = s->proto;
-    const char *reason = http_status_reason(status);
+    const char *reason = error_reason(status);
     const struct errorfile *ef;
     char body[512], len[24];
     int n;
@@ -759,7 +775,7 @@ void http_reply_error_hdr(struct stream *s, int status, struct ist xname,
                  "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status,
                  reason, error_text(status));
     snprintf(len, sizeof(len), "%d", n);
-    http_reply_begin(s, status, (struct ist){NULL, 0});
+    http_reply_begin(s, status, ist_from(reason));
     http_reply_header(s, IST("content-length"), ist_from(len));
     http_reply_header(s, IST("cache-control"), IST("no-cache"));
     http_reply_header(s, IST("content-type"), IST("text/html"));
@@ -877,6 +893,14 @@ static int body_filter_init(struct http_txn *txn, enum flt_dir dir)
         !filters_keep_length(txn->s, dir))
         http_hdr_del(m, IST("content-length"));
     return RC_OK;
+}
+
+/* 1 when the filters of <dir> hold back more than a window of its body
+ * (a filter waiting for the whole of it): reading that side pauses. */
+static int flt_backlog(const struct http_txn *txn, enum flt_dir dir)
+{
+    return txn->flt_in[dir] != NULL &&
+           evbuffer_get_length(txn->flt_in[dir]) > FWD_HIGH_WATER;
 }
 
 /* A filtered body on its way: framed bytes come from <in>, go without
@@ -1207,9 +1231,9 @@ static int step_flt_headers(struct http_txn *txn, enum flt_dir dir)
         return RC_AGAIN;
     if (rc == RC_OK && body && filters_want_data(txn->s, dir))
         rc = body_filter_init(txn, dir);
-    if (rc != RC_OK) {
+    if (rc != RC_OK) { /* as HAProxy: a bad request, or a bad response */
         http_txn_term(txn->s, 'I');
-        http_reply_error(txn->s, dir == FLT_DIR_REQ ? 500 : 502);
+        http_reply_error(txn->s, dir == FLT_DIR_REQ ? 400 : 502);
         txn->flags |= TXN_F_CLI_CLOSE;
         txn->state = HTTP_ST_DONE;
         return RC_OK;
@@ -1765,7 +1789,8 @@ static int req_body_forward(struct http_txn *txn)
     http_retry_body_sent(txn, out, before);
     if (txn->flags & TXN_F_REQ_DONE)
         conn_disable(cli, CONN_RD);
-    else if (evbuffer_get_length(out) > FWD_HIGH_WATER)
+    else if (evbuffer_get_length(out) > FWD_HIGH_WATER ||
+             flt_backlog(txn, FLT_DIR_REQ))
         conn_disable(cli, CONN_RD);
     else if (!txn->hc->cli_eof)
         conn_enable(cli, CONN_RD);
@@ -1973,6 +1998,16 @@ static int res_bodyless(const struct http_txn *txn)
            txn->res.status == 304 || txn->res.body_kind == H1_BODY_NONE;
 }
 
+int http_txn_has_body(const struct http_txn *txn, int res)
+{
+    return res ? !res_bodyless(txn) : !(txn->flags & TXN_F_REQ_DONE);
+}
+
+int http_txn_body_read(const struct http_txn *txn, int res)
+{
+    return (txn->flags & (res ? TXN_F_RES_READ : TXN_F_REQ_READ)) != 0;
+}
+
 /* Sends the response head to the client and prepares the body. */
 static void res_head_send(struct http_txn *txn)
 {
@@ -2124,8 +2159,7 @@ static int step_fwd_res(struct http_txn *txn)
             return txn_finish(txn);
         }
         if (evbuffer_get_length(cli_out(txn)) > FWD_HIGH_WATER ||
-            (txn->flt_in[FLT_DIR_RES] != NULL &&
-             evbuffer_get_length(txn->flt_in[FLT_DIR_RES]) > FWD_HIGH_WATER))
+            flt_backlog(txn, FLT_DIR_RES))
             conn_disable(txn->srv, CONN_RD);
         else
             conn_enable(txn->srv, CONN_RD);

@@ -109,6 +109,11 @@ struct http_txn {
 
 /* Returns the transaction of an HTTP stream, or NULL for other streams. */
 struct http_txn *http_txn_get(struct stream *s);
+/* 1 if message <res> (0: the request) of <txn> has a body still to come
+ * once its head is complete. */
+int http_txn_has_body(const struct http_txn *txn, int res);
+/* 1 once the filtered body of message <res> has been read whole. */
+int http_txn_body_read(const struct http_txn *txn, int res);
 
 /* Editing a message (the request: <m> = &txn->req; the response: &txn->res).
  * Returns RC_OK, or RC_ERR when out of memory. */

@@ -121,6 +121,7 @@ static int luab_state_open(lua_State *L)
     luab_proxy_register(L);
     luab_channel_register(L);
     luab_guard_register(L);
+    luab_filter_register(L);
     return 0;
 }
 
@@ -193,23 +194,29 @@ static int luab_msgh(lua_State *L)
     return 1;
 }
 
-/* Calls the function under <nargs> arguments on <L> with luab_msgh; RC_OK,
- * or RC_ERR with the message (and traceback) left on the stack. */
-static int luab_pcall(lua_State *L, int nargs)
+int luab_pcall_results(lua_State *L, int nargs, int nres)
 {
     int base = lua_gettop(L) - nargs;
-    int rc;
+    int rc, i;
 
     lua_pushcfunction(L, luab_msgh);
     lua_insert(L, base);
-    rc = lua_pcall(L, nargs, 0, base);
+    rc = lua_pcall(L, nargs, nres, base);
     lua_remove(L, base);
-    if (rc == LUA_OK || luab_run_is_exit(L, -1)) {
-        if (rc != LUA_OK)
-            lua_pop(L, 1);
+    if (rc == LUA_OK)
         return RC_OK;
-    }
-    return RC_ERR;
+    if (!luab_run_is_exit(L, -1))
+        return RC_ERR;
+    lua_pop(L, 1);
+    for (i = 0; i < nres; i++)
+        lua_pushnil(L);
+    return RC_OK;
+}
+
+/* The same, without results. */
+static int luab_pcall(lua_State *L, int nargs)
+{
+    return luab_pcall_results(L, nargs, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -699,27 +706,36 @@ static const struct sample_conv_kw *luab_conv_resolve(const char *name,
     return NULL;
 }
 
-/* Prepares the stream context for a fetch or converter run of <fn>;
- * NULL when Lua cannot run now (no stream, an action is suspended). */
-static struct luab_ctx *luab_sample_ctx(const struct luab_fn *fn,
-                                        const struct smp_env *env,
-                                        unsigned kind)
+struct luab_ctx *luab_stream_run_ctx(struct stream *s, struct luab_state *st,
+                                     unsigned kind, const char *what,
+                                     const char *name, struct luab_stats *stats)
 {
-    struct luab_ctx *ctx;
+    struct luab_ctx *ctx = luab_stream_ctx(s, st);
 
-    if (env->strm == NULL)
-        return NULL;
-    ctx = luab_stream_ctx(env->strm, fn->st);
     if (ctx == NULL || ctx->running ||
         (ctx->co != NULL && lua_status(ctx->co) == LUA_YIELD &&
          ctx->kind == LUAB_CTX_ACTION))
         return NULL;
     if (luab_run_prepare(ctx, kind, 0) != RC_OK)
         return NULL;
-    ctx->what = kind == LUAB_CTX_FETCH ? "sample-fetch" : "converter";
-    ctx->name = fn->name;
-    ctx->stats = (struct luab_stats *)&fn->stats;
+    ctx->what = what;
+    ctx->name = name;
+    ctx->stats = stats;
     return ctx;
+}
+
+/* Prepares the stream context for a fetch or converter run of <fn>;
+ * NULL when Lua cannot run now (no stream, an action is suspended). */
+static struct luab_ctx *luab_sample_ctx(const struct luab_fn *fn,
+                                        const struct smp_env *env,
+                                        unsigned kind)
+{
+    if (env->strm == NULL)
+        return NULL;
+    return luab_stream_run_ctx(env->strm, fn->st, kind,
+                               kind == LUAB_CTX_FETCH ? "sample-fetch"
+                                                      : "converter",
+                               fn->name, (struct luab_stats *)&fn->stats);
 }
 
 /* What a fetch or converter run starts with. */
@@ -1182,6 +1198,7 @@ static int luab_init(void)
     if (luab_slot < 0)
         return RC_ERR;
     action_register(luab_actions);
+    luab_filter_init();
     service_register(luab_services);
     sample_register_fetch_prefix("lua.", luab_fetch_resolve);
     sample_register_conv_prefix("lua.", luab_conv_resolve);

@@ -23,6 +23,7 @@ struct pool;
 struct event;
 struct cfg;
 struct http_msg;
+struct http_txn;
 struct proxy;
 
 extern const struct module luab_module;
@@ -235,6 +236,17 @@ struct luab_ctx *luab_obj_check(lua_State *L, int idx, const char *mt);
 void luab_class_new(lua_State *L, const char *mt, const luaL_Reg *methods);
 /* The sample environment of <ctx>'s stream for fetches and converters. */
 void luab_ctx_env(struct luab_ctx *ctx, struct smp_env *env);
+/* Calls the function under <nargs> arguments on <L> in protected mode,
+ * with a traceback on error, keeping <nres> results; RC_OK, or RC_ERR
+ * with the message on the stack (core.done() counts as success). */
+int luab_pcall_results(lua_State *L, int nargs, int nres);
+/* Prepares the context of stream <s> for a run of <kind> that may not
+ * wait, logged as <what> '<name>'; NULL when Lua cannot run now (Lua is
+ * running, or an action of the stream is suspended). */
+struct luab_ctx *luab_stream_run_ctx(struct stream *s, struct luab_state *st,
+                                     unsigned kind, const char *what,
+                                     const char *name,
+                                     struct luab_stats *stats);
 /* Starts task <ref>(args) in this worker now; RC_OK or RC_ERR. */
 int luab_task_start(struct luab_state *st, int ref, int nargs, const int *args);
 
@@ -338,6 +350,11 @@ void luab_stktable_register(lua_State *L);
 /* Pushes the StickTable object of <t>. */
 void luab_stktable_push(lua_State *L, struct stick_table *t);
 
+/* ---- luab_filter.c: core.register_filter, "filter", HTTPMessage */
+void luab_filter_register(lua_State *L);
+/* Registers the filter type "lua." (module init). */
+void luab_filter_init(void);
+
 /* ---- luab_channel.c: Channel class (txn.req, txn.res) */
 void luab_channel_register(lua_State *L);
 /* Sets <t>.req and .res of the TXN at <idx> for <ctx>. */
@@ -430,6 +447,24 @@ void luab_http_register(lua_State *L);
 void luab_http_push(lua_State *L, struct luab_ctx *ctx);
 /* Pushes the headers of <m>: lower-cased name -> values indexed from 0. */
 void luab_http_headers_push(lua_State *L, const struct http_msg *m);
+/* What the HTTP class and HTTPMessage (luab_filter.c) do to a message. */
+enum luab_http_op {
+    LUAB_HTTP_GET_HEADERS,
+    LUAB_HTTP_ADD_HEADER,
+    LUAB_HTTP_SET_HEADER,
+    LUAB_HTTP_DEL_HEADER,
+    LUAB_HTTP_REP_HEADER,
+    LUAB_HTTP_REP_VALUE,
+    LUAB_HTTP_SET_METHOD,
+    LUAB_HTTP_SET_URI,
+    LUAB_HTTP_SET_PATH,
+    LUAB_HTTP_SET_QUERY,
+    LUAB_HTTP_SET_STATUS,
+};
+/* Runs <op> on message <res> (0: request) of <txn>, its arguments from
+ * index 2 of <L>; returns what the Lua method returns. */
+int luab_http_op(lua_State *L, struct http_txn *txn, int res,
+                 enum luab_http_op op);
 
 /* ---- luab_applet_http.c / luab_applet_tcp.c */
 void luab_applet_http_register(lua_State *L);

@@ -78,20 +78,10 @@ static struct ist luab_http_arg(lua_State *L, int idx)
     return s;
 }
 
-/* Shared body of get_headers. */
-static int luab_http_get_headers(lua_State *L, int res)
+/* add_header/set_header (<replace>). */
+static int luab_http_add(lua_State *L, struct http_txn *txn, struct http_msg *m,
+                         int replace)
 {
-    struct http_txn *txn = luab_http_check(L, res, "get_headers");
-
-    luab_http_headers_push(L, res ? &txn->res : &txn->req);
-    return 1;
-}
-
-/* Shared body of add_header/set_header (<replace>). */
-static int luab_http_add(lua_State *L, int res, int replace)
-{
-    struct http_txn *txn = luab_http_check(L, res, "add_header");
-    struct http_msg *m = res ? &txn->res : &txn->req;
     struct ist name = luab_http_arg(L, 2), value = luab_http_arg(L, 3);
 
     if (replace)
@@ -101,21 +91,11 @@ static int luab_http_add(lua_State *L, int res, int replace)
     return 0;
 }
 
-/* Shared body of del_header. */
-static int luab_http_del(lua_State *L, int res)
+/* rep_header (<per_value> 0) and rep_value: the regex is compiled for the
+ * call, as HAProxy does. */
+static int luab_http_rep(lua_State *L, struct http_txn *txn, struct http_msg *m,
+                         int per_value)
 {
-    struct http_txn *txn = luab_http_check(L, res, "del_header");
-
-    http_hdr_del(res ? &txn->res : &txn->req, luab_http_arg(L, 2));
-    return 0;
-}
-
-/* Shared body of rep_header (<per_value> 0) and rep_value: the regex is
- * compiled for the call, as HAProxy does. */
-static int luab_http_rep(lua_State *L, int res, int per_value)
-{
-    struct http_txn *txn =
-        luab_http_check(L, res, per_value ? "rep_value" : "rep_header");
     struct ist name = luab_http_arg(L, 2), src = luab_http_arg(L, 3);
     const char *with = luaL_checkstring(L, 4);
     struct sample_regex *re;
@@ -128,81 +108,11 @@ static int luab_http_rep(lua_State *L, int res, int per_value)
         free(err);
         return lua_error(L);
     }
-    rc = http_hdr_replace(txn->s, res ? &txn->res : &txn->req, name, re, with,
-                          per_value);
+    rc = http_hdr_replace(txn->s, m, name, re, with, per_value);
     sample_regex_free(re);
     if (rc != RC_OK)
         luaL_error(L, "out of memory");
     return 0;
-}
-
-/* http:req_rep_header(name, regex, replace) and the like */
-static int luab_http_req_rep_header(lua_State *L)
-{
-    return luab_http_rep(L, 0, 0);
-}
-
-static int luab_http_res_rep_header(lua_State *L)
-{
-    return luab_http_rep(L, 1, 0);
-}
-
-static int luab_http_req_rep_value(lua_State *L)
-{
-    return luab_http_rep(L, 0, 1);
-}
-
-static int luab_http_res_rep_value(lua_State *L)
-{
-    return luab_http_rep(L, 1, 1);
-}
-
-/* http:req_get_headers() */
-static int luab_http_req_get_headers(lua_State *L)
-{
-    return luab_http_get_headers(L, 0);
-}
-
-/* http:res_get_headers() */
-static int luab_http_res_get_headers(lua_State *L)
-{
-    return luab_http_get_headers(L, 1);
-}
-
-/* http:req_add_header(name, value) */
-static int luab_http_req_add_header(lua_State *L)
-{
-    return luab_http_add(L, 0, 0);
-}
-
-/* http:res_add_header(name, value) */
-static int luab_http_res_add_header(lua_State *L)
-{
-    return luab_http_add(L, 1, 0);
-}
-
-/* http:req_set_header(name, value) */
-static int luab_http_req_set_header(lua_State *L)
-{
-    return luab_http_add(L, 0, 1);
-}
-
-/* http:res_set_header(name, value) */
-static int luab_http_res_set_header(lua_State *L)
-{
-    return luab_http_add(L, 1, 1);
-}
-
-/* http:req_del_header(name) */
-static int luab_http_req_del_header(lua_State *L)
-{
-    return luab_http_del(L, 0);
-}
-
-/* http:res_del_header(name) */
-static int luab_http_res_del_header(lua_State *L)
-{
-    return luab_http_del(L, 1);
 }
 
 /* Copies <a>, then <b> if <sep>, into the stream pool as one slice. */
@@ -223,58 +133,27 @@ static struct ist luab_http_join(lua_State *L, struct http_txn *txn,
     return (struct ist){p, n};
 }
 
-/* http:req_set_method(m) */
-static int luab_http_req_set_method(lua_State *L)
+/* set_path keeps the query string, set_query replaces it. */
+static void luab_http_set_uri_part(lua_State *L, struct http_txn *txn,
+                                   enum luab_http_op op)
 {
-    struct http_txn *txn = luab_http_check(L, 0, "req_set_method");
-
-    txn->req.meth = luab_http_join(L, txn, luab_http_arg(L, 2), NULL, IST(""));
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* http:req_set_uri(u) */
-static int luab_http_req_set_uri(lua_State *L)
-{
-    struct http_txn *txn = luab_http_check(L, 0, "req_set_uri");
-
-    txn->req.uri = luab_http_join(L, txn, luab_http_arg(L, 2), NULL, IST(""));
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* http:req_set_path(p): keeps the query string. */
-static int luab_http_req_set_path(lua_State *L)
-{
-    struct http_txn *txn = luab_http_check(L, 0, "req_set_path");
-    struct ist q = http_msg_query(&txn->req);
+    struct ist q = http_msg_query(&txn->req), v = luab_http_arg(L, 2);
     int has_q = memchr(txn->req.uri.ptr, '?', txn->req.uri.len) != NULL;
 
-    txn->req.uri =
-        luab_http_join(L, txn, luab_http_arg(L, 2), has_q ? "?" : NULL, q);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* http:req_set_query(q): replaces the query string. */
-static int luab_http_req_set_query(lua_State *L)
-{
-    struct http_txn *txn = luab_http_check(L, 0, "req_set_query");
-    struct ist q = luab_http_arg(L, 2);
-
-    if (q.len > 0 && q.ptr[0] == '?') {
-        q.ptr++;
-        q.len--;
+    if (op == LUAB_HTTP_SET_PATH) {
+        txn->req.uri = luab_http_join(L, txn, v, has_q ? "?" : NULL, q);
+        return;
     }
-    txn->req.uri = luab_http_join(L, txn, http_msg_path(&txn->req), "?", q);
-    lua_pushboolean(L, 1);
-    return 1;
+    if (v.len > 0 && v.ptr[0] == '?') {
+        v.ptr++;
+        v.len--;
+    }
+    txn->req.uri = luab_http_join(L, txn, http_msg_path(&txn->req), "?", v);
 }
 
-/* http:res_set_status(code [, reason]) */
-static int luab_http_res_set_status(lua_State *L)
+/* set_status(code [, reason]) */
+static void luab_http_set_status(lua_State *L, struct http_txn *txn)
 {
-    struct http_txn *txn = luab_http_check(L, 1, "res_set_status");
     lua_Integer code = luaL_checkinteger(L, 2);
 
     luaL_argcheck(L, code >= 100 && code <= 599, 2, "invalid status code");
@@ -284,8 +163,76 @@ static int luab_http_res_set_status(lua_State *L)
             luab_http_join(L, txn, luab_http_arg(L, 3), NULL, IST(""));
     else
         txn->res.reason = ist_from(http_status_reason((int)code));
-    return 0;
 }
+
+int luab_http_op(lua_State *L, struct http_txn *txn, int res,
+                 enum luab_http_op op)
+{
+    struct http_msg *m = res ? &txn->res : &txn->req;
+
+    switch (op) {
+    case LUAB_HTTP_GET_HEADERS:
+        luab_http_headers_push(L, m);
+        return 1;
+    case LUAB_HTTP_ADD_HEADER:
+    case LUAB_HTTP_SET_HEADER:
+        return luab_http_add(L, txn, m, op == LUAB_HTTP_SET_HEADER);
+    case LUAB_HTTP_DEL_HEADER:
+        http_hdr_del(m, luab_http_arg(L, 2));
+        return 0;
+    case LUAB_HTTP_REP_HEADER:
+    case LUAB_HTTP_REP_VALUE:
+        return luab_http_rep(L, txn, m, op == LUAB_HTTP_REP_VALUE);
+    case LUAB_HTTP_SET_STATUS:
+        luab_http_set_status(L, txn);
+        return 0;
+    case LUAB_HTTP_SET_METHOD:
+        txn->req.meth =
+            luab_http_join(L, txn, luab_http_arg(L, 2), NULL, IST(""));
+        break;
+    case LUAB_HTTP_SET_URI:
+        txn->req.uri =
+            luab_http_join(L, txn, luab_http_arg(L, 2), NULL, IST(""));
+        break;
+    case LUAB_HTTP_SET_PATH:
+    case LUAB_HTTP_SET_QUERY:
+        luab_http_set_uri_part(L, txn, op);
+        break;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* A method of the HTTP class: <op> on the side its name says. */
+static int luab_http_run(lua_State *L, int res, enum luab_http_op op,
+                         const char *fname)
+{
+    return luab_http_op(L, luab_http_check(L, res, fname), res, op);
+}
+
+#define LUAB_HTTP_METHOD(fn, res, op)                                          \
+    static int luab_http_##fn(lua_State *L)                                    \
+    {                                                                          \
+        return luab_http_run(L, res, op, #fn);                                 \
+    }
+
+LUAB_HTTP_METHOD(req_get_headers, 0, LUAB_HTTP_GET_HEADERS)
+LUAB_HTTP_METHOD(res_get_headers, 1, LUAB_HTTP_GET_HEADERS)
+LUAB_HTTP_METHOD(req_add_header, 0, LUAB_HTTP_ADD_HEADER)
+LUAB_HTTP_METHOD(res_add_header, 1, LUAB_HTTP_ADD_HEADER)
+LUAB_HTTP_METHOD(req_set_header, 0, LUAB_HTTP_SET_HEADER)
+LUAB_HTTP_METHOD(res_set_header, 1, LUAB_HTTP_SET_HEADER)
+LUAB_HTTP_METHOD(req_del_header, 0, LUAB_HTTP_DEL_HEADER)
+LUAB_HTTP_METHOD(res_del_header, 1, LUAB_HTTP_DEL_HEADER)
+LUAB_HTTP_METHOD(req_rep_header, 0, LUAB_HTTP_REP_HEADER)
+LUAB_HTTP_METHOD(res_rep_header, 1, LUAB_HTTP_REP_HEADER)
+LUAB_HTTP_METHOD(req_rep_value, 0, LUAB_HTTP_REP_VALUE)
+LUAB_HTTP_METHOD(res_rep_value, 1, LUAB_HTTP_REP_VALUE)
+LUAB_HTTP_METHOD(req_set_method, 0, LUAB_HTTP_SET_METHOD)
+LUAB_HTTP_METHOD(req_set_uri, 0, LUAB_HTTP_SET_URI)
+LUAB_HTTP_METHOD(req_set_path, 0, LUAB_HTTP_SET_PATH)
+LUAB_HTTP_METHOD(req_set_query, 0, LUAB_HTTP_SET_QUERY)
+LUAB_HTTP_METHOD(res_set_status, 1, LUAB_HTTP_SET_STATUS)
 
 void luab_http_push(lua_State *L, struct luab_ctx *ctx)
 {
