@@ -95,6 +95,12 @@ int channel_send_data(int fd, enum channel_cmd cmd, int arg, const void *data,
     return channel_sendmsg(fd, cmd, arg, -1, data, len);
 }
 
+int channel_send_fd_data(int fd, enum channel_cmd cmd, int arg, int pass,
+                         const void *data, size_t len)
+{
+    return channel_sendmsg(fd, cmd, arg, pass, data, len);
+}
+
 int channel_recv(int fd, struct channel_msg *msg)
 {
     struct channel_frame f;

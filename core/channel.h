@@ -12,6 +12,8 @@ enum channel_cmd {
     CHANNEL_CLI,       /* serve the runtime API command on the fd passed */
     CHANNEL_MAP_EDIT,  /* a map edit, worker to master to the others */
     CHANNEL_SRV_ADMIN, /* a server's admin state, the same way */
+    CHANNEL_CLI_ASK,   /* worker to master: run the runtime API line of the
+                        * data at level user, answer on the fd passed */
 };
 
 /* The most bytes a record carries after its two ints. */
@@ -33,6 +35,10 @@ int channel_send_fd(int fd, enum channel_cmd cmd, int arg, int pass);
  * same results. */
 int channel_send_data(int fd, enum channel_cmd cmd, int arg, const void *data,
                       size_t len);
+/* Sends <cmd> with a copy of descriptor <pass> and the <len> bytes of
+ * <data>; same results. */
+int channel_send_fd_data(int fd, enum channel_cmd cmd, int arg, int pass,
+                         const void *data, size_t len);
 /* Reads one message; RC_OK, RC_AGAIN (nothing yet) or RC_ERR (closed).
  * The receiver owns msg->fd when it is not -1. */
 int channel_recv(int fd, struct channel_msg *msg);

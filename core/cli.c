@@ -5,14 +5,19 @@
  * back go one status byte ('0' done, '1' failed) and the answer, then the
  * worker closes it. Each command is a connection of its own in the
  * worker's loop, so a command that waits (a Lua command on a socket)
- * holds up nothing else. Also core's own commands: help and show info. */
+ * holds up nothing else. The other way round, a worker may ask the master
+ * to run a line for it as a stats socket client would (cli_ask_new()):
+ * the answer, merged over every worker, comes back on a socketpair whose
+ * end the worker passed. Also core's own commands: help and show info. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -419,6 +424,98 @@ static void cli_conn_event_cb(struct bufferevent *bev, short what, void *arg)
         cli_conn_free(c);
     }
     free(text);
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker side of a question to the master                              */
+/* ------------------------------------------------------------------ */
+
+struct cli_ask {
+    int fd; /* the worker's end, -1 once the answer is over */
+    struct event *ev, *timer;
+    struct evbuffer *answer;
+    cli_ask_cb cb;
+    void *arg;
+};
+
+/* Stops listening and calls back once, with the answer or NULL. */
+static void cli_ask_end(struct cli_ask *a, int ok)
+{
+    event_del(a->ev);
+    evtimer_del(a->timer);
+    close(a->fd);
+    a->fd = -1;
+    a->cb(ok ? a->answer : NULL, a->arg);
+}
+
+/* The master's answer arrives; its EOF ends it. */
+static void cli_ask_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cli_ask *a = arg;
+    int n = evbuffer_read(a->answer, fd, -1);
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0 && evbuffer_get_length(a->answer) <= CLI_ANSWER_MAX)
+        return;
+    cli_ask_end(a, n == 0);
+}
+
+/* The master did not answer in time. */
+static void cli_ask_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    cli_ask_end(arg, 0);
+}
+
+struct cli_ask *cli_ask_new(const char *line, unsigned timeout_ms,
+                            cli_ask_cb cb, void *arg)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct cli_ask *a;
+    int sv[2];
+
+    if (strlen(line) > CLI_LINE_MAX ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) <
+            0)
+        return NULL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL || worker_tell_master(CHANNEL_CLI_ASK, sv[1], line,
+                                        strlen(line)) != RC_OK) {
+        free(a);
+        close(sv[0]);
+        close(sv[1]);
+        return NULL;
+    }
+    close(sv[1]);
+    a->fd = sv[0];
+    a->cb = cb;
+    a->arg = arg;
+    a->answer = evbuffer_new();
+    a->ev = event_new(worker_loop(), a->fd, EV_READ | EV_PERSIST,
+                      cli_ask_read_cb, a);
+    a->timer = evtimer_new(worker_loop(), cli_ask_timeout_cb, a);
+    if (a->answer == NULL || a->ev == NULL || a->timer == NULL) {
+        cli_ask_free(a);
+        return NULL;
+    }
+    event_add(a->ev, NULL);
+    evtimer_add(a->timer, &tv);
+    return a;
+}
+
+void cli_ask_free(struct cli_ask *a)
+{
+    if (a == NULL)
+        return;
+    if (a->ev != NULL)
+        event_free(a->ev);
+    if (a->timer != NULL)
+        event_free(a->timer);
+    if (a->answer != NULL)
+        evbuffer_free(a->answer);
+    if (a->fd >= 0)
+        close(a->fd);
+    free(a);
 }
 
 /* Requests are small: nothing to do until EOF. */

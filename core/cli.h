@@ -95,6 +95,22 @@ void cli_init(void);
  * now on). */
 void cli_worker_serve(int fd);
 
+/* Worker side: a question to the master. Only the master sees every
+ * worker, so a figure of the whole (a page of statistics, say) is asked
+ * of it as a stats socket client would: it runs <line> at level "user"
+ * (read-only: the question can change nothing) with the same fan-out and
+ * merges as for its clients, even without any "stats socket". <cb> is
+ * called once, from the loop, with the whole answer (drained at will),
+ * or with NULL when none came within <timeout_ms> (or the master is
+ * gone). The caller owns the question: cli_ask_free() it, before or
+ * after <cb>. NULL when it could not be asked. */
+struct cli_ask;
+typedef void (*cli_ask_cb)(struct evbuffer *answer, void *arg);
+struct cli_ask *cli_ask_new(const char *line, unsigned timeout_ms,
+                            cli_ask_cb cb, void *arg);
+/* Frees <a> (NULL accepted); its callback is no longer called. */
+void cli_ask_free(struct cli_ask *a);
+
 /* ---- cli_master.c: the stats sockets, in the master */
 /* Binds the stats sockets of <cfg>, taking over those of <old> (may be
  * NULL) at the same address; RC_OK, or RC_ERR with nothing of <old>
@@ -115,6 +131,10 @@ struct event_base;
  * previous generation are no longer watched (the caller frees it). */
 void cli_master_start(struct cfg *cfg, struct event_base *base,
                       cli_targets_cb targets);
+/* Serves the question of a worker (CHANNEL_CLI_ASK): <line> (<len>
+ * bytes) at level user, answered on <fd> (owned from now on), which is
+ * then closed. */
+void cli_master_adopt(int fd, const char *line, size_t len);
 /* At the master's exit: closes every client and stops accepting. */
 void cli_master_stop(void);
 /* In a new worker: closes the master's CLI descriptors. */

@@ -18,7 +18,11 @@
  * alone, unless it reads what each worker counts for itself (a row marked
  * CLI_F_MERGE, such as "show stat"): it goes to every worker too and the
  * row's callback merges the answers, as HAProxy's threads share their
- * counters. */
+ * counters.
+ *
+ * A worker's question (CHANNEL_CLI_ASK, see cli_ask_new()) is served as
+ * the line of a client at level "user" on the socket the worker passed:
+ * it needs no stats socket, and the same fan-out and merges apply. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -95,6 +99,7 @@ static struct cli_accept *cli_accepts;
 static struct cli_client *cli_clients;
 static int cli_nclients, cli_maxconn = CLI_DEFAULT_MAXCONN;
 static int cli_paused; /* at "stats maxconn": the accepts wait */
+static unsigned cli_timeout = CLI_DEFAULT_TIMEOUT_MS; /* the workers' */
 
 static void cli_client_next(struct cli_client *cl);
 static void cli_client_read_cb(struct bufferevent *bev, void *arg);
@@ -720,27 +725,23 @@ static void cli_client_event_cb(struct bufferevent *bev, short what, void *arg)
     cli_client_free(cl);
 }
 
-/* Accepts a client on a stats socket. */
-static void cli_accept_cb(evutil_socket_t fd, short what, void *arg)
+/* Makes a client of <fd> (owned from now on) at <level> with idle timeout
+ * <timeout> ms, reading its lines; NULL (fd closed) when out of
+ * resources. */
+static struct cli_client *cli_client_new(int fd, enum cli_level level,
+                                         unsigned timeout)
 {
-    struct cli_accept *a = arg;
-    struct cli_client *cl;
-    struct timeval tv;
-    unsigned timeout;
-    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct timeval tv = {timeout / 1000, (timeout % 1000) * 1000};
+    struct cli_client *cl = xcalloc(1, sizeof(*cl));
 
-    if (cfd < 0)
-        return;
-    cl = xcalloc(1, sizeof(*cl));
-    cl->bev = bufferevent_socket_new(cli_base, cfd, BEV_OPT_CLOSE_ON_FREE);
+    cl->bev = bufferevent_socket_new(cli_base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (cl->bev == NULL) {
-        close(cfd);
+        close(fd);
         free(cl);
-        return;
+        return NULL;
     }
-    timeout = a->timeout;
     cl->timeout = timeout;
-    cl->level = (enum cli_level)a->l->level;
+    cl->level = level;
     cl->next = cli_clients;
     if (cli_clients != NULL)
         cli_clients->pprev = &cl->next;
@@ -748,12 +749,42 @@ static void cli_accept_cb(evutil_socket_t fd, short what, void *arg)
     cli_clients = cl;
     if (++cli_nclients >= cli_maxconn)
         cli_accepts_pause(1);
-    tv.tv_sec = timeout / 1000;
-    tv.tv_usec = (timeout % 1000) * 1000;
     bufferevent_set_timeouts(cl->bev, &tv, &tv);
     bufferevent_setcb(cl->bev, cli_client_read_cb, NULL, cli_client_event_cb,
                       cl);
     bufferevent_enable(cl->bev, EV_READ);
+    return cl;
+}
+
+/* Accepts a client on a stats socket. */
+static void cli_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cli_accept *a = arg;
+    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    if (cfd >= 0)
+        cli_client_new(cfd, (enum cli_level)a->l->level, a->timeout);
+}
+
+void cli_master_adopt(int fd, const char *line, size_t len)
+{
+    struct cli_client *cl;
+
+    /* past "stats maxconn" the worker does without (a page shows its
+     * own figures) */
+    if (cli_base == NULL || cli_nclients >= cli_maxconn ||
+        memchr(line, '\n', len) != NULL) {
+        close(fd);
+        return;
+    }
+    if ((cl = cli_client_new(fd, CLI_LVL_USER, cli_timeout)) == NULL)
+        return;
+    bufferevent_disable(cl->bev, EV_READ);
+    cl->line = xmalloc(len + 1);
+    memcpy(cl->line, line, len);
+    cl->line[len] = '\0';
+    cl->next_cmd = cl->line;
+    cli_client_next(cl);
 }
 
 /* Stops accepting on the sockets of the previous generation. */
@@ -779,6 +810,7 @@ void cli_master_start(struct cfg *cfg, struct event_base *base,
     cli_targets = targets;
     cli_accepts_free();
     cli_maxconn = cfg->global.stats_maxconn;
+    cli_timeout = cfg->global.stats_timeout;
     cli_paused = 0;
     for (l = cfg->global.stats_sockets; l != NULL; l = l->next) {
         a = xcalloc(1, sizeof(*a));

@@ -238,8 +238,9 @@ static void master_relay(const struct proc *from, const struct channel_msg *msg)
                         procs[i].id, (int)procs[i].pid, strerror(errno));
 }
 
-/* Reads what a worker sends: map edits and server states to relay. At the end
- * of the channel the worker is gone; its exit is handled on SIGCHLD. */
+/* Reads what a worker sends: map edits and server states to relay, runtime
+ * API lines it asks the master to run. At the end of the channel the
+ * worker is gone; its exit is handled on SIGCHLD. */
 static void master_chan_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct proc *p = arg;
@@ -247,6 +248,10 @@ static void master_chan_cb(evutil_socket_t fd, short what, void *arg)
     int rc;
 
     while ((rc = channel_recv(fd, &msg)) == RC_OK) {
+        if (msg.cmd == CHANNEL_CLI_ASK && msg.fd >= 0) {
+            cli_master_adopt(msg.fd, msg.data, msg.len);
+            continue;
+        }
         if (msg.fd >= 0)
             close(msg.fd);
         if (msg.cmd == CHANNEL_MAP_EDIT || msg.cmd == CHANNEL_SRV_ADMIN)

@@ -172,8 +172,7 @@ static void stats_set(struct stats_line *ln, const char *name, const char *fmt,
         }
 }
 
-/* Writes <ln> as a CSV line (HAProxy ends each with a comma). */
-static void stats_emit(struct evbuffer *out, const struct stats_line *ln)
+void stats_csv_line(struct evbuffer *out, const struct stats_line *ln)
 {
     size_t i;
 
@@ -516,18 +515,18 @@ void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
 
     if ((px->cap & PX_CAP_FE) && (types & 1)) {
         stats_line_frontend(&ln, px, iid);
-        stats_emit(out, &ln);
+        stats_csv_line(out, &ln);
     }
     if (!(px->cap & PX_CAP_BE))
         return;
     for (srv = px->servers; srv != NULL; srv = srv->next)
         if ((types & 4) && (sid == -1 || sid == srv->puid)) {
             stats_line_server(&ln, px, iid, srv, srv->puid);
-            stats_emit(out, &ln);
+            stats_csv_line(out, &ln);
         }
     if (types & 2) {
         stats_line_backend(&ln, px, iid);
-        stats_emit(out, &ln);
+        stats_csv_line(out, &ln);
     }
 }
 

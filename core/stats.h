@@ -54,10 +54,11 @@ struct stats_info {
 size_t stats_info(struct stats_info *out);
 /* Writes HAProxy's CSV header line ("# pxname,svname,...") to <out>. */
 void stats_csv_header(struct evbuffer *out);
+/* Writes <ln> as a CSV line (HAProxy ends each with a comma). */
+void stats_csv_line(struct evbuffer *out, const struct stats_line *ln);
 /* Writes the CSV lines of proxy <px>, numbered <iid>, to <out>: its
  * frontend (bit 1 of <types>), its servers (bit 4; only number <sid>
- * unless it is -1), its backend (bit 2). "show stat" and the statistics
- * page share it. */
+ * unless it is -1), its backend (bit 2), for "show stat". */
 void stats_csv_proxy(struct evbuffer *out, const struct proxy *px, int iid,
                      long types, long sid);
 /* Registers "show stat" (core module init). */

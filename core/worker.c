@@ -71,6 +71,14 @@ int worker_share(enum channel_cmd cmd, int arg, const void *data, size_t len)
     return channel_send_data(my_chan, cmd, arg, data, len);
 }
 
+int worker_tell_master(enum channel_cmd cmd, int pass, const void *data,
+                       size_t len)
+{
+    if (my_chan < 0)
+        return RC_DECLINED;
+    return channel_send_fd_data(my_chan, cmd, 0, pass, data, len);
+}
+
 struct cfg *worker_cfg(void)
 {
     return cur_cfg;

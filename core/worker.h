@@ -18,6 +18,10 @@ struct event_base *worker_loop(void);
  * workers of the generation: RC_OK, RC_ERR (the master is gone or its
  * channel full) or RC_DECLINED outside a worker. */
 int worker_share(enum channel_cmd cmd, int arg, const void *data, size_t len);
+/* Sends <cmd> with a copy of descriptor <pass> and <data> to the master
+ * for itself (nothing is relayed); same results as worker_share(). */
+int worker_tell_master(enum channel_cmd cmd, int pass, const void *data,
+                       size_t len);
 /* The configuration generation this worker serves. */
 struct cfg *worker_cfg(void);
 /* 1 once the worker drains: no new connection, close keep-alives. */

@@ -6,7 +6,12 @@
  * "stats http-request" rules and the "stats auth" users, then answers the
  * CSV of "show stat" (";csv"), an HTML page, or, for a POST allowed by
  * "stats admin", applies the form's server states and redirects (303).
- * The figures are those of the worker that answers. */
+ * The figures are those of every worker, as HAProxy's threads share their
+ * counters: with more than one worker the applet asks the master for
+ * "show info;show stat" (which it merges as for the runtime API) and
+ * waits for the answer without holding up the worker's loop; should none
+ * come within STATS_MERGE_WAIT_MS, the page shows the answering worker's
+ * own figures rather than fail. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -21,6 +26,7 @@
 #include "core/cfg.h"
 #include "core/cfgparse.h"
 #include "core/cfgval.h"
+#include "core/cli.h"
 #include "core/errors.h"
 #include "core/pool.h"
 #include "core/proxy.h"
@@ -38,6 +44,8 @@
 #define STATS_DEFAULT_REALM "HAProxy Statistics"
 #define STATS_POST_MAX      16384 /* form bytes; more: ";st=EXCD" */
 #define STATS_REALM_MAX     400   /* fits the challenge header */
+#define STATS_MERGE_WAIT_MS 2000  /* for the master's merged figures */
+#define STATS_MERGE_ASK     "show info;show stat"
 
 /* Display flags. */
 #define STATS_F_HIDE_VERSION 0x1
@@ -627,39 +635,6 @@ static void html_form_end(struct evbuffer *b, int iid)
         iid);
 }
 
-/* The table of proxy <px>, numbered <iid>: frontend, servers, backend;
- * inside the admin form when the page of <c> allows it. */
-static void html_proxy(struct evbuffer *b, const struct stats_conf *c,
-                       const struct proxy *px, int iid,
-                       const struct stats_req *rq)
-{
-    int form = rq->admin && (px->cap & PX_CAP_BE) && px->servers != NULL;
-    const struct server *srv;
-    struct stats_line ln;
-
-    if (form) {
-        evbuffer_add_printf(b, "<form method=\"post\" action=\"");
-        html_put(b, c->uri);
-        evbuffer_add_printf(b, "\">\n");
-    }
-    html_table_head(b, px);
-    if (px->cap & PX_CAP_FE) {
-        stats_line_frontend(&ln, px, iid);
-        html_row(b, &ln, "frontend", 0);
-    }
-    if (px->cap & PX_CAP_BE) {
-        for (srv = px->servers; srv != NULL; srv = srv->next) {
-            stats_line_server(&ln, px, iid, srv, srv->puid);
-            html_row(b, &ln, "server", form);
-        }
-        stats_line_backend(&ln, px, iid);
-        html_row(b, &ln, "backend", 0);
-    }
-    evbuffer_add_printf(b, "</table>\n");
-    if (form)
-        html_form_end(b, iid);
-}
-
 /* The value of "show info" field <name> among the <n> of <info>. */
 static const char *info_get(const struct stats_info *info, size_t n,
                             const char *name)
@@ -670,6 +645,209 @@ static const char *info_get(const struct stats_info *info, size_t n,
         if (strcmp(info[i].name, name) == 0)
             return info[i].value;
     return "";
+}
+
+/* ---------------------------------------------------------------- */
+/* The figures of every worker                                       */
+/* ---------------------------------------------------------------- */
+
+/* The master's answer to STATS_MERGE_ASK, in the stream's pool. */
+struct stats_merged {
+    struct stats_info info[STATS_INFO_MAX];
+    size_t ninfo; /* 0: none came, the page shows this worker's */
+    char **rows;  /* the CSV lines, sorted by pxname, then svname */
+    size_t nrows;
+};
+
+/* Compares the CSV fields at *<a> and *<b> and moves both past them. */
+static int field_cmp(const char **a, const char **b)
+{
+    size_t la = strcspn(*a, ","), lb = strcspn(*b, ",");
+    int c = strncmp(*a, *b, la < lb ? la : lb);
+
+    if (c == 0)
+        c = (la > lb) - (la < lb);
+    *a += la + ((*a)[la] == ',');
+    *b += lb + ((*b)[lb] == ',');
+    return c;
+}
+
+/* The order of CSV lines: by proxy, then by server name. */
+static int row_cmp(const void *x, const void *y)
+{
+    const char *a = *(char *const *)x, *b = *(char *const *)y;
+    int c = field_cmp(&a, &b);
+
+    return c != 0 ? c : field_cmp(&a, &b);
+}
+
+/* Splits off the line at <text>; returns the next one. */
+static char *line_cut(char *text)
+{
+    char *end = text + strcspn(text, "\n");
+
+    if (*end != '\0')
+        *end++ = '\0';
+    return end;
+}
+
+/* Reads the "Name: value" lines at <text>, up to an empty line, into
+ * <m>; returns where the next section starts. */
+static char *merged_info_read(struct stats_merged *m, char *text)
+{
+    char *line = text, *end, *colon;
+
+    while (*line != '\0' && *line != '\n') {
+        end = line_cut(line);
+        colon = strstr(line, ": ");
+        if (colon != NULL && m->ninfo < STATS_INFO_MAX) {
+            *colon = '\0';
+            m->info[m->ninfo].name = line;
+            snprintf(m->info[m->ninfo++].value, sizeof(m->info[0].value), "%s",
+                     colon + 2);
+        }
+        line = end;
+    }
+    if (info_get(m->info, m->ninfo, "Pid")[0] == '\0')
+        m->ninfo = 0; /* an error instead of "show info" */
+    return *line == '\n' ? line + 1 : line;
+}
+
+/* Splits the CSV line <line> into <ln>; RC_ERR unless it has every
+ * column. */
+static int merged_line_read(struct stats_line *ln, const char *line)
+{
+    size_t i, len;
+
+    for (i = 0; i < STATS_NCOLS; i++) {
+        len = strcspn(line, ",");
+        if (line[len] != ',')
+            return RC_ERR;
+        snprintf(ln->f[i], STATS_FIELD, "%.*s", (int)len, line);
+        line += len + 1;
+    }
+    return RC_OK;
+}
+
+/* Reads the CSV at <text> (the header, then a line per frontend, server
+ * and backend, up to an empty line) into <m>, in <pool>; RC_ERR when it
+ * is not the CSV of "show stat" (a worker failed). */
+static int merged_csv_read(struct pool *pool, struct stats_merged *m,
+                           char *text)
+{
+    struct stats_line ln;
+    size_t i, max = 1;
+    char *line, *next;
+
+    for (line = text; (line = strchr(line, '\n')) != NULL; line++)
+        max++;
+    next = line_cut(text);
+    if (strncmp(text, "# ", 2) != 0 || merged_line_read(&ln, text + 2) != RC_OK)
+        return RC_ERR;
+    for (i = 0; i < STATS_NCOLS; i++)
+        if (strcmp(ln.f[i], stats_col_name(i)) != 0)
+            return RC_ERR;
+    if ((m->rows = palloc(pool, max * sizeof(*m->rows))) == NULL)
+        return RC_ERR;
+    for (line = next; *line != '\0' && m->nrows < max; line = next) {
+        next = line_cut(line);
+        if (*line == '\0')
+            break; /* the end of the answer */
+        if (merged_line_read(&ln, line) != RC_OK)
+            return RC_ERR;
+        m->rows[m->nrows++] = line;
+    }
+    qsort(m->rows, m->nrows, sizeof(*m->rows), row_cmp);
+    return RC_OK;
+}
+
+/* The figures of the master's <answer>, in <pool>; NULL when it is not
+ * what STATS_MERGE_ASK answers. */
+static struct stats_merged *merged_read(struct pool *pool,
+                                        struct evbuffer *answer)
+{
+    size_t len = evbuffer_get_length(answer);
+    struct stats_merged *m = pcalloc(pool, sizeof(*m));
+    char *text = palloc(pool, len + 1);
+
+    if (m == NULL || text == NULL)
+        return NULL;
+    evbuffer_remove(answer, text, len);
+    text[len] = '\0';
+    text = merged_info_read(m, text);
+    return merged_csv_read(pool, m, text) == RC_OK ? m : NULL;
+}
+
+/* Replaces <ln>, a line of this worker's, with the same line of <m> when
+ * <m> has it. */
+static void merged_take(const struct stats_merged *m, struct stats_line *ln)
+{
+    char key[2 * STATS_FIELD + 2], *k = key, **found;
+
+    if (m == NULL || m->nrows == 0)
+        return;
+    snprintf(key, sizeof(key), "%s,%s,", ln->f[0], ln->f[1]);
+    found = bsearch(&k, m->rows, m->nrows, sizeof(*m->rows), row_cmp);
+    if (found != NULL)
+        merged_line_read(ln, *found); /* read whole once already */
+}
+
+/* Writes a line of the page: <ln>, of class <cls>, with a checkbox for
+ * the admin form when <checkbox>. */
+typedef void (*stats_row_cb)(struct evbuffer *b, const struct stats_line *ln,
+                             const char *cls, int checkbox);
+
+/* The CSV writer of a line. */
+static void csv_row(struct evbuffer *b, const struct stats_line *ln,
+                    const char *cls, int checkbox)
+{
+    stats_csv_line(b, ln);
+}
+
+/* Writes with <row> the lines of proxy <px>, numbered <iid>: frontend,
+ * servers (those with a checkbox when <form>), backend; each the line of
+ * every worker from <m> when it has it, else this worker's. */
+static void stats_rows(struct evbuffer *b, const struct proxy *px, int iid,
+                       const struct stats_merged *m, int form, stats_row_cb row)
+{
+    const struct server *srv;
+    struct stats_line ln;
+
+    if (px->cap & PX_CAP_FE) {
+        stats_line_frontend(&ln, px, iid);
+        merged_take(m, &ln);
+        row(b, &ln, "frontend", 0);
+    }
+    if (!(px->cap & PX_CAP_BE))
+        return;
+    for (srv = px->servers; srv != NULL; srv = srv->next) {
+        stats_line_server(&ln, px, iid, srv, srv->puid);
+        merged_take(m, &ln);
+        row(b, &ln, "server", form);
+    }
+    stats_line_backend(&ln, px, iid);
+    merged_take(m, &ln);
+    row(b, &ln, "backend", 0);
+}
+
+/* The table of proxy <px>, numbered <iid>, inside the admin form when the
+ * page of <c> allows it. */
+static void html_proxy(struct evbuffer *b, const struct stats_conf *c,
+                       const struct proxy *px, int iid,
+                       const struct stats_req *rq, const struct stats_merged *m)
+{
+    int form = rq->admin && (px->cap & PX_CAP_BE) && px->servers != NULL;
+
+    if (form) {
+        evbuffer_add_printf(b, "<form method=\"post\" action=\"");
+        html_put(b, c->uri);
+        evbuffer_add_printf(b, "\">\n");
+    }
+    html_table_head(b, px);
+    stats_rows(b, px, iid, m, form, html_row);
+    evbuffer_add_printf(b, "</table>\n");
+    if (form)
+        html_form_end(b, iid);
 }
 
 /* What the page says of the outcome <st> of a form (";st=XXXX"). */
@@ -691,16 +869,25 @@ static const char *html_outcome(const char *st)
     return "Unexpected result.";
 }
 
-/* The header block: the process (from "show info"), node and
- * description when shown, the legend when asked for. */
+/* The header block: the process (from "show info", of every worker when
+ * <m> has it), node and description when shown, the legend when asked
+ * for. */
 static void html_header(struct evbuffer *b, const struct stats_conf *c,
-                        const struct stats_req *rq)
+                        const struct stats_req *rq,
+                        const struct stats_merged *m)
 {
     static const char *const shown[] = {"Pid",      "Uptime",   "Nbproc",
                                         "Maxconn",  "Ulimit-n", "CurrConns",
                                         "CumConns", "CumReq"};
-    struct stats_info info[STATS_INFO_MAX];
-    size_t i, n = stats_info(info);
+    struct stats_info own[STATS_INFO_MAX];
+    const struct stats_info *info = own;
+    size_t i, n;
+
+    if (m != NULL && m->ninfo > 0) {
+        info = m->info;
+        n = m->ninfo;
+    } else
+        n = stats_info(own);
 
     evbuffer_add_printf(b, "<h1>Statistics Report for pid %s",
                         info_get(info, n, "Pid"));
@@ -737,10 +924,12 @@ static void html_header(struct evbuffer *b, const struct stats_conf *c,
                "<dt>STOP</dt><dd>frontend stopping</dd>\n</dl>\n");
 }
 
-/* The body of the page of <self> for <rq> into <b>; its content type. */
+/* The body of the page of <self> for <rq> into <b>, with the figures of
+ * <m> (NULL: this worker's); its content type. */
 static const char *stats_body(struct evbuffer *b, const struct stats_conf *c,
                               const struct proxy *self,
-                              const struct stats_req *rq)
+                              const struct stats_req *rq,
+                              const struct stats_merged *m)
 {
     const struct proxy *px;
 
@@ -750,15 +939,15 @@ static const char *stats_body(struct evbuffer *b, const struct stats_conf *c,
         evbuffer_add_printf(b, "<!DOCTYPE html>\n<html><head><meta "
                                "charset=\"utf-8\"><title>Statistics Report"
                                "</title></head>\n<body>\n");
-        html_header(b, c, rq);
+        html_header(b, c, rq, m);
     }
     for (px = worker_cfg()->proxies; px != NULL; px = px->next) {
         if (!stats_in_scope(c, self, px))
             continue;
         if (rq->csv)
-            stats_csv_proxy(b, px, px->uuid, -1, -1);
+            stats_rows(b, px, px->uuid, m, 0, csv_row);
         else
-            html_proxy(b, c, px, px->uuid, rq);
+            html_proxy(b, c, px, px->uuid, rq, m);
     }
     if (rq->csv)
         return "text/plain";
@@ -929,9 +1118,45 @@ static int stats_post(struct stream *s, const struct stats_conf *c,
     return RC_DONE;
 }
 
-/* What the applet's context points to once the request was let in (a
- * POST comes back here while its form arrives). */
-static const char stats_granted;
+/* A request let in to the page (a POST comes back while its form
+ * arrives, a GET while the master answers): the question to the master
+ * and what came of it. */
+struct stats_ctx {
+    struct stream *s;
+    struct cli_ask *ask;         /* until the stream ends */
+    int answered;                /* the figures to show are known */
+    struct stats_merged *merged; /* every worker's, or NULL: this one's */
+};
+
+/* The master answered (<answer> NULL: not in time): the page goes on. */
+static void stats_answer_cb(struct evbuffer *answer, void *arg)
+{
+    struct stats_ctx *sc = arg;
+
+    sc->answered = 1;
+    if (answer != NULL)
+        sc->merged = merged_read(sc->s->pool, answer);
+    stream_wake(sc->s);
+}
+
+/* With several workers, asks the master once for the figures of all of
+ * them: RC_AGAIN until they came or will not; then sc->merged has them,
+ * or is NULL and the page shows this worker's. */
+static int stats_wait_merged(struct stats_ctx *sc)
+{
+    if (sc->answered)
+        return RC_OK;
+    if (sc->ask == NULL) {
+        if (worker_cfg()->global.nbproc > 1)
+            sc->ask = cli_ask_new(STATS_MERGE_ASK, STATS_MERGE_WAIT_MS,
+                                  stats_answer_cb, sc);
+        if (sc->ask == NULL) {
+            sc->answered = 1;
+            return RC_OK;
+        }
+    }
+    return RC_AGAIN;
+}
 
 /* The applet; <arg> is the proxy whose page it is. */
 static int stats_io(struct stream *s, void *arg, void **ctx)
@@ -939,30 +1164,46 @@ static int stats_io(struct stream *s, void *arg, void **ctx)
     const struct proxy *self = arg;
     const struct stats_conf *c = self->stats;
     struct http_txn *txn = http_txn_get(s);
+    struct stats_ctx *sc = *ctx;
     struct stats_req rq;
     struct evbuffer *b;
     const char *type;
     int rc;
 
-    if (*ctx == NULL) {
+    if (sc == NULL) {
         if (!stats_access(c, s))
             return RC_DONE;
-        *ctx = (void *)&stats_granted;
+        if ((sc = pcalloc(s->pool, sizeof(*sc))) == NULL)
+            return RC_ERR;
+        sc->s = s;
+        *ctx = sc;
     }
     stats_req_read(c, s, &rq);
     if (ist_eq(txn->req.meth, IST("POST")))
         return stats_post(s, c, &rq);
+    if (stats_wait_merged(sc) == RC_AGAIN)
+        return RC_AGAIN;
     if ((b = evbuffer_new()) == NULL)
         return RC_ERR;
-    type = stats_body(b, c, self, &rq);
+    type = stats_body(b, c, self, &rq, sc->merged);
     rc = stats_send(s, c, b, type, &rq);
     evbuffer_free(b);
     return rc;
 }
 
+/* The stream ends: so does the question, answered or not. */
+static void stats_release(struct stream *s, void *arg, void *ctx)
+{
+    struct stats_ctx *sc = ctx;
+
+    if (sc != NULL)
+        cli_ask_free(sc->ask);
+}
+
 static const struct applet_ops stats_applet = {
     .kind = APPLET_HTTP,
     .io = stats_io,
+    .release = stats_release,
 };
 
 int http_stats_select(struct stream *s, struct proxy *px)

@@ -31,7 +31,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(parse_response http_request_bytes run_command fd_count
     fds_settle rss_kb syslog_sink syslog_drain syslog_next syslog_line
-    return_config binary_has);
+    return_config binary_has stat_rows);
 
 # Tests checked automatically when the file ends (see finish()).
 use constant FINAL_TESTS => 3;
@@ -1283,8 +1283,13 @@ sub cli {
 # { "pxname/svname" => { column => value } }.
 sub show_stat {
     my ($self, $path, $prefix) = @_;
-    my @lines = split /\n/,
-        $self->cli($path, ($prefix // '') . "show stat\n") // '';
+    return stat_rows($self->cli($path, ($prefix // '') . "show stat\n"));
+}
+
+# The CSV of "show stat" (or of the statistics page's ";csv") as
+# { "pxname/svname" => { column => value } }.
+sub stat_rows {
+    my @lines = split /\n/, $_[0] // '';
     my @cols = split /,/, ((shift(@lines) // '') =~ s/^# //r);
     my %stat;
     for my $line (@lines) {
