@@ -12,6 +12,7 @@ enum channel_cmd {
     CHANNEL_CLI,       /* serve the runtime API command on the fd passed */
     CHANNEL_MAP_EDIT,  /* a map edit, worker to master to the others */
     CHANNEL_SRV_ADMIN, /* a server's admin state, the same way */
+    CHANNEL_PX_OP,     /* a proxy operation (enum proxy_op), the same way */
     CHANNEL_CLI_ASK,   /* worker to master: run the runtime API line of the
                         * data at level user, answer on the fd passed */
 };

@@ -254,7 +254,8 @@ static void master_chan_cb(evutil_socket_t fd, short what, void *arg)
         }
         if (msg.fd >= 0)
             close(msg.fd);
-        if (msg.cmd == CHANNEL_MAP_EDIT || msg.cmd == CHANNEL_SRV_ADMIN)
+        if (msg.cmd == CHANNEL_MAP_EDIT || msg.cmd == CHANNEL_SRV_ADMIN ||
+            msg.cmd == CHANNEL_PX_OP)
             master_relay(p, &msg);
     }
     if (rc == RC_ERR)

@@ -256,6 +256,23 @@ void proxy_sock_opts(const struct proxy *px, int fd, int client);
 struct proxy *proxy_find(const struct cfg *cfg, const char *name, unsigned cap);
 /* Registers the runtime API's frontend commands (core/proxy_cli.c). */
 void proxy_cli_init(void);
+/* Pauses, resumes or stops (for good) the accepts of frontend <px> in
+ * this worker; nothing for a stopped one. */
+void proxy_fe_set_state(struct proxy *px, enum px_fe_state st);
+/* What one worker makes every worker do to a proxy. */
+enum proxy_op {
+    PROXY_OP_PAUSE,
+    PROXY_OP_RESUME,
+    PROXY_OP_STOP,
+    PROXY_OP_KILL_BACKUP, /* end the streams on its backup servers */
+    PROXY_OP_KILL_SERVER, /* end the streams on one of its servers */
+};
+struct server;
+/* Applies <op> to <px> (<srv>: the server of PROXY_OP_KILL_SERVER, else
+ * NULL) here, and has the master relay it to the other workers. */
+void proxy_op_shared(struct proxy *px, struct server *srv, enum proxy_op op);
+/* Applies an operation relayed by the master (CHANNEL_PX_OP). */
+void proxy_op_receive(int op, const char *data, size_t len);
 /* Returns "frontend", "backend", "listen" or "defaults". */
 const char *proxy_cap_name(const struct proxy *px);
 /* The backend for stream <s> of a frontend: its use_backend rules in

@@ -2,7 +2,11 @@
 /* The runtime API's frontend commands (HAProxy's names and answers):
  * disable, enable and shutdown frontend, set maxconn frontend and set
  * maxconn global. Each worker accepts on its own copies of the listening
- * sockets; the master sends the changes to every worker (CLI_F_WRITE). */
+ * sockets; the master sends the changes to every worker (CLI_F_WRITE).
+ * Also the same changes made by one worker (Lua's px:pause() and the
+ * like), and ending the streams of servers: the worker applies them and
+ * the master relays them to the others (CHANNEL_PX_OP), as HAProxy's
+ * threads all see them. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -14,8 +18,78 @@
 #include "core/cfg.h"
 #include "core/cli.h"
 #include "core/errors.h"
+#include "core/log.h"
 #include "core/proxy.h"
+#include "core/server.h"
 #include "core/worker.h"
+
+void proxy_fe_set_state(struct proxy *px, enum px_fe_state st)
+{
+    if (!(px->cap & PX_CAP_FE) || px->fe_state == PX_FE_STOPPED ||
+        px->fe_state == st)
+        return;
+    px->fe_state = st;
+    if (worker_id() == 0) /* the master (Lua init): the workers inherit it */
+        return;
+    if (st == PX_FE_STOPPED)
+        worker_frontend_close(px);
+    else
+        worker_frontend_update(px);
+}
+
+/* Applies <op> to <px> (and its server <srv> for PROXY_OP_KILL_SERVER). */
+static void proxy_op_apply(struct proxy *px, struct server *srv,
+                           enum proxy_op op)
+{
+    switch (op) {
+    case PROXY_OP_PAUSE:
+        proxy_fe_set_state(px, PX_FE_PAUSED);
+        break;
+    case PROXY_OP_RESUME:
+        proxy_fe_set_state(px, PX_FE_READY);
+        break;
+    case PROXY_OP_STOP:
+        proxy_fe_set_state(px, PX_FE_STOPPED);
+        break;
+    case PROXY_OP_KILL_BACKUP:
+        for (srv = px->servers; srv != NULL; srv = srv->next)
+            if (srv->backup)
+                server_kill_streams(srv, 'K');
+        break;
+    case PROXY_OP_KILL_SERVER:
+        if (srv != NULL)
+            server_kill_streams(srv, 'K');
+        break;
+    }
+}
+
+void proxy_op_shared(struct proxy *px, struct server *srv, enum proxy_op op)
+{
+    const char *sname = srv != NULL ? srv->name : "";
+    size_t b = strlen(px->name) + 1, n = strlen(sname) + 1;
+    char data[2 * 256];
+
+    proxy_op_apply(px, srv, op);
+    if (b + n > sizeof(data))
+        return;
+    memcpy(data, px->name, b);
+    memcpy(data + b, sname, n);
+    if (worker_share(CHANNEL_PX_OP, (int)op, data, b + n) == RC_ERR)
+        log_warning("proxy %s: a change could not reach the other workers",
+                    px->name);
+}
+
+void proxy_op_receive(int op, const char *data, size_t len)
+{
+    int fe =
+        op == PROXY_OP_PAUSE || op == PROXY_OP_RESUME || op == PROXY_OP_STOP;
+    struct proxy *px;
+    struct server *srv =
+        server_from_names(data, len, fe ? PX_CAP_FE : PX_CAP_BE, &px);
+
+    if (px != NULL)
+        proxy_op_apply(px, srv, (enum proxy_op)op);
+}
 
 /* The frontend named by args[2] of a "<verb> frontend <name>" line, or
  * NULL after the complaint. */
@@ -48,8 +122,7 @@ static int proxy_cli_enable(struct cli_req *req, int argc, char **args,
     if (px->fe_state == (on ? PX_FE_READY : PX_FE_PAUSED))
         return cli_fail(req, "All sockets are already %s.\n",
                         on ? "enabled" : "disabled");
-    px->fe_state = on ? PX_FE_READY : PX_FE_PAUSED;
-    worker_frontend_update(px);
+    proxy_fe_set_state(px, on ? PX_FE_READY : PX_FE_PAUSED);
     return RC_OK;
 }
 
@@ -63,8 +136,7 @@ static int proxy_cli_shutdown(struct cli_req *req, int argc, char **args,
         return RC_ERR;
     if (px->fe_state == PX_FE_STOPPED)
         return cli_fail(req, "Frontend was already shut down.\n");
-    px->fe_state = PX_FE_STOPPED;
-    worker_frontend_close(px);
+    proxy_fe_set_state(px, PX_FE_STOPPED);
     return RC_OK;
 }
 

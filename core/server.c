@@ -675,19 +675,30 @@ void server_set_admin_shared(struct server *srv, enum server_admin st)
                     srv->px->name, srv->name);
 }
 
-void server_admin_receive(int st, const char *data, size_t len)
+struct server *server_from_names(const char *data, size_t len, unsigned cap,
+                                 struct proxy **px)
 {
     const char *name;
-    struct proxy *px;
     struct server *srv;
 
+    *px = NULL;
     if (len == 0 || data[len - 1] != '\0' ||
         (name = data + strlen(data) + 1) >= data + len ||
-        (px = proxy_find(worker_cfg(), data, PX_CAP_BE)) == NULL)
-        return;
-    for (srv = px->servers; srv != NULL; srv = srv->next)
+        (*px = proxy_find(worker_cfg(), data, cap)) == NULL)
+        return NULL;
+    for (srv = (*px)->servers; srv != NULL; srv = srv->next)
         if (strcmp(srv->name, name) == 0)
-            server_set_admin(srv, (enum server_admin)st);
+            return srv;
+    return NULL;
+}
+
+void server_admin_receive(int st, const char *data, size_t len)
+{
+    struct proxy *px;
+    struct server *srv = server_from_names(data, len, PX_CAP_BE, &px);
+
+    if (srv != NULL)
+        server_set_admin(srv, (enum server_admin)st);
 }
 
 void server_kill_streams(struct server *srv, char cause)

@@ -256,6 +256,11 @@ int server_effective_weight(const struct server *srv, int w);
  * of the generation (the stats page and Lua, where HAProxy's threads share
  * the state; the runtime API reaches every worker by itself). */
 void server_set_admin_shared(struct server *srv, enum server_admin st);
+/* The proxy with capability <cap> (in *<px>, or NULL) and its server
+ * (or NULL) that <data> names as "proxy\0server\0" (what workers share
+ * through the master). */
+struct server *server_from_names(const char *data, size_t len, unsigned cap,
+                                 struct proxy **px);
 /* Applies a state another worker shared: <data> is "backend\0server\0". */
 void server_admin_receive(int st, const char *data, size_t len);
 /* Sets the weight of <srv> (0..256), kept aside while it drains. */

@@ -314,6 +314,8 @@ static void worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             map_edit_receive(msg.arg, msg.data, msg.len);
         else if (msg.cmd == CHANNEL_SRV_ADMIN)
             server_admin_receive(msg.arg, msg.data, msg.len);
+        else if (msg.cmd == CHANNEL_PX_OP)
+            proxy_op_receive(msg.arg, msg.data, msg.len);
         else if (msg.fd >= 0)
             close(msg.fd);
     }

@@ -435,12 +435,84 @@ LUAB_SRV_FORCE(luab_srv_force_nolb, CHECK_FORCE_NOLB)
 LUAB_SRV_FORCE(luab_srv_agent_up, CHECK_FORCE_AGENT_UP)
 LUAB_SRV_FORCE(luab_srv_agent_down, CHECK_FORCE_AGENT_DOWN)
 
-/* sv:shut_sess(): the streams of this worker on the server end, logged
+/* sv:shut_sess(): the streams of every worker on the server end, logged
  * with the termination cause K. */
 static int luab_srv_shut_sess(lua_State *L)
 {
-    server_kill_streams(luab_srv_check(L), 'K');
+    struct server *srv = luab_srv_check(L);
+
+    proxy_op_shared(srv->px, srv, PROXY_OP_KILL_SERVER);
     return 0;
+}
+
+/* px:pause(), resume(), stop() and shut_bcksess(), in every worker. */
+#define LUAB_PX_OP(fn, op)                                                     \
+    static int fn(lua_State *L)                                                \
+    {                                                                          \
+        proxy_op_shared(luab_px_check(L), NULL, op);                           \
+        return 0;                                                              \
+    }
+LUAB_PX_OP(luab_px_pause, PROXY_OP_PAUSE)
+LUAB_PX_OP(luab_px_resume, PROXY_OP_RESUME)
+LUAB_PX_OP(luab_px_stop, PROXY_OP_STOP)
+LUAB_PX_OP(luab_px_shut_bcksess, PROXY_OP_KILL_BACKUP)
+
+/* Pushes the Server object of <srv> from core.proxies. */
+static void luab_srv_push(lua_State *L, const struct server *srv)
+{
+    lua_getglobal(L, "core");
+    lua_getfield(L, -1, "proxies");
+    lua_getfield(L, -1, srv->px->name);
+    lua_getfield(L, -1, "servers");
+    lua_getfield(L, -1, srv->name);
+    lua_replace(L, -5);
+    lua_pop(L, 3);
+}
+
+/* sv:tracking(): the server whose health this one takes, or nil. */
+static int luab_srv_tracking(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L);
+
+    if (srv->tracked == NULL)
+        lua_pushnil(L);
+    else
+        luab_srv_push(L, srv->tracked);
+    return 1;
+}
+
+/* sv:get_trackers(): the servers that track this one. */
+static int luab_srv_get_trackers(lua_State *L)
+{
+    struct server *srv = luab_srv_check(L), *o;
+    struct proxy *px;
+    lua_Integer n = 0;
+
+    lua_newtable(L);
+    for (px = luab_state_of(L)->cfg->proxies; px != NULL; px = px->next)
+        for (o = px->servers; o != NULL; o = o->next)
+            if (o->tracked == srv) {
+                luab_srv_push(L, o);
+                lua_rawseti(L, -2, ++n);
+            }
+    return 1;
+}
+
+/* sv:is_dynamic(): servers come from the configuration only. */
+static int luab_srv_is_dynamic(lua_State *L)
+{
+    luab_srv_check(L);
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* sv:get_rid(): the revision of a server name, 0 as long as servers are
+ * never deleted and added again at run time. */
+static int luab_srv_get_rid(lua_State *L)
+{
+    luab_srv_check(L);
+    lua_pushinteger(L, 0);
+    return 1;
 }
 
 /* Shared body of check_enable/check_disable: pauses or resumes the
@@ -490,10 +562,18 @@ static int luab_srv_agent_disable(lua_State *L)
 }
 
 static const luaL_Reg luab_px_methods[] = {
-    {"get_name", luab_px_get_name},       {"get_uuid", luab_px_get_uuid},
-    {"get_cap", luab_px_get_cap},         {"get_mode", luab_px_get_mode},
-    {"get_stats", luab_px_get_stats},     {"get_srv_act", luab_px_get_srv_act},
-    {"get_srv_bck", luab_px_get_srv_bck}, {NULL, NULL},
+    {"get_name", luab_px_get_name},
+    {"get_uuid", luab_px_get_uuid},
+    {"get_cap", luab_px_get_cap},
+    {"get_mode", luab_px_get_mode},
+    {"get_stats", luab_px_get_stats},
+    {"get_srv_act", luab_px_get_srv_act},
+    {"get_srv_bck", luab_px_get_srv_bck},
+    {"pause", luab_px_pause},
+    {"resume", luab_px_resume},
+    {"stop", luab_px_stop},
+    {"shut_bcksess", luab_px_shut_bcksess},
+    {NULL, NULL},
 };
 
 static const luaL_Reg luab_lst_methods[] = {
@@ -529,6 +609,10 @@ static const luaL_Reg luab_srv_methods[] = {
     {"agent_enable", luab_srv_agent_enable},
     {"agent_disable", luab_srv_agent_disable},
     {"shut_sess", luab_srv_shut_sess},
+    {"tracking", luab_srv_tracking},
+    {"get_trackers", luab_srv_get_trackers},
+    {"is_dynamic", luab_srv_is_dynamic},
+    {"get_rid", luab_srv_get_rid},
     {NULL, NULL},
 };
 
