@@ -568,38 +568,52 @@ int http_reply_header(struct stream *s, struct ist name, struct ist value)
     return msg_hdr_push(s, &txn->res, name, value);
 }
 
-/* Runs the http-after-response rules (the backend's, then the
- * frontend's) on the reply being built, as final: they cannot wait.
- * Returns the verdict. */
-static enum act_ret reply_after_rules(struct http_txn *txn)
-{
-    struct stream *s = txn->s;
-    struct rule_cursor cursor = {NULL, 0};
-    const struct proxy *pxs[2] = {s->be != s->fe ? s->be : NULL, s->fe};
-    enum ruleset saved = s->cur_rs;
-    enum act_ret ret = ACT_RET_CONT;
-    struct smp_env env;
-    int i;
-
-    if (s->fe->rules[RULESET_HTTP_AFTER].first == NULL &&
-        (pxs[0] == NULL || pxs[0]->rules[RULESET_HTTP_AFTER].first == NULL))
-        return ACT_RET_CONT;
-    txn_env(txn, &env, 1);
-    s->cur_rs = RULESET_HTTP_AFTER;
-    for (i = 0; i < 2 && (ret == ACT_RET_CONT || ret == ACT_RET_STOP); i++)
-        if (pxs[i] != NULL && pxs[i]->rules[RULESET_HTTP_AFTER].first != NULL)
-            ret = rules_exec(&pxs[i]->rules[RULESET_HTTP_AFTER], &cursor, s,
-                             &env, ACT_FLAG_FINAL);
-    s->cur_rs = saved;
-    return ret;
-}
-
 /* Returns 1 if http-after-response rules apply to a reply now: not to
  * the answer to a request that could not be parsed (HAProxy's multiplexer
  * answers those before any HTTP analysis), nor after they failed once. */
 static int reply_after_applies(const struct http_txn *txn)
 {
     return txn->state != HTTP_ST_WAIT_REQ && !(txn->flags & TXN_F_NO_AFTER);
+}
+
+/* Runs the rules of the reply being built, as final (they cannot wait):
+ * when a service makes it, the http-response rules, as HAProxy analyses
+ * what an applet (a Lua service, a cache hit) answers like a server's
+ * response; then the http-after-response rules; the backend's before
+ * the frontend's. Returns the verdict, with the ruleset that gave it in
+ * *<rs>. */
+static enum act_ret reply_rules(struct http_txn *txn, enum ruleset *rs)
+{
+    static const enum ruleset sets[2] = {RULESET_HTTP_RES, RULESET_HTTP_AFTER};
+    struct stream *s = txn->s;
+    const struct proxy *pxs[2] = {s->be != s->fe ? s->be : NULL, s->fe};
+    enum ruleset saved = s->cur_rs;
+    enum act_ret ret = ACT_RET_CONT;
+    struct smp_env env;
+    int i, j;
+
+    txn_env(txn, &env, 1);
+    for (j = txn->state == HTTP_ST_APPLET && !(txn->flags & TXN_F_ERR_REPLY)
+                 ? 0
+                 : 1;
+         j < 2; j++) {
+        if (sets[j] == RULESET_HTTP_AFTER && !reply_after_applies(txn))
+            break;
+        for (i = 0; i < 2; i++) {
+            struct rule_cursor cursor = {NULL, 0};
+
+            if (pxs[i] == NULL || pxs[i]->rules[sets[j]].first == NULL)
+                continue;
+            *rs = s->cur_rs = sets[j];
+            ret = rules_exec(&pxs[i]->rules[sets[j]], &cursor, s, &env,
+                             ACT_FLAG_FINAL);
+            if (ret != ACT_RET_CONT && ret != ACT_RET_STOP)
+                goto out;
+        }
+    }
+out:
+    s->cur_rs = saved;
+    return ret;
 }
 
 /* Writes the head of the reply in txn->res to the client, deciding
@@ -638,17 +652,19 @@ static void reply_head_write(struct http_txn *txn)
 int http_reply_headers_end(struct stream *s)
 {
     struct http_txn *txn = s->proto;
-    enum act_ret ret;
+    enum ruleset rs = RULESET_HTTP_AFTER;
+    enum act_ret ret = reply_rules(txn, &rs);
+    int after = rs == RULESET_HTTP_AFTER;
 
-    if (reply_after_applies(txn)) {
-        ret = reply_after_rules(txn);
-        if (ret != ACT_RET_CONT && ret != ACT_RET_STOP) {
-            txn->flags |= TXN_F_NO_AFTER;
-            txn->flags &= ~TXN_F_RES_STARTED;
-            http_txn_term(s, 'I');
-            http_reply_error(s, 500);
-            return RC_OK;
-        }
+    if (ret != ACT_RET_CONT && ret != ACT_RET_STOP) {
+        /* as after a server's response: a rule's refusal is a 502, a
+         * failing http-after-response a plain 500 (and no more of them) */
+        txn->flags |= (after ? TXN_F_NO_AFTER : 0) | TXN_F_ERR_REPLY;
+        txn->flags &= ~TXN_F_RES_STARTED;
+        http_txn_term(s, after || ret == ACT_RET_ERR ? 'I' : 'P');
+        http_reply_error(s, after ? 500 : 502);
+        txn->flags &= ~TXN_F_ERR_REPLY;
+        return RC_OK;
     }
     reply_head_write(txn);
     return RC_OK;

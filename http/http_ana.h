@@ -76,6 +76,7 @@ enum http_state {
 #define TXN_F_NO_AFTER    0x80000  /* http-after-response failed: not again */
 #define TXN_F_CONNECT     0x100000 /* a CONNECT request */
 #define TXN_F_NO_L7_RETRY 0x200000 /* never sent again once a server saw it */
+#define TXN_F_ERR_REPLY   0x400000 /* the error page that replaces a reply */
 #define TXN_F_KILLED      0x40000000 /* its server's streams were ended */
 #define TXN_F_TURNAROUND  0x20000000 /* waits before connecting again */
 
