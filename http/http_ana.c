@@ -590,9 +590,8 @@ static enum act_ret reply_rules(struct http_txn *txn, enum ruleset *rs)
     enum ruleset saved = s->cur_rs;
     enum act_ret ret = ACT_RET_CONT;
     struct smp_env env;
-    int i, j;
+    int i, j, have_env = 0;
 
-    txn_env(txn, &env, 1);
     for (j = txn->state == HTTP_ST_APPLET && !(txn->flags & TXN_F_ERR_REPLY)
                  ? 0
                  : 1;
@@ -604,6 +603,8 @@ static enum act_ret reply_rules(struct http_txn *txn, enum ruleset *rs)
 
             if (pxs[i] == NULL || pxs[i]->rules[sets[j]].first == NULL)
                 continue;
+            if (!have_env++) /* most replies meet no rule: no env then */
+                txn_env(txn, &env, 1);
             *rs = s->cur_rs = sets[j];
             ret = rules_exec(&pxs[i]->rules[sets[j]], &cursor, s, &env,
                              ACT_FLAG_FINAL);
