@@ -276,6 +276,8 @@ int luab_run_ready(const struct luab_ctx *ctx);
 void luab_run_defer(struct luab_ctx *ctx);
 /* Same, after <ms> milliseconds (act:wake_time). */
 void luab_run_defer_ms(struct luab_ctx *ctx, int ms);
+/* Disarms what luab_run_defer_ms() armed. */
+void luab_run_defer_cancel(struct luab_ctx *ctx);
 /* Marks the awaited event as arrived and reschedules the owner. */
 void luab_run_wake(struct luab_ctx *ctx);
 /* Abandons a waiting run (its coroutine is replaced at the next prepare). */

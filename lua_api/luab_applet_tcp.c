@@ -15,6 +15,7 @@
 #include <lua.h>
 
 #include "core/errors.h"
+#include "core/freq_ctr.h"
 #include "core/pool.h"
 #include "core/stream.h"
 #include "lua_api/luab.h"
@@ -162,21 +163,60 @@ static int luab_applet_tcp_getline(lua_State *L)
     return luab_applet_tcp_getline_k(L, LUA_OK, 0);
 }
 
-/* Continuation and body of applet:receive([size]). */
+/* Pushes what has arrived (consumed) or, when nothing has, nil if more
+ * may come, else "" (the client closed). */
+static int luab_applet_tcp_available(lua_State *L, struct luab_ctx *ctx)
+{
+    size_t avail = evbuffer_get_length(ctx->s->applet_in);
+
+    if (avail > 0)
+        return luab_applet_read(L, ctx, 0, (lua_Integer)avail);
+    if (ctx->s->applet_in_eof)
+        lua_pushliteral(L, "");
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* Continuation and body of applet:receive([size [, timeout]]). With a
+ * timeout in ms (HAProxy 3.2's argument), the wait ends then with what
+ * has arrived, or nil if nothing has; <k> is the deadline plus one. */
 static int luab_applet_tcp_receive_k(lua_State *L, int status, lua_KContext k)
 {
     struct luab_ctx *ctx = luab_applet_tcp_check(L);
     lua_Integer size = luaL_optinteger(L, 2, -1);
+    lua_Integer tmo = luaL_optinteger(L, 3, -1);
+    long long now;
 
-    if (luab_applet_read(L, ctx, 0, size))
+    (void)status;
+    if (luab_applet_read(L, ctx, 0, size)) {
+        luab_run_defer_cancel(ctx);
         return 1;
-    return luab_run_yield(L, LUAB_WAIT_IO, luab_applet_tcp_receive_k, 0);
+    }
+    if (tmo < 0)
+        return luab_run_yield(L, LUAB_WAIT_IO, luab_applet_tcp_receive_k, 0);
+    now = (long long)freq_ctr_now_ms();
+    if (k == 0)
+        k = (lua_KContext)(now + tmo + 1);
+    if (now >= (long long)k - 1) {
+        luab_run_defer_cancel(ctx);
+        return luab_applet_tcp_available(L, ctx);
+    }
+    luab_run_defer_ms(ctx, (int)((long long)k - 1 - now));
+    return luab_run_yield(L, LUAB_WAIT_IO, luab_applet_tcp_receive_k, k);
 }
 
-/* applet:receive([size]) */
+/* applet:receive([size [, timeout]]) */
 static int luab_applet_tcp_receive(lua_State *L)
 {
     return luab_applet_tcp_receive_k(L, LUA_OK, 0);
+}
+
+/* applet:try_receive() (HAProxy 3.2): what has arrived, without waiting;
+ * nil when nothing has yet, "" once the client has closed. */
+static int luab_applet_tcp_try_receive(lua_State *L)
+{
+    return luab_applet_tcp_available(L, luab_applet_tcp_check(L));
 }
 
 /* Continuation and body of applet:send(data). */
@@ -247,6 +287,7 @@ const struct applet_ops luab_applet_tcp_ops = {
 static const luaL_Reg luab_applet_tcp_methods[] = {
     {"getline", luab_applet_tcp_getline},
     {"receive", luab_applet_tcp_receive},
+    {"try_receive", luab_applet_tcp_try_receive},
     {"send", luab_applet_tcp_send},
     {"get_priv", luab_applet_tcp_get_priv},
     {"set_priv", luab_applet_tcp_set_priv},

@@ -510,6 +510,12 @@ void luab_run_defer_ms(struct luab_ctx *ctx, int ms)
     evtimer_add(ctx->timer, &tv);
 }
 
+void luab_run_defer_cancel(struct luab_ctx *ctx)
+{
+    if (ctx->timer != NULL)
+        evtimer_del(ctx->timer);
+}
+
 /* Continuation of core.sleep: sleeps on while the timer is pending (the
  * coroutine may be resumed early by an unrelated wake). */
 static int luab_run_sleep_k(lua_State *L, int status, lua_KContext k)
