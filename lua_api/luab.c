@@ -122,6 +122,7 @@ static int luab_state_open(lua_State *L)
     luab_channel_register(L);
     luab_guard_register(L);
     luab_filter_register(L);
+    luab_queue_register(L);
     return 0;
 }
 

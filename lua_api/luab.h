@@ -352,6 +352,9 @@ void luab_stktable_register(lua_State *L);
 /* Pushes the StickTable object of <t>. */
 void luab_stktable_push(lua_State *L, struct stick_table *t);
 
+/* ---- luab_queue.c: core.queue() and the Queue class */
+void luab_queue_register(lua_State *L);
+
 /* ---- luab_filter.c: core.register_filter, "filter", HTTPMessage */
 void luab_filter_register(lua_State *L);
 /* Registers the filter type "lua." (module init). */
