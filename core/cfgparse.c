@@ -53,21 +53,8 @@ static int sec_nentries;
 /* HAProxy keywords that we know and do not support yet: naming them as
  * unsupported tells the user it is not a typo. */
 static const char *const unsupported_kws[] = {
-    "ssl-default-bind-options",
-    "ssl-default-bind-ciphers",
-    "ssl-default-server-options",
-    "ssl-default-server-ciphers",
-    "tune.ssl.default-dh-param",
-    "email-alert",
-    "persist",
-    "description",
-    "bind-process",
-    "log-format-sd",
-    "ca-base",
-    "crt-base",
-    "h1-case-adjust",
-    "external-check",
-    NULL,
+    "email-alert",   "persist",        "description",    "bind-process",
+    "log-format-sd", "h1-case-adjust", "external-check", NULL,
 };
 
 /* HAProxy sections we do not support yet. */

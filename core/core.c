@@ -90,9 +90,11 @@ static void core_cfg_free(struct cfg *cfg)
 }
 
 static const struct cfg_kw *const core_keywords[] = {
-    cfgparse_global_keywords, cfgparse_proxy_keywords, check_keywords,
-    logger_keywords,          unique_id_keywords,      cli_master_keywords,
-    filter_keywords,          vars_act_keywords,       NULL,
+    cfgparse_global_keywords, cfgparse_proxy_keywords,
+    check_keywords,           logger_keywords,
+    unique_id_keywords,       cli_master_keywords,
+    filter_keywords,          vars_act_keywords,
+    tls_defaults_keywords,    NULL,
 };
 
 const struct module core_module = {

@@ -12,6 +12,8 @@ extern const struct module core_module;
 
 /* core/cfgparse_global.c and core/cfgparse_proxy.c */
 extern const struct cfg_kw cfgparse_global_keywords[];
+/* HAProxy's global TLS defaults, accepted and checked (core/tls_defaults.c). */
+extern const struct cfg_kw tls_defaults_keywords[];
 extern const struct cfg_kw cfgparse_proxy_keywords[];
 /* core/cli_master.c: "stats socket", "stats timeout" */
 extern const struct cfg_kw cli_master_keywords[];
