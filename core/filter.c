@@ -295,6 +295,18 @@ int filters_headers(struct stream *s, enum flt_dir dir)
     return RC_OK;
 }
 
+size_t filters_held(const struct stream *s, enum flt_dir dir)
+{
+    size_t n = 0;
+    int i;
+
+    for (i = 0; s->flt != NULL && i < s->flt->n; i++)
+        if ((s->flt->v[i].flags & FLT_F_DATA(dir)) &&
+            s->flt->v[i].data_out != NULL)
+            n += evbuffer_get_length(s->flt->v[i].data_out);
+    return n;
+}
+
 int filters_want_data(const struct stream *s, enum flt_dir dir)
 {
     return s->flt != NULL && s->flt->ndata[dir] > 0;

@@ -12,6 +12,8 @@
 #ifndef LUAPROXY_CORE_FILTER_H
 #define LUAPROXY_CORE_FILTER_H
 
+#include <stddef.h>
+
 #include "core/cfgparse.h"
 
 struct evbuffer;
@@ -128,6 +130,8 @@ void filter_watch_data(struct stream *s, struct filter *f, enum flt_dir dir);
 int filters_keep_length(const struct stream *s, enum flt_dir dir);
 /* Runs the on_headers hooks of <s> for <dir>, resuming a waiting one. */
 int filters_headers(struct stream *s, enum flt_dir dir);
+/* Bytes of <dir>'s payload that the filters hold between them. */
+size_t filters_held(const struct stream *s, enum flt_dir dir);
 /* Returns 1 if a filter of <s> transforms the payload of <dir>. */
 int filters_want_data(const struct stream *s, enum flt_dir dir);
 /* Passes the payload bytes of <in> through the filters wanting them;

@@ -70,8 +70,12 @@ void proxy_op_shared(struct proxy *px, struct server *srv, enum proxy_op op)
     char data[2 * 256];
 
     proxy_op_apply(px, srv, op);
-    if (b + n > sizeof(data))
+    if (b + n > sizeof(data)) {
+        log_warning("proxy %s: names too long for the other workers to "
+                    "learn of a change",
+                    px->name);
         return;
+    }
     memcpy(data, px->name, b);
     memcpy(data + b, sname, n);
     if (worker_share(CHANNEL_PX_OP, (int)op, data, b + n) == RC_ERR)

@@ -42,7 +42,7 @@
 #include "http/http_conn.h"
 
 /* Forwarding stops reading a side whose peer holds this much unsent. */
-#define FWD_HIGH_WATER (64 * 1024)
+#define FWD_HIGH_WATER HTTP_FWD_WINDOW
 
 static void http_process(struct stream *s);
 static void srv_release(struct http_txn *txn);
@@ -917,7 +917,8 @@ static int body_filter_init(struct http_txn *txn, enum flt_dir dir)
 static int flt_backlog(const struct http_txn *txn, enum flt_dir dir)
 {
     return txn->flt_in[dir] != NULL &&
-           evbuffer_get_length(txn->flt_in[dir]) > FWD_HIGH_WATER;
+           evbuffer_get_length(txn->flt_in[dir]) + filters_held(txn->s, dir) >
+               FWD_HIGH_WATER;
 }
 
 /* A filtered body on its way: framed bytes come from <in>, go without

@@ -53,6 +53,10 @@ enum http_state {
     HTTP_ST_DONE,      /* answered: finish the request body, then next */
 };
 
+/* How much of a body the engine lets wait at one point before it stops
+ * reading that side. */
+#define HTTP_FWD_WINDOW (64 * 1024)
+
 /* Transaction flags. */
 #define TXN_F_CLI_CLOSE   0x0001   /* close the client connection after this */
 #define TXN_F_RES_STARTED 0x0002   /* status line sent to the client */

@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <limits.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -195,6 +196,8 @@ static int luab_applet_tcp_receive_k(lua_State *L, int status, lua_KContext k)
     }
     if (tmo < 0)
         return luab_run_yield(L, LUAB_WAIT_IO, luab_applet_tcp_receive_k, 0);
+    if (tmo > INT_MAX) /* a timer's range; longer is as good as forever */
+        tmo = INT_MAX;
     now = (long long)freq_ctr_now_ms();
     if (k == 0)
         k = (lua_KContext)(now + tmo + 1);

@@ -12,7 +12,9 @@
  * HAProxy's order: start_analyze(txn, chn) on the request when the filter
  * is attached, http_headers(txn, msg) once a head is complete (after
  * start_analyze on the response), http_payload(txn, msg) on the body of a
- * channel given to register_data_filter, http_end(txn, msg) at the end of
+ * channel given to register_data_filter (it returns how many bytes to pass
+ * on; none, or a negative count, means all), http_end(txn, msg)
+ * at the end of
  * a message, and end_analyze on both channels when the stream ends. The
  * callbacks never yield (they run as fetches do). A Lua error or
  * filter.ERROR fails the message: 400 on the request side, 502 on the
@@ -308,6 +310,8 @@ static int luab_flt_callback(struct luab_flt_call *c)
     if (lua_isinteger(co, -1))
         code = lua_tointeger(co, -1);
     lua_settop(co, 0);
+    if (code != LUAB_FLT_WAIT)
+        luab_run_defer_cancel(c->ctx); /* a former WAIT's timer */
     if (code == LUAB_FLT_ERROR)
         return RC_ERR;
     if (code != LUAB_FLT_WAIT)
@@ -361,8 +365,9 @@ static int luab_flt_payload(struct stream *s, struct filter *f,
     if (luab_flt_run(&c) != RC_OK)
         return RC_ERR;
     co = c.ctx->co;
-    if (lua_isinteger(co, -1))
-        n = lua_tointeger(co, -1) < 0 ? 0 : (size_t)lua_tointeger(co, -1);
+    /* as HAProxy 2.6: a negative count (filter.ERROR) passes all of it */
+    if (lua_isinteger(co, -1) && lua_tointeger(co, -1) >= 0)
+        n = (size_t)lua_tointeger(co, -1);
     lua_settop(co, 0);
     if (n > evbuffer_get_length(in))
         n = evbuffer_get_length(in);
@@ -416,15 +421,21 @@ static int luab_flt_msg_end(struct stream *s, struct filter *f,
                             enum flt_dir dir)
 {
     struct luab_flt *lf = f->ctx;
-    struct evbuffer *none;
+    struct evbuffer *none, *sink;
     int rc = RC_OK;
 
     if ((f->flags & FLT_F_DATA(dir)) && !(lf->flags & LUAB_FLT_NODATA(dir)) &&
         !(lf->flags & LUAB_FLT_PAYLOAD(dir))) {
-        if ((none = evbuffer_new()) == NULL)
-            return RC_ERR;
-        rc = luab_flt_payload(s, f, dir, none, none);
-        evbuffer_free(none);
+        /* a message without a body takes none: what is added is lost */
+        none = evbuffer_new();
+        sink = evbuffer_new();
+        rc = none != NULL && sink != NULL
+                 ? luab_flt_payload(s, f, dir, none, sink)
+                 : RC_ERR;
+        if (none != NULL)
+            evbuffer_free(none);
+        if (sink != NULL)
+            evbuffer_free(sink);
     }
     lf->flags |= LUAB_FLT_ENDED(dir);
     if (rc == RC_OK)
@@ -448,10 +459,13 @@ static int luab_flt_on_headers(struct stream *s, struct filter *f,
             RC_ERR)
             return RC_ERR;
     }
-    rc = luab_flt_simple(s, f, "http_headers", LUAB_FLT_ARG_MESSAGE, dir);
-    if (rc != RC_OK)
-        return rc;
-    lf->flags |= LUAB_FLT_HEADERS(dir);
+    if (!(lf->flags & LUAB_FLT_HEADERS(dir))) { /* once, even when the
+                                                 * http_end below waits */
+        rc = luab_flt_simple(s, f, "http_headers", LUAB_FLT_ARG_MESSAGE, dir);
+        if (rc != RC_OK)
+            return rc;
+        lf->flags |= LUAB_FLT_HEADERS(dir);
+    }
     if (http_txn_has_body(http_txn_get(s), dir == FLT_DIR_RES))
         return RC_OK;
     return luab_flt_msg_end(s, f, dir);
@@ -706,10 +720,11 @@ static int luab_msg_output(lua_State *L)
 static int luab_msg_is_full(lua_State *L)
 {
     struct luab_flt_call *c = luab_msg_check(L, "is_full", 0);
+    size_t full = (size_t)worker_cfg()->global.bufsize;
 
-    lua_pushboolean(L,
-                    c->in != NULL && evbuffer_get_length(c->in) >=
-                                         (size_t)worker_cfg()->global.bufsize);
+    if (full > HTTP_FWD_WINDOW) /* where the engine stops reading */
+        full = HTTP_FWD_WINDOW;
+    lua_pushboolean(L, c->in != NULL && evbuffer_get_length(c->in) >= full);
     return 1;
 }
 

@@ -126,6 +126,14 @@ static int luab_queue_pop_wait_k(lua_State *L, int status, lua_KContext k)
 
     (void)status;
     (void)k;
+    ctx = luab_run_current();
+    /* a wake that was not a push (a leftover timer) left our waiter */
+    for (w = q->waiters; ctx != NULL && w != NULL; w = w->next)
+        if (w->ctx == ctx) {
+            luab_run_set_cancel(ctx, NULL, NULL);
+            luab_qwait_free(w);
+            break;
+        }
     if (luab_queue_take(L, q))
         return 1;
     ctx = luab_run_wait_begin(L);

@@ -5,7 +5,8 @@
 # table and HTTPMessage. A trace filter records the order of its callbacks
 # (start_analyze, http_headers, http_payload, http_end, end_analyze) and
 # upper-cases the response body; an edit filter grows and shrinks it with
-# remove, insert (also at -1), append and prepend; a hold filter passes
+# remove, insert (also at -1), append and prepend; http_payload returning
+# filter.ERROR passes the body, as in HAProxy; a hold filter passes
 # nothing until eom(), then the body reversed after a send(); a head
 # filter rewrites both heads after one filter.WAIT with wake_time, or
 # fails them (filter.ERROR on the request: 400; a Lua error on the
@@ -163,10 +164,46 @@ core.register_action("stale", { "http-res" }, function(txn)
     txn.http:res_set_header("x-stale", table.concat(out, "; "))
 end)
 
+-- endwait: http_end waits once; http_headers must not run again
+local EndWait = class("endwait")
+function EndWait:http_headers(txn, msg)
+    if not msg:is_resp() then msg:add_header("x-added", "once") end
+end
+function EndWait:http_end(txn, msg)
+    if not msg:is_resp() and not self.waited then
+        self.waited = true
+        filter.wake_time(10)
+        return filter.WAIT
+    end
+end
+core.register_filter("endwait", EndWait, function(flt, args)
+    flt.args = args
+    return flt
+end)
+
+-- payerr: http_payload answers filter.ERROR on the request body, which
+-- HAProxy 2.6 takes as "pass it all"
+local PayErr = class("payerr")
+function PayErr:start_analyze(txn, chn)
+    if not chn:is_resp() then filter.register_data_filter(self, chn) end
+end
+function PayErr:http_payload(txn, msg)
+    if msg:input() > 0 then return filter.ERROR end
+end
+core.register_filter("payerr", PayErr, function(flt, args)
+    flt.args = args
+    return flt
+end)
+
 core.register_service("echo", "http", function(applet)
     local b = applet:receive() or ""
     local h = applet.headers
-    local function one(n) return h[n] and h[n][0] or "-" end
+    local function one(n)
+        if not h[n] then return "-" end
+        local all = {}
+        for i = 0, #h[n] do all[#all + 1] = h[n][i] end
+        return table.concat(all, ",")
+    end
     local r = applet.method .. " " .. applet.path .. "?" .. applet.qs .. " body=" .. b
         .. " stline=" .. one("x-req-stline") .. " added=" .. one("x-added")
         .. " gone=" .. one("x-gone") .. " rep=" .. one("x-rep")
@@ -190,6 +227,8 @@ my @fronts = (
     [noreturn => "filter lua.noreturn\n    filter lua.edit decline"],
     [broken => 'filter lua.trace broken'],
     [stale => "filter lua.keep\n    http-response lua.stale"],
+    [endwait => 'filter lua.endwait'],
+    [payerr => 'filter lua.payerr'],
 );
 
 # The configuration, the frontends on <base>, <base>+1...
@@ -276,6 +315,14 @@ my %want = (
         . 'GET /X? BODY= STLINE=GET|/X|HTTP/1.1 ADDED=- GONE=- REP=-',
     'broken post' => $page400,
     'broken get' => $page400,
+    'endwait post' => "200 OK\ncontent-type: text/plain\n\nPOST /chunked?z "
+        . 'body=hello stline=- added=once gone=1 rep=v',
+    'endwait get' => "200 OK\ncontent-type: text/plain\n\nGET /x? body= "
+        . 'stline=- added=once gone=- rep=-',
+    'payerr post' => "200 OK\ncontent-type: text/plain\n\nPOST /chunked?z "
+        . 'body=hello stline=- added=- gone=1 rep=v',
+    'payerr get' => "200 OK\ncontent-type: text/plain\n\nGET /x? body= "
+        . 'stline=- added=- gone=- rep=-',
     'stale post' => "200 OK\ncontent-type: text/plain\nx-stale: the "
         . "message is only reachable from its filter callback\n\nPOST /chunked?z "
         . 'body=hello stline=- added=- gone=1 rep=v',
