@@ -143,6 +143,11 @@ ok(both_have("get map $dir/m.map o", qr/value="30"/)
 get('/ban') for 1 .. 3;
 my @ents = cli("show acl $dir/blocked.lst") =~ /^0x\S+ 127\.0\.0\.1$/mg;
 is(scalar @ents, 1, 'add-acl adds a pattern it does not hold yet only');
+# edits made in different workers are not ordered between them: the
+# bans must have reached both before the unban is made
+$t0 = time;
+$seen = both_have("show acl $dir/blocked.lst", qr/127\.0\.0\.1/)
+    or sleep 0.01 until $seen || time - $t0 > 5;
 get('/unban');
 $t0 = time;
 $seen = both_have("show acl $dir/blocked.lst", qr/\A\n\z/) or sleep 0.01
