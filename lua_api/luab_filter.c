@@ -344,7 +344,6 @@ static int luab_flt_simple(struct stream *s, struct filter *f,
     struct luab_flt_call c;
 
     luab_flt_call_init(&c, s, f, method, arg, dir);
-    c.headers = strcmp(method, "http_headers") == 0;
     return luab_flt_callback(&c);
 }
 
@@ -361,7 +360,7 @@ static int luab_flt_payload(struct stream *s, struct filter *f,
     luab_flt_call_init(&c, s, f, "http_payload", LUAB_FLT_ARG_MESSAGE, dir);
     c.in = in;
     c.out = out;
-    ((struct luab_flt *)f->ctx)->flags |= LUAB_FLT_PAYLOAD(dir);
+    c.lf->flags |= LUAB_FLT_PAYLOAD(dir);
     if (luab_flt_run(&c) != RC_OK)
         return RC_ERR;
     co = c.ctx->co;
@@ -447,6 +446,7 @@ static int luab_flt_on_headers(struct stream *s, struct filter *f,
                                enum flt_dir dir)
 {
     struct luab_flt *lf = f->ctx;
+    struct luab_flt_call c;
     int rc;
 
     if (lf == NULL)
@@ -461,7 +461,9 @@ static int luab_flt_on_headers(struct stream *s, struct filter *f,
     }
     if (!(lf->flags & LUAB_FLT_HEADERS(dir))) { /* once, even when the
                                                  * http_end below waits */
-        rc = luab_flt_simple(s, f, "http_headers", LUAB_FLT_ARG_MESSAGE, dir);
+        luab_flt_call_init(&c, s, f, "http_headers", LUAB_FLT_ARG_MESSAGE, dir);
+        c.headers = 1;
+        rc = luab_flt_callback(&c);
         if (rc != RC_OK)
             return rc;
         lf->flags |= LUAB_FLT_HEADERS(dir);

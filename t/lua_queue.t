@@ -84,6 +84,16 @@ until ((($show = $t->http_get($t->port(8080), '/show')->{body} // '')
 is($show, 'item1,item2,item3 size=3 a=1 b=2 c=x d=nil nilpush=false left=0',
     'a task waiting in pop_wait gets every item in order; size, pop, push');
 
+# What a held request on <s> gets within 3 s, up to the service's answer.
+sub answer_of {
+    my ($s) = @_;
+    my ($buf, $sel) = ('', IO::Select->new($s));
+    while ($buf !~ /got / && $sel->can_read(3)) {
+        sysread($s, $buf, 4096, length $buf) or last;
+    }
+    return $buf;
+}
+
 my $held = $t->http_hold($t->port(8080), '/wait');
 my $sel = IO::Select->new($held);
 ok(!$sel->can_read(0.3), 'a service waits in pop_wait');
@@ -91,10 +101,8 @@ is($t->http_get($t->port(8080), '/show')->{status}, 200,
     'the worker serves others meanwhile');
 is($t->http_get($t->port(8080), '/feed', headers => ['x-item' => 'hello'])
     ->{body}, 'fed', 'another request pushes');
-my $buf = '';
-while ($sel->can_read(3)) { sysread($held, $buf, 4096, length $buf) or last;
-    last if $buf =~ /got /; }
-like($buf, qr/\r\n\r\ngot hello$/, 'the waiting service gets the item');
+like(answer_of($held), qr/\r\n\r\ngot hello$/,
+    'the waiting service gets the item');
 close $held;
 
 # a waiter whose client left: as in HAProxy, its service takes an item
@@ -108,11 +116,7 @@ is($t->http_get($t->port(8080), '/feed', headers => ['x-item' => 'late'])
 $held = $t->http_hold($t->port(8080), '/wait');
 sleep 0.2;
 $t->http_get($t->port(8080), '/feed', headers => ['x-item' => 'later']);
-$buf = '';
-$sel = IO::Select->new($held);
-while ($sel->can_read(3)) { sysread($held, $buf, 4096, length $buf) or last;
-    last if $buf =~ /got /; }
-like($buf, qr/\r\n\r\ngot later?$/, 'the next waiter is served');
+like(answer_of($held), qr/\r\n\r\ngot later?$/, 'the next waiter is served');
 close $held;
 
 is($t->http_get($t->port(8080), '/fetch')->{body}, '[]',
