@@ -394,7 +394,9 @@ SKIP: {
     $t->write_file('ha.cfg', config(8180, ''));
     $t->run_haproxy($haproxy, 'ha.cfg', $t->port(8180));
     my $ha = answers(8180);
-    my @same = grep { !/^(reserr|broken|stale) / } sort keys %want;
+    my @same = grep { !/^(reserr|broken|stale|endwait) / } sort keys %want;
+    # HAProxy 2.6 sometimes never resumes an http_end that waited on a
+    # request without a body (seen under load): endwait is ours alone
     # HAProxy keeps one instance counter per process too; only the
     # order of the numbers can be compared
     s/x-serial: \d+\n// for @{$ha}{@same}, @{$got}{@same};
